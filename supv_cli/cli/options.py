@@ -1,0 +1,87 @@
+"""The one place that owns every shared option (each with its environment variable)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import click
+
+F = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Raw cluster options as given on the command line or in the environment."""
+
+    instances: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    config: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float | None = None
+
+
+def _split_env_rules(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[str, ...]:
+    # SUPV_RULES holds space-separated globs; click gives it as one string per -r otherwise
+    items: list[str] = []
+    for item in value or ():
+        items.extend(item.split())
+    return tuple(items)
+
+
+def cluster_options(func: F) -> F:
+    """Add -i/-r/-c/-u/--password/--timeout and pass a ``cluster: ClusterOptions`` argument."""
+
+    @click.option("-i", "--instances", "instances", multiple=True, envvar="SUPV_INSTANCES", metavar="SPEC",
+                  help="Instances, Supvisors supvisors_list syntax: <nick>host:port, <nick>http://host:port "
+                       "or <nick>unix:///path.sock, separated by commas or spaces; repeatable "
+                       "[SUPV_INSTANCES].")
+    @click.option("-r", "--rules", "rules", multiple=True, envvar="SUPV_RULES", metavar="FILE",
+                  callback=_split_env_rules,
+                  help="Supvisors rules file or glob; repeatable [SUPV_RULES, space separated].")
+    @click.option("-c", "--config", "config", envvar="SUPV_CONFIG", metavar="FILE",
+                  help="supv inventory file, or a supervisord.conf with a [rpcinterface:supvisors] "
+                       "section [SUPV_CONFIG].")
+    @click.option("-u", "--username", "username", envvar="SUPV_USERNAME", metavar="USER",
+                  help="HTTP basic auth user for every instance [SUPV_USERNAME].")
+    @click.option("--password", "password", envvar="SUPV_PASSWORD", metavar="PASSWORD",
+                  help="HTTP basic auth password for every instance; prefer the env var [SUPV_PASSWORD].")
+    @click.option("--timeout", "timeout", envvar="SUPV_TIMEOUT", type=click.FloatRange(min=0.1),
+                  metavar="SECONDS", help="Timeout of every XML-RPC call, default 5 [SUPV_TIMEOUT].")
+    @functools.wraps(func)
+    def wrapper(*args: Any, instances: tuple[str, ...], rules: tuple[str, ...], config: str | None,
+                username: str | None, password: str | None, timeout: float | None, **kwargs: Any) -> Any:
+        kwargs["cluster"] = ClusterOptions(instances=instances, rules=rules, config=config, username=username,
+                                           password=password, timeout=timeout)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+FORMATS = ("table", "plain", "json")
+
+
+def resolve_format(fmt: str | None, json_flag: bool) -> str:
+    """``--json`` wins; then ``--format``; else table on a terminal and plain otherwise."""
+    if json_flag:
+        return "json"
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else "plain"
+
+
+def output_options(func: F) -> F:
+    """Add --format/--json and pass ``fmt`` (one of table, plain, json)."""
+
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), envvar="SUPV_FORMAT",
+                  help="Output format; default table on a terminal, plain otherwise [SUPV_FORMAT].")
+    @click.option("--json", "json_flag", is_flag=True, help="Same as --format json.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, fmt: str | None, json_flag: bool, **kwargs: Any) -> Any:
+        kwargs["fmt"] = resolve_format(fmt, json_flag)
+        return func(*args, **kwargs)
+
+    return wrapper

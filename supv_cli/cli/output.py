@@ -1,0 +1,70 @@
+"""Rendering for every command: rich tables for people, plain text for awk, JSON for scripts.
+
+stdout carries data only; ``echo_err`` / ``warn`` carry talk to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+import click
+
+Row = Sequence[Any]
+
+
+def no_color() -> bool:
+    """True when colour must not be used (NO_COLOR set, or stdout not a terminal)."""
+    return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
+
+
+def echo_err(message: str) -> None:
+    """A line of talk on stderr."""
+    click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, in the same shape as errors."""
+    click.echo(f"supv: warning: {message}", err=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: indented, keys in the documented order."""
+    click.echo(json.dumps(data, indent=2))
+
+
+def stdout_console() -> Any:
+    """A rich console on stdout that honours NO_COLOR and the terminal width (COLUMNS)."""
+    from rich.console import Console
+
+    width = None
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        width = 250  # a table asked for in a pipe: do not squeeze it into 80 columns
+    return Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False, soft_wrap=False, width=width)
+
+
+def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | None = None,
+                     justify: Sequence[str] | None = None) -> None:
+    """A rich table; cells may carry rich markup (``[green]RUNNING[/]``)."""
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=True, header_style="bold")
+    for index, header in enumerate(headers):
+        table.add_column(header, justify=(justify[index] if justify else "left"),  # type: ignore[arg-type]
+                         overflow="fold")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    stdout_console().print(table)
+
+
+def print_plain_table(headers: Sequence[str], rows: Sequence[Row]) -> None:
+    """Plain columns, stable for awk: a header line then one line per row."""
+    from tabulate import tabulate
+
+    if not rows:
+        click.echo("  ".join(headers))
+        return
+    click.echo(tabulate([[str(c) for c in row] for row in rows], headers=list(headers), tablefmt="plain",
+                        disable_numparse=True))
