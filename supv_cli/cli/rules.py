@@ -1,0 +1,183 @@
+"""``supv rules check`` and ``supv rules show``: validate and inspect Supvisors rules files."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+
+from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.output import echo_err, print_json, print_plain_table, print_rich_table
+from supv_cli.errors import ExitCode, RulesError
+
+_LOCATED = re.compile(r"^(.*?:\d+): (.*)$", re.S)
+
+
+def as_warning(note: str) -> str:
+    """``file:line: message`` -> ``file:line: warning: message`` (editors jump to it)."""
+    match = _LOCATED.match(note)
+    return f"{match.group(1)}: warning: {match.group(2)}" if match else f"warning: {note}"
+
+
+@click.group("rules", context_settings={"help_option_names": ["-h", "--help"]})
+def rules() -> None:
+    """Validate and inspect Supvisors rules files.
+
+    \b
+    Examples:
+      supv rules check etc/supvisors_rules.xml
+      supv rules show -r etc/supvisors_rules.xml scen3_srv scen3_hci_02:scen3_chart_view
+      supv rules show -r etc/supvisors_rules.xml -i '<console_1>127.0.0.21:61004' --json scen3_hci_01
+    """
+
+
+@rules.command("check")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--strict", is_flag=True, help="Treat warnings (values Supvisors would ignore) as errors.")
+@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object per file on stdout.")
+def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
+    """Validate rules files against the rules schema and Supvisors' checks.
+
+    Each FILE is checked on its own: XML syntax, the rules schema (what Supvisors accepts), regular
+    expressions of patterns, then every named application and program is resolved to report values that
+    Supvisors would ignore (warnings). Problems are printed on stderr as FILE:LINE: message.
+
+    \b
+    Exit status: 0 all files valid; 2 a file is invalid (or has warnings with --strict).
+    \b
+    Examples:
+      supv rules check etc/supvisors_rules.xml
+      supv rules check --strict etc/*.xml
+    """
+    from supv_cli.rules import Rules, load_documents
+
+    reports: list[dict[str, Any]] = []
+    failed = False
+    for path in files:
+        report: dict[str, Any] = {"file": path, "valid": True, "errors": [], "warnings": []}
+        try:
+            documents = load_documents([path])
+        except RulesError as error:
+            report["valid"], report["errors"] = False, list(error.errors)
+        else:
+            rules_obj = Rules(documents)
+            report["warnings"] = resolve_declared(rules_obj)
+            document = documents[0]
+            report.update(applications=len(document.applications), models=len(document.models),
+                          aliases=len(document.aliases))
+        failed |= not report["valid"] or (strict and bool(report["warnings"]))
+        reports.append(report)
+        for line in report["errors"]:
+            echo_err(line)
+        for line in report["warnings"]:
+            echo_err(as_warning(line))
+        if report["valid"]:
+            echo_err(f"{path}: valid ({report['applications']} applications, {report['models']} models, "
+                     f"{report['aliases']} aliases)")
+    if json_flag:
+        print_json(reports)
+    if failed:
+        raise click.exceptions.Exit(int(ExitCode.USAGE))
+
+
+def resolve_declared(rules_obj: Any) -> list[str]:
+    """Resolve every named application and its named programs; return the notes (warnings)."""
+    notes: list[str] = []
+    for spec in rules_obj.declared_applications():
+        if spec.name is None:
+            continue
+        try:
+            rules_obj.application_rules(spec.name)
+            for program in spec.programs:
+                if program.name is not None:
+                    rules_obj.process_rules(spec.name, program.name)
+        except RulesError as error:
+            notes.append(str(error))
+    notes.extend(rules_obj.warnings)
+    return list(dict.fromkeys(notes))
+
+
+@rules.command("show")
+@cluster_options
+@output_options
+@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...")
+def show(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> None:
+    """Show the resolved rules of applications (APP) and processes (APP:PROCESS).
+
+    With NAMESPECs it works offline: -i only names the instances (for '*', '#' and the identity of nicks
+    and host:port) and nothing is contacted. Without NAMESPEC and with instances, every application and
+    process found on the instances is shown; without either, the applications and programs declared by
+    name in the rules files. JSON keys and values are those of Supvisors' get_application_rules and
+    get_process_rules.
+
+    \b
+    Examples:
+      supv rules show -r etc/supvisors_rules.xml scen3_srv scen3_srv:scen3_item_manager
+      supv rules show -r etc/supvisors_rules.xml --json scen3_hci_01 scen3_hci_01:scen3_chart_view
+      supv rules show -c etc/supervisord_server.conf        # everything running, per the instances
+    """
+    from supv_cli.cli.common import load_context
+
+    context = load_context(cluster, need_instances=False, need_rules=True)
+    assert context.rules is not None
+    for line in context.warnings:
+        echo_err(f"supv: warning: {line}")
+    if not namespecs:
+        namespecs = tuple(context.all_namespecs())
+    results = []
+    for namespec in namespecs:
+        group, sep, process = namespec.partition(":")
+        if not group:
+            raise click.UsageError(f"invalid NAMESPEC {namespec!r}: write APP or APP:PROCESS")
+        if sep and process:
+            results.append(context.rules.process_rules(group, process))
+        else:
+            results.append(context.rules.application_rules(group))
+    for note in context.rules.warnings:
+        echo_err(as_warning(note))
+    render_rules(results, fmt)
+
+
+def _text(values: Any) -> str:
+    return ",".join(values) if values else "-"
+
+
+def render_rules(results: list[Any], fmt: str) -> None:
+    """Render resolved ApplicationRules / ProcessRules in the requested format."""
+    from supv_cli.rules import ApplicationRules
+
+    if fmt == "json":
+        print_json([r.to_dict() for r in results])
+        return
+    apps = [r for r in results if isinstance(r, ApplicationRules)]
+    procs = [r for r in results if not isinstance(r, ApplicationRules)]
+    app_headers = ["Application", "Managed", "Distribution", "Identifiers", "Start", "Stop", "Strategy",
+                   "StartingFailure", "RunningFailure", "Formula"]
+    app_rows = [[a.application_name, a.managed, a.distribution.value, _identifiers(a), a.start_sequence,
+                 a.stop_sequence, a.starting_strategy.value, a.starting_failure_strategy.value,
+                 a.running_failure_strategy.value, a.status_formula or "-"] if a.managed else
+                [a.application_name, False] + ["n/a"] * 8 for a in apps]
+    proc_headers = ["Application", "Process", "Identifiers", "Start", "Stop", "Required", "WaitExit", "Loading",
+                    "StartingFailure", "RunningFailure", "Match"]
+    proc_rows = [[p.application_name, p.process_name, _identifiers(p), p.start_sequence, p.stop_sequence,
+                  p.required, p.wait_exit, p.expected_loading, p.starting_failure_strategy.value,
+                  p.running_failure_strategy.value, p.matched_by or "-"] for p in procs]
+    printer = print_rich_table if fmt == "table" else print_plain_table
+    if app_rows:
+        printer(app_headers, app_rows)
+    if app_rows and proc_rows:
+        click.echo()
+    if proc_rows:
+        printer(proc_headers, proc_rows)
+
+
+def _identifiers(rules_obj: Any) -> str:
+    """Identifiers for people: the list, or the pending '#'/'@' list of homogeneous groups."""
+    if rules_obj.identifiers:
+        return _text(rules_obj.identifiers)
+    if rules_obj.hash_identifiers:
+        return "#," + _text(rules_obj.hash_identifiers)
+    if rules_obj.at_identifiers:
+        return "@," + _text(rules_obj.at_identifiers)
+    return "(none)"
