@@ -122,7 +122,7 @@ def parse_xml(path: str, data: bytes) -> Any:
         message = str(error.msg or error).split(f", line {line}")[0]
         raise RulesError(f"not well-formed XML: {message}", f"{path}:{line}") from None
     tree = root.getroottree()
-    if tree.docinfo.doctype:
+    if tree.docinfo.doctype:  # type: ignore[union-attr]
         raise RulesError("a DOCTYPE is not allowed in a rules file; remove it", f"{path}:1")
     return root
 

@@ -1,0 +1,74 @@
+"""Progress of a run on stderr: a rich live view on a terminal, one plain line per event otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, Sequence
+
+import click
+
+_STYLE = {"RUNNING": "green", "EXITED": "green", "STOPPED": "green", "ALREADY": "dim",
+          "FAILED": "red", "TIMEOUT": "red", "NO_RESOURCE": "red", "LOST": "red", "NOT_STARTED": "yellow",
+          "INTERRUPTED": "yellow", "IN_PROGRESS": "cyan"}
+
+
+class Progress:
+    """Receives the run's events; shows them as a live table (TTY) or as lines (CI logs, JSON lines)."""
+
+    def __init__(self, run: Any, live: bool, json_lines: bool = False, quiet: bool = False) -> None:
+        self.run = run
+        self.json_lines = json_lines
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self._live: Any = None
+        if live and not json_lines and not quiet:
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")))
+            self._live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
+
+    @staticmethod
+    def wanted(fmt: str) -> bool:
+        """The live view: only when both stderr and stdout are terminals and output is for people."""
+        return fmt == "table" and sys.stderr.isatty() and sys.stdout.isatty()
+
+    def __enter__(self) -> Progress:
+        if self._live is not None:
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+            self._live.__exit__(*exc)
+
+    def events(self, events: Sequence[Any]) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+            return
+        if self.quiet:
+            return
+        for event in events:
+            elapsed = time.monotonic() - self.started
+            if self.json_lines:
+                click.echo(json.dumps({"time": round(elapsed, 3), **event.to_dict()}), err=True)
+            else:
+                click.echo(f"[{elapsed:7.2f}s] {event.line()}", err=True)
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=f"supv {self.run.kind} ({time.monotonic() - self.started:.1f}s)", expand=False)
+        for header in ("Stage", "Application", "Program", "Instance", "State", "Elapsed", "Detail"):
+            table.add_column(header, overflow="fold")
+        for row in self.run.report():
+            outcome = row["outcome"]
+            style = _STYLE.get(outcome, "")
+            table.add_row(str(row["sequence"]), row["application_name"], row["process_name"],
+                          row["instance"] or "-", f"[{style}]{outcome}[/]" if style else outcome,
+                          f"{row['elapsed']:.1f}s", row["detail"])
+        return table

@@ -1,0 +1,83 @@
+"""``supv run-plan``: the staged start of applications, as the rules file says."""
+
+from __future__ import annotations
+
+import click
+
+from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.plan.executor import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
+
+
+@click.command("run-plan")
+@cluster_options
+@output_options
+@click.argument("applications", nargs=-1, metavar="[APP]...")
+@click.option("--dry-run", is_flag=True, help="Print the plan (stages, instance per program, loads, reasons); "
+              "change nothing.")
+@click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT, show_default=True,
+              envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
+              help="Margin over a program's startsecs to reach RUNNING before it is failed [SUPV_START_TIMEOUT].")
+@click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT, show_default=True,
+              envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
+              help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")
+@click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=0.2, show_default=True,
+              metavar="SECONDS", help="Longest wait between two polls of the instances.")
+@click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the supervisord "
+              "that started supv, from SUPERVISOR_SERVER_URL).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (the final report is still printed).")
+def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], dry_run: bool,
+             start_timeout: float, exit_timeout: float, poll_interval: float, local: str | None,
+             quiet: bool) -> None:
+    """Start applications stage by stage, as Supvisors' rules say.
+
+    Applications go by start_sequence (lowest first, equal values in parallel; every managed application
+    with start_sequence > 0 when none is named), and inside each its programs by start_sequence. A stage
+    is done when its programs are RUNNING, or EXITED with an expected code for wait_exit programs; every
+    wait has a deadline. A required program that fails applies its starting_failure_strategy (ABORT, STOP,
+    CONTINUE). Programs already running are left alone, so running the plan again converges.
+
+    \b
+    Exit status: 0 every program done; 1 a program failed; 2 usage/rules error;
+    3 no instance answered; 130 interrupted.
+    \b
+    Examples:
+      supv run-plan -c etc/supv.conf --dry-run
+      supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
+      supv run-plan -c etc/supv.conf scen3_srv --json > report.json
+    """
+    from supv_cli.cli.common import load_context
+    from supv_cli.cli.progress import Progress
+    from supv_cli.cli.run_common import exit_code, local_instance, make_io, render_plan, render_report
+    from supv_cli.cli.status_common import report_instances, require_an_answer
+    from supv_cli.plan.executor import Run, RunOptions, drive
+    from supv_cli.plan.planner import build_start_plan, ensure_rules, select_applications
+    from supv_cli.status import evaluate
+
+    context = load_context(cluster, need_instances=True, need_rules=True)
+    rules = ensure_rules(context.rules)
+    snapshot = context.snapshot()
+    report_instances(snapshot)
+    require_an_answer(snapshot)
+    status = evaluate(rules, snapshot)
+    local_one = local_instance(context.instances, local)
+    if dry_run:
+        render_plan(build_start_plan(rules, snapshot, status, applications, local_one), fmt)
+        return
+    selected = select_applications(rules, status, applications, "start")
+    run = Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one))
+    snapshot_fn, status_fn, send_fn = make_io(context)
+    first = [True]
+
+    def first_snapshot():  # the snapshot just taken serves the first step
+        if first[0]:
+            first[0] = False
+            return snapshot
+        return snapshot_fn()
+
+    with Progress(run, live=Progress.wanted(fmt), json_lines=fmt == "json", quiet=quiet) as progress:
+        try:
+            drive(run, first_snapshot, status_fn, send_fn, progress.events, interval=poll_interval)
+        except KeyboardInterrupt:
+            pass
+    render_report(run, fmt)
+    raise click.exceptions.Exit(exit_code(run, context._snapshot))

@@ -1,0 +1,497 @@
+"""The executor: a staged start or stop run as a pure state machine, and the loop that drives it.
+
+``Run.step(snapshot, status, now)`` looks at what the instances answered, moves every command on
+(behaviour spec §3.5: RUNNING, or EXITED with an expected code for wait_exit programs), applies the
+starting failure strategy of required programs (§3.6; timeouts included, decisions.md), opens the next
+program stage of each application and the next application stage, and returns the XML-RPC requests to
+send. It never touches the network: ``drive`` takes the snapshots and sends the requests. The controller
+uses the same machine for automatic start and failover.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from supv_cli.cluster.instances import Instance
+from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.plan.planner import (
+    Action,
+    Placement,
+    PlanContext,
+    place_process,
+    place_stop,
+    prepare_application,
+    process_stages,
+)
+from supv_cli.rules.model import StartingFailureStrategy
+
+if TYPE_CHECKING:
+    from supv_cli.rules import Rules
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
+
+#: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
+DEFAULT_START_TIMEOUT = 10.0
+#: default time a wait_exit program has to exit (``--exit-timeout``)
+DEFAULT_EXIT_TIMEOUT = 60.0
+#: default margin added to stopwaitsecs before a stop is failed
+DEFAULT_STOP_TIMEOUT = 5.0
+#: consecutive unanswered polls after which an instance is lost for a command
+DEFAULT_LOST_AFTER = 2
+#: Supervisor fault codes the executor reacts to
+FAULT_ALREADY_STARTED = 60
+FAULT_NOT_RUNNING = 70
+
+
+class Outcome(str, Enum):
+    """How a command ended."""
+
+    RUNNING = "RUNNING"          # started
+    EXITED = "EXITED"            # wait_exit program exited with an expected code
+    STOPPED = "STOPPED"          # stopped
+    ALREADY = "ALREADY"          # nothing to do (already running / exited / stopped before the run)
+    FAILED = "FAILED"            # FATAL, unexpected exit, refused by supervisord...
+    TIMEOUT = "TIMEOUT"          # no RUNNING / exit / stop before the deadline
+    NO_RESOURCE = "NO_RESOURCE"  # no instance could take it
+    LOST = "LOST"                # its instance stopped answering
+    NOT_STARTED = "NOT_STARTED"  # its stage never came (ABORT / STOP strategy)
+    INTERRUPTED = "INTERRUPTED"  # Ctrl-C while it was in progress
+
+    @property
+    def failed(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.TIMEOUT, Outcome.NO_RESOURCE, Outcome.LOST)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    start_timeout: float = DEFAULT_START_TIMEOUT
+    exit_timeout: float = DEFAULT_EXIT_TIMEOUT
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    lost_after: int = DEFAULT_LOST_AFTER
+    local: Instance | None = None
+
+
+@dataclass
+class Command:
+    """One process on one instance, within a stage."""
+
+    placement: Placement
+    kind: str                      # start | stop | wait
+    created: float
+    instance: Instance | None = None
+    sent: float | None = None
+    deadline: float | None = None
+    outcome: Outcome | None = None
+    detail: str = ""
+    finished: float | None = None
+    state: str = ""                # last state seen
+    missed: int = 0
+    pending_load: bool = False
+
+    @property
+    def namespec(self) -> str:
+        return self.placement.namespec
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished if self.finished is not None else time.monotonic()
+        return max(0.0, end - (self.sent if self.sent is not None else self.created))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"application_name": self.placement.application_name,
+                "process_name": self.placement.process_name, "sequence": self.placement.sequence,
+                "action": self.kind, "instance": self.instance.nick if self.instance else None,
+                "outcome": self.outcome.value if self.outcome else "IN_PROGRESS",
+                "required": self.placement.required, "elapsed": round(self.elapsed, 3),
+                "detail": self.detail or self.placement.reason}
+
+
+@dataclass(frozen=True)
+class Request:
+    """An XML-RPC call the driver must make for a command."""
+
+    instance: Instance
+    method: str
+    args: tuple[Any, ...]
+    command: Command
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth one line in a log."""
+
+    kind: str
+    application: str
+    message: str
+    process: str | None = None
+    instance: str | None = None
+
+    def line(self) -> str:
+        subject = f"{self.application}:{self.process}" if self.process else self.application
+        where = f" on {self.instance}" if self.instance else ""
+        return f"{self.kind:<10} {subject}{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, "application_name": self.application, "process_name": self.process,
+                "instance": self.instance, "message": self.message}
+
+
+@dataclass
+class ApplicationJob:
+    """The program stages of one application within a run."""
+
+    name: str
+    kind: str
+    stages: list[tuple[int, list[str]]]   # (sequence, process names) still to open
+    current: list[Command] = field(default_factory=list)
+    done: list[Command] = field(default_factory=list)
+    #: stages dropped by the ABORT / STOP strategy
+    skipped: list[tuple[int, list[str]]] = field(default_factory=list)
+    stop_requested: bool = False
+    aborted: str = ""
+    prepared: bool = False
+    finished: bool = False
+
+
+class Run:
+    """A staged start (``kind='start'``) or stop of applications, stage after stage."""
+
+    def __init__(self, rules: Rules, kind: str, applications: Sequence[ApplicationStatus],
+                 options: RunOptions = RunOptions(), single_processes: dict[str, list[str]] | None = None):
+        self.rules = rules
+        self.kind = kind
+        self.options = options
+        self.events: list[Event] = []
+        self.targets: dict[str, Any] = {}
+        self.interrupted = False
+        groups: dict[int, list[ApplicationJob]] = {}
+        for application in applications:
+            if single_processes and application.application_name in single_processes:
+                # a lone process start (RESTART_PROCESS): one stage, wait_exit ignored
+                names = single_processes[application.application_name]
+                stages = [(0, names)]
+                key = 0
+            else:
+                stages = [(seq, [p.process_name for p in processes])
+                          for seq, processes in process_stages(application, kind)]
+                key = application.rules.start_sequence if kind == "start" else application.rules.stop_sequence
+            job = ApplicationJob(application.application_name, kind, stages)
+            groups.setdefault(key, []).append(job)
+        self.single = bool(single_processes)
+        self.app_stages: list[tuple[int, list[ApplicationJob]]] = sorted(groups.items(), reverse=(kind == "stop"))
+        self.stage_index = 0
+        self.jobs = [job for _, jobs in self.app_stages for job in jobs]
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def finished(self) -> bool:
+        return self.stage_index >= len(self.app_stages)
+
+    def commands(self) -> list[Command]:
+        return [c for job in self.jobs for c in job.done + job.current]
+
+    def failed(self) -> bool:
+        return any(c.outcome is not None and c.outcome.failed for c in self.commands())
+
+    def report(self) -> list[dict[str, Any]]:
+        """Every command, plus the programs never reached, in stage order."""
+        rows = [c.to_dict() for c in self.commands()]
+        for job in self.jobs:
+            for sequence, names in job.skipped + job.stages:
+                for name in names:
+                    rows.append({"application_name": job.name, "process_name": name, "sequence": sequence,
+                                 "action": "start" if (sequence, names) in job.skipped else job.kind,
+                                 "instance": None, "outcome": Outcome.NOT_STARTED.value,
+                                 "required": False, "elapsed": 0.0,
+                                 "detail": job.aborted or ("interrupted" if self.interrupted else "")})
+        return rows
+
+    def _event(self, kind: str, application: str, message: str, process: str | None = None,
+               instance: Instance | None = None) -> None:
+        self.events.append(Event(kind, application, message, process, instance.nick if instance else None))
+
+    def drain_events(self) -> list[Event]:
+        events, self.events = self.events, []
+        return events
+
+    # ------------------------------------------------------------------ the step
+    def step(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
+        """Advance with the cluster as it is now; return the requests to send."""
+        if self.finished or self.interrupted:
+            return []
+        ctx = PlanContext.build(self.rules, snapshot, status, self.options.local)
+        ctx.targets = self.targets
+        for command in self.commands():
+            # started by this run but not seen running yet (once it is, the snapshot counts its load)
+            if (command.pending_load and command.instance is not None and command.outcome is None
+                    and command.state not in ("STARTING", "RUNNING", "BACKOFF")):
+                ctx.loads.add_pending(command.instance, command.placement.expected_loading)
+        for job in self._current_jobs():
+            for command in list(job.current):
+                self._update(job, command, snapshot, status, now)
+        requests: list[Request] = []
+        while not self.finished:
+            jobs = self._current_jobs()
+            for job in jobs:
+                requests += self._advance(job, ctx, status, now)
+            if all(job.finished for job in jobs):
+                self.stage_index += 1
+                continue
+            break
+        return requests
+
+    def _current_jobs(self) -> list[ApplicationJob]:
+        return self.app_stages[self.stage_index][1] if not self.finished else []
+
+    def _advance(self, job: ApplicationJob, ctx: PlanContext, status: ClusterStatus, now: float) -> list[Request]:
+        requests: list[Request] = []
+        application = status.applications.get(job.name)
+        while not job.finished and not job.current:
+            if job.stop_requested and job.kind == "start":
+                self._turn_into_stop(job, application)
+                continue
+            if not job.stages or application is None:
+                if application is None and job.stages:
+                    job.aborted = "application no longer known by any reachable instance"
+                    self._event("failed", job.name, job.aborted)
+                job.finished = True
+                self._event("done", job.name, self._summary(job))
+                break
+            if not job.prepared and job.kind == "start" and not self.single:
+                note = prepare_application(ctx, application)
+                job.prepared = True
+                if note:
+                    self._event("placement", job.name, note)
+            sequence, names = job.stages.pop(0)
+            processes = {p.process_name: p for p in application.processes}
+            self._event("stage", job.name, f"{job.kind} stage {sequence}: {', '.join(names)}")
+            for name in names:
+                process = processes.get(name)
+                if process is None:
+                    continue
+                requests += self._open(job, ctx, application, process, sequence, now)
+        return requests
+
+    def _open(self, job: ApplicationJob, ctx: PlanContext, application: ApplicationStatus,
+              process: ProcessStatus, sequence: int, now: float) -> list[Request]:
+        if job.kind == "stop":
+            placements = place_stop(ctx, application, process, sequence)
+        else:
+            placements = [place_process(ctx, application, process, sequence, ignore_wait_exit=self.single)]
+        requests = []
+        for placement in placements:
+            command = Command(placement=placement, kind=job.kind, created=now, instance=placement.instance)
+            if placement.action is Action.DONE:
+                self._finish(job, command, Outcome.ALREADY, placement.reason, now)
+            elif placement.action is Action.NO_RESOURCE:
+                job.current.append(command)
+                self._finish(job, command, Outcome.NO_RESOURCE, placement.reason, now)
+            elif placement.action is Action.WAIT:
+                command.kind = "wait"
+                command.sent = now
+                command.deadline = now + self._budget(placement, job.kind)
+                job.current.append(command)
+                self._event("wait", job.name, placement.reason, process.process_name, placement.instance)
+            else:
+                assert placement.instance is not None
+                command.pending_load = placement.action is Action.START
+                job.current.append(command)
+                method = "supervisor.startProcess" if placement.action is Action.START else "supervisor.stopProcess"
+                requests.append(Request(placement.instance, method, (placement.namespec, False), command))
+        return requests
+
+    def _budget(self, placement: Placement, kind: str) -> float:
+        """Time allowed from the request: stopwaitsecs or startsecs, plus the margin."""
+        if kind == "stop":
+            return placement.stopwaitsecs + self.options.stop_timeout
+        return placement.startsecs + self.options.start_timeout
+
+    # ------------------------------------------------------------------ results of requests
+    def on_result(self, request: Request, result: Any, now: float) -> None:
+        """What the instance answered to a request (True, or a CallError)."""
+        command = request.command
+        job = self._job(command)
+        if command.outcome is not None:
+            return
+        code = getattr(result, "fault_code", None)
+        kind = getattr(result, "kind", None)
+        if result is True or code == FAULT_ALREADY_STARTED:
+            command.sent = now
+            command.deadline = now + self._budget(command.placement, job.kind)
+            verb = "start sent" if command.kind == "start" else "stop sent"
+            self._event(command.kind, command.placement.application_name,
+                        f"{verb} ({command.placement.reason})" if command.kind == "start" else verb,
+                        command.placement.process_name, command.instance)
+        elif command.kind == "stop" and code == FAULT_NOT_RUNNING:
+            self._finish(job, command, Outcome.STOPPED, "was not running", now)
+        elif code is not None:
+            self._finish(job, command, Outcome.FAILED, f"refused by supervisord: {getattr(result, 'reason', result)}",
+                         now)
+        elif kind is not None:
+            self._finish(job, command, Outcome.LOST, f"instance unreachable: {getattr(result, 'reason', result)}", now)
+        else:
+            self._finish(job, command, Outcome.FAILED, f"unexpected answer {result!r}", now)
+
+    def _job(self, command: Command) -> ApplicationJob:
+        for job in self.jobs:
+            if command in job.current or command in job.done:
+                return job
+        raise KeyError(command.namespec)
+
+    # ------------------------------------------------------------------ polling
+    def _update(self, job: ApplicationJob, command: Command, snapshot: Snapshot, status: ClusterStatus,
+                now: float) -> None:
+        if command.outcome is not None or command.sent is None:
+            return
+        placement = command.placement
+        if command.kind == "wait" and command.instance is None:
+            # waiting for a STOPPING process anywhere, or for one started elsewhere
+            process = status.processes.get(placement.namespec)
+            state = process.state if process else ProcessState.UNKNOWN
+            info_exitstatus = None
+        else:
+            assert command.instance is not None
+            snap = next((s for s in snapshot.instances if s.instance.nick == command.instance.nick), None)
+            if snap is None or not snap.reachable:
+                command.missed += 1
+                if command.missed >= self.options.lost_after:
+                    self._finish(job, command, Outcome.LOST,
+                                 f"{command.instance.nick} lost ({snap.reason if snap else 'not in the snapshot'})",
+                                 now)
+                return
+            command.missed = 0
+            info = snapshot.info(command.instance, placement.namespec)
+            if info is None:
+                self._finish(job, command, Outcome.FAILED, f"{placement.namespec} unknown on {command.instance.nick}",
+                             now)
+                return
+            state = info.state
+            info_exitstatus = (info.exitstatus, info.expected_exit, info.spawnerr)
+        previous, command.state = command.state, state.name
+        if job.kind == "stop":
+            self._update_stop(job, command, state, now)
+            return
+        if state is ProcessState.BACKOFF and previous != "BACKOFF":
+            command.deadline = now + self._budget(placement, job.kind)  # Supervisor retries: the clock restarts
+        if state is ProcessState.RUNNING and placement.wait_exit and previous != "RUNNING":
+            command.deadline = now + self.options.exit_timeout  # RUNNING: now it has to exit
+        if state is ProcessState.RUNNING and not placement.wait_exit:
+            self._finish(job, command, Outcome.RUNNING, "RUNNING", now)
+        elif state is ProcessState.EXITED:
+            exitstatus, expected, _ = info_exitstatus if info_exitstatus else (None, False, "")
+            if placement.wait_exit and expected:
+                self._finish(job, command, Outcome.EXITED, f"exited with expected code {exitstatus}", now)
+            else:
+                self._finish(job, command, Outcome.FAILED,
+                             f"exited with code {exitstatus}" + ("" if expected else " (not in exitcodes)"), now)
+        elif state in (ProcessState.FATAL, ProcessState.STOPPED, ProcessState.STOPPING, ProcessState.UNKNOWN):
+            spawnerr = info_exitstatus[2] if info_exitstatus else ""
+            self._finish(job, command, Outcome.FAILED, f"{state.name}" + (f": {spawnerr}" if spawnerr else ""), now)
+        elif command.deadline is not None and now > command.deadline:
+            if placement.wait_exit and state is ProcessState.RUNNING:
+                detail = f"no exit within {self.options.exit_timeout:g}s of RUNNING"
+            else:
+                detail = f"no RUNNING within {self._budget(placement, job.kind):g}s"
+            self._finish(job, command, Outcome.TIMEOUT, f"{detail} (state {state.name})", now)
+
+    def _update_stop(self, job: ApplicationJob, command: Command, state: ProcessState, now: float) -> None:
+        if state in (ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL):
+            self._finish(job, command, Outcome.STOPPED, state.name, now)
+        elif command.deadline is not None and now > command.deadline:
+            self._finish(job, command, Outcome.TIMEOUT,
+                         f"not stopped within {self._budget(command.placement, job.kind):g}s (state {state.name})",
+                         now)
+
+    # ------------------------------------------------------------------ endings and strategies
+    def _finish(self, job: ApplicationJob, command: Command, outcome: Outcome, detail: str, now: float) -> None:
+        command.outcome, command.detail, command.finished = outcome, detail, now
+        command.pending_load = False
+        if command in job.current:
+            job.current.remove(command)
+        job.done.append(command)
+        placement = command.placement
+        kind = "failed" if outcome.failed else ("skip" if outcome is Outcome.ALREADY else "ok")
+        self._event(kind, job.name, f"{outcome.value}: {detail}", placement.process_name, command.instance)
+        if outcome.failed and job.kind == "start" and not self.single:
+            self._apply_strategy(job, placement)
+
+    def _apply_strategy(self, job: ApplicationJob, placement: Placement) -> None:
+        if not placement.required:
+            return
+        strategy = placement.starting_failure_strategy
+        if strategy is StartingFailureStrategy.CONTINUE:
+            self._event("strategy", job.name, f"required {placement.process_name} failed: CONTINUE")
+            return
+        job.aborted = f"not started: required {placement.process_name} failed ({strategy.value})"
+        if job.stages:
+            self._event("strategy", job.name, f"required {placement.process_name} failed: {strategy.value}, "
+                        "remaining stages dropped")
+            job.skipped += job.stages
+            job.stages = []
+        if strategy is StartingFailureStrategy.STOP:
+            job.stop_requested = True
+
+    def _turn_into_stop(self, job: ApplicationJob, application: ApplicationStatus | None) -> None:
+        """STOP strategy: once the start job is over, stop the whole application."""
+        job.stop_requested = False
+        job.kind = "stop"
+        if application is not None:
+            job.stages = [(seq, [p.process_name for p in processes])
+                          for seq, processes in process_stages(application, "stop")]
+        self._event("strategy", job.name, "STOP: stopping the application")
+
+    def _summary(self, job: ApplicationJob) -> str:
+        outcomes: dict[str, int] = {}
+        for command in job.done:
+            if command.outcome is not None:
+                outcomes[command.outcome.value] = outcomes.get(command.outcome.value, 0) + 1
+        text = ", ".join(f"{count} {name}" for name, count in outcomes.items()) or "nothing to do"
+        return f"{job.kind} finished: {text}" + (f" ({job.aborted})" if job.aborted else "")
+
+    def interrupt(self, now: float) -> None:
+        """Ctrl-C: stop waiting; in-progress commands are reported INTERRUPTED."""
+        self.interrupted = True
+        for job in self.jobs:
+            for command in list(job.current):
+                command.outcome, command.detail, command.finished = Outcome.INTERRUPTED, "interrupted", now
+                job.current.remove(command)
+                job.done.append(command)
+
+    def next_wakeup(self, now: float, interval: float) -> float:
+        """When to poll next: soon after an in-flight program's startsecs, at the latest after interval."""
+        wake = now + interval
+        for command in self.commands():
+            if command.outcome is None and command.sent is not None:
+                expected = command.sent + command.placement.startsecs
+                if expected > now:
+                    wake = min(wake, expected + 0.02)
+        return wake
+
+
+def drive(run: Run, snapshot_fn: Callable[[], Snapshot], status_fn: Callable[[Snapshot], ClusterStatus],
+          send_fn: Callable[[list[Request]], list[Any]], on_events: Callable[[list[Event]], None],
+          interval: float = 0.2, clock: Callable[[], float] = time.monotonic,
+          sleep: Callable[[float], None] = time.sleep) -> Run:
+    """Run to the end: snapshot, step, send, report events, wait a little, again."""
+    try:
+        while not run.finished:
+            snapshot = snapshot_fn()
+            requests = run.step(snapshot, status_fn(snapshot), clock())
+            if requests:
+                results = send_fn(requests)
+                now = clock()
+                for request, result in zip(requests, results):
+                    run.on_result(request, result, now)
+            on_events(run.drain_events())
+            if run.finished:
+                break
+            if not requests:
+                now = clock()
+                sleep(max(0.0, run.next_wakeup(now, interval) - now))
+    except KeyboardInterrupt:
+        run.interrupt(clock())
+        on_events(run.drain_events())
+        raise
+    return run

@@ -1,0 +1,267 @@
+"""The executor's state machine (pure): stages, completion rules (§3.5), failure strategies (§3.6),
+deadlines, lost instances. Snapshots come from a scripted model of supervisord's process states."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from supv_cli.cluster.client import CallError
+from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
+from supv_cli.plan.executor import Run, RunOptions
+from supv_cli.plan.planner import select_applications
+
+from .plan_helpers import S, info, instances, rules_of, snapshot, status_of
+
+CLUSTER = instances("1", "2", "3")
+
+
+class Script:
+    """Process states over time: a start request makes a program STARTING, then after its startsecs
+    whatever the script says (RUNNING by default, FATAL, EXITED code, STARTING forever...)."""
+
+    def __init__(self, rules, base: Snapshot, outcomes: dict[str, tuple] | None = None):
+        self.rules = rules
+        self.snap = base
+        self.outcomes = outcomes or {}
+        self.timeline: list[tuple[float, str, str, tuple]] = []   # (time, nick, namespec, (state, exitstatus))
+        self.down: set[str] = set()
+        self.log: list[tuple[float, str, str, str]] = []
+
+    def send(self, requests, now):
+        results = []
+        for request in requests:
+            nick, namespec = request.instance.nick, request.args[0]
+            if nick in self.down:
+                results.append(CallError(request.instance, Unreachable.REFUSED, "connection refused"))
+                continue
+            self.log.append((now, request.method.split(".")[1], namespec, nick))
+            if request.method.endswith("startProcess"):
+                current = self.snap.info(request.instance, namespec)
+                self._set(nick, namespec, S.STARTING, 0)
+                startsecs = current.startsecs if current else 1
+                outcome = self.outcomes.get(namespec, ("RUNNING",))
+                if outcome[0] == "RUNNING":
+                    self.timeline.append((now + startsecs, nick, namespec, (S.RUNNING, 0)))
+                elif outcome[0] == "EXIT":
+                    self.timeline.append((now + startsecs, nick, namespec, (S.RUNNING, 0)))
+                    self.timeline.append((now + startsecs + outcome[1], nick, namespec, (S.EXITED, outcome[2])))
+                elif outcome[0] == "FATAL":
+                    self.timeline.append((now + outcome[1], nick, namespec, (S.FATAL, 0)))
+                # "HANG": stays STARTING
+            else:
+                self._set(nick, namespec, S.STOPPED, 0)
+            results.append(True)
+        return results
+
+    def _set(self, nick, namespec, state, exitstatus):
+        snaps = []
+        for snap in self.snap.instances:
+            if snap.instance.nick == nick:
+                infos = tuple(replace(p, state=state, exitstatus=exitstatus) if p.namespec == namespec else p
+                              for p in snap.processes)
+                snap = replace(snap, processes=infos)
+            snaps.append(snap)
+        self.snap = Snapshot(tuple(snaps))
+
+    def at(self, now) -> Snapshot:
+        due = [t for t in self.timeline if t[0] <= now]
+        self.timeline = [t for t in self.timeline if t[0] > now]
+        for _, nick, namespec, (state, exitstatus) in sorted(due, key=lambda t: t[0]):
+            self._set(nick, namespec, state, exitstatus)
+        snaps = tuple(InstanceSnapshot(s.instance, "UNREACHABLE", "refused", error_kind=Unreachable.REFUSED)
+                      if s.instance.nick in self.down else s for s in self.snap.instances)
+        return Snapshot(snaps)
+
+
+def run_script(rules, script: Script, kind="start", names=(), options=None, until=200.0, tick=0.25,
+               events=None):
+    """Drive a Run with a fake clock; return (run, script)."""
+    now = 0.0
+    first = script.at(now)
+    selected = select_applications(rules, status_of(rules, first), names, kind)
+    run = Run(rules, kind, selected, options or RunOptions())
+    while not run.finished and now < until:
+        snap = script.at(now)
+        requests = run.step(snap, status_of(rules, snap), now)
+        if requests:
+            for request, result in zip(requests, script.send(requests, now)):
+                run.on_result(request, result, now)
+        if events is not None:
+            events.extend(run.drain_events())
+        now += tick
+    return run
+
+
+APP = """<application name="app"><start_sequence>1</start_sequence>
+    <starting_failure_strategy>{strategy}</starting_failure_strategy><programs>
+    <program name="a"><start_sequence>1</start_sequence><required>true</required></program>
+    <program name="b"><start_sequence>1</start_sequence></program>
+    <program name="c"><start_sequence>2</start_sequence></program>
+    <program name="w"><start_sequence>3</start_sequence><wait_exit>true</wait_exit></program>
+    <program name="d"><start_sequence>4</start_sequence></program>
+    </programs></application>"""
+NAMES = ["app:a", "app:b", "app:c", "app:w", "app:d"]
+
+
+def base(startsecs=1, extra=()):
+    return snapshot(CLUSTER, {"*": [info(n, startsecs=startsecs) for n in NAMES] + list(extra)})
+
+
+def outcomes(run):
+    return {(r["process_name"]): r["outcome"] for r in run.report()}
+
+
+def test_stages_in_order_and_completion_rules(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    script = Script(rules, base(), {"app:w": ("EXIT", 0.5, 0)})
+    run = run_script(rules, script)
+    assert outcomes(run) == {"a": "RUNNING", "b": "RUNNING", "c": "RUNNING", "w": "EXITED", "d": "RUNNING"}
+    starts = {namespec: t for t, method, namespec, _ in script.log}
+    # no stage starts before the previous one is done (startsecs 1, w exits 0.5 s after RUNNING)
+    assert starts["app:a"] == starts["app:b"] == 0
+    assert 1 <= starts["app:c"] < 1.5
+    assert starts["app:w"] >= starts["app:c"] + 1
+    assert starts["app:d"] >= starts["app:w"] + 1.5
+    assert not run.failed()
+
+
+@pytest.mark.parametrize("strategy, expected", [
+    ("ABORT", {"a": "FAILED", "b": "RUNNING", "c": "NOT_STARTED", "w": "NOT_STARTED", "d": "NOT_STARTED"}),
+    ("CONTINUE", {"a": "FAILED", "b": "RUNNING", "c": "RUNNING", "w": "EXITED", "d": "RUNNING"}),
+    ("STOP", {"a": "FAILED", "b": "RUNNING", "c": "NOT_STARTED", "w": "NOT_STARTED", "d": "NOT_STARTED",
+              "stop b": "STOPPED", "stop a": "ALREADY"}),
+])
+def test_starting_failure_strategies(tmp_path, strategy, expected):
+    rules = rules_of(tmp_path, APP.format(strategy=strategy), CLUSTER)
+    script = Script(rules, base(), {"app:a": ("FATAL", 0.5), "app:w": ("EXIT", 0.2, 0)})
+    run = run_script(rules, script)
+    got = {}
+    for row in run.report():
+        key = row["process_name"] if row["action"] in ("start", "wait") else f"stop {row['process_name']}"
+        got.setdefault(key, row["outcome"])
+    assert {k: v for k, v in got.items() if k in expected} == expected
+    assert run.failed()
+    stops = [n for _, m, n, _ in script.log if m == "stopProcess"]
+    assert stops == (["app:b"] if strategy == "STOP" else [])
+
+
+def test_optional_failure_does_not_stop_the_application(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    script = Script(rules, base(), {"app:b": ("FATAL", 0.5), "app:w": ("EXIT", 0.2, 0)})
+    run = run_script(rules, script)
+    assert outcomes(run) == {"a": "RUNNING", "b": "FAILED", "c": "RUNNING", "w": "EXITED", "d": "RUNNING"}
+
+
+@pytest.mark.parametrize("script_outcome, outcome, detail", [
+    (("EXIT", 0.2, 3), "FAILED", "exited with code 3 (not in exitcodes)"),
+    (("HANG",), "TIMEOUT", "no RUNNING within 3s"),
+    (("RUNNING",), "TIMEOUT", "no exit within 4s of RUNNING"),        # a wait_exit program that never exits
+])
+def test_wait_exit_failures_and_deadlines(tmp_path, script_outcome, outcome, detail):
+    rules = rules_of(tmp_path, APP.format(strategy="CONTINUE"), CLUSTER)
+    script = Script(rules, base(), {"app:w": script_outcome})
+    run = run_script(rules, script, options=RunOptions(start_timeout=2, exit_timeout=4))
+    row = next(r for r in run.report() if r["process_name"] == "w")
+    assert row["outcome"] == outcome
+    assert detail in row["detail"]
+    assert outcomes(run)["d"] == "RUNNING"          # CONTINUE
+
+
+def test_timeout_of_a_required_program_applies_its_strategy(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    script = Script(rules, base(), {"app:a": ("HANG",)})
+    run = run_script(rules, script, options=RunOptions(start_timeout=2))
+    assert outcomes(run)["a"] == "TIMEOUT"
+    assert outcomes(run)["c"] == "NOT_STARTED"
+
+
+def test_lost_instance_during_a_stage(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="CONTINUE"), CLUSTER)
+    script = Script(rules, base(startsecs=3), {"app:w": ("EXIT", 0.2, 0)})
+    now, events = 0.0, []
+    selected = select_applications(rules, status_of(rules, script.at(0)), (), "start")
+    run = Run(rules, "start", selected, RunOptions())
+    while not run.finished and now < 60:
+        if now >= 1.0:
+            script.down.add("1")         # instance 1 dies while a and b are STARTING there
+        snap = script.at(now)
+        requests = run.step(snap, status_of(rules, snap), now)
+        for request, result in zip(requests, script.send(requests, now)):
+            run.on_result(request, result, now)
+        events.extend(run.drain_events())
+        now += 0.25
+    got = outcomes(run)
+    assert got["a"] == "LOST" and got["b"] == "LOST"
+    # CONTINUE: the next stages go on, on the instances left
+    assert got["c"] == "RUNNING"
+    c_row = next(r for r in run.report() if r["process_name"] == "c")
+    assert c_row["instance"] in ("2", "3")
+
+
+def test_already_running_programs_are_not_restarted(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    running = snapshot(CLUSTER, {"*": [info(n) for n in NAMES],
+                                 "2": [info("app:a", S.RUNNING), info("app:b", S.RUNNING), info("app:c", S.RUNNING),
+                                       info("app:w", S.EXITED, exitstatus=0, stop=100.0), info("app:d", S.RUNNING)]})
+    script = Script(rules, running)
+    run = run_script(rules, script)
+    assert script.log == []
+    assert set(outcomes(run).values()) == {"ALREADY"}
+
+
+def test_application_stages_wait_for_each_other(tmp_path):
+    body = """<application name="first"><start_sequence>1</start_sequence><programs>
+        <program name="p"><start_sequence>1</start_sequence></program></programs></application>
+        <application name="second"><start_sequence>2</start_sequence><programs>
+        <program name="p"><start_sequence>1</start_sequence></program></programs></application>
+        <application name="also_first"><start_sequence>1</start_sequence><programs>
+        <program name="p"><start_sequence>1</start_sequence></program></programs></application>"""
+    rules = rules_of(tmp_path, body, CLUSTER)
+    snap = snapshot(CLUSTER, {"*": [info("first:p", startsecs=2), info("second:p"), info("also_first:p")]})
+    script = Script(rules, snap)
+    run_script(rules, script)
+    starts = {namespec: t for t, _, namespec, _ in script.log}
+    assert starts["first:p"] == starts["also_first:p"] == 0      # same start_sequence: in parallel
+    assert starts["second:p"] >= 2                              # after the slower one of stage 1
+
+
+def test_refused_start_and_already_started(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="CONTINUE"), CLUSTER)
+    snap = base()
+    selected = select_applications(rules, status_of(rules, snap), (), "start")
+    run = Run(rules, "start", selected)
+    requests = run.step(snap, status_of(rules, snap), 0.0)
+    a, b = requests
+    run.on_result(a, CallError(a.instance, Unreachable.FAULT, "fault: SPAWN_ERROR: app:a", 50), 0.0)
+    run.on_result(b, CallError(b.instance, Unreachable.FAULT, "fault: ALREADY_STARTED: app:b", 60), 0.0)
+    got = {r["process_name"]: (r["outcome"], r["detail"]) for r in run.report()}
+    assert got["a"] == ("FAILED", "refused by supervisord: fault: SPAWN_ERROR: app:a")
+    assert got["b"][0] == "IN_PROGRESS"
+
+
+def test_interrupt_reports_what_was_done(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    snap = base()
+    selected = select_applications(rules, status_of(rules, snap), (), "start")
+    run = Run(rules, "start", selected)
+    for request in run.step(snap, status_of(rules, snap), 0.0):
+        run.on_result(request, True, 0.0)
+    run.interrupt(0.5)
+    got = outcomes(run)
+    assert got == {"a": "INTERRUPTED", "b": "INTERRUPTED", "c": "NOT_STARTED", "w": "NOT_STARTED",
+                   "d": "NOT_STARTED"}
+    assert run.step(snap, status_of(rules, snap), 1.0) == []
+
+
+def test_stop_run_in_reverse_order(tmp_path):
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    running = snapshot(CLUSTER, {"*": [info(n) for n in NAMES],
+                                 "1": [info("app:a", S.RUNNING), info("app:d", S.RUNNING)],
+                                 "3": [info("app:c", S.RUNNING), info("app:d", S.RUNNING)]})
+    script = Script(rules, running)
+    run = run_script(rules, script, kind="stop")
+    order = [(namespec, nick) for _, _, namespec, nick in script.log]
+    assert order == [("app:d", "1"), ("app:d", "3"), ("app:c", "3"), ("app:a", "1")]
+    assert outcomes(run)["d"] == "STOPPED"
