@@ -1,0 +1,354 @@
+"""The XML-RPC client of supv: calls, failure classification, fan-out and snapshots.
+
+With ``supv_cli.cluster.transport`` (a transport with a real per-call deadline, over
+``http://host:port`` or ``unix:///path.sock``, with HTTP basic auth), this is the only code that talks
+to supervisord.
+
+A fan-out over many instances runs in a bounded pool of daemon threads and waits for them with a
+deadline, so a dead or hung (SIGSTOPped) instance never delays a command beyond ``--timeout``: the
+instances that did not answer in time are reported as TIMEOUT and their threads are abandoned (each
+of them ends on its own socket timeout; being daemons they never hold the process at exit).
+
+Every failure becomes a :class:`CallError` carrying an :class:`Unreachable` kind and a one-line reason
+such as ``server_1 (http://127.0.0.1:61001): connection refused``. Passwords never appear in a message
+or a repr.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+import xmlrpc.client
+from enum import IntEnum
+from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
+from xml.parsers.expat import ExpatError
+
+from supv_cli.cluster.instances import Instance
+from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
+from supv_cli.errors import ClusterError, ExitCode
+
+__all__ = [
+    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "Faults", "call", "classify", "credentials", "fan_out",
+    "instance_label", "make_proxy", "multicall_many", "run_on", "take_snapshot",
+]
+#: default bound of concurrent connections of a fan-out
+DEFAULT_MAX_WORKERS = 32
+#: what a fan-out may wait beyond ``timeout`` (thread scheduling, XML parsing of a late answer)
+DEADLINE_MARGIN = 0.25
+#: the XML-RPC path of supervisord
+RPC_PATH = "/RPC2"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: ``(method, params)`` pairs, as given to :func:`run_on`
+Calls = Sequence[Tuple[str, Sequence[Any]]]
+
+
+class Faults(IntEnum):
+    """Supervisor's XML-RPC fault codes (``supervisor.xmlrpc.Faults``), for callers that must react to
+    one (an executor treats ALREADY_STARTED as success, for instance)."""
+
+    UNKNOWN_METHOD = 1
+    INCORRECT_PARAMETERS = 2
+    BAD_ARGUMENTS = 3
+    SIGNATURE_UNSUPPORTED = 4
+    SHUTDOWN_STATE = 6
+    BAD_NAME = 10
+    BAD_SIGNAL = 11
+    NO_FILE = 20
+    NOT_EXECUTABLE = 21
+    FAILED = 30
+    ABNORMAL_TERMINATION = 40
+    SPAWN_ERROR = 50
+    ALREADY_STARTED = 60
+    NOT_RUNNING = 70
+    SUCCESS = 80
+    ALREADY_ADDED = 90
+    STILL_RUNNING = 91
+    CANT_REREAD = 92
+
+
+def instance_label(instance: Instance) -> str:
+    """``nick (url)``, or just the URL when the nick is the URL's own identifier."""
+    if instance.nick in (instance.identifier, instance.url):
+        return instance.url
+    return f"{instance.nick} ({instance.url})"
+
+
+class CallError(ClusterError):
+    """An XML-RPC call to one instance failed.
+
+    ``kind`` says why (shown to users), ``reason`` is the one-line detail without the instance, and
+    ``fault_code`` is Supervisor's fault code for a FAULT. A FAULT is an answer, not an unreachable
+    instance, so its exit code is FAILED rather than UNREACHABLE.
+    """
+
+    def __init__(self, instance: Instance, kind: Unreachable, reason: str,
+                 fault_code: int | None = None) -> None:
+        super().__init__(f"{instance_label(instance)}: {reason}")
+        self.instance = instance
+        self.kind = kind
+        self.reason = reason
+        self.fault_code = fault_code
+        if kind is Unreachable.FAULT:
+            self.exit_code = ExitCode.FAILED
+
+    def __repr__(self) -> str:
+        return f"CallError({self.instance.nick!r}, {self.kind.name}, {self.reason!r})"
+
+
+def make_proxy(instance: Instance, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
+               password: str | None = None) -> xmlrpc.client.ServerProxy:
+    """A ``ServerProxy`` on ``instance`` with a real timeout (``instance``'s own credentials win)."""
+    username, password = credentials(instance, username, password)
+    transport = TimeoutTransport(instance.url, timeout, username, password)
+    uri = "http://localhost" + RPC_PATH if instance.is_unix else instance.url.rstrip("/") + RPC_PATH
+    return xmlrpc.client.ServerProxy(uri, transport=transport)
+
+
+def credentials(instance: Instance, username: str | None,
+                password: str | None) -> tuple[str | None, str | None]:
+    """Per-instance credentials when the instance has some, else the global ones."""
+    if instance.username is not None:
+        return instance.username, instance.password
+    return username, password
+
+
+# --------------------------------------------------------------------------------------------- calls
+
+def classify(instance: Instance, error: BaseException, timeout: float) -> CallError:
+    """Turn what a call raised into a CallError whose reason a user understands."""
+    if isinstance(error, CallError):
+        return error
+    if isinstance(error, xmlrpc.client.Fault):
+        return CallError(instance, Unreachable.FAULT, f"fault: {error.faultString}", error.faultCode)
+    if isinstance(error, xmlrpc.client.ProtocolError):
+        if error.errcode == 401:
+            return CallError(instance, Unreachable.AUTH, "authentication failed (HTTP 401): "
+                             "check -u/--password or SUPV_USERNAME/SUPV_PASSWORD")
+        return CallError(instance, Unreachable.PROTOCOL,
+                         f"not a supervisord (HTTP {error.errcode} {error.errmsg} on {RPC_PATH})")
+    if isinstance(error, socket.timeout):
+        return CallError(instance, Unreachable.TIMEOUT, f"timeout (no answer within {timeout:g}s)")
+    if isinstance(error, ConnectionRefusedError):
+        return CallError(instance, Unreachable.REFUSED, "connection refused")
+    if isinstance(error, FileNotFoundError):
+        return CallError(instance, Unreachable.REFUSED, "connection refused (no such socket file)")
+    if isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+        return CallError(instance, Unreachable.ERROR, "connection closed without an answer")
+    if isinstance(error, http.client.HTTPException):
+        return CallError(instance, Unreachable.PROTOCOL,
+                         f"not a supervisord (bad HTTP answer: {type(error).__name__})")
+    if isinstance(error, (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, KeyError)):
+        return CallError(instance, Unreachable.PROTOCOL, "not a supervisord (the answer is not XML-RPC)")
+    if isinstance(error, socket.gaierror):
+        return CallError(instance, Unreachable.ERROR, f"unknown host ({error.strerror or error})")
+    if isinstance(error, PermissionError):
+        return CallError(instance, Unreachable.ERROR, "permission denied")
+    if isinstance(error, OSError):
+        return CallError(instance, Unreachable.ERROR, error.strerror or type(error).__name__)
+    return CallError(instance, Unreachable.ERROR, f"{type(error).__name__}: {error}")
+
+
+def call(instance: Instance, method: str, *args: Any, timeout: float = DEFAULT_TIMEOUT,
+         username: str | None = None, password: str | None = None) -> Any:
+    """Call one XML-RPC ``method`` on ``instance``; raise :class:`CallError` on any failure."""
+    proxy = make_proxy(instance, timeout, username, password)
+    try:
+        return getattr(proxy, method)(*args)
+    except Exception as error:
+        raise classify(instance, error, timeout) from None
+
+
+def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
+           password: str | None = None) -> list[Any]:
+    """Run ``calls`` (``(method, params)`` pairs) in one ``system.multicall`` round trip.
+
+    Returns one item per call: its result, or a :class:`CallError` (kind FAULT, with ``fault_code``)
+    for a call Supervisor refused, e.g. ``startProcess`` on a process ALREADY_STARTED. Raises
+    :class:`CallError` when the instance itself could not be reached. Actions should not block
+    supervisord: pass ``wait=False`` to ``startProcess`` / ``stopProcess`` and poll snapshots.
+    """
+    request = [{"methodName": method, "params": list(params)} for method, params in calls]
+    results = call(instance, "system.multicall", request, timeout=timeout, username=username,
+                   password=password)
+    if not isinstance(results, list) or len(results) != len(request):
+        raise CallError(instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
+    return [_fault_item(instance, item) for item in results]
+
+
+def _fault_item(instance: Instance, item: Any) -> Any:
+    # Supervisor's multicall gives each result bare (not in a 1-item list), and a fault as a struct
+    if isinstance(item, dict) and "faultCode" in item and "faultString" in item:
+        return CallError(instance, Unreachable.FAULT, f"fault: {item['faultString']}", item["faultCode"])
+    return item
+
+
+# --------------------------------------------------------------------------------------------- fan-out
+
+_PENDING = object()
+
+
+def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
+            max_workers: int = DEFAULT_MAX_WORKERS) -> list[R | None]:
+    """Run ``func`` on every item in at most ``max_workers`` daemon threads, for at most ``timeout``
+    (+ a small margin) in all.
+
+    Returns one entry per item, in order: what ``func`` returned, the exception it raised, or None
+    when it was not done by the deadline (still running, or never started because the workers were
+    busy with hung instances). Abandoned threads end on their own socket timeouts.
+    """
+    count = len(items)
+    if count == 0:
+        return []
+    deadline = time.monotonic() + timeout + DEADLINE_MARGIN
+    results: list[Any] = [_PENDING] * count
+    cond = threading.Condition()
+    next_index = done = 0
+    abandoned = False
+
+    def worker() -> None:
+        nonlocal next_index, done
+        while True:
+            with cond:
+                index = next_index
+                if index >= count or abandoned:
+                    return
+                next_index += 1
+            try:
+                result: Any = func(items[index])
+            except Exception as error:
+                result = error
+            with cond:
+                results[index] = result
+                done += 1
+                cond.notify_all()
+
+    for number in range(min(max(1, max_workers), count)):
+        threading.Thread(target=worker, name=f"supv-fan-out-{number}", daemon=True).start()
+    with cond:
+        while done < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            cond.wait(remaining)
+        abandoned = True
+        return [None if result is _PENDING else result for result in results]
+
+
+def multicall_many(instances: Sequence[Instance], calls: Calls, timeout: float = DEFAULT_TIMEOUT,
+                   username: str | None = None, password: str | None = None,
+                   max_workers: int = DEFAULT_MAX_WORKERS) -> list[list[Any] | CallError]:
+    """:func:`run_on` the same ``calls`` on every instance concurrently; one entry per instance, in
+    order: the list of results, or the :class:`CallError` that made the instance fail."""
+
+    def one(instance: Instance) -> list[Any]:
+        return run_on(instance, calls, timeout, username, password)
+
+    answers = fan_out(one, instances, timeout, max_workers)
+    return [_as_result(instance, answer, timeout) for instance, answer in zip(instances, answers)]
+
+
+def _as_result(instance: Instance, answer: Any, timeout: float) -> Any:
+    if answer is None:
+        return CallError(instance, Unreachable.TIMEOUT, f"timeout (no answer within {timeout:g}s)")
+    if isinstance(answer, BaseException):
+        return classify(instance, answer, timeout)
+    return answer
+
+
+# --------------------------------------------------------------------------------------------- snapshots
+
+#: the one round trip of a snapshot, per instance
+SNAPSHOT_CALLS: tuple[tuple[str, tuple[Any, ...]], ...] = (
+    ("supervisor.getState", ()),
+    ("supervisor.getAllProcessInfo", ()),
+    ("supervisor.getAllConfigInfo", ()),
+)
+
+
+def take_snapshot(instances: Iterable[Instance], timeout: float = DEFAULT_TIMEOUT,
+                  username: str | None = None, password: str | None = None,
+                  max_workers: int = DEFAULT_MAX_WORKERS) -> Snapshot:
+    """Ask every instance, concurrently, for its state, processes and their configuration.
+
+    One ``system.multicall`` per instance. Returns within ``timeout`` (+ a fraction of a second)
+    whatever the instances do; an instance that fails is in the snapshot as UNREACHABLE with its
+    ``error_kind`` and ``reason``.
+    """
+    ordered = list(instances)
+    taken_at = time.time()
+
+    def one(instance: Instance) -> InstanceSnapshot:
+        started = time.monotonic()
+        try:
+            answers = run_on(instance, SNAPSHOT_CALLS, timeout, username, password)
+            snap = _instance_snapshot(instance, answers)
+        except Exception as error:
+            snap = _unreachable(classify(instance, error, timeout))
+        return _with_elapsed(snap, time.monotonic() - started)
+
+    answers = fan_out(one, ordered, timeout, max_workers)
+    snaps = []
+    for instance, answer in zip(ordered, answers):
+        if isinstance(answer, InstanceSnapshot):
+            snaps.append(answer)
+        else:
+            snaps.append(_with_elapsed(_unreachable(_as_result(instance, answer, timeout)), timeout))
+    return Snapshot(instances=tuple(snaps), taken_at=taken_at)
+
+
+def _with_elapsed(snap: InstanceSnapshot, elapsed: float) -> InstanceSnapshot:
+    return InstanceSnapshot(instance=snap.instance, state=snap.state, reason=snap.reason,
+                            processes=snap.processes, elapsed=elapsed, error_kind=snap.error_kind)
+
+
+def _unreachable(error: CallError) -> InstanceSnapshot:
+    return InstanceSnapshot(instance=error.instance, state="UNREACHABLE", reason=error.reason,
+                            error_kind=error.kind)
+
+
+def _instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapshot:
+    """Build one instance's snapshot from its [getState, getAllProcessInfo, getAllConfigInfo] answers."""
+    state, infos, configs = answers
+    if isinstance(state, CallError):
+        if state.fault_code == Faults.UNKNOWN_METHOD:
+            raise CallError(instance, Unreachable.PROTOCOL, "not a supervisord (no supervisor.getState)")
+        raise state
+    statename = str(state["statename"])
+    if isinstance(infos, CallError):
+        if statename == "RUNNING":
+            raise infos
+        # SHUTDOWN / RESTARTING: supervisord answers getState only
+        return InstanceSnapshot(instance=instance, state=statename, reason=f"supervisord is {statename}")
+    config_map: dict[tuple[str, str], dict[str, Any]] = {}
+    if isinstance(configs, list):  # an old supervisord without getAllConfigInfo keeps Supervisor defaults
+        config_map = {(str(c.get("group")), str(c.get("name"))): c for c in configs if isinstance(c, dict)}
+    processes = tuple(_process_info(info, config_map.get((str(info["group"]), str(info["name"])), {}))
+                      for info in infos)
+    return InstanceSnapshot(instance=instance, state=statename, processes=processes)
+
+
+def _process_info(info: dict[str, Any], config: dict[str, Any]) -> ProcessInfo:
+    """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
+    exitcodes = config.get("exitcodes", [0])
+    return ProcessInfo(
+        group=str(info["group"]),
+        name=str(info["name"]),
+        state=ProcessState.from_code(int(info["state"])),
+        start=float(info.get("start", 0)),
+        stop=float(info.get("stop", 0)),
+        now=float(info.get("now", 0)),
+        pid=int(info.get("pid", 0)),
+        exitstatus=int(info.get("exitstatus", 0)),
+        spawnerr=str(info.get("spawnerr", "")),
+        description=str(info.get("description", "")),
+        startsecs=int(config.get("startsecs", 1)),
+        stopwaitsecs=int(config.get("stopwaitsecs", 10)),
+        exitcodes=tuple(int(code) for code in exitcodes) if isinstance(exitcodes, list) else (0,),
+        autostart=bool(config.get("autostart", True)),
+    )

@@ -1,0 +1,153 @@
+"""Instance lists in Supvisors' ``supvisors_list`` syntax, and instance identity.
+
+An instance is one supervisord. It is known by its *nick* (``<console_1>...``) and by its identifier
+(``host:port`` for http, the ``unix://`` URL for a socket); rules identifiers may use either. Its *node*
+is the host part of its URL (all unix sockets are on the local node, ``localhost``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Sequence
+
+from supv_cli.errors import ConfigError
+
+LOCAL_NODE = "localhost"
+_NICK_RE = re.compile(r"^<([^<>]*)>(.*)$")
+# host:port, optionally followed by Supvisors' internal port (host:http_port:internal_port), ignored here
+_HOST_PORT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]<>]+):(\d{1,5})(?::\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One supervisord instance of the cluster."""
+
+    nick: str
+    url: str
+    identifier: str
+    node: str
+    port: int | None = None
+    stereotypes: tuple[str, ...] = ()
+    username: str | None = None
+    password: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name a rules file may use for this instance."""
+        return (self.nick, self.identifier) if self.nick != self.identifier else (self.nick,)
+
+    @property
+    def is_unix(self) -> bool:
+        return self.url.startswith("unix://")
+
+
+def parse_instance(item: str) -> Instance:
+    """Parse one ``supvisors_list`` item: ``[<nick>]host:port``, ``[<nick>]http://host:port[/]`` or
+    ``[<nick>]unix:///path.sock``."""
+    text = item.strip()
+    nick: str | None = None
+    match = _NICK_RE.match(text)
+    if match:
+        nick, text = match.group(1).strip(), match.group(2).strip()
+        if not nick:
+            raise ConfigError(f"instance {item!r}: empty nick between < and >; write <name>host:port")
+    if text.startswith("unix://"):
+        path = text[len("unix://"):]
+        if not path.startswith("/"):
+            raise ConfigError(f"instance {item!r}: a unix socket needs an absolute path, as unix:///run/x.sock")
+        return Instance(nick=nick or text, url=text, identifier=text, node=LOCAL_NODE)
+    if text.startswith(("http://", "https://")):
+        scheme, _, rest = text.partition("://")
+        host_port = rest.rstrip("/")
+        if "/" in host_port:
+            raise ConfigError(f"instance {item!r}: only http://host:port is supported (no path)")
+    elif "://" in text:
+        raise ConfigError(f"instance {item!r}: unknown URL scheme; use host:port, http://host:port or "
+                          "unix:///path.sock")
+    else:
+        scheme, host_port = "http", text
+    match = _HOST_PORT_RE.match(host_port)
+    if not match:
+        raise ConfigError(f"instance {item!r}: expected host:port (e.g. 127.0.0.1:61000), "
+                          "http://host:port or unix:///path.sock")
+    host, port = match.group(1), int(match.group(2))
+    if not 0 < port < 65536:
+        raise ConfigError(f"instance {item!r}: port {port} out of range 1-65535")
+    identifier = f"{host}:{port}"
+    return Instance(nick=nick or identifier, url=f"{scheme}://{identifier}", identifier=identifier,
+                    node=host.strip("[]"), port=port)
+
+
+def split_instance_specs(specs: Iterable[str]) -> list[str]:
+    """Split ``-i`` values / ``supvisors_list`` text on commas and whitespace."""
+    items: list[str] = []
+    for spec in specs:
+        items.extend(part for part in re.split(r"[,\s]+", spec) if part)
+    return items
+
+
+class InstanceList(Sequence[Instance]):
+    """The ordered instances of a cluster. Order matters: ``*``, CONFIG and ``#`` follow it."""
+
+    def __init__(self, instances: Iterable[Instance] = ()) -> None:
+        self._instances: tuple[Instance, ...] = tuple(instances)
+        self._by_name: dict[str, Instance] = {}
+        for instance in self._instances:
+            for name in instance.names:
+                other = self._by_name.get(name)
+                if other is not None and other is not instance:
+                    raise ConfigError(f"instance name {name!r} is used twice ({other.url} and "
+                                      f"{instance.url}); give each instance its own <nick>")
+                self._by_name[name] = instance
+
+    @classmethod
+    def parse(cls, specs: Iterable[str]) -> InstanceList:
+        """Parse ``-i`` values (each may hold several items)."""
+        return cls(parse_instance(item) for item in split_instance_specs(specs))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._instances[index]
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    def __iter__(self) -> Iterator[Instance]:
+        return iter(self._instances)
+
+    def __bool__(self) -> bool:
+        return bool(self._instances)
+
+    def __repr__(self) -> str:
+        return f"InstanceList({[i.nick for i in self._instances]!r})"
+
+    def find(self, name: str) -> Instance | None:
+        """The instance a rules identifier names (nick or ``host:port``), or None."""
+        return self._by_name.get(name)
+
+    def with_stereotype(self, stereotype: str) -> list[Instance]:
+        """Instances carrying ``@NAME`` (given with or without the ``@``), in instance order."""
+        wanted = stereotype if stereotype.startswith("@") else f"@{stereotype}"
+        return [i for i in self._instances if wanted in i.stereotypes]
+
+    def filter(self, names: Iterable[str]) -> list[Instance]:
+        """Resolve identifiers to instances: ``*`` is every instance, ``@X`` a stereotype, a nick or
+        ``host:port`` one instance; unknown names are dropped; first occurrence order, no duplicates."""
+        result: list[Instance] = []
+        for name in names:
+            if name == "*":
+                found: Sequence[Instance] = self._instances
+            elif name.startswith("@") and len(name) > 1:
+                found = self.with_stereotype(name)
+            else:
+                one = self.find(name)
+                found = [one] if one is not None else []
+            for instance in found:
+                if instance not in result:
+                    result.append(instance)
+        return result
+
+    @property
+    def nodes(self) -> list[str]:
+        """Node names in instance order, without duplicates."""
+        return list(dict.fromkeys(i.node for i in self._instances))

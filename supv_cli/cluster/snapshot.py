@@ -1,0 +1,152 @@
+"""Snapshots: what every instance answered at one moment. Pure data, no network here.
+
+A Snapshot is built by ``supv_cli.cluster.client.take_snapshot`` (one ``system.multicall`` per
+instance) and consumed by the pure ``status`` and ``plan`` modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterator
+
+from supv_cli.cluster.instances import Instance
+
+
+class ProcessState(int, Enum):
+    """Supervisor process states (supervisor.states.ProcessStates)."""
+
+    STOPPED = 0
+    STARTING = 10
+    RUNNING = 20
+    BACKOFF = 30
+    STOPPING = 40
+    EXITED = 100
+    FATAL = 200
+    UNKNOWN = 1000
+
+    @classmethod
+    def from_code(cls, code: int) -> ProcessState:
+        try:
+            return cls(code)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+RUNNING_STATES = frozenset({ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STARTING})
+STOPPED_STATES = frozenset({ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL,
+                            ProcessState.UNKNOWN})
+
+
+class Unreachable(str, Enum):
+    """Why an instance did not answer (shown to users)."""
+
+    REFUSED = "connection refused"
+    TIMEOUT = "timeout"
+    AUTH = "authentication failed"
+    PROTOCOL = "not a supervisord"
+    FAULT = "fault"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process as one instance reports it (getAllProcessInfo merged with getAllConfigInfo)."""
+
+    group: str
+    name: str
+    state: ProcessState
+    start: float = 0.0
+    stop: float = 0.0
+    now: float = 0.0
+    pid: int = 0
+    exitstatus: int = 0
+    spawnerr: str = ""
+    description: str = ""
+    # from getAllConfigInfo (defaults are Supervisor's)
+    startsecs: int = 1
+    stopwaitsecs: int = 10
+    exitcodes: tuple[int, ...] = (0,)
+    autostart: bool = True
+
+    @property
+    def namespec(self) -> str:
+        return f"{self.group}:{self.name}"
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING_STATES
+
+    @property
+    def stopped(self) -> bool:
+        return self.state in STOPPED_STATES
+
+    @property
+    def expected_exit(self) -> bool:
+        """EXITED with a code listed in the program's ``exitcodes`` (decisions.md)."""
+        return self.exitstatus in self.exitcodes
+
+
+@dataclass(frozen=True)
+class InstanceSnapshot:
+    """What one instance answered (or why it did not)."""
+
+    instance: Instance
+    #: supervisord state name (RUNNING, RESTARTING, SHUTDOWN...) or "UNREACHABLE"
+    state: str
+    reason: str = ""
+    processes: tuple[ProcessInfo, ...] = ()
+    #: seconds the round trip took
+    elapsed: float = 0.0
+    error_kind: Unreachable | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.error_kind is None
+
+    @property
+    def usable(self) -> bool:
+        """Answering and RUNNING: processes may be started there."""
+        return self.reachable and self.state == "RUNNING"
+
+    def process(self, namespec: str) -> ProcessInfo | None:
+        for info in self.processes:
+            if info.namespec == namespec:
+                return info
+        return None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every instance's answer, in instance order."""
+
+    instances: tuple[InstanceSnapshot, ...]
+    taken_at: float = 0.0
+    _index: dict[str, dict[str, ProcessInfo]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for snap in self.instances:
+            self._index[snap.instance.nick] = {info.namespec: info for info in snap.processes}
+
+    def __iter__(self) -> Iterator[InstanceSnapshot]:
+        return iter(self.instances)
+
+    @property
+    def reachable(self) -> list[InstanceSnapshot]:
+        return [s for s in self.instances if s.reachable]
+
+    @property
+    def unreachable(self) -> list[InstanceSnapshot]:
+        return [s for s in self.instances if not s.reachable]
+
+    def info(self, instance: Instance, namespec: str) -> ProcessInfo | None:
+        """The process as ``instance`` reports it, or None when it does not know it."""
+        return self._index.get(instance.nick, {}).get(namespec)
+
+    def namespecs(self) -> list[str]:
+        """Every process known anywhere, applications in discovery order then Supervisor order."""
+        seen: dict[str, None] = {}
+        for snap in self.instances:
+            for info in snap.processes:
+                seen.setdefault(info.namespec, None)
+        return list(seen)
