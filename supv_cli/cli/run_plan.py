@@ -25,9 +25,30 @@ from supv_cli.plan.executor import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 @click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the supervisord "
               "that started supv, from SUPERVISOR_SERVER_URL).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (the final report is still printed).")
+@click.option("--watch", is_flag=True, help="Stay running as the controller: automatic start and failover "
+              "(see the Failover section of supv-run-plan(1)).")
+@click.option("--interval", type=click.FloatRange(min=0.05, max=60), default=0.5, show_default=True,
+              envvar="SUPV_WATCH_INTERVAL", metavar="SECONDS", help="--watch: time between two cycles.")
+@click.option("--lost-after", type=click.IntRange(min=1), default=2, show_default=True, metavar="N",
+              help="--watch: consecutive missed polls after which an instance is lost.")
+@click.option("--conciliate", type=click.Choice(["infanticide", "senicide", "stop", "user"]),
+              default="infanticide", show_default=True,
+              help="--watch: a managed program running on several instances is kept on the oldest "
+                   "(infanticide), the youngest (senicide), stopped everywhere (stop) or only reported (user).")
+@click.option("--restart-budget", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
+              help="--watch: restarts of one program or application allowed per --budget-window.")
+@click.option("--budget-window", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              metavar="SECONDS", help="--watch: the window of --restart-budget.")
+@click.option("--startup-grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              metavar="SECONDS", help="--watch: the automatic start waits for every instance to answer, at most "
+              "this long.")
+@click.option("--no-autostart", is_flag=True, help="--watch: failover only, no automatic start.")
+@click.option("--controller-program", default="supv_controller", show_default=True, metavar="NAME",
+              help="--watch: the group/program name of the controllers in supervisord (leader election).")
 def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], dry_run: bool,
              start_timeout: float, exit_timeout: float, poll_interval: float, local: str | None,
-             quiet: bool) -> None:
+             quiet: bool, watch: bool, interval: float, lost_after: int, conciliate: str, restart_budget: int,
+             budget_window: float, startup_grace: float, no_autostart: bool, controller_program: str) -> None:
     """Start applications stage by stage, as Supvisors' rules say.
 
     Applications go by start_sequence (lowest first, equal values in parallel; every managed application
@@ -53,6 +74,19 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
     from supv_cli.plan.planner import build_start_plan, ensure_rules, select_applications
     from supv_cli.status import evaluate
 
+    if watch:
+        if dry_run:
+            raise click.UsageError("--watch and --dry-run cannot be used together")
+        from supv_cli.cli.watch import run_controller
+        from supv_cli.plan.controller import ControllerOptions
+
+        options = ControllerOptions(interval=interval, lost_after=lost_after, conciliate=conciliate,
+                                    restart_budget=restart_budget, budget_window=budget_window,
+                                    startup_grace=startup_grace, autostart=not no_autostart,
+                                    controller_program=controller_program,
+                                    run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
+        run_controller(cluster, options, local, applications, fmt == "json")
+        return
     context = load_context(cluster, need_instances=True, need_rules=True)
     rules = ensure_rules(context.rules)
     snapshot = context.snapshot()

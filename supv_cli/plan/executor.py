@@ -110,12 +110,12 @@ class Command:
 
 @dataclass(frozen=True)
 class Request:
-    """An XML-RPC call the driver must make for a command."""
+    """An XML-RPC call the driver must make (for a command of a run, or for the controller itself)."""
 
     instance: Instance
     method: str
     args: tuple[Any, ...]
-    command: Command
+    command: Command | None = None
 
 
 @dataclass(frozen=True)
@@ -217,17 +217,21 @@ class Run:
         return events
 
     # ------------------------------------------------------------------ the step
-    def step(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
-        """Advance with the cluster as it is now; return the requests to send."""
+    def step(self, snapshot: Snapshot, status: ClusterStatus, now: float,
+             other_pending: dict[str, int] | None = None) -> list[Request]:
+        """Advance with the cluster as it is now; return the requests to send.
+
+        ``other_pending``: load started by other runs and not running yet (the controller runs several).
+        """
         if self.finished or self.interrupted:
             return []
         ctx = PlanContext.build(self.rules, snapshot, status, self.options.local)
         ctx.targets = self.targets
-        for command in self.commands():
-            # started by this run but not seen running yet (once it is, the snapshot counts its load)
-            if (command.pending_load and command.instance is not None and command.outcome is None
-                    and command.state not in ("STARTING", "RUNNING", "BACKOFF")):
-                ctx.loads.add_pending(command.instance, command.placement.expected_loading)
+        for nick, load in (other_pending or {}).items():
+            ctx.loads.pending[nick] = ctx.loads.pending.get(nick, 0) + load
+        # started by this run but not seen running yet (once it is, the snapshot counts its load)
+        for nick, load in self.pending_loads().items():
+            ctx.loads.pending[nick] = ctx.loads.pending.get(nick, 0) + load
         for job in self._current_jobs():
             for command in list(job.current):
                 self._update(job, command, snapshot, status, now)
@@ -259,7 +263,7 @@ class Run:
                 job.finished = True
                 self._event("done", job.name, self._summary(job))
                 break
-            if not job.prepared and job.kind == "start" and not self.single:
+            if not job.prepared and job.kind == "start":
                 note = prepare_application(ctx, application)
                 job.prepared = True
                 if note:
@@ -312,6 +316,8 @@ class Run:
     def on_result(self, request: Request, result: Any, now: float) -> None:
         """What the instance answered to a request (True, or a CallError)."""
         command = request.command
+        if command is None:
+            return
         job = self._job(command)
         if command.outcome is not None:
             return
@@ -458,6 +464,16 @@ class Run:
                 command.outcome, command.detail, command.finished = Outcome.INTERRUPTED, "interrupted", now
                 job.current.remove(command)
                 job.done.append(command)
+
+    def pending_loads(self) -> dict[str, int]:
+        """Load of the programs this run started that are not seen running yet, per instance nick."""
+        loads: dict[str, int] = {}
+        for command in self.commands():
+            if (command.pending_load and command.instance is not None and command.outcome is None
+                    and command.state not in ("STARTING", "RUNNING", "BACKOFF")):
+                nick = command.instance.nick
+                loads[nick] = loads.get(nick, 0) + command.placement.expected_loading
+        return loads
 
     def next_wakeup(self, now: float, interval: float) -> float:
         """When to poll next: soon after an in-flight program's startsecs, at the latest after interval."""

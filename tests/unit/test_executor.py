@@ -3,76 +3,16 @@ deadlines, lost instances. Snapshots come from a scripted model of supervisord's
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from supv_cli.cluster.client import CallError
-from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
+from supv_cli.cluster.snapshot import Unreachable
 from supv_cli.plan.executor import Run, RunOptions
 from supv_cli.plan.planner import select_applications
 
-from .plan_helpers import S, info, instances, rules_of, snapshot, status_of
+from .plan_helpers import S, Script, info, instances, rules_of, snapshot, status_of
 
 CLUSTER = instances("1", "2", "3")
-
-
-class Script:
-    """Process states over time: a start request makes a program STARTING, then after its startsecs
-    whatever the script says (RUNNING by default, FATAL, EXITED code, STARTING forever...)."""
-
-    def __init__(self, rules, base: Snapshot, outcomes: dict[str, tuple] | None = None):
-        self.rules = rules
-        self.snap = base
-        self.outcomes = outcomes or {}
-        self.timeline: list[tuple[float, str, str, tuple]] = []   # (time, nick, namespec, (state, exitstatus))
-        self.down: set[str] = set()
-        self.log: list[tuple[float, str, str, str]] = []
-
-    def send(self, requests, now):
-        results = []
-        for request in requests:
-            nick, namespec = request.instance.nick, request.args[0]
-            if nick in self.down:
-                results.append(CallError(request.instance, Unreachable.REFUSED, "connection refused"))
-                continue
-            self.log.append((now, request.method.split(".")[1], namespec, nick))
-            if request.method.endswith("startProcess"):
-                current = self.snap.info(request.instance, namespec)
-                self._set(nick, namespec, S.STARTING, 0)
-                startsecs = current.startsecs if current else 1
-                outcome = self.outcomes.get(namespec, ("RUNNING",))
-                if outcome[0] == "RUNNING":
-                    self.timeline.append((now + startsecs, nick, namespec, (S.RUNNING, 0)))
-                elif outcome[0] == "EXIT":
-                    self.timeline.append((now + startsecs, nick, namespec, (S.RUNNING, 0)))
-                    self.timeline.append((now + startsecs + outcome[1], nick, namespec, (S.EXITED, outcome[2])))
-                elif outcome[0] == "FATAL":
-                    self.timeline.append((now + outcome[1], nick, namespec, (S.FATAL, 0)))
-                # "HANG": stays STARTING
-            else:
-                self._set(nick, namespec, S.STOPPED, 0)
-            results.append(True)
-        return results
-
-    def _set(self, nick, namespec, state, exitstatus):
-        snaps = []
-        for snap in self.snap.instances:
-            if snap.instance.nick == nick:
-                infos = tuple(replace(p, state=state, exitstatus=exitstatus) if p.namespec == namespec else p
-                              for p in snap.processes)
-                snap = replace(snap, processes=infos)
-            snaps.append(snap)
-        self.snap = Snapshot(tuple(snaps))
-
-    def at(self, now) -> Snapshot:
-        due = [t for t in self.timeline if t[0] <= now]
-        self.timeline = [t for t in self.timeline if t[0] > now]
-        for _, nick, namespec, (state, exitstatus) in sorted(due, key=lambda t: t[0]):
-            self._set(nick, namespec, state, exitstatus)
-        snaps = tuple(InstanceSnapshot(s.instance, "UNREACHABLE", "refused", error_kind=Unreachable.REFUSED)
-                      if s.instance.nick in self.down else s for s in self.snap.instances)
-        return Snapshot(snaps)
 
 
 def run_script(rules, script: Script, kind="start", names=(), options=None, until=200.0, tick=0.25,

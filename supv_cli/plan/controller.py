@@ -1,0 +1,449 @@
+"""The controller of ``supv run-plan --watch``: automatic start and failover, level-triggered.
+
+Each cycle it looks at a fresh snapshot and decides, deterministically, from the rules and what the
+instances answer (behaviour spec §3.9, decisions.md):
+
+* liveness: an instance that misses ``lost_after`` consecutive polls is lost; what it was running is
+  known from the last snapshot it answered (every controller, acting or standing by, keeps it), or, for
+  an instance this controller never saw, re-derived from the rules (the sequenced programs of running
+  applications that may run there and now run nowhere);
+* leadership: only the controller on the first live instance (instance-list order) that runs a
+  controller program acts; the others watch and take over when it is lost; a controller started outside
+  supervisord acts alone;
+* instance lost: each process that ran there and runs nowhere else gets its running_failure_strategy,
+  per application the strongest of STOP_APPLICATION > RESTART_APPLICATION > RESTART_PROCESS > CONTINUE,
+  RESTART_PROCESS promoted to RESTART_APPLICATION when the application is now stopped; SHUTDOWN and
+  RESTART do nothing on this path (as Supvisors);
+* process crash on a live instance (FATAL or unexpected exit after running): STOP_APPLICATION and
+  RESTART_APPLICATION act, RESTART_PROCESS and CONTINUE leave it to Supervisor's autorestart, SHUTDOWN and
+  RESTART shut down / restart every supervisord;
+* every restart has a budget (``restart_budget`` per ``budget_window`` seconds, per program or application);
+* a managed program active on several instances is reported and kept on one (``conciliate``);
+* automatic start: managed applications with start_sequence > 0 never started, once every instance
+  answered or the start-up grace period is over.
+
+The controller is a pure state machine over snapshots (``cycle``); ``watch`` drives it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from supv_cli.cluster.instances import Instance, InstanceList
+from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.plan.executor import Event, Request, Run, RunOptions
+from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.rules.model import RunningFailureStrategy as RFS
+from supv_cli.status import evaluate
+
+if TYPE_CHECKING:
+    from supv_cli.rules import Rules
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
+
+CONCILIATIONS = ("infanticide", "senicide", "stop", "user")
+_PRIORITY = {RFS.STOP_APPLICATION: 3, RFS.RESTART_APPLICATION: 2, RFS.RESTART_PROCESS: 1, RFS.CONTINUE: 0}
+#: seconds before a conciliation stop is sent again for the same process and instance
+_CONCILIATION_RETRY = 5.0
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    interval: float = 0.5
+    lost_after: int = 2
+    conciliate: str = "infanticide"
+    restart_budget: int = 3
+    budget_window: float = 300.0
+    startup_grace: float = 10.0
+    autostart: bool = True
+    #: the group or program name of the controller itself on the instances (leader election)
+    controller_program: str = "supv_controller"
+    run: RunOptions = field(default_factory=RunOptions)
+
+
+@dataclass
+class Job:
+    """What the controller does for some applications: runs, one after the other."""
+
+    purpose: str
+    applications: tuple[str, ...]
+    steps: list[tuple[str, dict[str, list[str]] | None]]   # (start|stop, single processes or None)
+    run: Run | None = None
+
+
+def never_started(application: ApplicationStatus) -> bool:
+    """Supvisors' rule: every process STOPPED and never stopped (stop time 0) on every instance."""
+    return all(info.state is ProcessState.STOPPED and info.stop == 0
+               for process in application.processes for _, info in process.infos)
+
+
+class Controller:
+    """Automatic start and failover; call :meth:`cycle` with each new snapshot."""
+
+    def __init__(self, rules: Rules, instances: InstanceList, local: Instance | None,
+                 options: ControllerOptions = ControllerOptions(), now: float | None = None,
+                 only: frozenset[str] = frozenset()) -> None:
+        self.rules = rules
+        #: when given, the automatic start is limited to these applications
+        self.only = only
+        self.instances = instances
+        self.local = local
+        self.options = options
+        self.started = time.monotonic() if now is None else now
+        self.events: list[Event] = []
+        self.seen: dict[str, InstanceSnapshot] = {}      # last snapshot each instance answered
+        self.misses: dict[str, int] = {}
+        self.lost: set[str] = set()
+        self.acting = False
+        self.leader: str | None = None
+        self.jobs: list[Job] = []
+        self.autostarted: set[str] = set()
+        self.restarts: dict[str, deque[float]] = {}
+        self.conciliations: dict[tuple[str, str], float] = {}
+        self.reported_conflicts: set[str] = set()
+        self.status: ClusterStatus | None = None
+
+    # ------------------------------------------------------------------ events
+    def _event(self, kind: str, subject: str, message: str, process: str | None = None,
+               instance: str | None = None) -> None:
+        self.events.append(Event(kind, subject, message, process, instance))
+
+    def drain_events(self) -> list[Event]:
+        events = self.events
+        self.events = []
+        for job in self.jobs:
+            if job.run is not None:
+                events += job.run.drain_events()
+        return events
+
+    # ------------------------------------------------------------------ the cycle
+    def cycle(self, snapshot: Snapshot, now: float) -> list[Request]:
+        """One look at the cluster: update liveness and leadership, decide, step the runs."""
+        previous = dict(self.seen)
+        newly_lost = self._liveness(snapshot)
+        augmented = self._augmented(snapshot)
+        status = evaluate(self.rules, augmented, frozenset(self.lost))
+        self.status = status
+        self._leadership(snapshot)
+        if not self.acting:
+            self.jobs = []
+            return []
+        for nick in sorted(newly_lost, key=self._index):
+            self._instance_lost(nick, previous, status, now)
+        self._crashes(snapshot, previous, status, now)
+        requests = self._conciliate(snapshot, status, now)
+        if self.options.autostart:
+            self._autostart(snapshot, status, now)
+        return requests + self._step_jobs(snapshot, status, now)
+
+    def _index(self, nick: str) -> int:
+        for index, instance in enumerate(self.instances):
+            if instance.nick == nick:
+                return index
+        return len(self.instances)
+
+    def _liveness(self, snapshot: Snapshot) -> set[str]:
+        newly_lost: set[str] = set()
+        for snap in snapshot.instances:
+            nick = snap.instance.nick
+            if snap.reachable:
+                self.misses[nick] = 0
+                if nick in self.lost:
+                    self.lost.discard(nick)
+                    self._event("back", nick, "answers again", instance=nick)
+                self.seen[nick] = snap
+                continue
+            self.misses[nick] = self.misses.get(nick, 0) + 1
+            if self.misses[nick] >= self.options.lost_after and nick not in self.lost:
+                self.lost.add(nick)
+                newly_lost.add(nick)
+                self._event("lost", nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})",
+                            instance=nick)
+        return newly_lost
+
+    def _augmented(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot with lost instances replaced by what they answered last (status marks it lost)."""
+        snaps = tuple(self.seen[s.instance.nick] if s.instance.nick in self.lost and s.instance.nick in self.seen
+                      else s for s in snapshot.instances)
+        return Snapshot(snaps, snapshot.taken_at)
+
+    def _leadership(self, snapshot: Snapshot) -> None:
+        if self.local is None:
+            leader = None
+            acting = True
+        else:
+            leader = None
+            for snap in snapshot.instances:
+                if snap.reachable and snap.instance.nick not in self.lost and any(
+                        self.options.controller_program in (info.group, info.name) and info.state in RUNNING_STATES
+                        for info in snap.processes):
+                    leader = snap.instance.nick
+                    break
+            if leader is None:  # no controller seen running (e.g. our own is still STARTING): we act alone
+                leader = self.local.nick
+            acting = leader == self.local.nick
+        if (leader, acting) != (self.leader, self.acting):
+            what = "acting" if acting else f"standing by (leader: {leader})"
+            self._event("leader", "controller", what + (f" on {self.local.nick}" if self.local else " (solo)"))
+        self.leader, self.acting = leader, acting
+
+    # ------------------------------------------------------------------ failures
+    def _budget(self, key: str, now: float) -> bool:
+        history = self.restarts.setdefault(key, deque())
+        while history and now - history[0] > self.options.budget_window:
+            history.popleft()
+        if len(history) >= self.options.restart_budget:
+            self._event("budget", key, f"restarted {len(history)} times in {self.options.budget_window:g}s: "
+                        "not restarting again (fix it, then run supv run-plan)")
+            return False
+        history.append(now)
+        return True
+
+    def _busy(self, application: str) -> bool:
+        return any(application in job.applications for job in self.jobs)
+
+    def _instance_lost(self, nick: str, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
+                       now: float) -> None:
+        """Apply the running failure strategies to what ran on a lost instance."""
+        last = previous.get(nick) or self.seen.get(nick)
+        if last is not None:
+            active = [info.namespec for info in last.processes if info.state in RUNNING_STATES]
+        else:
+            active = self._derived(nick, status)
+            if active:
+                self._event("derive", nick, "never seen by this controller: from the rules, it may have run "
+                            + ", ".join(active), instance=nick)
+        failed = [status.processes[n] for n in active if n in status.processes and not status.processes[n].running_on]
+        self._decide(failed, status, now, path="lost", where=nick)
+
+    def _derived(self, nick: str, status: ClusterStatus) -> list[str]:
+        """Programs that may have run on an instance never seen: sequenced programs of applications that
+        still run (a stopped application may have been stopped on purpose) that now run nowhere and whose
+        candidates include it."""
+        result = []
+        instance = self.instances.find(nick)
+        for application in status.applications.values():
+            if not application.rules.managed or application.statename == "STOPPED":
+                continue
+            for process in application.processes:
+                if process.rules.start_sequence <= 0 or process.running_on:
+                    continue
+                if process.rules.wait_exit:
+                    continue
+                candidates = resolve_identifiers(process.rules.identifiers or ("*",), self.instances)
+                if instance in candidates:
+                    result.append(process.namespec)
+        return result
+
+    def _crashes(self, snapshot: Snapshot, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
+                 now: float) -> None:
+        """Processes that were running on a live instance and are now FATAL / exited unexpectedly."""
+        crashed: list[ProcessStatus] = []
+        for snap in snapshot.instances:
+            before = previous.get(snap.instance.nick)
+            if not snap.reachable or before is None:
+                continue
+            old = {info.namespec: info for info in before.processes}
+            for info in snap.processes:
+                was = old.get(info.namespec)
+                if was is None or was.state not in RUNNING_STATES:
+                    continue
+                if info.state in (ProcessState.FATAL, ProcessState.UNKNOWN) or (
+                        info.state is ProcessState.EXITED and not info.expected_exit):
+                    process = status.processes.get(info.namespec)
+                    if process is not None and not process.running_on:
+                        self._event("crash", process.application_name,
+                                    f"{info.state.name} (exit {info.exitstatus})", process.process_name,
+                                    snap.instance.nick)
+                        crashed.append(process)
+        self._decide(crashed, status, now, path="crash", where=None)
+
+    def _decide(self, failed: Sequence[ProcessStatus], status: ClusterStatus, now: float, path: str,
+                where: str | None) -> None:
+        by_app: dict[str, list[ProcessStatus]] = {}
+        for process in failed:
+            by_app.setdefault(process.application_name, []).append(process)
+        for name, processes in by_app.items():
+            application = status.applications.get(name)
+            if application is None or not application.managed:
+                self._event("decision", name, "unmanaged: nothing to do")
+                continue
+            strongest = RFS.CONTINUE
+            restart: list[ProcessStatus] = []
+            for process in processes:
+                strategy = process.rules.running_failure_strategy
+                if path == "crash" and strategy in (RFS.SHUTDOWN, RFS.RESTART):
+                    self._shutdown_all(strategy, process, now)
+                    continue
+                if path == "crash" and strategy is RFS.RESTART_PROCESS:
+                    self._event("decision", name, "RESTART_PROCESS: left to Supervisor's autorestart",
+                                process.process_name)
+                    continue
+                if strategy in (RFS.SHUTDOWN, RFS.RESTART):
+                    self._event("decision", name, f"{strategy.value}: not applied on an instance loss "
+                                "(as Supvisors)", process.process_name)
+                    continue
+                if (strategy is RFS.RESTART_PROCESS and process.rules.start_sequence > 0
+                        and application.statename == "STOPPED"):
+                    strategy = RFS.RESTART_APPLICATION  # nothing of the application runs any more
+                if strategy is RFS.RESTART_PROCESS:
+                    restart.append(process)
+                if _PRIORITY[strategy] > _PRIORITY[strongest]:
+                    strongest = strategy
+            self._job_for(application, strongest, restart, now, where)
+
+    def _job_for(self, application: ApplicationStatus, strategy: RFS, restart: list[ProcessStatus], now: float,
+                 where: str | None) -> None:
+        name = application.application_name
+        cause = f" (lost {where})" if where else ""
+        if strategy is RFS.CONTINUE:
+            self._event("decision", name, f"CONTINUE{cause}: nothing restarted")
+            return
+        if self._busy(name):
+            self._event("decision", name, f"{strategy.value}{cause}: deferred, a job of this application runs")
+            # the level-triggered next cycles see the failure again only for lost instances: keep it simple
+            return
+        running = any(p.running_on for p in application.processes)
+        if strategy is RFS.STOP_APPLICATION:
+            if running:
+                self._add_job(Job("STOP_APPLICATION", (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
+            return
+        if strategy is RFS.RESTART_APPLICATION:
+            if self._budget(name, now):
+                steps: list[tuple[str, dict[str, list[str]] | None]] = [("stop", None)] if running else []
+                steps.append(("start", None))
+                self._add_job(Job("RESTART_APPLICATION", (name,), steps), f"RESTART_APPLICATION{cause}")
+            return
+        names = [p.process_name for p in restart if self._budget(p.namespec, now)]
+        if names:
+            self._add_job(Job("RESTART_PROCESS", (name,), [("start", {name: names})]),
+                          f"RESTART_PROCESS{cause}: {', '.join(names)}")
+
+    def _add_job(self, job: Job, message: str) -> None:
+        self._event("decision", ",".join(job.applications), message)
+        self.jobs.append(job)
+
+    def _shutdown_all(self, strategy: RFS, process: ProcessStatus, now: float) -> None:
+        if not self._budget(f"{strategy.value}:{process.namespec}", now):
+            return
+        method = "supervisor.shutdown" if strategy is RFS.SHUTDOWN else "supervisor.restart"
+        self._event("decision", process.application_name, f"{strategy.value}: {method} on every instance",
+                    process.process_name)
+        self.jobs.append(Job(strategy.value, (process.application_name,), [(method, None)]))
+
+    # ------------------------------------------------------------------ conflicts
+    def _conciliate(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
+        requests: list[Request] = []
+        for process in status.conflicts():
+            if self._busy(process.application_name):
+                continue
+            where = ", ".join(i.nick for i in process.running_on)
+            if process.namespec not in self.reported_conflicts:
+                self._event("conflict", process.application_name, f"running on {where}", process.process_name)
+                self.reported_conflicts.add(process.namespec)
+            rule = self.options.conciliate
+            if rule == "user" or len(process.running_on) < 2:
+                continue
+            started = {i.nick: (process.info_on(i) or ProcessInfo("", "", ProcessState.UNKNOWN)).start
+                       for i in process.running_on}
+            ordered = sorted(process.running_on, key=lambda i: (started[i.nick], self._index(i.nick)))
+            if rule == "infanticide":
+                victims = ordered[1:]          # keep the oldest
+            elif rule == "senicide":
+                victims = ordered[:-1]         # keep the youngest
+            else:
+                victims = list(ordered)        # stop: stop them all
+            for victim in victims:
+                key = (process.namespec, victim.nick)
+                if now - self.conciliations.get(key, -1e9) < _CONCILIATION_RETRY:
+                    continue
+                self.conciliations[key] = now
+                self._event("conciliate", process.application_name, f"{rule}: stopping it on {victim.nick}",
+                            process.process_name, victim.nick)
+                requests.append(Request(victim, "supervisor.stopProcess", (process.namespec, False)))
+        for namespec in list(self.reported_conflicts):
+            current = status.processes.get(namespec)
+            if current is None or not current.conflict:
+                self.reported_conflicts.discard(namespec)
+        return requests
+
+    # ------------------------------------------------------------------ automatic start
+    def _autostart(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> None:
+        everyone = all(s.instance.nick in self.seen for s in snapshot.instances)
+        if not everyone and now - self.started < self.options.startup_grace:
+            return
+        names = [a.application_name for a in status.applications.values()
+                 if a.managed and a.rules.start_sequence > 0 and a.application_name not in self.autostarted
+                 and (not self.only or a.application_name in self.only)
+                 and not self._busy(a.application_name) and never_started(a)]
+        if names:
+            self.autostarted.update(names)
+            self._add_job(Job("autostart", tuple(names), [("start", None)]), "automatic start: " + ", ".join(names))
+
+    # ------------------------------------------------------------------ jobs
+    def _step_jobs(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
+        requests: list[Request] = []
+        for job in list(self.jobs):
+            if job.run is None or job.run.finished:
+                if job.run is not None:
+                    self.events += job.run.drain_events()
+                if not job.steps:
+                    self.jobs.remove(job)
+                    continue
+                kind, single = job.steps.pop(0)
+                if kind.startswith("supervisor."):
+                    requests += [Request(s.instance, kind, ()) for s in snapshot.instances if s.reachable]
+                    continue
+                selected = [status.applications[n] for n in job.applications if n in status.applications]
+                job.run = Run(self.rules, kind, selected, self.options.run, single)
+            others: dict[str, int] = {}
+            for other in self.jobs:
+                if other is not job and other.run is not None:
+                    for nick, load in other.run.pending_loads().items():
+                        others[nick] = others.get(nick, 0) + load
+            requests += job.run.step(snapshot, status, now, others)
+        return requests
+
+    def on_result(self, request: Request, result: Any, now: float) -> None:
+        """Route an answer to the run that made the request (controller requests are only logged)."""
+        if request.command is None:
+            if result is not True:
+                self._event("failed", request.args[0] if request.args else request.method,
+                            f"{request.method} on {request.instance.nick}: {getattr(result, 'reason', result)}")
+            return
+        for job in self.jobs:
+            if job.run is not None and request.command in job.run.commands():
+                job.run.on_result(request, result, now)
+                return
+
+    def state(self) -> dict[str, Any]:
+        """What the controller knows, for people and for `supv instances`."""
+        return {"acting": self.acting, "leader": self.leader, "lost": sorted(self.lost, key=self._index),
+                "jobs": [{"purpose": j.purpose, "applications": list(j.applications)} for j in self.jobs]}
+
+
+def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
+          send_fn: Callable[[list[Request]], list[Any]], on_events: Callable[[list[Event]], None],
+          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+          cycles: int | None = None) -> None:
+    """Run the controller until interrupted (or for ``cycles`` cycles); a failing cycle is logged and the
+    controller goes on: it must survive what the cluster does."""
+    done = 0
+    while cycles is None or done < cycles:
+        started = clock()
+        try:
+            snapshot = snapshot_fn()
+            requests = controller.cycle(snapshot, clock())
+            if requests:
+                now = clock()
+                for request, result in zip(requests, send_fn(requests)):
+                    controller.on_result(request, result, now)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # never die on one bad cycle
+            controller._event("error", "controller", f"cycle failed: {type(error).__name__}: {error}")
+        on_events(controller.drain_events())
+        done += 1
+        sleep(max(0.0, started + controller.options.interval - clock()))
