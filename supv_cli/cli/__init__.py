@@ -23,10 +23,16 @@ _LOCATED_RE = re.compile(r"^[^\s:][^:]*:\d+: ")
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "breed": ("breed", "breed", "Duplicate template groups of Supervisor configuration files."),
     "rules": ("rules", "rules", "Validate and inspect Supvisors rules files."),
+    "application-info": ("application_info", "application_info",
+                         "Show the state of applications, as supvisorsctl application_info."),
+    "sstatus": ("sstatus", "sstatus", "Show every process across the instances, as supvisorsctl sstatus."),
+    "instances": ("instances", "instances", "Show every instance: state, load and process counts."),
+    "run-plan": ("run_plan", "run_plan", "Start applications stage by stage, as the rules say."),
+    "stop-plan": ("stop_plan", "stop_plan", "Stop applications stage by stage (stop_sequence, highest first)."),
 }
 
 #: aliases kept for supvisorsctl users
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {"application_info": "application-info"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"

@@ -273,20 +273,23 @@ SNAPSHOT_CALLS: tuple[tuple[str, tuple[Any, ...]], ...] = (
 
 def take_snapshot(instances: Iterable[Instance], timeout: float = DEFAULT_TIMEOUT,
                   username: str | None = None, password: str | None = None,
-                  max_workers: int = DEFAULT_MAX_WORKERS) -> Snapshot:
+                  max_workers: int = DEFAULT_MAX_WORKERS, with_config: bool = True) -> Snapshot:
     """Ask every instance, concurrently, for its state, processes and their configuration.
 
-    One ``system.multicall`` per instance. Returns within ``timeout`` (+ a fraction of a second)
-    whatever the instances do; an instance that fails is in the snapshot as UNREACHABLE with its
-    ``error_kind`` and ``reason``.
+    One ``system.multicall`` per instance. ``with_config=False`` leaves out getAllConfigInfo (the
+    largest answer, two thirds of the bytes and of the parsing): the status views only need the
+    ``expected_exit`` of EXITED processes, which ``spawnerr`` gives (see ProcessInfo.expected_exit).
+    Returns within ``timeout`` (+ a fraction of a second) whatever the instances do; an instance that
+    fails is in the snapshot as UNREACHABLE with its ``error_kind`` and ``reason``.
     """
     ordered = list(instances)
     taken_at = time.time()
+    calls = SNAPSHOT_CALLS if with_config else SNAPSHOT_CALLS[:2]
 
     def one(instance: Instance) -> InstanceSnapshot:
         started = time.monotonic()
         try:
-            answers = run_on(instance, SNAPSHOT_CALLS, timeout, username, password)
+            answers = run_on(instance, calls, timeout, username, password)
             snap = _instance_snapshot(instance, answers)
         except Exception as error:
             snap = _unreachable(classify(instance, error, timeout))
@@ -313,8 +316,9 @@ def _unreachable(error: CallError) -> InstanceSnapshot:
 
 
 def _instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapshot:
-    """Build one instance's snapshot from its [getState, getAllProcessInfo, getAllConfigInfo] answers."""
-    state, infos, configs = answers
+    """Build one instance's snapshot from its [getState, getAllProcessInfo(, getAllConfigInfo)] answers."""
+    state, infos = answers[0], answers[1]
+    configs = answers[2] if len(answers) > 2 else None
     if isinstance(state, CallError):
         if state.fault_code == Faults.UNKNOWN_METHOD:
             raise CallError(instance, Unreachable.PROTOCOL, "not a supervisord (no supervisor.getState)")
@@ -328,12 +332,13 @@ def _instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapsh
     config_map: dict[tuple[str, str], dict[str, Any]] = {}
     if isinstance(configs, list):  # an old supervisord without getAllConfigInfo keeps Supervisor defaults
         config_map = {(str(c.get("group")), str(c.get("name"))): c for c in configs if isinstance(c, dict)}
-    processes = tuple(_process_info(info, config_map.get((str(info["group"]), str(info["name"])), {}))
+    processes = tuple(_process_info(info, config_map.get((str(info["group"]), str(info["name"])), {}),
+                                    config_known=len(answers) > 2)
                       for info in infos)
     return InstanceSnapshot(instance=instance, state=statename, processes=processes)
 
 
-def _process_info(info: dict[str, Any], config: dict[str, Any]) -> ProcessInfo:
+def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bool = True) -> ProcessInfo:
     """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
     exitcodes = config.get("exitcodes", [0])
     return ProcessInfo(
@@ -351,4 +356,5 @@ def _process_info(info: dict[str, Any], config: dict[str, Any]) -> ProcessInfo:
         stopwaitsecs=int(config.get("stopwaitsecs", 10)),
         exitcodes=tuple(int(code) for code in exitcodes) if isinstance(exitcodes, list) else (0,),
         autostart=bool(config.get("autostart", True)),
+        config_known=config_known,
     )

@@ -68,6 +68,9 @@ class ProcessInfo:
     stopwaitsecs: int = 10
     exitcodes: tuple[int, ...] = (0,)
     autostart: bool = True
+    #: False when the snapshot was taken without getAllConfigInfo (``take_snapshot(with_config=False)``):
+    #: the four fields above are then Supervisor's defaults, not the program's
+    config_known: bool = True
 
     @property
     def namespec(self) -> str:
@@ -83,7 +86,13 @@ class ProcessInfo:
 
     @property
     def expected_exit(self) -> bool:
-        """EXITED with a code listed in the program's ``exitcodes`` (decisions.md)."""
+        """EXITED with a code listed in the program's ``exitcodes`` (decisions.md).
+
+        Without the configuration, the same answer comes from ``spawnerr``: Supervisor sets it to
+        ``Bad exit code N`` exactly when N is not in ``exitcodes``, and clears it at every spawn.
+        """
+        if not self.config_known:
+            return not self.spawnerr
         return self.exitstatus in self.exitcodes
 
 

@@ -1,0 +1,120 @@
+"""``supv application-info``: the state of every application, as supvisorsctl's ``application_info``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import click
+
+from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.output import echo_err, print_json, print_rich_table, warn
+from supv_cli.errors import ClusterError, SupvError
+
+if TYPE_CHECKING:
+    from supv_cli.status import ApplicationStatus, ClusterStatus
+
+
+def select_applications(status: ClusterStatus, names: Sequence[str]) -> tuple[list[ApplicationStatus], list[str]]:
+    """The applications to show, in discovery order (as supvisorsctl filters its list), and the names
+    that match none. No name, or ``all`` among them, selects every application."""
+    if not names or "all" in names:
+        return list(status.applications.values()), []
+    wanted = set(names)
+    selected = [app for app in status.applications.values() if app.application_name in wanted]
+    unknown = [name for name in dict.fromkeys(names) if name not in status.applications]
+    return selected, unknown
+
+
+def plain_lines(all_applications: Sequence[ApplicationStatus], selected: Sequence[ApplicationStatus]) -> list[str]:
+    """supvisorsctl's layout, trailing spaces included: the width of the name column comes from every
+    application known, not only the selected ones."""
+    from supv_cli.cli.status_common import column_width
+
+    width = column_width((app.application_name for app in all_applications), "Application")
+    template = f"%(name)-{width}s%(state)-10s%(major)-7s%(minor)-7s"
+    lines = [template % {"name": "Application", "state": "State", "major": "Major", "minor": "Minor"}]
+    for app in selected:
+        lines.append(template % {"name": app.application_name, "state": app.statename,
+                                 "major": app.major_failure, "minor": app.minor_failure})
+    return lines
+
+
+def render(status: ClusterStatus, selected: Sequence[ApplicationStatus], fmt: str) -> None:
+    """Print the selected applications in ``fmt`` (table, plain or json) on stdout."""
+    if fmt == "json":
+        print_json([app.to_dict() for app in selected])
+    elif fmt == "plain":
+        for line in plain_lines(list(status.applications.values()), selected):
+            click.echo(line)
+    else:
+        from supv_cli.cli.status_common import led_cell, state_cell, styled
+
+        rows = [[styled(app.application_name, None), state_cell(app.statename), app.major_failure,
+                 app.minor_failure, led_cell(app.operational_status)] for app in selected]
+        print_rich_table(["Application", "State", "Major", "Minor", "Operational"], rows)
+
+
+def check_problems(selected: Sequence[ApplicationStatus], unknown: Sequence[str]) -> list[str]:
+    """What ``--check`` complains about: a managed application not RUNNING or with a major failure, or a
+    named application that no instance knows."""
+    problems = [f"{name}: unknown application" for name in unknown]
+    for app in selected:
+        if app.managed and not app.healthy:
+            detail = app.statename + (" with a major failure" if app.major_failure else "")
+            problems.append(f"{app.application_name}: {detail}")
+    return problems
+
+
+@click.command("application-info", context_settings={"help_option_names": ["-h", "--help"]})
+@cluster_options
+@output_options
+@click.option("--check", is_flag=True,
+              help="Exit 1 unless every managed application named (all when none is named) is RUNNING "
+                   "without major failure; exit 3 if an instance could not be reached.")
+@click.argument("applications", nargs=-1, metavar="[APP]...")
+def application_info(cluster: ClusterOptions, fmt: str, check: bool, applications: tuple[str, ...]) -> None:
+    """Show the state of applications across the instances, as supvisorsctl application_info.
+
+    One snapshot of every instance gives each application (a Supervisor group) its state (STOPPED,
+    STARTING, RUNNING, STOPPING), its major and minor failures and, when RUNNING, its operational status
+    (Operational, Degraded, Not Operational), computed from the rules (-r) as Supvisors does. Without
+    rules every application is unmanaged and never fails. APP names select rows; 'all' or none shows
+    every application. Unreachable instances are reported on stderr and the rest is shown.
+
+    \b
+    Plain output (the default in a pipe) is supvisorsctl's layout, trailing spaces included:
+      Application              State     Major  Minor
+    JSON: a list of {application_name, managed, statecode, statename, major_failure, minor_failure,
+    operational_status}.
+
+    \b
+    Exit status: 0 shown (even if some instances did not answer); 1 --check found a problem;
+    2 usage, rules or configuration error; 3 no instance answered, or --check and one did not answer.
+
+    \b
+    Examples:
+      supv application-info -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' -r etc/rules.xml
+      supv application-info -c etc/supervisord_server.conf scen3_srv scen3_hci_01
+      supv application-info -c etc/supervisord_server.conf --json | jq '.[] | select(.major_failure)'
+      supv application-info -c etc/supervisord_server.conf --check && echo "all applications up"
+    """
+    from supv_cli.cli.status_common import load_status, require_an_answer
+
+    _, status = load_status(cluster)
+    require_an_answer(status.snapshot)
+    selected, unknown = select_applications(status, applications)
+    for name in unknown:
+        warn(f"application {name!r} is not known by any reachable instance")
+    render(status, selected, fmt)
+    if not check:
+        return
+    if status.unreachable:
+        raise ClusterError(f"--check: {len(status.unreachable)} instance(s) did not answer; the status is "
+                           "incomplete")
+    problems = check_problems(selected, unknown)
+    if problems:
+        for problem in problems:
+            echo_err(f"supv: check: {problem}")
+        raise SupvError(f"--check: {len(problems)} application(s) not RUNNING without major failure")
+    managed = sum(1 for app in selected if app.managed)
+    echo_err(f"supv: check: {managed} managed application(s) RUNNING without major failure")
