@@ -38,6 +38,7 @@ def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
         "reason": snap.reason,
         "error_kind": snap.error_kind.name if snap.error_kind is not None else None,
         "elapsed": round(snap.elapsed, 3),
+        "controller": None,
     }
     if not snap.reachable:
         data.update(load=None, node_load=None, running=None, stopped=None, failed=None, total=None,
@@ -58,12 +59,14 @@ def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
 
 COLUMNS = (("nick", "Nick"), ("url", "URL"), ("state", "State"), ("load", "Load"), ("running", "Running"),
            ("stopped", "Stopped"), ("failed", "Failed"), ("total", "Total"), ("stereotypes", "Stereotypes"),
-           ("reason", "Reason"))
+           ("controller", "Controller"), ("reason", "Reason"))
 
 
 def _cells(row: dict[str, Any]) -> dict[str, str]:
     cells = {key: "-" if row[key] is None else str(row[key]) for key, _ in COLUMNS}
     cells["stereotypes"] = ",".join(row["stereotypes"]) or "-"
+    controller = row.get("controller")
+    cells["controller"] = "-" if not controller else ("acting" if controller.get("acting") else "standby")
     if row["load"] is not None:
         cells["load"] = f"{row['load']}%"
     return cells
@@ -96,10 +99,11 @@ def render(rows: list[dict[str, Any]], fmt: str) -> None:
             failed = styled(cells["failed"], "red" if row["failed"] else None)
             table.append([styled(cells["nick"], None), styled(cells["url"], None), state_cell(cells["state"]),
                           cells["load"], cells["running"], cells["stopped"], failed, cells["total"],
-                          styled(cells["stereotypes"], None), styled(cells["reason"], "dim")])
+                          styled(cells["stereotypes"], None), styled(cells["controller"], None),
+                          styled(cells["reason"], "dim")])
         print_rich_table([title for _, title in COLUMNS], table,
                          justify=["left", "left", "left", "right", "right", "right", "right", "right", "left",
-                                  "left"])
+                                  "left", "left"])
 
 
 @click.command("instances", context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,8 +123,9 @@ def instances(cluster: ClusterOptions, fmt: str, check: bool) -> None:
 
     \b
     JSON: a list of {nick, url, identifier, node, stereotypes, state, reason, error_kind, elapsed, load,
-    node_load, running, stopped, failed, total, processes: {STATENAME: count}}; load and counts are null
-    for an instance that did not answer.
+    node_load, running, stopped, failed, total, processes: {STATENAME: count}, controller}; load and
+    counts are null for an instance that did not answer; controller is the last state line of the supv
+    controller running there ({acting, leader, lost, jobs, recent}) or null.
 
     \b
     Exit status: 0 shown; 1 --check and an instance is not RUNNING; 2 usage, rules or configuration
@@ -133,11 +138,22 @@ def instances(cluster: ClusterOptions, fmt: str, check: bool) -> None:
       supv instances -c etc/supv.conf            # an inventory: the Stereotypes column is filled
       until supv instances -c etc/supervisord_server.conf --check >/dev/null; do sleep 1; done
     """
+    from supv_cli.cli.controller_state import read_states
+    from supv_cli.cli.output import echo_err
     from supv_cli.cli.status_common import load_status, require_an_answer
 
-    _, status = load_status(cluster)
+    context, status = load_status(cluster)
     rows = [summarize(status, snap) for snap in status.snapshot.instances]
+    controllers = read_states(status.snapshot, context.settings)
+    for row in rows:
+        row["controller"] = controllers.get(row["nick"])
     render(rows, fmt)
+    for nick, state in controllers.items():
+        if state.get("acting"):
+            lost = ", ".join(state.get("lost") or []) or "none"
+            echo_err(f"controller on {nick}: acting; lost instances: {lost}")
+            for line in state.get("recent") or []:
+                echo_err(f"  {line}")
     require_an_answer(status.snapshot)
     if not check:
         return

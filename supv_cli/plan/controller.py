@@ -104,11 +104,16 @@ class Controller:
         self.conciliations: dict[tuple[str, str], float] = {}
         self.reported_conflicts: set[str] = set()
         self.status: ClusterStatus | None = None
+        #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
+        self.recent: deque[str] = deque(maxlen=10)
 
     # ------------------------------------------------------------------ events
     def _event(self, kind: str, subject: str, message: str, process: str | None = None,
                instance: str | None = None) -> None:
-        self.events.append(Event(kind, subject, message, process, instance))
+        event = Event(kind, subject, message, process, instance)
+        self.events.append(event)
+        if kind in ("lost", "back", "decision", "budget", "conciliate", "derive"):
+            self.recent.append(f"{time.strftime('%H:%M:%S')} {event.line()}")
 
     def drain_events(self) -> list[Event]:
         events = self.events
@@ -421,7 +426,8 @@ class Controller:
     def state(self) -> dict[str, Any]:
         """What the controller knows, for people and for `supv instances`."""
         return {"acting": self.acting, "leader": self.leader, "lost": sorted(self.lost, key=self._index),
-                "jobs": [{"purpose": j.purpose, "applications": list(j.applications)} for j in self.jobs]}
+                "jobs": [{"purpose": j.purpose, "applications": list(j.applications)} for j in self.jobs],
+                "recent": list(self.recent)}
 
 
 def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],

@@ -217,8 +217,8 @@ def test_instances_loads_and_counts(cluster: Cluster) -> None:
     plain = cluster.supv("instances", "--format", "plain")
     lines = plain.stdout.splitlines()
     assert lines[0].split() == ["Nick", "URL", "State", "Load", "Running", "Stopped", "Failed", "Total",
-                                "Stereotypes", "Reason"]
-    assert lines[1].split()[2:] == ["RUNNING", "38%", "6", "2", "2", "10", "-"]
+                                "Stereotypes", "Controller", "Reason"]
+    assert lines[1].split()[2:] == ["RUNNING", "38%", "6", "2", "2", "10", "-", "-"]
 
 
 def test_unreachable_instances_are_reported_and_the_rest_is_shown(supervisord: SupervisordFactory) -> None:

@@ -191,13 +191,15 @@ def test_instances_rows(tmp_path):
     assert rows[2] == {"nick": "server_2", "url": "http://127.0.0.3:61000", "identifier": "127.0.0.3:61000",
                        "node": "127.0.0.3", "stereotypes": [], "state": "UNREACHABLE", "reason": "connection refused",
                        "error_kind": "REFUSED", "elapsed": 0.0, "load": None, "node_load": None, "running": None,
-                       "stopped": None, "failed": None, "total": None, "processes": None}
+                       "stopped": None, "failed": None, "total": None, "processes": None, "controller": None}
+    rows[0]["controller"] = {"acting": True, "leader": "supv01", "lost": ["server_2"]}
     assert instances.plain_lines(rows) == [
-        "Nick       URL                     State        Load  Running  Stopped  Failed  Total  Stereotypes  Reason",
-        "supv01     http://127.0.0.1:61000  RUNNING      10%   3        1        1       5      -",
-        "console_1  http://127.0.0.2:61000  RUNNING      0%    3        1        0       4      -",
-        "server_2   http://127.0.0.3:61000  UNREACHABLE  -     -        -        -       -      -            "
-        "connection refused",
+        "Nick       URL                     State        Load  Running  Stopped  Failed  Total  Stereotypes  "
+        "Controller  Reason",
+        "supv01     http://127.0.0.1:61000  RUNNING      10%   3        1        1       5      -            acting",
+        "console_1  http://127.0.0.2:61000  RUNNING      0%    3        1        0       4      -            -",
+        "server_2   http://127.0.0.3:61000  UNREACHABLE  -     -        -        -       -      -            -"
+        "           connection refused",
     ]
 
 
