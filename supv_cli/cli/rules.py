@@ -125,7 +125,7 @@ def show(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> None:
         echo_err(f"supv: warning: {line}")
     if not namespecs:
         namespecs = tuple(context.all_namespecs())
-    results = []
+    results: list[Any] = []
     for namespec in namespecs:
         group, sep, process = namespec.partition(":")
         if not group:
@@ -136,15 +136,43 @@ def show(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> None:
             results.append(context.rules.application_rules(group))
     for note in context.rules.warnings:
         echo_err(as_warning(note))
-    render_rules(results, fmt)
+    for line in stereotype_notes(results, context.settings.instances):
+        echo_err(line)
+    render_rules(results, fmt, context.settings.instances)
+
+
+def _identifier_lists(rules_obj: Any) -> list[str]:
+    return list(rules_obj.identifiers) + list(rules_obj.hash_identifiers) + list(rules_obj.at_identifiers)
+
+
+def stereotype_notes(results: list[Any], instances: Any) -> list[str]:
+    """stderr lines for the stereotypes of the shown identifier lists: those no instance carries (they
+    resolve to nothing), or one hint when there are no instances to expand them with."""
+    from supv_cli.cluster.instances import is_stereotype
+
+    users: dict[str, list[str]] = {}
+    for rules_obj in results:
+        name = getattr(rules_obj, "namespec", rules_obj.application_name)
+        for identifier in _identifier_lists(rules_obj):
+            if is_stereotype(identifier) and name not in users.setdefault(identifier, []):
+                users[identifier].append(name)
+    if not users:
+        return []
+    if not instances:
+        return [f"supv: note: stereotypes ({', '.join(users)}) are shown as written; give -c INVENTORY "
+                "to see the instances carrying them"]
+    return [f"supv: warning: stereotype {stereotype}: no instance carries it, so it resolves to no instance "
+            f"(in the identifiers of {', '.join(names)})"
+            for stereotype, names in users.items() if not instances.with_stereotype(stereotype)]
 
 
 def _text(values: Any) -> str:
     return ",".join(values) if values else "-"
 
 
-def render_rules(results: list[Any], fmt: str) -> None:
-    """Render resolved ApplicationRules / ProcessRules in the requested format."""
+def render_rules(results: list[Any], fmt: str, instances: Any = None) -> None:
+    """Render resolved ApplicationRules / ProcessRules in the requested format; in tables, a stereotype
+    is followed by the instances carrying it when they are known: ``@SERVER(server_1,server_2)``."""
     from supv_cli.rules import ApplicationRules
 
     if fmt == "json":
@@ -154,15 +182,17 @@ def render_rules(results: list[Any], fmt: str) -> None:
     procs = [r for r in results if not isinstance(r, ApplicationRules)]
     app_headers = ["Application", "Managed", "Distribution", "Identifiers", "Start", "Stop", "Strategy",
                    "StartingFailure", "RunningFailure", "Formula"]
-    app_rows = [[a.application_name, a.managed, a.distribution.value, _identifiers(a), a.start_sequence,
-                 a.stop_sequence, a.starting_strategy.value, a.starting_failure_strategy.value,
-                 a.running_failure_strategy.value, a.status_formula or "-"] if a.managed else
+    app_rows = [[a.application_name, a.managed, a.distribution.value, _identifiers(a, instances),
+                 a.start_sequence, a.stop_sequence, a.starting_strategy.value,
+                 a.starting_failure_strategy.value, a.running_failure_strategy.value,
+                 a.status_formula or "-"] if a.managed else
                 [a.application_name, False] + ["n/a"] * 8 for a in apps]
     proc_headers = ["Application", "Process", "Identifiers", "Start", "Stop", "Required", "WaitExit", "Loading",
                     "StartingFailure", "RunningFailure", "Match"]
-    proc_rows = [[p.application_name, p.process_name, _identifiers(p), p.start_sequence, p.stop_sequence,
-                  p.required, p.wait_exit, p.expected_loading, p.starting_failure_strategy.value,
-                  p.running_failure_strategy.value, p.matched_by or "-"] for p in procs]
+    proc_rows = [[p.application_name, p.process_name, _identifiers(p, instances), p.start_sequence,
+                  p.stop_sequence, p.required, p.wait_exit, p.expected_loading,
+                  p.starting_failure_strategy.value, p.running_failure_strategy.value,
+                  p.matched_by or "-"] for p in procs]
     printer = print_rich_table if fmt == "table" else print_plain_table
     if app_rows:
         printer(app_headers, app_rows)
@@ -172,12 +202,22 @@ def render_rules(results: list[Any], fmt: str) -> None:
         printer(proc_headers, proc_rows)
 
 
-def _identifiers(rules_obj: Any) -> str:
+def _identifiers(rules_obj: Any, instances: Any = None) -> str:
     """Identifiers for people: the list, or the pending '#'/'@' list of homogeneous groups."""
     if rules_obj.identifiers:
-        return _text(rules_obj.identifiers)
+        return _expanded(rules_obj.identifiers, instances)
     if rules_obj.hash_identifiers:
-        return "#," + _text(rules_obj.hash_identifiers)
+        return "#," + _expanded(rules_obj.hash_identifiers, instances)
     if rules_obj.at_identifiers:
-        return "@," + _text(rules_obj.at_identifiers)
+        return "@," + _expanded(rules_obj.at_identifiers, instances)
     return "(none)"
+
+
+def _expanded(names: Any, instances: Any) -> str:
+    """``@SERVER`` -> ``@SERVER(server_1,server_2)`` (``@SERVER(none)``) when the instances are known."""
+    from supv_cli.cluster.instances import is_stereotype
+
+    if not instances:
+        return _text(names)
+    return ",".join(f"{name}({','.join(i.nick for i in instances.with_stereotype(name)) or 'none'})"
+                    if is_stereotype(name) else name for name in names)

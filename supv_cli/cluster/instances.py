@@ -79,6 +79,15 @@ def parse_instance(item: str) -> Instance:
                     node=host.strip("[]"), port=port)
 
 
+#: the signs of identifier lists, never instance or stereotype names
+SIGNS = ("*", "#", "@")
+
+
+def is_stereotype(name: str) -> bool:
+    """``@NAME`` is a stereotype; the bare ``@`` is Supvisors' sign, not one."""
+    return name.startswith("@") and len(name) > 1
+
+
 def split_instance_specs(specs: Iterable[str]) -> list[str]:
     """Split ``-i`` values / ``supvisors_list`` text on commas and whitespace."""
     items: list[str] = []
@@ -130,18 +139,35 @@ class InstanceList(Sequence[Instance]):
         wanted = stereotype if stereotype.startswith("@") else f"@{stereotype}"
         return [i for i in self._instances if wanted in i.stereotypes]
 
+    @property
+    def stereotypes(self) -> list[str]:
+        """Every stereotype carried by an instance (``@NAME``), in first-carrier order."""
+        return list(dict.fromkeys(s for i in self._instances for s in i.stereotypes))
+
+    def uncarried_stereotypes(self, names: Iterable[str]) -> list[str]:
+        """The ``@NAME`` entries of an identifier list that no instance carries (they resolve to nothing)."""
+        return list(dict.fromkeys(n for n in names if is_stereotype(n) and not self.with_stereotype(n)))
+
     def filter(self, names: Iterable[str]) -> list[Instance]:
         """Resolve identifiers to instances: ``*`` is every instance, ``@X`` a stereotype, a nick or
-        ``host:port`` one instance; unknown names are dropped; first occurrence order, no duplicates."""
+        ``host:port`` one instance; unknown names are dropped; first occurrence order, no duplicates.
+
+        A name without ``@`` that names no instance but is a carried stereotype also gives its carriers:
+        Supvisors compares stereotypes as written, and its users may write ``stereotypes = third``
+        with ``<identifiers>third</identifiers>``.
+        """
         result: list[Instance] = []
         for name in names:
             if name == "*":
                 found: Sequence[Instance] = self._instances
-            elif name.startswith("@") and len(name) > 1:
+            elif is_stereotype(name):
                 found = self.with_stereotype(name)
             else:
                 one = self.find(name)
-                found = [one] if one is not None else []
+                if one is not None:
+                    found = [one]
+                else:
+                    found = self.with_stereotype(name) if name not in SIGNS else []
             for instance in found:
                 if instance not in result:
                     result.append(instance)

@@ -42,6 +42,9 @@ DEFAULT_STOP_TIMEOUT = 5.0
 DEFAULT_LOST_AFTER = 2
 #: Supervisor fault codes the executor reacts to
 FAULT_ALREADY_STARTED = 60
+#: the process was spawned but died at once; supervisord retries it (BACKOFF, startretries), so its
+#: state decides, as for any start (behaviour spec §3.5: BACKOFF is in progress)
+FAULT_SPAWN_ERROR = 50
 FAULT_NOT_RUNNING = 70
 
 
@@ -323,7 +326,8 @@ class Run:
             return
         code = getattr(result, "fault_code", None)
         kind = getattr(result, "kind", None)
-        if result is True or code == FAULT_ALREADY_STARTED:
+        if result is True or code == FAULT_ALREADY_STARTED or (code == FAULT_SPAWN_ERROR
+                                                              and command.kind == "start"):
             command.sent = now
             command.deadline = now + self._budget(command.placement, job.kind)
             verb = "start sent" if command.kind == "start" else "stop sent"

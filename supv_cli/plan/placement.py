@@ -28,13 +28,22 @@ class LoadModel:
     instances: InstanceList
     running: dict[str, int] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)
+    #: node -> nicks of its instances (node loads are asked for every candidate of every placement)
+    _nodes: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        nodes: dict[str, list[str]] = {}
+        for instance in self.instances:
+            nodes.setdefault(instance.node, []).append(instance.nick)
+        self._nodes = {node: tuple(nicks) for node, nicks in nodes.items()}
 
     def load(self, instance: Instance) -> int:
         """Instance load: running + pending."""
         return self.running.get(instance.nick, 0) + self.pending.get(instance.nick, 0)
 
     def node_load(self, node: str) -> int:
-        return sum(self.load(i) for i in self.instances if i.node == node)
+        running, pending = self.running, self.pending
+        return sum(running.get(nick, 0) + pending.get(nick, 0) for nick in self._nodes.get(node, ()))
 
     def valid(self, instance: Instance, expected: int) -> bool:
         return self.node_load(instance.node) + expected <= LOAD_CAP
@@ -63,6 +72,17 @@ def resolve_identifiers(identifiers: Sequence[str], instances: InstanceList) -> 
     if WILDCARD in identifiers:
         return list(instances)
     return instances.filter(identifiers)
+
+
+def unresolved_reason(identifiers: Sequence[str], instances: InstanceList) -> str:
+    """Why an identifier list gives no instance: ``stereotype @SERVER: no instance carries it`` for each
+    stereotype nobody carries, ``none of a,b is a known instance`` for the other names."""
+    uncarried = instances.uncarried_stereotypes(identifiers)
+    others = [name for name in identifiers if name not in uncarried]
+    parts = [f"stereotype {name}: no instance carries it" for name in uncarried]
+    if others or not parts:
+        parts.append(f"none of {','.join(others or identifiers)} is a known instance")
+    return "; ".join(parts)
 
 
 def choose(strategy: StartingStrategy, candidates: Sequence[Instance], expected: int, loads: LoadModel,
@@ -107,7 +127,7 @@ def no_resource_reason(identifiers: Sequence[str], resolved: Sequence[Instance],
     if not identifiers:
         return "No resource available: no identifier (unresolved '#'/'@' or empty identifiers)"
     if not resolved:
-        return f"No resource available: none of {','.join(identifiers)} is a known instance"
+        return f"No resource available: {unresolved_reason(identifiers, loads.instances)}"
     if not usable and down:
         return f"No resource available: {', '.join(i.nick for i in down)} not reachable/RUNNING"
     if not known:

@@ -23,6 +23,7 @@ from supv_cli.plan.placement import (
     choose_node,
     no_resource_reason,
     resolve_identifiers,
+    unresolved_reason,
 )
 from supv_cli.rules.identifiers import program_name_and_index
 from supv_cli.rules.model import Distribution, StartingFailureStrategy, StartingStrategy
@@ -170,6 +171,8 @@ class PlanContext:
     local: Instance | None = None
     #: application name -> instance (SINGLE_INSTANCE) or node (SINGLE_NODE) chosen for this run
     targets: dict[str, Any] = field(default_factory=dict)
+    _by_nick: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _knowers: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, rules: Rules, snapshot: Snapshot, status: ClusterStatus, local: Instance | None = None,
@@ -184,11 +187,19 @@ class PlanContext:
     def knows(self, instance: Instance, namespec: str) -> bool:
         return self.snapshot.info(instance, namespec) is not None
 
+    def knowing(self, candidates: Sequence[Instance], namespec: str) -> list[Instance]:
+        """The candidates whose supervisord knows ``namespec``, in candidate order."""
+        if not self._knowers:  # built once: with '*', every process has every instance as candidate
+            for snap in self.snapshot.instances:
+                for info in snap.processes:
+                    self._knowers.setdefault(info.namespec, set()).add(snap.instance.nick)
+        knowers = self._knowers.get(namespec, set())
+        return [i for i in candidates if i.nick in knowers]
+
     def _snap(self, instance: Instance) -> Any:
-        for snap in self.snapshot.instances:
-            if snap.instance is instance or snap.instance.nick == instance.nick:
-                return snap
-        return None
+        if not self._by_nick:  # built once: placement asks for every candidate of every process
+            self._by_nick = {snap.instance.nick: snap for snap in reversed(self.snapshot.instances)}
+        return self._by_nick.get(instance.nick)
 
     def config(self, instance: Instance | None, namespec: str) -> tuple[int, int, tuple[int, ...]]:
         """startsecs, stopwaitsecs, exitcodes of a process on an instance (Supervisor defaults if unknown)."""
@@ -241,7 +252,7 @@ def prepare_application(ctx: PlanContext, application: ApplicationStatus) -> str
         if chosen is None:
             listed = ", ".join(i.nick for i in hosts) or "none"
             return (f"SINGLE_INSTANCE: no instance can take the application (load {app_load}; candidates "
-                    f"knowing every program: {listed})")
+                    f"knowing every program: {listed}{_stereotype_note(ctx, rules)})")
         return (f"SINGLE_INSTANCE: {chosen.nick} by {rules.starting_strategy.value} (application load {app_load};"
                 f" candidates {ctx.loads.describe(hosts)})")
     # SINGLE_NODE
@@ -253,8 +264,18 @@ def prepare_application(ctx: PlanContext, application: ApplicationStatus) -> str
     node = choose_node(rules.starting_strategy, nodes, app_load, ctx.loads, ctx.local)
     ctx.targets[name] = node
     if node is None:
-        return f"SINGLE_NODE: no node can take the application (load {app_load}; nodes {', '.join(nodes) or 'none'})"
+        return (f"SINGLE_NODE: no node can take the application (load {app_load}; nodes "
+                f"{', '.join(nodes) or 'none'}{_stereotype_note(ctx, rules)})")
     return f"SINGLE_NODE: node {node} by {rules.starting_strategy.value} (application load {app_load})"
+
+
+def _stereotype_note(ctx: PlanContext, rules: ApplicationRules) -> str:
+    """``; stereotype @X: no instance carries it`` when that is why the application has no candidate."""
+    names = rules.identifiers or rules.hash_identifiers
+    uncarried = ctx.instances.uncarried_stereotypes(names)
+    if not uncarried or resolve_identifiers(names, ctx.instances):
+        return ""
+    return "".join(f"; stereotype {name}: no instance carries it" for name in uncarried)
 
 
 def _homogeneous_identifiers(ctx: PlanContext, application: ApplicationStatus,
@@ -269,7 +290,9 @@ def _homogeneous_identifiers(ctx: PlanContext, application: ApplicationStatus,
     reference = resolve_identifiers(reference_names, ctx.instances)
     assigned = assign_homogeneous(siblings, reference, sign).get(process.process_name)
     if assigned is None:
-        return [], f"'{sign}' over {','.join(reference_names)} leaves no instance for {process.process_name}"
+        why = f" ({unresolved_reason(reference_names, ctx.instances)})" if not reference else ""
+        return [], (f"'{sign}' over {','.join(reference_names)} leaves no instance for "
+                    f"{process.process_name}{why}")
     return [assigned], f"'{sign}' assigns {assigned.nick}"
 
 
@@ -305,7 +328,7 @@ def place_process(ctx: PlanContext, application: ApplicationStatus, process: Pro
     else:
         identifiers = list(rules.identifiers)
         resolved = resolve_identifiers(identifiers, ctx.instances)
-    known = [i for i in resolved if ctx.knows(i, process.namespec)]
+    known = ctx.knowing(resolved, process.namespec)
     usable = [i for i in known if ctx.usable(i)]
     if app_rules.distribution is Distribution.SINGLE_INSTANCE:
         chosen = usable[0] if usable else None  # the application load was checked when it was chosen
@@ -313,7 +336,13 @@ def place_process(ctx: PlanContext, application: ApplicationStatus, process: Pro
         chosen = choose(strategy, usable, rules.expected_loading, ctx.loads, ctx.local)
     if chosen is None:
         if app_rules.distribution is not Distribution.ALL_INSTANCES and not identifiers:
-            reason = f"No resource available: {prefix or 'no instance chosen for the application'}"
+            if app_rules.distribution is Distribution.SINGLE_INSTANCE:
+                reason = ("No resource available: SINGLE_INSTANCE: no instance chosen for the application"
+                          + _stereotype_note(ctx, app_rules))
+            else:
+                reason = f"No resource available: {prefix or 'no instance chosen for the application'}"
+        elif not resolved and prefix:  # program-level '#' / '@' that leaves this process no instance
+            reason = f"No resource available: {prefix}"
         else:
             down = [i for i in resolved if not ctx.usable(i)]
             reason = no_resource_reason(identifiers, resolved, known, usable, rules.expected_loading, ctx.loads,

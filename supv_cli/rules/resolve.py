@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from supv_cli.cluster.instances import InstanceList
+from supv_cli.cluster.instances import InstanceList, is_stereotype
 from supv_cli.errors import RulesError
 from supv_cli.rules.identifiers import IdentifierRule, hash_index, parse_identifiers, split_list
 from supv_cli.rules.model import (
@@ -242,15 +242,27 @@ class Rules:
                              f"{application_name} gets no instance and start_sequence 0")
             return
         hash_list = acc.values["hash_identifiers"]
+        stereotypes = [name for name in hash_list if is_stereotype(name)]
         if self.instances is None:
             if WILDCARD in hash_list:
                 raise RulesError(f"application {application_name}: '#' over '*' needs the instance list; "
                                  "give -i (or -c)", spec.location)
+            if stereotypes:
+                raise RulesError(f"application {application_name}: '#' over stereotype {stereotypes[0]} "
+                                 "needs the instances and their stereotypes; give -c INVENTORY",
+                                 spec.location)
             reference = list(hash_list)
         elif WILDCARD in hash_list:
             reference = [instance.nick for instance in self.instances]
         else:
             reference = [instance.nick for instance in self.instances.filter(hash_list)]
+        if not reference and stereotypes:
+            # nobody carries the stereotype (yet): not a rules error, the application just has no instance
+            acc.values["identifiers"] = ()
+            uncarried = ", ".join(f"stereotype {name}: no instance carries it" for name in stereotypes)
+            acc.notes.append(f"{spec.location}: application {application_name}: '#' over "
+                             f"{','.join(hash_list)} gives no instance ({uncarried})")
+            return
         if not reference:
             raise RulesError(f"application {application_name}: none of the '#' identifiers "
                              f"{', '.join(hash_list)} is a known instance; fix the rules or the instance list",

@@ -51,7 +51,8 @@ HCI_GROUP_TEXT = (
     "\n"
 )
 RULES_SHA256 = "11ba0c576cfca0620acd689bbd5339638563fee1e9d90a08a7741a4f1766361a"
-#: the files of etc/ once configured: the seed's tree plus the rules file
+#: the files of etc/ once configured: the seed's tree plus the rules files (aliases, stereotypes) and the
+#: inventory of the stereotype variant
 CONFIGURED_TREE = sorted(
     [
         "common/group_services.ini",
@@ -62,7 +63,9 @@ CONFIGURED_TREE = sorted(
         "server/group_server.ini",
         "supervisord_console.conf",
         "supervisord_server.conf",
+        "supv.conf",
         "supvisors_rules.xml",
+        "supvisors_rules_mc.xml",
     ]
 )
 

@@ -44,8 +44,8 @@ def prepare(destination: Path) -> Path:
     """Copy the scenario to ``destination`` and run its ``configure`` there (supv breed); return it."""
     shutil.copytree(SOURCE, destination, ignore=shutil.ignore_patterns(*_GENERATED))
     env = {**supv_env(), "SUPV": f"{sys.executable} -m supv_cli", "PYTHON": sys.executable}
-    done = subprocess.run([str(destination / "configure")], cwd=destination, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    done = subprocess.run([str(destination / "configure")], cwd=destination, env=env, timeout=60,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         raise RuntimeError(f"configure failed ({done.returncode}):\n{done.stdout.decode(errors='replace')}")
     return destination

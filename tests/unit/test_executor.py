@@ -174,11 +174,39 @@ def test_refused_start_and_already_started(tmp_path):
     run = Run(rules, "start", selected)
     requests = run.step(snap, status_of(rules, snap), 0.0)
     a, b = requests
-    run.on_result(a, CallError(a.instance, Unreachable.FAULT, "fault: SPAWN_ERROR: app:a", 50), 0.0)
+    run.on_result(a, CallError(a.instance, Unreachable.FAULT, "fault: NO_FILE: /bin/nothing", 20), 0.0)
     run.on_result(b, CallError(b.instance, Unreachable.FAULT, "fault: ALREADY_STARTED: app:b", 60), 0.0)
     got = {r["process_name"]: (r["outcome"], r["detail"]) for r in run.report()}
-    assert got["a"] == ("FAILED", "refused by supervisord: fault: SPAWN_ERROR: app:a")
+    assert got["a"] == ("FAILED", "refused by supervisord: fault: NO_FILE: /bin/nothing")
     assert got["b"][0] == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize("later_state, outcome, detail", [
+    # supervisord retried (startretries) and the second spawn stayed up: a success, as for Supvisors
+    (S.RUNNING, "RUNNING", "RUNNING"),
+    # retries exhausted: the failure comes from the state, with supervisord's reason
+    (S.FATAL, "FAILED", "FATAL: Exited too quickly (process log may have details)"),
+])
+def test_spawn_error_leaves_the_verdict_to_the_process_state(tmp_path, later_state, outcome, detail):
+    """SPAWN_ERROR from startProcess(wait=False) means the child died before the call returned (a race
+    with supervisord's reap); supervisord then puts it in BACKOFF and retries it, so it is no failure yet."""
+    rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
+    snap = base()
+    selected = select_applications(rules, status_of(rules, snap), (), "start")
+    run = Run(rules, "start", selected)
+    a, b = run.step(snap, status_of(rules, snap), 0.0)
+    run.on_result(a, CallError(a.instance, Unreachable.FAULT, "fault: SPAWN_ERROR: app:a", 50), 0.0)
+    run.on_result(b, True, 0.0)
+    reason = "Exited too quickly (process log may have details)"
+    for now, state in ((0.5, S.BACKOFF), (1.5, S.STARTING), (3.0, later_state)):
+        states = {"app:a": state, "app:b": S.RUNNING if now > 1 else S.STARTING}
+        snap = snapshot(CLUSTER, {a.instance.nick: [info(n, states.get(n, S.STOPPED),
+                                                         spawnerr=reason if n == "app:a" else "")
+                                                    for n in NAMES]},)
+        run.step(snap, status_of(rules, snap), now)
+    got = {r["process_name"]: (r["outcome"], r["detail"]) for r in run.report()}
+    assert got["a"] == (outcome, detail)
+    assert got["c"][0] == ("IN_PROGRESS" if outcome == "RUNNING" else "NOT_STARTED")
 
 
 def test_interrupt_reports_what_was_done(tmp_path):

@@ -143,7 +143,8 @@ CONF_ERRORS = [
     ("[rpcinterface:supvisors]\nrules_files = %(nothing)s.xml\n", 2, r"cannot expand %\(nothing\)s"),
     ("[rpcinterface:supvisors]\nsupvisors_list = a:1\nstarting_strategy = FASTEST\n", 3,
      "unknown strategy 'FASTEST'"),
-    ("[supv]\n[instance:a]\nserverurl = http://h:1\n", None, "inventory files"),
+    # a [supv] section makes it an inventory (tests/unit/test_inventory.py has the rest)
+    ("[supv]\n[instance:a]\nserverurl = http://h:1\nurl = x\n", 4, "unknown key 'url' in \\[instance:a\\]"),
 ]
 
 
