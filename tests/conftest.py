@@ -12,6 +12,12 @@ from tests.support.supervisord import Supervisord
 SupervisordFactory = Callable[..., Supervisord]
 
 
+@pytest.fixture(autouse=True)
+def _no_user_inventory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's ~/.config/supv/supv.conf must not leak into the tests (supv reads it by default)."""
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
 @pytest.fixture
 def supervisord(tmp_path: Path) -> Iterator[SupervisordFactory]:
     """A factory of started, real supervisord processes, all stopped at the end of the test (also when

@@ -30,7 +30,7 @@ def read_states(snapshot: Any, settings: Any, program: str = "supv_controller") 
     targets = [(snap.instance, ns) for snap in snapshot.instances if snap.reachable
                for ns in [controller_namespec(snap, program)] if ns]
 
-    def tail(target: tuple[Any, str]) -> dict[str, Any] | None:
+    def tail(target: tuple[Any, str]) -> Any:
         instance, namespec = target
         text, _, _ = call(instance, "supervisor.tailProcessStdoutLog", namespec, 0, TAIL_BYTES,
                           timeout=settings.timeout, username=settings.username, password=settings.password)

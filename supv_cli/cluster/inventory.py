@@ -1,0 +1,157 @@
+"""The supv inventory (``supv.conf``, see supv.conf(5)): ``[supv]`` and one ``[instance:NICK]`` per
+supervisord, in instance order, with URL, stereotypes and credentials. Passwords are never echoed."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from dataclasses import replace
+from typing import Mapping
+
+from supv_cli.cluster.ini import (
+    INSTANCE_PREFIX,
+    FileSettings,
+    check_strategy,
+    expand,
+    expand_rules_patterns,
+    expansions_for,
+    line_of,
+    parse_stereotypes,
+    section_line,
+)
+from supv_cli.cluster.instances import Instance, InstanceList, parse_instance
+from supv_cli.errors import ConfigError
+
+INVENTORY_SECTION = "supv"
+#: the keys of an inventory, per section
+SUPV_KEYS = ("rules_files", "timeout", "starting_strategy", "username", "password")
+INSTANCE_KEYS = ("serverurl", "stereotypes", "username", "password")
+_NICK_OK_RE = re.compile(r"^[^\s,<>@#*%]+$")
+# scheme://user[:password]@host: credentials written into a URL (refused, and never echoed)
+_URL_CREDENTIALS_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*@", re.IGNORECASE)
+
+
+def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[str]) -> FileSettings:
+    """Read a supv inventory: ``[supv]`` (rules_files, timeout, starting_strategy, default
+    credentials) and one ``[instance:NICK]`` per instance (serverurl, stereotypes, username,
+    password), instances in file order. Values may use ``%(here)s``, ``%(host_node_name)s`` and
+    ``%(ENV_NAME)s``; rules globs are relative to the file's folder."""
+    here = os.path.dirname(path)
+    expansions = expansions_for(here)
+
+    def location(section: str, option: str | None = None) -> str:
+        line = line_of(lines, section, option) if option else section_line(lines, section)
+        return f"{path}:{line}" if line else path
+
+    def value(section: str, option: str) -> str | None:
+        if not parser.has_option(section, option):
+            return None
+        raw = parser.get(section, option)
+        where = location(section, option)
+        if option == "password":
+            return _expand_secret(raw, expansions, where, f"[{section}] password")
+        if option == "serverurl" and _URL_CREDENTIALS_RE.match(raw.strip()):
+            _refuse_url_credentials(section, where)
+        return expand(raw, expansions, where, option).strip()
+
+    for section in parser.sections():
+        keys: tuple[str, ...]
+        if section == INVENTORY_SECTION:
+            keys = SUPV_KEYS
+        elif section.startswith(INSTANCE_PREFIX):
+            keys = INSTANCE_KEYS
+        else:
+            raise ConfigError(f"unknown section [{section}]: an inventory has one [supv] section and one "
+                              "[instance:NICK] section per supervisord", location(section))
+        for option in parser.options(section):
+            if option not in keys:
+                raise ConfigError(f"unknown key {option!r} in [{section}]; known keys: {', '.join(keys)}",
+                                  location(section, option))
+
+    rules_files: list[str] | None = None
+    warnings: list[str] = []
+    strategy: str | None = None
+    timeout: float | None = None
+    username = password = None
+    if parser.has_section(INVENTORY_SECTION):
+        text = value(INVENTORY_SECTION, "rules_files")
+        if text is not None:
+            where = location(INVENTORY_SECTION, "rules_files")
+            if not text.split():
+                raise ConfigError("rules_files is empty; give file names or globs, or remove the key", where)
+            rules_files, warnings = expand_rules_patterns(text.split(), here, keep_order=False)
+            warnings = [f"{where}: {warning}" for warning in warnings]
+        text = value(INVENTORY_SECTION, "timeout")
+        if text is not None:
+            timeout = _timeout(text, location(INVENTORY_SECTION, "timeout"))
+        text = value(INVENTORY_SECTION, "starting_strategy")
+        if text is not None:
+            strategy = check_strategy(text, location(INVENTORY_SECTION, "starting_strategy"))
+        username = value(INVENTORY_SECTION, "username")
+        password = value(INVENTORY_SECTION, "password")
+
+    instances: list[Instance] = []
+    for section in parser.sections():
+        if not section.startswith(INSTANCE_PREFIX):
+            continue
+        nick = section[len(INSTANCE_PREFIX):].strip()
+        if not _NICK_OK_RE.match(nick):
+            raise ConfigError(f"[{section}]: bad instance name {nick!r}: a nick is one word without spaces, "
+                              "commas, <, >, %, or a leading sign (*, #, @)", location(section))
+        url = value(section, "serverurl")
+        if not url:
+            raise ConfigError(f"[{section}]: no serverurl; add serverurl = http://host:port or "
+                              "unix:///path/to/supervisor.sock", location(section))
+        if _URL_CREDENTIALS_RE.match(url):
+            _refuse_url_credentials(section, location(section, "serverurl"))
+        try:
+            instance = parse_instance(f"<{nick}>{url}")
+        except ConfigError as error:
+            raise ConfigError(f"[{section}] serverurl: {error.message}",
+                              location(section, "serverurl")) from None
+        stereotypes = parse_stereotypes(value(section, "stereotypes") or "", f"[{section}] stereotypes",
+                                   location(section, "stereotypes"))
+        for other in instances:
+            if instance.identifier in other.names or other.nick in instance.names:
+                raise ConfigError(f"[{section}]: same instance as [{INSTANCE_PREFIX}{other.nick}] "
+                                  f"({instance.identifier}); describe each supervisord once",
+                                  location(section, "serverurl"))
+        instances.append(replace(instance, stereotypes=stereotypes, username=value(section, "username"),
+                                 password=value(section, "password")))
+    instance_list = InstanceList(instances) if instances else None
+    return FileSettings(path=path, instances=instance_list, rules_files=rules_files,
+                        default_starting_strategy=strategy, username=username, password=password,
+                        timeout=timeout, warnings=tuple(warnings))
+
+
+def _refuse_url_credentials(section: str, where: str) -> None:
+    # the URL is not repeated: it holds a password
+    raise ConfigError(f"[{section}] serverurl: credentials in the URL are not supported; use the username "
+                      "and password keys", where)
+
+
+def _expand_secret(raw: str, expansions: Mapping[str, str], where: str, option: str) -> str:
+    """Expand a password; an error names the missing environment variable, never the text."""
+    try:
+        return raw.strip() % expansions
+    except KeyError as error:
+        name = str(error.args[0])
+        if name.startswith("ENV_"):
+            raise ConfigError(f"{option}: cannot expand %({name})s: environment variable {name[4:]} is "
+                              "not set", where) from None
+        raise ConfigError(f"{option}: unknown %(...)s name (the value is not shown); known names: here, "
+                          "host_node_name, ENV_<VARIABLE>; write %% for a literal %", where) from None
+    except (ValueError, TypeError):
+        raise ConfigError(f"{option}: bad %-expansion; write %% for a literal % (the value is not shown)",
+                          where) from None
+
+
+def _timeout(text: str, where: str) -> float:
+    try:
+        timeout = float(text)
+    except ValueError:
+        timeout = -1.0
+    if not 0.1 <= timeout < float("inf"):
+        raise ConfigError(f"timeout: {text!r} is not a number of seconds >= 0.1", where)
+    return timeout
