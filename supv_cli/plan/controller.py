@@ -106,6 +106,8 @@ class Controller:
         self.status: ClusterStatus | None = None
         #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
         self.recent: deque[str] = deque(maxlen=10)
+        #: decisions waiting for a job of the same application to end: app -> (strategy, programs, where)
+        self.deferred: dict[str, tuple[RFS, set[str], str | None]] = {}
 
     # ------------------------------------------------------------------ events
     def _event(self, kind: str, subject: str, message: str, process: str | None = None,
@@ -141,7 +143,20 @@ class Controller:
         requests = self._conciliate(snapshot, status, now)
         if self.options.autostart:
             self._autostart(snapshot, status, now)
+        self._retry_deferred(status, now)
         return requests + self._step_jobs(snapshot, status, now)
+
+    def _retry_deferred(self, status: ClusterStatus, now: float) -> None:
+        """Decisions deferred while their application had a job: apply them now if still needed."""
+        for name in list(self.deferred):
+            application = status.applications.get(name)
+            if self._busy(name) or application is None:
+                continue
+            strategy, programs, where = self.deferred.pop(name)
+            restart = [p for p in application.processes if p.process_name in programs and not p.running_on]
+            if strategy is RFS.RESTART_PROCESS and not restart:
+                continue  # they run again: nothing left to do
+            self._job_for(application, strategy, restart, now, where)
 
     def _index(self, nick: str) -> int:
         for index, instance in enumerate(self.instances):
@@ -277,6 +292,7 @@ class Controller:
                 continue
             strongest = RFS.CONTINUE
             restart: list[ProcessStatus] = []
+            considered = 0
             for process in processes:
                 strategy = process.rules.running_failure_strategy
                 if path == "crash" and strategy in (RFS.SHUTDOWN, RFS.RESTART):
@@ -290,6 +306,7 @@ class Controller:
                     self._event("decision", name, f"{strategy.value}: not applied on an instance loss "
                                 "(as Supvisors)", process.process_name)
                     continue
+                considered += 1
                 if (strategy is RFS.RESTART_PROCESS and process.rules.start_sequence > 0
                         and application.statename == "STOPPED"):
                     strategy = RFS.RESTART_APPLICATION  # nothing of the application runs any more
@@ -297,18 +314,22 @@ class Controller:
                     restart.append(process)
                 if _PRIORITY[strategy] > _PRIORITY[strongest]:
                     strongest = strategy
-            self._job_for(application, strongest, restart, now, where)
+            if considered:
+                self._job_for(application, strongest, restart, now, where)
 
     def _job_for(self, application: ApplicationStatus, strategy: RFS, restart: list[ProcessStatus], now: float,
                  where: str | None) -> None:
         name = application.application_name
-        cause = f" (lost {where})" if where else ""
+        cause = " (retry)" if where == "retry" else (f" (lost {where})" if where else "")
         if strategy is RFS.CONTINUE:
             self._event("decision", name, f"CONTINUE{cause}: nothing restarted")
             return
         if self._busy(name):
-            self._event("decision", name, f"{strategy.value}{cause}: deferred, a job of this application runs")
-            # the level-triggered next cycles see the failure again only for lost instances: keep it simple
+            self._event("decision", name, f"{strategy.value}{cause}: deferred until the current job of the "
+                        "application ends")
+            previous, programs, _ = self.deferred.get(name, (RFS.CONTINUE, set(), where))
+            self.deferred[name] = (strategy if _PRIORITY[strategy] > _PRIORITY[previous] else previous,
+                                   programs | {p.process_name for p in restart}, where)
             return
         running = any(p.running_on for p in application.processes)
         if strategy is RFS.STOP_APPLICATION:
@@ -396,6 +417,7 @@ class Controller:
                     self.events += job.run.drain_events()
                 if not job.steps:
                     self.jobs.remove(job)
+                    self._retry_failed_restarts(job, status)
                     continue
                 kind, single = job.steps.pop(0)
                 if kind.startswith("supervisor."):
@@ -410,6 +432,19 @@ class Controller:
                         others[nick] = others.get(nick, 0) + load
             requests += job.run.step(snapshot, status, now, others)
         return requests
+
+    def _retry_failed_restarts(self, job: Job, status: ClusterStatus) -> None:
+        """A RESTART_PROCESS that failed (its new instance died, no resource...) is tried again while its
+        budget lasts: the failure is still there, the controller is level-triggered."""
+        if job.purpose != "RESTART_PROCESS" or job.run is None:
+            return
+        for command in job.run.commands():
+            process = status.processes.get(command.namespec)
+            if command.outcome is not None and command.outcome.failed and process is not None \
+                    and not process.running_on:
+                name = command.placement.application_name
+                _, programs, _ = self.deferred.get(name, (RFS.RESTART_PROCESS, set(), None))
+                self.deferred[name] = (RFS.RESTART_PROCESS, programs | {command.placement.process_name}, "retry")
 
     def on_result(self, request: Request, result: Any, now: float) -> None:
         """Route an answer to the run that made the request (controller requests are only logged)."""

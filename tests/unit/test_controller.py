@@ -237,3 +237,29 @@ def test_automatic_start_waits_for_the_instances_or_the_grace(tmp_path):
     assert h.starts() == []
     h.run(3.0)
     assert {nick for ns, nick in h.starts() if ns.startswith("srv")} == {"s1", "s2"}
+
+
+def test_a_loss_during_a_job_is_deferred_not_forgotten(tmp_path):
+    h = Harness(tmp_path, started_cluster())
+    h.run(0.5)
+    h.script.down.add("s1")
+    h.run(0.6)                                   # s1 lost: a RESTART_PROCESS job starts svc_a, svc_d
+    h.script.down.add("s2")                      # s2 dies while that job runs
+    h.run(4.0)
+    running = {n: [i.nick for i in p.running_on] for n, p in h.controller.status.processes.items()
+               if n.startswith("srv:")}
+    assert running == {n: ["s3"] for n in SERVICES}
+    assert any("deferred" in e.message for e in h.kinds("decision"))
+
+
+def test_a_failed_restart_is_retried_within_the_budget(tmp_path):
+    h = Harness(tmp_path, started_cluster(), options=replace(OPTIONS, restart_budget=3))
+    h.run(0.5)
+    h.script.outcomes["srv:svc_b"] = ("FATAL", 0.3)      # the first restart of svc_b fails
+    h.script.down.add("s2")
+    h.run(1.3)
+    h.script.outcomes.pop("srv:svc_b")                   # then it works
+    h.run(4.0)
+    tries = [nick for ns, nick in h.starts() if ns == "srv:svc_b"]
+    assert len(tries) >= 2
+    assert [i.nick for i in h.controller.status.processes["srv:svc_b"].running_on] != []
