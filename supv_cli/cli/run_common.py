@@ -104,6 +104,42 @@ def make_io(context: Any) -> tuple[Callable[[], Any], Callable[[Any], Any], Call
     return snapshot_fn, status_fn, send_fn
 
 
+def load_cluster(cluster: Any) -> tuple[Any, Any, Any, Any]:
+    """Settings, rules, one snapshot (unreachable instances reported; none answering is exit 3) and its
+    status: what run-plan and stop-plan start from."""
+    from supv_cli.cli.common import load_context
+    from supv_cli.cli.status_common import report_instances, require_an_answer
+    from supv_cli.plan.planner import ensure_rules
+    from supv_cli.status import evaluate
+
+    context = load_context(cluster, need_instances=True, need_rules=True)
+    rules = ensure_rules(context.rules)
+    snapshot = context.snapshot()
+    report_instances(snapshot)
+    require_an_answer(snapshot)
+    return context, rules, snapshot, evaluate(rules, snapshot)
+
+
+def execute(context: Any, run: Any, fmt: str, quiet: bool, poll_interval: float) -> None:
+    """Drive a run to its end (or Ctrl-C) with progress on stderr, then print the report and exit."""
+    from supv_cli.cli.progress import Progress
+    from supv_cli.plan.executor import drive
+
+    snapshot_fn, status_fn, send_fn = make_io(context)
+    first = [context.snapshot()]
+
+    def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
+        return first.pop() if first else snapshot_fn()
+
+    with Progress(run, live=Progress.wanted(fmt), json_lines=fmt == "json", quiet=quiet) as progress:
+        try:
+            drive(run, snapshots, status_fn, send_fn, progress.events, interval=poll_interval)
+        except KeyboardInterrupt:
+            pass
+    render_report(run, fmt)
+    raise click.exceptions.Exit(exit_code(run, context.snapshot()))
+
+
 def exit_code(run: Any, snapshot: Any) -> int:
     """0 done; 1 a program failed; 3 no instance answered; 130 interrupted."""
     if run.interrupted:

@@ -66,13 +66,9 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
       supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.progress import Progress
-    from supv_cli.cli.run_common import exit_code, local_instance, make_io, render_plan, render_report
-    from supv_cli.cli.status_common import report_instances, require_an_answer
-    from supv_cli.plan.executor import Run, RunOptions, drive
-    from supv_cli.plan.planner import build_start_plan, ensure_rules, select_applications
-    from supv_cli.status import evaluate
+    from supv_cli.cli.run_common import execute, load_cluster, local_instance, render_plan
+    from supv_cli.plan.executor import Run, RunOptions
+    from supv_cli.plan.planner import build_start_plan, select_applications
 
     if watch:
         if dry_run:
@@ -87,31 +83,11 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
                                     run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
         run_controller(cluster, options, local, applications, fmt == "json")
         return
-    context = load_context(cluster, need_instances=True, need_rules=True)
-    rules = ensure_rules(context.rules)
-    snapshot = context.snapshot()
-    report_instances(snapshot)
-    require_an_answer(snapshot)
-    status = evaluate(rules, snapshot)
+    context, rules, snapshot, status = load_cluster(cluster)
     local_one = local_instance(context.instances, local)
     if dry_run:
         render_plan(build_start_plan(rules, snapshot, status, applications, local_one), fmt)
         return
     selected = select_applications(rules, status, applications, "start")
-    run = Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one))
-    snapshot_fn, status_fn, send_fn = make_io(context)
-    first = [True]
-
-    def first_snapshot():  # the snapshot just taken serves the first step
-        if first[0]:
-            first[0] = False
-            return snapshot
-        return snapshot_fn()
-
-    with Progress(run, live=Progress.wanted(fmt), json_lines=fmt == "json", quiet=quiet) as progress:
-        try:
-            drive(run, first_snapshot, status_fn, send_fn, progress.events, interval=poll_interval)
-        except KeyboardInterrupt:
-            pass
-    render_report(run, fmt)
-    raise click.exceptions.Exit(exit_code(run, context._snapshot))
+    execute(context, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one)), fmt,
+            quiet, poll_interval)

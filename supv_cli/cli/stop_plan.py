@@ -35,31 +35,13 @@ def stop_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], 
       supv stop-plan -c etc/supv.conf --dry-run
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.progress import Progress
-    from supv_cli.cli.run_common import exit_code, make_io, render_plan, render_report
-    from supv_cli.cli.status_common import report_instances, require_an_answer
-    from supv_cli.plan.executor import Run, RunOptions, drive
-    from supv_cli.plan.planner import build_stop_plan, ensure_rules, select_applications
-    from supv_cli.status import evaluate
+    from supv_cli.cli.run_common import execute, load_cluster, render_plan
+    from supv_cli.plan.executor import Run, RunOptions
+    from supv_cli.plan.planner import build_stop_plan, select_applications
 
-    context = load_context(cluster, need_instances=True, need_rules=True)
-    rules = ensure_rules(context.rules)
-    snapshot = context.snapshot()
-    report_instances(snapshot)
-    require_an_answer(snapshot)
-    status = evaluate(rules, snapshot)
+    context, rules, snapshot, status = load_cluster(cluster)
     if dry_run:
         render_plan(build_stop_plan(rules, snapshot, status, applications), fmt)
         return
     selected = select_applications(rules, status, applications, "stop")
-    run = Run(rules, "stop", selected, RunOptions(stop_timeout=stop_timeout))
-    _, status_fn, send_fn = make_io(context)
-    with Progress(run, live=Progress.wanted(fmt), json_lines=fmt == "json", quiet=quiet) as progress:
-        try:
-            drive(run, lambda: context.snapshot(refresh=True), status_fn, send_fn, progress.events,
-                  interval=poll_interval)
-        except KeyboardInterrupt:
-            pass
-    render_report(run, fmt)
-    raise click.exceptions.Exit(exit_code(run, context._snapshot))
+    execute(context, Run(rules, "stop", selected, RunOptions(stop_timeout=stop_timeout)), fmt, quiet, poll_interval)
