@@ -98,14 +98,17 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
       supv application-info -c etc/supervisord_server.conf --json | jq '.[] | select(.major_failure)'
       supv application-info -c etc/supervisord_server.conf --check && echo "all applications up"
     """
+    from supv_cli.cli.controller_state import read_states, report_acting
     from supv_cli.cli.status_common import load_status, require_an_answer
 
-    _, status = load_status(cluster)
+    context, status = load_status(cluster)
     require_an_answer(status.snapshot)
     selected, unknown = select_applications(status, applications)
     for name in unknown:
         warn(f"application {name!r} is not known by any reachable instance")
     render(status, selected, fmt)
+    if status.unreachable:  # what the failover controller made of it, if one runs
+        report_acting(read_states(status.snapshot, context.settings), recent=False)
     if not check:
         return
     if status.unreachable:

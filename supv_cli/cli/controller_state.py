@@ -45,3 +45,15 @@ def read_states(snapshot: Any, settings: Any, program: str = "supv_controller") 
 
     answers = fan_out(tail, targets, settings.timeout) if targets else []
     return {instance.nick: answer for (instance, _), answer in zip(targets, answers) if isinstance(answer, dict)}
+
+
+def report_acting(states: dict[str, dict[str, Any]], recent: bool = True) -> None:
+    """On stderr: which controller acts, the instances it declared lost and its recent decisions."""
+    from supv_cli.cli.output import echo_err
+
+    for nick, state in states.items():
+        if state.get("acting"):
+            lost = ", ".join(state.get("lost") or []) or "none"
+            echo_err(f"controller on {nick}: acting; lost instances: {lost}")
+            for line in (state.get("recent") or []) if recent else []:
+                echo_err(f"  {line}")

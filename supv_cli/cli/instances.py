@@ -138,8 +138,7 @@ def instances(cluster: ClusterOptions, fmt: str, check: bool) -> None:
       supv instances -c etc/supv.conf            # an inventory: the Stereotypes column is filled
       until supv instances -c etc/supervisord_server.conf --check >/dev/null; do sleep 1; done
     """
-    from supv_cli.cli.controller_state import read_states
-    from supv_cli.cli.output import echo_err
+    from supv_cli.cli.controller_state import read_states, report_acting
     from supv_cli.cli.status_common import load_status, require_an_answer
 
     context, status = load_status(cluster)
@@ -148,12 +147,7 @@ def instances(cluster: ClusterOptions, fmt: str, check: bool) -> None:
     for row in rows:
         row["controller"] = controllers.get(row["nick"])
     render(rows, fmt)
-    for nick, state in controllers.items():
-        if state.get("acting"):
-            lost = ", ".join(state.get("lost") or []) or "none"
-            echo_err(f"controller on {nick}: acting; lost instances: {lost}")
-            for line in state.get("recent") or []:
-                echo_err(f"  {line}")
+    report_acting(controllers)
     require_an_answer(status.snapshot)
     if not check:
         return
