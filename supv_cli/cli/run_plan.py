@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.plan.executor import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
+from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 
 
 @click.command("run-plan")
@@ -67,7 +67,8 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
     from supv_cli.cli.run_common import execute, load_cluster, local_instance, render_plan
-    from supv_cli.plan.executor import Run, RunOptions
+    from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_start_plan, select_applications
 
     if watch:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.plan.executor import DEFAULT_STOP_TIMEOUT
+from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
 
 
 @click.command("stop-plan")
@@ -36,7 +36,8 @@ def stop_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], 
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
     from supv_cli.cli.run_common import execute, load_cluster, render_plan
-    from supv_cli.plan.executor import Run, RunOptions
+    from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_stop_plan, select_applications
 
     context, rules, snapshot, status = load_cluster(cluster)

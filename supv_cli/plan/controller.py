@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
-from supv_cli.plan.executor import Event, Request, Run, RunOptions
+from supv_cli.plan.commands import Event, Request, RunOptions
+from supv_cli.plan.executor import Run
 from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 from supv_cli.status import evaluate

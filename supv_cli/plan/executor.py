@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.plan.commands import (
+    FAULT_ALREADY_STARTED,
+    FAULT_NOT_RUNNING,
+    FAULT_SPAWN_ERROR,
+    Command,
+    Event,
+    Outcome,
+    Request,
+    RunOptions,
+)
 from supv_cli.plan.planner import (
     Action,
     Placement,
@@ -31,115 +40,6 @@ from supv_cli.rules.model import StartingFailureStrategy
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
-
-#: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
-DEFAULT_START_TIMEOUT = 10.0
-#: default time a wait_exit program has to exit (``--exit-timeout``)
-DEFAULT_EXIT_TIMEOUT = 60.0
-#: default margin added to stopwaitsecs before a stop is failed
-DEFAULT_STOP_TIMEOUT = 5.0
-#: consecutive unanswered polls after which an instance is lost for a command
-DEFAULT_LOST_AFTER = 2
-#: Supervisor fault codes the executor reacts to
-FAULT_ALREADY_STARTED = 60
-#: the process was spawned but died at once; supervisord retries it (BACKOFF, startretries), so its
-#: state decides, as for any start (behaviour spec §3.5: BACKOFF is in progress)
-FAULT_SPAWN_ERROR = 50
-FAULT_NOT_RUNNING = 70
-
-
-class Outcome(str, Enum):
-    """How a command ended."""
-
-    RUNNING = "RUNNING"          # started
-    EXITED = "EXITED"            # wait_exit program exited with an expected code
-    STOPPED = "STOPPED"          # stopped
-    ALREADY = "ALREADY"          # nothing to do (already running / exited / stopped before the run)
-    FAILED = "FAILED"            # FATAL, unexpected exit, refused by supervisord...
-    TIMEOUT = "TIMEOUT"          # no RUNNING / exit / stop before the deadline
-    NO_RESOURCE = "NO_RESOURCE"  # no instance could take it
-    LOST = "LOST"                # its instance stopped answering
-    NOT_STARTED = "NOT_STARTED"  # its stage never came (ABORT / STOP strategy)
-    INTERRUPTED = "INTERRUPTED"  # Ctrl-C while it was in progress
-
-    @property
-    def failed(self) -> bool:
-        return self in (Outcome.FAILED, Outcome.TIMEOUT, Outcome.NO_RESOURCE, Outcome.LOST)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    start_timeout: float = DEFAULT_START_TIMEOUT
-    exit_timeout: float = DEFAULT_EXIT_TIMEOUT
-    stop_timeout: float = DEFAULT_STOP_TIMEOUT
-    lost_after: int = DEFAULT_LOST_AFTER
-    local: Instance | None = None
-
-
-@dataclass
-class Command:
-    """One process on one instance, within a stage."""
-
-    placement: Placement
-    kind: str                      # start | stop | wait
-    created: float
-    instance: Instance | None = None
-    sent: float | None = None
-    deadline: float | None = None
-    outcome: Outcome | None = None
-    detail: str = ""
-    finished: float | None = None
-    state: str = ""                # last state seen
-    missed: int = 0
-    pending_load: bool = False
-
-    @property
-    def namespec(self) -> str:
-        return self.placement.namespec
-
-    @property
-    def elapsed(self) -> float:
-        end = self.finished if self.finished is not None else time.monotonic()
-        return max(0.0, end - (self.sent if self.sent is not None else self.created))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"application_name": self.placement.application_name,
-                "process_name": self.placement.process_name, "sequence": self.placement.sequence,
-                "action": self.kind, "instance": self.instance.nick if self.instance else None,
-                "outcome": self.outcome.value if self.outcome else "IN_PROGRESS",
-                "required": self.placement.required, "elapsed": round(self.elapsed, 3),
-                "detail": self.detail or self.placement.reason}
-
-
-@dataclass(frozen=True)
-class Request:
-    """An XML-RPC call the driver must make (for a command of a run, or for the controller itself)."""
-
-    instance: Instance
-    method: str
-    args: tuple[Any, ...]
-    command: Command | None = None
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something worth one line in a log."""
-
-    kind: str
-    application: str
-    message: str
-    process: str | None = None
-    instance: str | None = None
-
-    def line(self) -> str:
-        subject = f"{self.application}:{self.process}" if self.process else self.application
-        where = f" on {self.instance}" if self.instance else ""
-        return f"{self.kind:<10} {subject}{where}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"event": self.kind, "application_name": self.application, "process_name": self.process,
-                "instance": self.instance, "message": self.message}
-
 
 @dataclass
 class ApplicationJob:
@@ -162,10 +62,10 @@ class Run:
     """A staged start (``kind='start'``) or stop of applications, stage after stage."""
 
     def __init__(self, rules: Rules, kind: str, applications: Sequence[ApplicationStatus],
-                 options: RunOptions = RunOptions(), single_processes: dict[str, list[str]] | None = None):
+                 options: RunOptions | None = None, single_processes: dict[str, list[str]] | None = None):
         self.rules = rules
         self.kind = kind
-        self.options = options
+        self.options = options or RunOptions()
         self.events: list[Event] = []
         self.targets: dict[str, Any] = {}
         self.interrupted = False
