@@ -12,7 +12,7 @@ import click
 
 _STYLE = {"RUNNING": "green", "EXITED": "green", "STOPPED": "green", "ALREADY": "dim",
           "FAILED": "red", "TIMEOUT": "red", "NO_RESOURCE": "red", "LOST": "red", "NOT_STARTED": "yellow",
-          "INTERRUPTED": "yellow", "IN_PROGRESS": "cyan"}
+          "INTERRUPTED": "yellow", "IN_PROGRESS": "cyan", "PENDING": "dim"}
 
 
 class Progress:

@@ -103,10 +103,14 @@ class Run:
         rows = [c.to_dict() for c in self.commands()]
         for job in self.jobs:
             for sequence, names in job.skipped + job.stages:
+                skipped = (sequence, names) in job.skipped
+                # a stage not reached yet is PENDING while the run goes on (the live view shows it)
+                outcome = "PENDING" if not (skipped or self.finished or self.interrupted) else \
+                    Outcome.NOT_STARTED.value
                 for name in names:
                     rows.append({"application_name": job.name, "process_name": name, "sequence": sequence,
-                                 "action": "start" if (sequence, names) in job.skipped else job.kind,
-                                 "instance": None, "outcome": Outcome.NOT_STARTED.value,
+                                 "action": "start" if skipped else job.kind,
+                                 "instance": None, "outcome": outcome,
                                  "required": False, "elapsed": 0.0,
                                  "detail": job.aborted or ("interrupted" if self.interrupted else "")})
         return rows
