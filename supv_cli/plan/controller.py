@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance, InstanceList
@@ -91,6 +91,9 @@ class Controller:
         self.only = only
         self.instances = instances
         self.local = local
+        if local is not None and options.run.local is None:
+            # the LOCAL starting strategy of the controller's starts means the instance it runs on
+            options = replace(options, run=replace(options.run, local=local))
         self.options = options
         self.started = time.monotonic() if now is None else now
         self.events: list[Event] = []
@@ -223,7 +226,16 @@ class Controller:
         return True
 
     def _busy(self, application: str) -> bool:
-        return any(application in job.applications for job in self.jobs)
+        """A job still has work for this application: a step to come, or its part of the current run
+        (a run of several applications, as the automatic start, frees each one as soon as it is done)."""
+        for job in self.jobs:
+            if application not in job.applications:
+                continue
+            if job.run is None or job.steps:
+                return True
+            if any(part.name == application and not part.finished for part in job.run.jobs):
+                return True
+        return False
 
     def _instance_lost(self, nick: str, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
                        now: float) -> None:

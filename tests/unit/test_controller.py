@@ -263,3 +263,34 @@ def test_a_failed_restart_is_retried_within_the_budget(tmp_path):
     tries = [nick for ns, nick in h.starts() if ns == "srv:svc_b"]
     assert len(tries) >= 2
     assert [i.nick for i in h.controller.status.processes["srv:svc_b"].running_on] != []
+
+
+def test_local_strategy_restarts_on_the_controller_instance(tmp_path):
+    # LOCAL in the controller's own starts means the instance it runs on (it was None: NO_RESOURCE)
+    rules = RULES + """<application name="loc"><start_sequence>1</start_sequence>
+  <starting_strategy>LOCAL</starting_strategy><programs><program name="w"><identifiers>s1,s2,s3</identifiers>
+    <start_sequence>1</start_sequence><running_failure_strategy>RESTART_PROCESS</running_failure_strategy>
+  </program></programs></application>"""
+    snap = snapshot(CLUSTER, {"*": [info("loc:w", stop=1.0)], "s1": [info("loc:w", S.RUNNING, start=1.0)],
+                              "s2": [info("supv_controller:supv_controller", S.RUNNING)]})
+    h = Harness(tmp_path, snap, local="s2", rules_body=rules)
+    h.run(0.5)
+    assert h.controller.acting
+    h.script.down.add("s1")
+    h.run(3.0)
+    assert h.starts() == [("loc:w", "s2")]
+    assert not h.kinds("failed")
+
+
+def test_a_loss_is_not_held_back_by_the_rest_of_the_automatic_start(tmp_path):
+    # one automatic-start run for srv and hci: once srv is started, a loss of srv is acted on at once,
+    # not after hci (20 s startsecs) is up
+    base = snapshot(CLUSTER, {"*": [info(n) for n in SERVICES] + [info("hci:view", startsecs=20)]})
+    h = Harness(tmp_path, base)
+    h.run(3.0)
+    assert {ns for ns, _ in h.starts()} == set(SERVICES) | {"hci:view"}
+    lost = sorted(ns for ns, nick in h.starts() if nick == "s1")
+    h.script.down.add("s1")
+    h.run(2.0)
+    assert sorted(ns for ns, _ in h.starts()[len(SERVICES) + 1:]) == lost
+    assert not any("deferred" in e.message for e in h.kinds("decision"))
