@@ -48,6 +48,9 @@ CONCILIATIONS = ("infanticide", "senicide", "stop", "user")
 _PRIORITY = {RFS.STOP_APPLICATION: 3, RFS.RESTART_APPLICATION: 2, RFS.RESTART_PROCESS: 1, RFS.CONTINUE: 0}
 #: seconds before a conciliation stop is sent again for the same process and instance
 _CONCILIATION_RETRY = 5.0
+#: seconds before an application still never started (no resource, its instance was down...) is
+#: started automatically again; a console that comes back with its HCI never started gets it then
+AUTOSTART_RETRY = 30.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class Controller:
         self.acting = False
         self.leader: str | None = None
         self.jobs: list[Job] = []
-        self.autostarted: set[str] = set()
+        #: application -> when this controller last started it automatically (retried after AUTOSTART_RETRY)
+        self.autostarted: dict[str, float] = {}
         self.restarts: dict[str, deque[float]] = {}
         self.conciliations: dict[tuple[str, str], float] = {}
         self.reported_conflicts: set[str] = set()
@@ -345,17 +349,24 @@ class Controller:
                                    programs | {p.process_name for p in restart}, where)
             return
         running = any(p.running_on for p in application.processes)
+        # the budget is for programs that fail (a crash, a restart that failed), not for moving the
+        # programs of a lost instance: a server lost four times in a row must not strand its programs
+        charged = where is None or where == "retry"
+
+        def allowed(key: str) -> bool:
+            return self._budget(key, now) if charged else True
+
         if strategy is RFS.STOP_APPLICATION:
             if running:
                 self._add_job(Job("STOP_APPLICATION", (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
             return
         if strategy is RFS.RESTART_APPLICATION:
-            if self._budget(name, now):
+            if allowed(name):
                 steps: list[tuple[str, dict[str, list[str]] | None]] = [("stop", None)] if running else []
                 steps.append(("start", None))
                 self._add_job(Job("RESTART_APPLICATION", (name,), steps), f"RESTART_APPLICATION{cause}")
             return
-        names = [p.process_name for p in restart if self._budget(p.namespec, now)]
+        names = [p.process_name for p in restart if allowed(p.namespec)]
         if names:
             self._add_job(Job("RESTART_PROCESS", (name,), [("start", {name: names})]),
                           f"RESTART_PROCESS{cause}: {', '.join(names)}")
@@ -414,11 +425,12 @@ class Controller:
         if not everyone and now - self.started < self.options.startup_grace:
             return
         names = [a.application_name for a in status.applications.values()
-                 if a.managed and a.rules.start_sequence > 0 and a.application_name not in self.autostarted
+                 if a.managed and a.rules.start_sequence > 0
+                 and now - self.autostarted.get(a.application_name, -AUTOSTART_RETRY) >= AUTOSTART_RETRY
                  and (not self.only or a.application_name in self.only)
                  and not self._busy(a.application_name) and never_started(a)]
         if names:
-            self.autostarted.update(names)
+            self.autostarted.update((name, now) for name in names)
             self._add_job(Job("autostart", tuple(names), [("start", None)]), "automatic start: " + ", ".join(names))
 
     # ------------------------------------------------------------------ jobs

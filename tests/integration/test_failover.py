@@ -154,7 +154,7 @@ def controller_log(cluster: Scenario3, nick: str) -> list[tuple[datetime, str]]:
     for line in path.read_text(errors="replace").splitlines():
         stamp, _, rest = line.partition(" ")
         try:
-            lines.append((datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S"), rest))
+            lines.append((datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f"), rest))
         except ValueError:
             continue
     return lines

@@ -294,3 +294,28 @@ def test_a_loss_is_not_held_back_by_the_rest_of_the_automatic_start(tmp_path):
     h.run(2.0)
     assert sorted(ns for ns, _ in h.starts()[len(SERVICES) + 1:]) == lost
     assert not any("deferred" in e.message for e in h.kinds("decision"))
+
+
+def test_moves_after_instance_losses_are_not_charged_to_the_budget(tmp_path):
+    h = Harness(tmp_path, started_cluster(), options=replace(OPTIONS, restart_budget=1))
+    h.run(0.5)
+    for victim in ("s1", "s2"):            # svc_a moves twice: s1 -> s2, then s2 -> s3
+        h.script.down.add(victim)
+        h.run(3.0)
+    assert [nick for ns, nick in h.starts() if ns == "srv:svc_a"] == ["s2", "s3"]
+    assert h.kinds("budget") == []
+
+
+def test_a_never_started_application_is_started_again_later(tmp_path):
+    # hci's only instance (c1) is down at first: nothing to start; when c1 answers, hci is started at the
+    # next automatic start (every AUTOSTART_RETRY seconds), as a console that reboots gets its HCI again
+    from supv_cli.plan.controller import AUTOSTART_RETRY
+
+    base = snapshot(CLUSTER, {"*": [info(n) for n in SERVICES] + [info("hci:view")]})
+    h = Harness(tmp_path, base)
+    h.script.down.add("c1")
+    h.run(3.0)
+    assert {ns for ns, _ in h.starts()} == set(SERVICES)
+    h.script.down.discard("c1")
+    h.run(AUTOSTART_RETRY)
+    assert ("hci:view", "c1") in h.starts()
