@@ -30,22 +30,23 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.cluster.snapshot import ProcessInfo, ProcessState, Snapshot
 from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
-from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.plan.failures import FailureDecisions
+from supv_cli.plan.jobs import Job, never_started
+from supv_cli.plan.membership import Membership
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 from supv_cli.status import evaluate
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
-    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
+    from supv_cli.status import ClusterStatus
 
 CONCILIATIONS = ("infanticide", "senicide", "stop", "user")
-_PRIORITY = {RFS.STOP_APPLICATION: 3, RFS.RESTART_APPLICATION: 2, RFS.RESTART_PROCESS: 1, RFS.CONTINUE: 0}
 #: seconds before a conciliation stop is sent again for the same process and instance
 _CONCILIATION_RETRY = 5.0
 #: seconds before an application still never started (no resource, its instance was down...) is
@@ -67,23 +68,7 @@ class ControllerOptions:
     run: RunOptions = field(default_factory=RunOptions)
 
 
-@dataclass
-class Job:
-    """What the controller does for some applications: runs, one after the other."""
-
-    purpose: str
-    applications: tuple[str, ...]
-    steps: list[tuple[str, dict[str, list[str]] | None]]   # (start|stop, single processes or None)
-    run: Run | None = None
-
-
-def never_started(application: ApplicationStatus) -> bool:
-    """Supvisors' rule: every process STOPPED and never stopped (stop time 0) on every instance."""
-    return all(info.state is ProcessState.STOPPED and info.stop == 0
-               for process in application.processes for _, info in process.infos)
-
-
-class Controller:
+class Controller(FailureDecisions):
     """Automatic start and failover; call :meth:`cycle` with each new snapshot."""
 
     def __init__(self, rules: Rules, instances: InstanceList, local: Instance | None,
@@ -100,9 +85,7 @@ class Controller:
         self.options = options
         self.started = time.monotonic() if now is None else now
         self.events: list[Event] = []
-        self.seen: dict[str, InstanceSnapshot] = {}      # last snapshot each instance answered
-        self.misses: dict[str, int] = {}
-        self.lost: set[str] = set()
+        self.members = Membership(instances, options.lost_after)
         self.acting = False
         self.leader: str | None = None
         self.jobs: list[Job] = []
@@ -136,16 +119,19 @@ class Controller:
     # ------------------------------------------------------------------ the cycle
     def cycle(self, snapshot: Snapshot, now: float) -> list[Request]:
         """One look at the cluster: update liveness and leadership, decide, step the runs."""
-        previous = dict(self.seen)
-        newly_lost = self._liveness(snapshot)
-        augmented = self._augmented(snapshot)
-        status = evaluate(self.rules, augmented, frozenset(self.lost))
+        previous = dict(self.members.seen)
+        newly_lost = set()
+        for kind, nick, message in self.members.update(snapshot):
+            self._event(kind, nick, message, instance=nick)
+            if kind == "lost":
+                newly_lost.add(nick)
+        status = evaluate(self.rules, self.members.augmented(snapshot), frozenset(self.members.lost))
         self.status = status
         self._leadership(snapshot)
         if not self.acting:
             self.jobs = []
             return []
-        for nick in sorted(newly_lost, key=self._index):
+        for nick in sorted(newly_lost, key=self.members.index):
             self._instance_lost(nick, previous, status, now)
         self._crashes(snapshot, previous, status, now)
         requests = self._conciliate(snapshot, status, now)
@@ -166,49 +152,12 @@ class Controller:
                 continue  # they run again: nothing left to do
             self._job_for(application, strategy, restart, now, where)
 
-    def _index(self, nick: str) -> int:
-        for index, instance in enumerate(self.instances):
-            if instance.nick == nick:
-                return index
-        return len(self.instances)
-
-    def _liveness(self, snapshot: Snapshot) -> set[str]:
-        newly_lost: set[str] = set()
-        for snap in snapshot.instances:
-            nick = snap.instance.nick
-            if snap.reachable:
-                self.misses[nick] = 0
-                if nick in self.lost:
-                    self.lost.discard(nick)
-                    self._event("back", nick, "answers again", instance=nick)
-                self.seen[nick] = snap
-                continue
-            self.misses[nick] = self.misses.get(nick, 0) + 1
-            if self.misses[nick] >= self.options.lost_after and nick not in self.lost:
-                self.lost.add(nick)
-                newly_lost.add(nick)
-                self._event("lost", nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})",
-                            instance=nick)
-        return newly_lost
-
-    def _augmented(self, snapshot: Snapshot) -> Snapshot:
-        """The snapshot with lost instances replaced by what they answered last (status marks it lost)."""
-        snaps = tuple(self.seen[s.instance.nick] if s.instance.nick in self.lost and s.instance.nick in self.seen
-                      else s for s in snapshot.instances)
-        return Snapshot(snaps, snapshot.taken_at)
-
     def _leadership(self, snapshot: Snapshot) -> None:
         if self.local is None:
             leader = None
             acting = True
         else:
-            leader = None
-            for snap in snapshot.instances:
-                if snap.reachable and snap.instance.nick not in self.lost and any(
-                        self.options.controller_program in (info.group, info.name) and info.state in RUNNING_STATES
-                        for info in snap.processes):
-                    leader = snap.instance.nick
-                    break
+            leader = self.members.leader(snapshot, self.options.controller_program)
             if leader is None:  # no controller seen running (e.g. our own is still STARTING): we act alone
                 leader = self.local.nick
             acting = leader == self.local.nick
@@ -216,18 +165,6 @@ class Controller:
             what = "acting" if acting else f"standing by (leader: {leader})"
             self._event("leader", "controller", what + (f" on {self.local.nick}" if self.local else " (solo)"))
         self.leader, self.acting = leader, acting
-
-    # ------------------------------------------------------------------ failures
-    def _budget(self, key: str, now: float) -> bool:
-        history = self.restarts.setdefault(key, deque())
-        while history and now - history[0] > self.options.budget_window:
-            history.popleft()
-        if len(history) >= self.options.restart_budget:
-            self._event("budget", key, f"restarted {len(history)} times in {self.options.budget_window:g}s: "
-                        "not restarting again (fix it, then run supv run-plan)")
-            return False
-        history.append(now)
-        return True
 
     def _busy(self, application: str) -> bool:
         """A job still has work for this application: a step to come, or its part of the current run
@@ -241,147 +178,9 @@ class Controller:
                 return True
         return False
 
-    def _instance_lost(self, nick: str, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
-                       now: float) -> None:
-        """Apply the running failure strategies to what ran on a lost instance."""
-        last = previous.get(nick) or self.seen.get(nick)
-        if last is not None:
-            active = [info.namespec for info in last.processes if info.state in RUNNING_STATES]
-        else:
-            active = self._derived(nick, status)
-            if active:
-                self._event("derive", nick, "never seen by this controller: from the rules, it may have run "
-                            + ", ".join(active), instance=nick)
-        failed = [status.processes[n] for n in active if n in status.processes and not status.processes[n].running_on]
-        self._decide(failed, status, now, path="lost", where=nick)
-
-    def _derived(self, nick: str, status: ClusterStatus) -> list[str]:
-        """Programs that may have run on an instance never seen: sequenced programs of applications that
-        still run (a stopped application may have been stopped on purpose) that now run nowhere and whose
-        candidates include it."""
-        result = []
-        instance = self.instances.find(nick)
-        for application in status.applications.values():
-            if not application.rules.managed or application.statename == "STOPPED":
-                continue
-            for process in application.processes:
-                if process.rules.start_sequence <= 0 or process.running_on:
-                    continue
-                if process.rules.wait_exit:
-                    continue
-                candidates = resolve_identifiers(process.rules.identifiers or ("*",), self.instances)
-                if instance in candidates:
-                    result.append(process.namespec)
-        return result
-
-    def _crashes(self, snapshot: Snapshot, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
-                 now: float) -> None:
-        """Processes that were running on a live instance and are now FATAL / exited unexpectedly."""
-        crashed: list[ProcessStatus] = []
-        for snap in snapshot.instances:
-            before = previous.get(snap.instance.nick)
-            if not snap.reachable or before is None:
-                continue
-            old = {info.namespec: info for info in before.processes}
-            for info in snap.processes:
-                was = old.get(info.namespec)
-                if was is None or was.state not in RUNNING_STATES:
-                    continue
-                if info.state in (ProcessState.FATAL, ProcessState.UNKNOWN) or (
-                        info.state is ProcessState.EXITED and not info.expected_exit):
-                    process = status.processes.get(info.namespec)
-                    if process is not None and not process.running_on:
-                        self._event("crash", process.application_name,
-                                    f"{info.state.name} (exit {info.exitstatus})", process.process_name,
-                                    snap.instance.nick)
-                        crashed.append(process)
-        self._decide(crashed, status, now, path="crash", where=None)
-
-    def _decide(self, failed: Sequence[ProcessStatus], status: ClusterStatus, now: float, path: str,
-                where: str | None) -> None:
-        by_app: dict[str, list[ProcessStatus]] = {}
-        for process in failed:
-            by_app.setdefault(process.application_name, []).append(process)
-        for name, processes in by_app.items():
-            application = status.applications.get(name)
-            if application is None or not application.managed:
-                self._event("decision", name, "unmanaged: nothing to do")
-                continue
-            strongest = RFS.CONTINUE
-            restart: list[ProcessStatus] = []
-            considered = 0
-            for process in processes:
-                strategy = process.rules.running_failure_strategy
-                if path == "crash" and strategy in (RFS.SHUTDOWN, RFS.RESTART):
-                    self._shutdown_all(strategy, process, now)
-                    continue
-                if path == "crash" and strategy is RFS.RESTART_PROCESS:
-                    self._event("decision", name, "RESTART_PROCESS: left to Supervisor's autorestart",
-                                process.process_name)
-                    continue
-                if strategy in (RFS.SHUTDOWN, RFS.RESTART):
-                    self._event("decision", name, f"{strategy.value}: not applied on an instance loss "
-                                "(as Supvisors)", process.process_name)
-                    continue
-                considered += 1
-                if (strategy is RFS.RESTART_PROCESS and process.rules.start_sequence > 0
-                        and application.statename == "STOPPED"):
-                    strategy = RFS.RESTART_APPLICATION  # nothing of the application runs any more
-                if strategy is RFS.RESTART_PROCESS:
-                    restart.append(process)
-                if _PRIORITY[strategy] > _PRIORITY[strongest]:
-                    strongest = strategy
-            if considered:
-                self._job_for(application, strongest, restart, now, where)
-
-    def _job_for(self, application: ApplicationStatus, strategy: RFS, restart: list[ProcessStatus], now: float,
-                 where: str | None) -> None:
-        name = application.application_name
-        cause = " (retry)" if where == "retry" else (f" (lost {where})" if where else "")
-        if strategy is RFS.CONTINUE:
-            self._event("decision", name, f"CONTINUE{cause}: nothing restarted")
-            return
-        if self._busy(name):
-            self._event("decision", name, f"{strategy.value}{cause}: deferred until the current job of the "
-                        "application ends")
-            previous, programs, _ = self.deferred.get(name, (RFS.CONTINUE, set(), where))
-            self.deferred[name] = (strategy if _PRIORITY[strategy] > _PRIORITY[previous] else previous,
-                                   programs | {p.process_name for p in restart}, where)
-            return
-        running = any(p.running_on for p in application.processes)
-        # the budget is for programs that fail (a crash, a restart that failed), not for moving the
-        # programs of a lost instance: a server lost four times in a row must not strand its programs
-        charged = where is None or where == "retry"
-
-        def allowed(key: str) -> bool:
-            return self._budget(key, now) if charged else True
-
-        if strategy is RFS.STOP_APPLICATION:
-            if running:
-                self._add_job(Job("STOP_APPLICATION", (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
-            return
-        if strategy is RFS.RESTART_APPLICATION:
-            if allowed(name):
-                steps: list[tuple[str, dict[str, list[str]] | None]] = [("stop", None)] if running else []
-                steps.append(("start", None))
-                self._add_job(Job("RESTART_APPLICATION", (name,), steps), f"RESTART_APPLICATION{cause}")
-            return
-        names = [p.process_name for p in restart if allowed(p.namespec)]
-        if names:
-            self._add_job(Job("RESTART_PROCESS", (name,), [("start", {name: names})]),
-                          f"RESTART_PROCESS{cause}: {', '.join(names)}")
-
     def _add_job(self, job: Job, message: str) -> None:
         self._event("decision", ",".join(job.applications), message)
         self.jobs.append(job)
-
-    def _shutdown_all(self, strategy: RFS, process: ProcessStatus, now: float) -> None:
-        if not self._budget(f"{strategy.value}:{process.namespec}", now):
-            return
-        method = "supervisor.shutdown" if strategy is RFS.SHUTDOWN else "supervisor.restart"
-        self._event("decision", process.application_name, f"{strategy.value}: {method} on every instance",
-                    process.process_name)
-        self.jobs.append(Job(strategy.value, (process.application_name,), [(method, None)]))
 
     # ------------------------------------------------------------------ conflicts
     def _conciliate(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
@@ -398,7 +197,7 @@ class Controller:
                 continue
             started = {i.nick: (process.info_on(i) or ProcessInfo("", "", ProcessState.UNKNOWN)).start
                        for i in process.running_on}
-            ordered = sorted(process.running_on, key=lambda i: (started[i.nick], self._index(i.nick)))
+            ordered = sorted(process.running_on, key=lambda i: (started[i.nick], self.members.index(i.nick)))
             if rule == "infanticide":
                 victims = ordered[1:]          # keep the oldest
             elif rule == "senicide":
@@ -421,7 +220,7 @@ class Controller:
 
     # ------------------------------------------------------------------ automatic start
     def _autostart(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> None:
-        everyone = all(s.instance.nick in self.seen for s in snapshot.instances)
+        everyone = self.members.everyone_seen(snapshot)
         if not everyone and now - self.started < self.options.startup_grace:
             return
         names = [a.application_name for a in status.applications.values()
@@ -485,7 +284,7 @@ class Controller:
 
     def state(self) -> dict[str, Any]:
         """What the controller knows, for people and for `supv instances`."""
-        return {"acting": self.acting, "leader": self.leader, "lost": sorted(self.lost, key=self._index),
+        return {"acting": self.acting, "leader": self.leader, "lost": sorted(self.members.lost, key=self.members.index),
                 "jobs": [{"purpose": j.purpose, "applications": list(j.applications)} for j in self.jobs],
                 "recent": list(self.recent)}
 
