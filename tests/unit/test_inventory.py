@@ -10,8 +10,9 @@ import pytest
 
 from supv_cli.cli.options import ClusterOptions
 from supv_cli.cluster.settings import read_config_file, resolve_settings
-from supv_cli.errors import ConfigError, ExitCode
+from supv_cli.errors import ConfigError
 from tests.support.cli import run_supv
+from tests.support.errors import assert_config_error
 
 SECRET_1 = "pw-1-zq7Xv"
 SECRET_2 = "pw-2-Kk30d"
@@ -170,13 +171,7 @@ INVENTORY_ERRORS = [
 
 @pytest.mark.parametrize(("text", "line", "message"), INVENTORY_ERRORS)
 def test_inventory_errors(tmp_path: Path, text: str, line: int | None, message: str) -> None:
-    conf = write(tmp_path / "supv.conf", text)
-    with pytest.raises(ConfigError, match=message) as caught:
-        resolve_settings(ClusterOptions(config=str(conf)))
-    error = caught.value
-    assert error.exit_code == ExitCode.USAGE
-    assert error.location == (f"{conf}:{line}" if line else str(conf))
-    assert str(error).startswith(f"{error.location}: ")
+    assert_config_error(write(tmp_path / "supv.conf", text), line, message)
 
 
 # a password written in the file, in every way that can go wrong: it is never in the message

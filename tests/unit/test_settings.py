@@ -10,7 +10,8 @@ import pytest
 
 from supv_cli.cli.options import ClusterOptions
 from supv_cli.cluster.settings import NO_INSTANCES, ClusterSettings, resolve_settings
-from supv_cli.errors import ConfigError, ExitCode
+from supv_cli.errors import ConfigError
+from tests.support.errors import assert_config_error
 
 SUPVISORS_CONF = """\
 [supervisord]
@@ -150,13 +151,7 @@ CONF_ERRORS = [
 
 @pytest.mark.parametrize(("text", "line", "message"), CONF_ERRORS)
 def test_conf_errors(tmp_path: Path, text: str, line: int | None, message: str) -> None:
-    conf = write(tmp_path / "supervisord.conf", text)
-    with pytest.raises(ConfigError, match=message) as caught:
-        resolve_settings(ClusterOptions(config=str(conf)))
-    error = caught.value
-    assert error.exit_code == ExitCode.USAGE
-    assert error.location == (f"{conf}:{line}" if line else str(conf))
-    assert str(error).startswith(f"{error.location}: ")
+    assert_config_error(write(tmp_path / "supervisord.conf", text), line, message)
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
