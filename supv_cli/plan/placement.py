@@ -58,9 +58,6 @@ class LoadModel:
         else:
             self.pending.pop(instance.nick, None)
 
-    def copy(self) -> LoadModel:
-        return LoadModel(self.instances, dict(self.running), dict(self.pending))
-
     def describe(self, candidates: Iterable[Instance]) -> str:
         """``server_1 4, server_2 2`` (instance loads), for plan reasons."""
         return ", ".join(f"{i.nick} {self.load(i)}" for i in candidates)

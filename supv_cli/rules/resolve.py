@@ -93,10 +93,6 @@ class Rules:
     def files(self) -> list[str]:
         return [document.path for document in self.documents]
 
-    def bind(self, instances: InstanceList | None) -> Rules:
-        """The same rules for another instance list (parsing is not repeated)."""
-        return Rules(self.documents, instances, self.default_starting_strategy)
-
     # ------------------------------------------------------------------ merging (Supvisors' order)
     def _merge(self, document: RulesDocument) -> None:
         for alias in document.aliases:
@@ -310,11 +306,6 @@ class Rules:
             values["required"] = False
         if values["stop_sequence"] < 0:
             values["stop_sequence"] = values["start_sequence"]
-
-    def process_rules_of(self, namespec: str) -> ProcessRules:
-        """Same as process_rules for ``group:process`` (a bare ``name`` means ``name:name``)."""
-        group, _, process = namespec.partition(":")
-        return self.process_rules(group, process or group)
 
     @property
     def warnings(self) -> list[str]:
