@@ -7,7 +7,6 @@ libraries (lxml, rich, supervisor) are imported inside the commands, never at mo
 from __future__ import annotations
 
 import importlib
-import re
 import sys
 from typing import Any
 
@@ -15,8 +14,6 @@ import click
 
 from supv_cli import __version__
 from supv_cli.errors import ExitCode, SupvError
-
-_LOCATED_RE = re.compile(r"^[^\s:][^:]*:\d+: ")
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
 #: The summary is here so that ``supv --help`` does not import every command module.
@@ -104,7 +101,9 @@ def report_error(error: SupvError) -> None:
     lines = getattr(error, "errors", None) or [str(error)]
     for line in lines:
         # problems located in a file keep the compiler-like ``FILE:LINE: message`` shape editors understand
-        click.echo(line if _LOCATED_RE.match(line) else f"supv: error: {line}", err=True)
+        from supv_cli.cli.output import LOCATED_RE
+
+        click.echo(line if LOCATED_RE.match(line) else f"supv: error: {line}", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any, Sequence
 
 import click
 
 Row = Sequence[Any]
+
+#: a message located in a file, ``FILE:LINE: text`` (groups: the location, the text)
+LOCATED_RE = re.compile(r"^([^\s:][^:]*:\d+): (.*)$", re.S)
 
 
 def no_color() -> bool:

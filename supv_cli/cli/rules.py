@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
 from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.cli.output import echo_err, print_json, print_plain_table, print_rich_table
+from supv_cli.cli.output import LOCATED_RE, echo_err, print_json, print_plain_table, print_rich_table
 from supv_cli.errors import ExitCode, RulesError
-
-_LOCATED = re.compile(r"^(.*?:\d+): (.*)$", re.S)
 
 
 def as_warning(note: str) -> str:
     """``file:line: message`` -> ``file:line: warning: message`` (editors jump to it)."""
-    match = _LOCATED.match(note)
+    match = LOCATED_RE.match(note)
     return f"{match.group(1)}: warning: {match.group(2)}" if match else f"warning: {note}"
 
 
