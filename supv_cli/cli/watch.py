@@ -32,6 +32,7 @@ def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None
     from supv_cli.cli.common import load_context
     from supv_cli.cli.run_common import local_instance, make_io
     from supv_cli.controller import Controller, watch
+    from supv_cli.controller.loop import GracefulStop, Stopped
     from supv_cli.plan.commands import Event
     from supv_cli.plan.planner import ensure_rules
 
@@ -44,6 +45,9 @@ def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None
     if unmanaged:
         raise click.BadParameter(f"no rules element matches {', '.join(unmanaged)}: supv cannot start it",
                                  param_hint="APP")
+    if options.quorum is not None and options.quorum > len(context.instances):
+        raise click.BadParameter(f"{options.quorum} is more than the {len(context.instances)} instances of the "
+                                 "list: give at most that many", param_hint="--quorum")
     controller = Controller(rules, context.instances, local, options, only=frozenset(applications))
     _, _, send_fn = make_io(context)
     last_state: list[str] = [""]
@@ -71,14 +75,15 @@ def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None
                                    "cycles": cycles[0], **controller.state()}))
             sys.stdout.flush()
 
-    def terminate(signum: int, frame: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, terminate)
+    # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
+    stop = GracefulStop()
+    signal.signal(signal.SIGTERM, stop.request)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
     log(Event("start", "controller", f"{where}: watching {len(context.instances)} instances every "
               f"{options.interval:g}s"))
     try:
-        watch(controller, lambda: context.snapshot(refresh=True), send_fn, on_events)
+        watch(controller, lambda: context.snapshot(refresh=True), send_fn, on_events, sleep=stop.sleep)
+    except Stopped:
+        log(Event("stop", "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:
         raise click.exceptions.Exit(130) from None

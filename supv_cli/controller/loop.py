@@ -33,3 +33,32 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
         on_events(controller.drain_events())
         done += 1
         sleep(max(0.0, started + controller.options.interval - clock()))
+
+
+class Stopped(Exception):
+    """Raised by :meth:`GracefulStop.sleep` once a stop was asked: the cycle before it is complete."""
+
+
+class GracefulStop:
+    """SIGTERM for the controller: the cycle in progress ends (its requests sent, its events logged),
+    then :func:`watch` stops. Give :meth:`request` to the signal and :meth:`sleep` to :func:`watch`."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sleep = sleep
+        self.asked = False
+        self._sleeping = False
+
+    def request(self, *_: Any) -> None:
+        """Ask to stop (a signal handler): at once when between two cycles, else after this one."""
+        self.asked = True
+        if self._sleeping:
+            raise Stopped
+
+    def sleep(self, seconds: float) -> None:
+        if self.asked:
+            raise Stopped
+        self._sleeping = True
+        try:
+            self._sleep(seconds)
+        finally:
+            self._sleeping = False
