@@ -35,7 +35,7 @@ from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
-from supv_cli.controller.jobs import Job, JobKind, never_started
+from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Membership
 from supv_cli.controller.recovery import Recovery
 from supv_cli.plan.commands import Event, Request, RunOptions
@@ -144,7 +144,9 @@ class Controller(Recovery):
         requests = self._conciliate(snapshot, status, now)
         if self.options.autostart:
             self._autostart(snapshot, status, now)
-        return requests + self._step_jobs(snapshot, status, now)
+        requests += self._step_jobs(snapshot, status, now)
+        self._note_starts(snapshot, requests, now)
+        return requests
 
     def _quorum(self) -> bool:
         """Enough instances seen to act; said once when lost, once when back."""
@@ -237,15 +239,25 @@ class Controller(Recovery):
         everyone = self.members.everyone_seen(snapshot)
         if not everyone and now - self.started < self.options.startup_grace:
             return
-        names = [a.application_name for a in status.applications.values()
-                 if a.managed and a.rules.start_sequence > 0
-                 and now - self.autostarted.get(a.application_name, -AUTOSTART_RETRY) >= AUTOSTART_RETRY
-                 and (not self.only or a.application_name in self.only)
-                 and not self._busy(a.application_name) and never_started(a) and self._evidence(a)]
+        names, missed = [], {}
+        for a in status.applications.values():
+            name = a.application_name
+            if not a.managed or a.rules.start_sequence <= 0 or (self.only and name not in self.only) \
+                    or now - self.autostarted.get(name, -AUTOSTART_RETRY) < AUTOSTART_RETRY \
+                    or self._busy(name) or not self._evidence(a):
+                continue
+            if never_started(a):
+                names.append(name)
+            elif programs := missed_starts(a):
+                missed[name] = programs
         if names:
             self.autostarted.update((name, now) for name in names)
             self._add_job(Job(JobKind.AUTOSTART, tuple(names), [("start", None)]),
                           "automatic start: " + ", ".join(names))
+        for name, programs in missed.items():
+            self.autostarted[name] = now
+            self._add_job(Job(JobKind.AUTOSTART, (name,), [("start", {name: programs})]),
+                          f"automatic start of programs never started: {', '.join(programs)}")
 
     def _evidence(self, application: ApplicationStatus) -> bool:
         """"Never started" holds only on complete evidence: every candidate instance of the application's

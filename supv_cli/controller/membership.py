@@ -111,11 +111,12 @@ class Membership:
     def leader(self, program: str) -> str | None:
         """The first instance of the list, not lost, whose last answer shows the controller program
         active, and that has not just come back (it leads again after ``lost_after`` answers in a row):
-        leadership moves only on a declared loss, never on one missed poll."""
+        leadership moves only on a declared loss, never on one missed poll. An instance never seen and
+        not lost yet may run the leader: it is presumed to until it answers or is lost."""
         for instance in self.instances:
             nick = instance.nick
             if nick in self.lost or nick in self.recovering:
                 continue
-            if self.runs_controller(nick, program):
+            if nick not in self.seen or self.runs_controller(nick, program):
                 return nick
         return None

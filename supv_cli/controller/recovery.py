@@ -30,6 +30,7 @@ from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 
 if TYPE_CHECKING:
+    from supv_cli.plan.commands import Request
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: per application, the strongest strategy wins
@@ -77,6 +78,8 @@ class Recovery:
         self.said: set[tuple[str, Any]] = set()
         #: crashes seen and not handled yet: (namespec, nick, stop time) -> namespec
         self.crashes: dict[tuple[str, str, float], str] = {}
+        #: starts this controller sent, until their instance answers again: (namespec, nick) -> when
+        self.sent: dict[tuple[str, str], float] = {}
 
     def _say_once(self, reason: str, about: Any, kind: str, subject: str, message: str,
                   process: str | None = None, instance: str | None = None) -> None:
@@ -98,10 +101,22 @@ class Recovery:
         return True
 
     # ------------------------------------------------------------------ orphans of lost instances
+    def _note_starts(self, snapshot: Snapshot, requests: Sequence[Request], now: float) -> None:
+        """Remember the starts about to be sent until their instance answers again: a start sent to an
+        instance lost before it answered counts as active there (it was sent, it may run)."""
+        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
+        self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering}
+        self.sent.update(((r.args[0], r.instance.nick), now) for r in requests
+                         if r.method == "supervisor.startProcess")
+
     def _orphans(self, status: ClusterStatus) -> dict[str, list[Orphan]]:
         """application -> its orphans, from the last answers of the lost instances (or, for a lost
-        instance never seen, from the rules)."""
+        instance never seen, from the rules), and the starts sent to them since."""
         found: dict[str, Orphan] = {}
+        for (namespec, nick), when in self.sent.items():
+            process = status.processes.get(namespec)
+            if nick in self.members.lost and process is not None and not process.running_on:
+                found[namespec] = Orphan(process, nick, (namespec, nick, when))
         for nick in sorted(self.members.lost, key=self.members.index):
             last: InstanceSnapshot | None = self.members.seen.get(nick)
             if last is None:

@@ -179,6 +179,31 @@ def test_a_program_stopped_after_the_loss_is_left_alone_and_said(tmp_path):
     assert any("stopped after s2 was lost" in m for m in c.said("s1", "decision"))
 
 
+def test_a_start_the_standby_never_saw_is_not_lost(tmp_path):
+    # s1's controller starts everything (automatic start) and is cut off at once: the standby never saw
+    # svc_a on s1 (its last answer of s1 predates the start); svc_a never ran anywhere, its application
+    # runs: the standby starts it (and nothing that did run)
+    base = [info(n) for n in SERVICES] + [info("cfg:p"), info(CONTROLLER, stop=1.0)]
+    ctl = [info(CONTROLLER, S.RUNNING, start=1.5, now=3.0)]
+    c = Cluster(tmp_path, snapshot(CLUSTER, {"*": base, "s1": ctl, "s2": ctl}))
+
+    def cut_s1_once_started(cluster: Cluster) -> bool:
+        if cluster.starts():
+            cluster.hidden["s1"] = {"s2", "s3", "c1", "c2"}
+            cluster.hidden["s2"] = {"s1"}
+            return True
+        return False
+
+    c.run(0.25, after_send=cut_s1_once_started)
+    first = c.starts()
+    on_s1 = sorted(ns for ns, nick in first if nick == "s1")
+    assert on_s1, first
+    c.run(4.0)
+    again = c.starts()[len(first):]
+    assert sorted(ns for ns, _ in again) == on_s1 and all(nick != "s1" for _, nick in again), again
+    assert any("never started" in m for m in c.said("s2", "decision"))
+
+
 # ============================================================================================= one missed poll
 def test_one_missed_poll_starts_nothing_and_moves_no_leadership(tmp_path):
     # cfg (CONFIG, identifiers s2,s3) runs on s2 only; s2 and the leader's s1 miss one poll each
