@@ -36,7 +36,7 @@ from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
-from supv_cli.controller.membership import Membership
+from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.recovery import Recovery
 from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
@@ -306,9 +306,11 @@ class Controller(Recovery):
 
     def state(self) -> dict[str, Any]:
         """What the controller knows, for people and for `supv instances` (``acting`` is False on the
-        minority side; ``quorum``: instances seen and needed)."""
+        minority side; ``missed``: instances that missed the last poll, not lost; ``quorum``: instances
+        seen and needed)."""
         return {"acting": self.acting and self.in_quorum, "leader": self.leader,
                 "lost": sorted(self.members.lost, key=self.members.index),
+                "missed": [i.nick for i in self.instances if self.members.health(i.nick) is Health.MISSED],
                 "quorum": {"seen": self.members.visible(), "needed": self.quorum},
                 "jobs": [{"purpose": j.purpose.value, "applications": list(j.applications)} for j in self.jobs],
                 "recent": list(self.recent)}

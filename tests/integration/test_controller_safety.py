@@ -1,5 +1,5 @@
 """The controller's safety on real supervisord (issue 10): the double failure with the takeover in
-between, one missed poll, and a partition (a userspace proxy on every link, tests/support/proxy.py).
+between, missed polls, and a partition (a userspace proxy on every link, tests/support/proxy.py).
 
 Five supervisord (s1..s3 servers, c1, c2 consoles: a majority is 3) and two controllers, on s1 (acting)
 and s2 (standby), as tests/support/controlled.py sets them up. Deadlines are generous (a loaded
@@ -9,6 +9,7 @@ machine): they bound the waits, they do not measure them (bench/chaos.py does).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -19,10 +20,10 @@ from tests.support.controlled import SERVICES, ControlledCluster, once_each, wai
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[ControlledCluster]:
+@contextmanager
+def started_cluster(tmp_path: Path, *controller_args: str) -> Iterator[ControlledCluster]:
     """The cluster started, srv spread by the automatic start (one service per server), cfg:p on s2."""
-    started = ControlledCluster(tmp_path).start()
+    started = ControlledCluster(tmp_path, controller_args=controller_args).start()
     try:
         wait_until("srv started once each, cfg:p on s2", started.placement,
                    lambda p: once_each(p) and p.get("cfg:p") == ["s2"], deadline=30)
@@ -31,6 +32,12 @@ def cluster(tmp_path: Path) -> Iterator[ControlledCluster]:
     finally:
         codes = started.stop()
     assert all(code == 0 for code in codes.values()), f"controllers' exit codes on SIGTERM: {codes}"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[ControlledCluster]:
+    with started_cluster(tmp_path) as started:
+        yield started
 
 
 def test_double_failure_with_the_takeover_in_between(cluster: ControlledCluster) -> None:
@@ -50,19 +57,34 @@ def test_double_failure_with_the_takeover_in_between(cluster: ControlledCluster)
     assert cluster.placement(skip=("s1", "s3")) == after, f"recovered in {took:.1f}s"
 
 
-def test_one_missed_poll_starts_nothing(cluster: ControlledCluster) -> None:
-    # s2 (running cfg:p, CONFIG on s2,s3) frozen for about one poll: cfg:p is not started on s3, and
-    # the automatic start does not take a missing answer for "never started"
+@pytest.fixture
+def patient_cluster(tmp_path: Path) -> Iterator[ControlledCluster]:
+    """Lost after 3 missed polls: a freeze of 1.7 s misses one or two polls, never three."""
+    with started_cluster(tmp_path, "--lost-after", "3") as started:
+        yield started
+
+
+def test_missed_polls_start_nothing(patient_cluster: ControlledCluster) -> None:
+    # s2 (running cfg:p, CONFIG on s2,s3) frozen past a poll's timeout (1 s) but never lost: cfg:p is not
+    # started on s3: the automatic start does not take a missing answer for "never started". The acting
+    # controller is a new one (restarted): it has not started anything automatically yet
+    cluster = patient_cluster
+    cluster.stop_controller("s1")
+    cluster.start_controller("s1")
+    wait_until("the new controller of s1 acting", lambda: cluster.log("s1").count("acting on s1"), lambda n: n == 2)
+    time.sleep(0.5)
     server = cluster.servers["s2"]
     server.sigstop()
-    time.sleep(1.3)
+    time.sleep(1.7)
     server.sigcont()
     time.sleep(2.0)
     placement = cluster.placement()
     assert placement.get("cfg:p") == ["s2"], placement
     assert once_each(placement), placement
+    assert any("s2" in state.get("missed", []) for state in cluster.states("s1")), "s2 missed no poll"
     started = [line for line in cluster.log("s1").splitlines() if "automatic start" in line]
     assert len(started) == 1, started   # the first one, at the start of the cluster, only
+    assert "standing by" in cluster.log("s2") and "acting on s2" not in cluster.log("s2")
 
 
 def test_partition_the_minority_does_nothing_then_conflicts_are_conciliated(cluster: ControlledCluster) -> None:
