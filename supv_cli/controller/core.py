@@ -96,6 +96,10 @@ class Controller(Recovery):
         self.leader: str | None = None
         #: False while this controller sees too few instances to act (the minority side of a partition)
         self.in_quorum = True
+        #: what the last cycle saw (in_quorum also waits after a minority period), cycles in quorum
+        self.quorum_seen = True
+        self.quorum_streak = 0
+        self.was_minority = False
         self.jobs: list[Job] = []
         #: application -> when this controller last started it automatically (retried after AUTOSTART_RETRY)
         self.autostarted: dict[str, float] = {}
@@ -149,18 +153,23 @@ class Controller(Recovery):
         return requests
 
     def _quorum(self) -> bool:
-        """Enough instances seen to act; said once when lost, once when back."""
+        """Enough instances seen to act; said once when lost, once when back. Back from the minority
+        side, a controller waits lost_after + 1 cycles before acting: the majority side's controller
+        keeps acting until this one's instance answered lost_after polls, so they do not act at once."""
         seen = self.members.visible()
         ok = seen >= self.quorum
-        if ok != self.in_quorum:
+        self.quorum_streak = self.quorum_streak + 1 if ok else 0
+        if ok != self.quorum_seen:
             if ok:
                 self._event(K.QUORUM, "controller", f"sees {seen} of {len(self.instances)} instances again "
                             f"(quorum {self.quorum})")
             else:
                 self._event(K.QUORUM, "controller", f"sees only {seen} of {len(self.instances)} instances "
                             f"(quorum {self.quorum}): minority side, starting and stopping nothing")
-        self.in_quorum = ok
-        return ok
+                self.was_minority = True
+        self.quorum_seen = ok
+        self.in_quorum = ok and (not self.was_minority or self.quorum_streak > self.options.lost_after)
+        return self.in_quorum
 
     def _leadership(self) -> None:
         if self.local is None:
