@@ -100,6 +100,7 @@ class Controller(Recovery):
         self.quorum_seen = True
         self.quorum_streak = 0
         self.was_minority = False
+        self.holding = False
         self.jobs: list[Job] = []
         #: application -> when this controller last started it automatically (retried after AUTOSTART_RETRY)
         self.autostarted: dict[str, float] = {}
@@ -141,6 +142,11 @@ class Controller(Recovery):
         self._leadership()
         if not self._quorum() or not self.acting:
             self.jobs = []
+            return []
+        # a majority missed this very poll: hold still this cycle (jobs kept). The controller cut off
+        # from the others so stops before they declare it lost and take over; never two acting at once
+        self.holding = sum(1 for s in snapshot.instances if s.reachable) < self.quorum
+        if self.holding:
             return []
         self._rivals()
         self._handle_crashes(status, now)
@@ -315,9 +321,9 @@ class Controller(Recovery):
 
     def state(self) -> dict[str, Any]:
         """What the controller knows, for people and for `supv instances` (``acting`` is False on the
-        minority side; ``missed``: instances that missed the last poll, not lost; ``quorum``: instances
-        seen and needed)."""
-        return {"acting": self.acting and self.in_quorum, "leader": self.leader,
+        minority side and while a majority misses a poll; ``missed``: instances that missed the last
+        poll, not lost; ``quorum``: instances seen and needed)."""
+        return {"acting": self.acting and self.in_quorum and not self.holding, "leader": self.leader,
                 "lost": sorted(self.members.lost, key=self.members.index),
                 "missed": [i.nick for i in self.instances if self.members.health(i.nick) is Health.MISSED],
                 "quorum": {"seen": self.members.visible(), "needed": self.quorum},

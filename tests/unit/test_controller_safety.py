@@ -83,7 +83,7 @@ class Cluster:
                 requests = controller.cycle(self.view(local, snap), self.now)
                 pending.append((local, controller, requests))
             self.acting_log.append((self.now, tuple(local for local, c in self.controllers.items()
-                                                    if c.acting and getattr(c, "in_quorum", True)
+                                                    if c.state()["acting"]
                                                     and (local is None or local not in self.script.down))))
             for local, controller, requests in pending:
                 reachable = [r for r in requests if r.instance.nick not in self.hidden[local]]
