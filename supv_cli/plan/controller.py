@@ -33,8 +33,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import ProcessInfo, ProcessState, Snapshot
+from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.plan.commands import Event, Request, RunOptions
+from supv_cli.plan.conciliation import victims as conciliation_victims
 from supv_cli.plan.executor import Run
 from supv_cli.plan.failures import FailureDecisions
 from supv_cli.plan.jobs import Job, never_started
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-CONCILIATIONS = ("infanticide", "senicide", "stop", "user")
 #: seconds before a conciliation stop is sent again for the same process and instance
 _CONCILIATION_RETRY = 5.0
 #: seconds before an application still never started (no resource, its instance was down...) is
@@ -193,18 +193,7 @@ class Controller(FailureDecisions):
                 self._event("conflict", process.application_name, f"running on {where}", process.process_name)
                 self.reported_conflicts.add(process.namespec)
             rule = self.options.conciliate
-            if rule == "user" or len(process.running_on) < 2:
-                continue
-            started = {i.nick: (process.info_on(i) or ProcessInfo("", "", ProcessState.UNKNOWN)).start
-                       for i in process.running_on}
-            ordered = sorted(process.running_on, key=lambda i: (started[i.nick], self.members.index(i.nick)))
-            if rule == "infanticide":
-                victims = ordered[1:]          # keep the oldest
-            elif rule == "senicide":
-                victims = ordered[:-1]         # keep the youngest
-            else:
-                victims = list(ordered)        # stop: stop them all
-            for victim in victims:
+            for victim in conciliation_victims(process, rule, self.members.index):
                 key = (process.namespec, victim.nick)
                 if now - self.conciliations.get(key, -1e9) < _CONCILIATION_RETRY:
                     continue
