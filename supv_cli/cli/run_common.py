@@ -1,8 +1,10 @@
-"""What run-plan and stop-plan share: the plan view, the driver glue, the final report."""
+"""What the action commands (run-plan, stop-plan, restart-plan, start, stop, restart) share: the plan view,
+the driver glue, the final report."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 import click
@@ -147,3 +149,30 @@ def exit_code(run: Any, snapshot: Any) -> int:
     if snapshot is not None and snapshot.instances and not snapshot.reachable:
         return int(ExitCode.UNREACHABLE)
     return int(ExitCode.FAILED) if run.failed() else int(ExitCode.OK)
+
+
+def operate_processes(cluster: Any, fmt: str, kind: str, namespecs: Sequence[str], dry_run: bool, quiet: bool,
+                      poll_interval: float, options: Any, strategy: str | None = None,
+                      local: str | None = None) -> None:
+    """``supv start|stop|restart NAMESPEC...``: the processes named, placed by the rules, all at once."""
+    from supv_cli.plan.operate import process_plan, process_run, restart_plan, restart_processes, select_processes
+    from supv_cli.rules.model import StartingStrategy
+
+    context, rules, snapshot, status = load_cluster(cluster)
+    processes = select_processes(status, namespecs)
+    chosen = StartingStrategy(strategy.upper()) if strategy else None
+    local_one = local_instance(context.instances, local) if kind != "stop" else None
+    options = replace(options, local=local_one)
+    if dry_run:
+        if kind == "restart":
+            stop = process_plan(rules, snapshot, status, "stop", processes)
+            render_plan(restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
+                rules, snap, after, "start", processes, chosen, local_one)), fmt)
+        else:
+            render_plan(process_plan(rules, snapshot, status, kind, processes, chosen, local_one), fmt)
+        return
+    if kind == "restart":
+        run: Any = restart_processes(rules, status, processes, options, chosen)
+    else:
+        run = process_run(rules, status, kind, processes, options, chosen)
+    execute(context, run, fmt, quiet, poll_interval)

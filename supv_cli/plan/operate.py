@@ -10,21 +10,22 @@ Pure: the runs are the executor's state machines; nothing here touches the netwo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from supv_cli.cluster.instances import InstanceList
+from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.errors import UsageError
 from supv_cli.plan.commands import Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
-from supv_cli.plan.model import Action
+from supv_cli.plan.model import Action, ApplicationPlan, Plan
 from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import build_start_plan, select_applications
 from supv_cli.rules.model import Distribution, StartingStrategy
 
 if TYPE_CHECKING:
     from supv_cli.cluster.instances import Instance
-    from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus
 
@@ -143,6 +144,49 @@ def restart_processes(rules: Rules, status: ClusterStatus, processes: dict[str, 
     """``supv restart``: stop the processes wherever they run, then start each placed anew."""
     return RunChain("restart", [process_run(rules, status, "stop", processes, options),
                                 process_run(rules, status, "start", processes, options, strategy)])
+
+
+# ----------------------------------------------------------------------------------- dry runs
+def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: str,
+                 processes: dict[str, list[str]], strategy: StartingStrategy | None = None,
+                 local: Instance | None = None) -> Plan:
+    """What ``supv start|stop`` would do (one stage, every process at once), placed as the run places."""
+    placer = Placer.build(rules, snapshot, status, local)
+    app_plans = []
+    for name, process_names in processes.items():
+        application = status.applications[name]
+        by_name = {p.process_name: p for p in application.processes}
+        note = placer.prepare(application, strategy) if kind == "start" else ""
+        if kind == "start":
+            placed = tuple(placer.place(application, by_name[n], 0, strategy=strategy, again=True)
+                           for n in process_names)
+        else:
+            placed = tuple(p for n in process_names for p in placer.place_stop(application, by_name[n], 0))
+        app_plans.append(ApplicationPlan(name, 0, application.rules.distribution,
+                                         strategy or application.rules.starting_strategy, ((0, placed),), note))
+    return Plan(kind, ((0, tuple(app_plans)),))
+
+
+def as_stopped(snapshot: Snapshot, namespecs: Iterable[str]) -> Snapshot:
+    """The snapshot as it would be once ``namespecs`` are stopped everywhere (what a restart's start
+    is placed from in a dry run)."""
+    wanted = set(namespecs)
+    snaps = tuple(replace(snap, processes=tuple(replace(info, state=ProcessState.STOPPED, pid=0)
+                                                if info.namespec in wanted and (info.running or
+                                                                                info.state is ProcessState.STOPPING)
+                                                else info for info in snap.processes))
+                  for snap in snapshot.instances)
+    return Snapshot(snaps, snapshot.taken_at)
+
+
+def restart_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, stop: Plan,
+                 start: Callable[[Snapshot, ClusterStatus], Plan]) -> Plan:
+    """A restart's dry run: ``stop``, then the start ``start`` makes from the cluster once stopped."""
+    from supv_cli.status import evaluate
+
+    stopped = as_stopped(snapshot, (p.namespec for p in stop.placements()))
+    after = start(stopped, evaluate(rules, stopped))
+    return Plan("restart", stop.stages + after.stages)
 
 
 # ----------------------------------------------------------------------------------- readiness

@@ -1,0 +1,66 @@
+"""``supv conciliate``: resolve the conflicts once, with the controller's conciliation strategies."""
+
+from __future__ import annotations
+
+import click
+
+from supv_cli.cli.completion import complete_processes
+from supv_cli.cli.options import ClusterOptions, action_options, cluster_options, output_options, stop_timeout_option
+from supv_cli.plan.conciliation import STRATEGIES
+
+
+@click.command("conciliate")
+@cluster_options
+@output_options
+@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_processes)
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="infanticide", show_default=True,
+              help="Keep the copy started first (infanticide), the one started last (senicide), or stop "
+                   "every copy (stop).")
+@action_options
+@stop_timeout_option
+def conciliate(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], strategy: str, dry_run: bool,
+               quiet: bool, poll_interval: float, stop_timeout: float) -> None:
+    """Resolve the conflicts once, as the controller's --conciliate does.
+
+    Every managed process active on several instances (limited to the NAMESPECs given: APP, APP:PROC or
+    APP:*) is stopped on the instances the strategy picks and waited for, like a stop-plan stage. Copies
+    started in the same second keep the instance-list order (the first is the oldest).
+
+    \b
+    JSON: the run-plan report (one row per copy stopped); with --dry-run the plan.
+
+    \b
+    Exit status: 0 no conflict left; 1 a conflict is left (a stop failed); 2 usage, rules or
+    configuration error; 3 no instance answered; 130 interrupted.
+    \b
+    Examples:
+      supv conciliate -c etc/supv.conf --dry-run
+      supv conciliate -c etc/supv.conf scen3_srv:scen3_track_manager --strategy senicide
+      supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf --strategy stop
+    """
+    from supv_cli.cli.output import echo_err
+    from supv_cli.cli.run_common import execute, load_cluster, render_plan
+    from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.conciliation import conciliation_plan, conciliation_run
+
+    context, rules, snapshot, status = load_cluster(cluster)
+    if dry_run:
+        render_plan(conciliation_plan(rules, snapshot, status, namespecs, strategy), fmt)
+        return
+    run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
+    if run is not None:
+        execute(context, run, fmt, quiet, poll_interval)
+        return
+    echo_err("supv: no conflict")
+    _no_conflict(fmt)
+
+
+def _no_conflict(fmt: str) -> None:
+    from supv_cli.cli.output import print_json, print_plain_table
+
+    if fmt == "json":
+        print_json({"kind": "conciliate", "result": "success", "processes": []})
+    else:
+        from supv_cli.cli.run_common import REPORT_HEADERS
+
+        print_plain_table(REPORT_HEADERS, [])

@@ -1,0 +1,62 @@
+"""``supv restart-plan [APP...]`` (alias ``restart_application``): stop-plan then run-plan, one report."""
+
+from __future__ import annotations
+
+import click
+
+from supv_cli.cli.completion import complete_applications
+from supv_cli.cli.options import (
+    ClusterOptions,
+    action_options,
+    cluster_options,
+    output_options,
+    start_options,
+    stop_timeout_option,
+)
+
+
+@click.command("restart-plan")
+@cluster_options
+@output_options
+@click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
+@action_options
+@start_options
+@stop_timeout_option
+def restart_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], dry_run: bool, quiet: bool,
+                 poll_interval: float, start_timeout: float, exit_timeout: float, local: str | None,
+                 stop_timeout: float) -> None:
+    """Restart applications: their stop-plan, then their run-plan, in one report.
+
+    The stop goes by stop_sequence (highest first), the start by start_sequence, exactly as stop-plan and
+    run-plan do (every managed application when none is named; the start then takes those with
+    start_sequence > 0). The applications start from scratch: their wait_exit programs (checks) run
+    again.
+
+    \b
+    JSON: the run-plan report with kind "restart": stop rows, then start rows; with --dry-run the plan,
+    the start placed on the cluster as it will be once stopped.
+
+    \b
+    Exit status: 0 restarted; 1 a program failed to stop or start; 2 usage/rules error;
+    3 no instance answered; 130 interrupted.
+    \b
+    Examples:
+      supv restart-plan -c etc/supv.conf scen3_hci_01
+      supv restart-plan -c etc/supv.conf --dry-run
+      supv restart_application -c etc/supv.conf scen3_srv --json > report.json
+    """
+    from supv_cli.cli.run_common import execute, load_cluster, local_instance, render_plan
+    from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.operate import restart_plan as dry_restart
+    from supv_cli.plan.operate import restart_runs
+    from supv_cli.plan.planner import build_start_plan, build_stop_plan
+
+    context, rules, snapshot, status = load_cluster(cluster)
+    local_one = local_instance(context.instances, local)
+    if dry_run:
+        stop = build_stop_plan(rules, snapshot, status, applications)
+        render_plan(dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
+            rules, snap, after, applications, local_one)), fmt)
+        return
+    options = RunOptions(start_timeout, exit_timeout, stop_timeout, local=local_one)
+    execute(context, restart_runs(rules, status, applications, options), fmt, quiet, poll_interval)
