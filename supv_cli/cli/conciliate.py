@@ -6,14 +6,14 @@ import click
 
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import ClusterOptions, action_options, cluster_options, output_options, stop_timeout_option
-from supv_cli.plan.conciliation import STRATEGIES
+from supv_cli.plan.operate import CONCILIATE_STRATEGIES
 
 
 @click.command("conciliate")
 @cluster_options
 @output_options
 @click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_processes)
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="infanticide", show_default=True,
+@click.option("--strategy", type=click.Choice(CONCILIATE_STRATEGIES), default="infanticide", show_default=True,
               help="Keep the copy started first (infanticide), the one started last (senicide), or stop "
                    "every copy (stop).")
 @action_options
@@ -41,7 +41,7 @@ def conciliate(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], st
     from supv_cli.cli.output import echo_err
     from supv_cli.cli.run_common import execute, load_cluster, render_plan
     from supv_cli.plan.commands import RunOptions
-    from supv_cli.plan.conciliation import conciliation_plan, conciliation_run
+    from supv_cli.plan.operate import conciliation_plan, conciliation_run
 
     context, rules, snapshot, status = load_cluster(cluster)
     if dry_run:

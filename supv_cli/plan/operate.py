@@ -3,7 +3,9 @@
 * :func:`select_processes` turns ``APP:PROC`` / ``APP:*`` into the processes of ``supv start|stop|restart``;
 * :func:`process_run` and :func:`restart_runs` build the runs of those commands and of ``restart-plan``;
 * :class:`RunChain` runs several runs one after the other as one (a stop, then a start), one report;
-* :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do.
+* :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do;
+* :func:`conciliation_run` stops the copies of conflicting processes that the controller's conciliation
+  rule (:func:`supv_cli.controller.conciliation.victims`, the one implementation) picks.
 
 Pure: the runs are the executor's state machines; nothing here touches the network.
 """
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import UsageError
 from supv_cli.plan.commands import Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
@@ -27,7 +30,7 @@ from supv_cli.rules.model import Distribution, StartingStrategy
 if TYPE_CHECKING:
     from supv_cli.cluster.instances import Instance
     from supv_cli.rules import Rules
-    from supv_cli.status import ApplicationStatus, ClusterStatus
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 
 # ----------------------------------------------------------------------------------- names
@@ -256,3 +259,65 @@ def _unreachable(status: ClusterStatus, application_name: str, process: Any) -> 
         names = list(application.rules.identifiers)
     instances = InstanceList(s.instance for s in status.snapshot.instances)
     return tuple(i.nick for i in resolve_identifiers(names, instances) if i.nick in down)
+
+
+# ----------------------------------------------------------------------------------- conflicts
+#: the rules ``supv conciliate`` accepts (the controller's, without "only report")
+CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
+
+
+def conflicts(status: ClusterStatus, namespecs: Sequence[str] = ()) -> list[ProcessStatus]:
+    """Managed processes active on several instances, limited to ``APP:PROC`` / ``APP:*`` / ``APP`` when
+    given."""
+    found = status.conflicts()
+    if not namespecs:
+        return found
+    wanted = [spec.partition(":") for spec in namespecs]
+    return [p for p in found if any(p.application_name == app and (not sep or name in ("*", p.process_name))
+                                    for app, sep, name in wanted)]
+
+
+def _targets(status: ClusterStatus, namespecs: Sequence[str], strategy: str) -> dict[str, frozenset[str]]:
+    """namespec -> nicks of the copies to stop."""
+    order = {snap.instance.nick: position for position, snap in enumerate(status.snapshot.instances)}
+    found = {}
+    for process in conflicts(status, namespecs):
+        chosen = victims(process, Conciliation(strategy), lambda nick: order.get(nick, len(order)))
+        if chosen:
+            found[process.namespec] = frozenset(i.nick for i in chosen)
+    return found
+
+
+def _by_application(status: ClusterStatus, namespecs: Sequence[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for namespec in namespecs:
+        process = status.processes[namespec]
+        grouped.setdefault(process.application_name, []).append(process.process_name)
+    return grouped
+
+
+def conciliation_run(rules: Rules, status: ClusterStatus, namespecs: Sequence[str], strategy: str,
+                     options: RunOptions) -> Run | None:
+    """``supv conciliate``: a stop of the copies the strategy picks (None when there is no conflict)."""
+    targets = _targets(status, namespecs, strategy)
+    if not targets:
+        return None
+    grouped = _by_application(status, list(targets))
+    applications = [status.applications[name] for name in grouped]
+    return Run(rules, "stop", applications, options, grouped, stop_only_on=targets)
+
+
+def conciliation_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, namespecs: Sequence[str],
+                      strategy: str) -> Plan:
+    """``supv conciliate --dry-run``: the stops the strategy would send."""
+    targets = _targets(status, namespecs, strategy)
+    placer = Placer.build(rules, snapshot, status)
+    app_plans = []
+    for name, process_names in _by_application(status, list(targets)).items():
+        application = status.applications[name]
+        placed = tuple(p for process in application.processes if process.process_name in process_names
+                       for p in placer.place_stop(application, process, 0)
+                       if p.instance is not None and p.instance.nick in targets[process.namespec])
+        app_plans.append(ApplicationPlan(name, 0, application.rules.distribution, application.rules.starting_strategy,
+                                         ((0, placed),), f"{strategy}: keeps one copy" if strategy != "stop" else ""))
+    return Plan("stop", ((0, tuple(app_plans)),) if app_plans else ())
