@@ -11,7 +11,6 @@ uses the same machine for automatic start and failover.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
@@ -20,6 +19,7 @@ from supv_cli.plan.commands import (
     FAULT_ALREADY_STARTED,
     FAULT_NOT_RUNNING,
     FAULT_SPAWN_ERROR,
+    ApplicationJob,
     Command,
     Event,
     Outcome,
@@ -34,23 +34,6 @@ from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
-
-@dataclass
-class ApplicationJob:
-    """The program stages of one application within a run."""
-
-    name: str
-    kind: str
-    stages: list[tuple[int, list[str]]]   # (sequence, process names) still to open
-    current: list[Command] = field(default_factory=list)
-    done: list[Command] = field(default_factory=list)
-    #: stages dropped by the ABORT / STOP strategy
-    skipped: list[tuple[int, list[str]]] = field(default_factory=list)
-    stop_requested: bool = False
-    aborted: str = ""
-    prepared: bool = False
-    finished: bool = False
-
 
 class Run:
     """A staged start (``kind='start'``) or stop of applications, stage after stage."""
