@@ -115,7 +115,7 @@ def status(cluster: ClusterOptions, fmt: str, program: str) -> None:
         raise click.exceptions.Exit(int(ExitCode.FAILED))
 
 
-def _switch(cluster: ClusterOptions, fmt: str, program: str, kind: str) -> None:
+def _switch(cluster: ClusterOptions, fmt: str, program: str, kind: str, dry_run: bool = False) -> None:
     """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
     from supv_cli.cli.common import load_context
     from supv_cli.cli.output import echo_err, print_json, print_plain_table
@@ -130,6 +130,16 @@ def _switch(cluster: ClusterOptions, fmt: str, program: str, kind: str) -> None:
     found = controllers(snapshot, program)
     todo = [(i, info) for i, info in found if info.running == (kind == "hold")]
     method = "supervisor.stopProcess" if kind == "hold" else "supervisor.startProcess"
+    if dry_run:
+        verb = "stop" if kind == "hold" else "start"
+        rows = [{"instance": i.nick, "namespec": info.namespec, "action": verb if (i, info) in todo else "done",
+                 "state": info.state.name} for i, info in found]
+        if fmt == "json":
+            print_json({"kind": kind, "dry_run": True, "controllers": rows})
+        else:
+            print_plain_table(["Instance", "Program", "Action", "State"],
+                              [[r["instance"], r["namespec"], r["action"], r["state"]] for r in rows])
+        return
 
     def send(target: tuple[Any, Any]) -> Any:
         instance, info = target
@@ -185,11 +195,16 @@ def _switch(cluster: ClusterOptions, fmt: str, program: str, kind: str) -> None:
         raise click.exceptions.Exit(int(ExitCode.FAILED))
 
 
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Print which controllers would be stopped or started; "
+                       "change nothing.")
+
+
 @controller.command("hold")
 @cluster_options
 @output_options
 @program_option
-def hold(cluster: ClusterOptions, fmt: str, program: str) -> None:
+@DRY_RUN
+def hold(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> None:
     """Stop the controller program on every instance that has one: maintenance mode.
 
     Nothing is started or moved automatically until release. supervisord does not restart a program
@@ -203,14 +218,15 @@ def hold(cluster: ClusterOptions, fmt: str, program: str) -> None:
       supv controller hold -c etc/supv.conf
       supv controller hold -c etc/supv.conf --controller-program my_controller --json
     """
-    _switch(cluster, fmt, program, "hold")
+    _switch(cluster, fmt, program, "hold", dry_run)
 
 
 @controller.command("release")
 @cluster_options
 @output_options
 @program_option
-def release(cluster: ClusterOptions, fmt: str, program: str) -> None:
+@DRY_RUN
+def release(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> None:
     """Start the controller program again on every instance that has one (end of maintenance).
 
     \b
@@ -220,4 +236,4 @@ def release(cluster: ClusterOptions, fmt: str, program: str) -> None:
     Examples:
       supv controller release -c etc/supv.conf
     """
-    _switch(cluster, fmt, program, "release")
+    _switch(cluster, fmt, program, "release", dry_run)

@@ -296,6 +296,9 @@ def test_hold_then_kill_a_server_nothing_moves_release_moves_it(cluster: Cluster
     assert {c["instance"]: c["role"] for c in status["controllers"]} == {
         "server_1": "acting", "server_2": "standby", "server_3": "standby"}
 
+    dry = report("controller", "hold", *args, "--dry-run")
+    assert {(r["instance"], r["action"]) for r in dry["controllers"]} == {(n, "stop") for n in SERVERS}
+    assert json.loads(supv("controller", "status", *args, "--json").stdout)["acting"] == "server_1"
     held = report("controller", "hold", *args)
     assert {(r["instance"], r["outcome"]) for r in held["controllers"]} == {(n, "STOPPED") for n in SERVERS}
     status = json.loads(supv("controller", "status", *args, "--json", code=1).stdout)
