@@ -83,7 +83,8 @@ class Command:
 
     def to_dict(self) -> dict[str, Any]:
         return {"application_name": self.placement.application_name,
-                "process_name": self.placement.process_name, "sequence": self.placement.sequence,
+                "process_name": self.placement.process_name, "namespec": self.placement.namespec,
+                "sequence": self.placement.sequence,
                 "action": self.kind, "instance": self.instance.nick if self.instance else None,
                 "outcome": self.outcome.value if self.outcome else "IN_PROGRESS",
                 "required": self.placement.required, "elapsed": round(self.elapsed, 3),

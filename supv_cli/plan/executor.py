@@ -96,7 +96,8 @@ class Run:
                 outcome = "PENDING" if not (skipped or self.finished or self.interrupted) else \
                     Outcome.NOT_STARTED.value
                 for name in names:
-                    rows.append({"application_name": job.name, "process_name": name, "sequence": sequence,
+                    rows.append({"application_name": job.name, "process_name": name,
+                                 "namespec": f"{job.name}:{name}", "sequence": sequence,
                                  "action": "start" if skipped else job.kind,
                                  "instance": None, "outcome": outcome,
                                  "required": False, "elapsed": 0.0,
