@@ -33,8 +33,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.run_common import local_instance
     from supv_cli.cluster.settings import ClusterOptions
+    from supv_cli.controller import Controller, watch
     from supv_cli.plan.commands import Event
-    from supv_cli.plan.controller import Controller, watch
 
     cluster = app.cluster or ClusterOptions()
     if cluster.timeout is None:  # before the settings are resolved: the -c file's timeout does not apply
