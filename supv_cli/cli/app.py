@@ -24,7 +24,7 @@ one error boundary in cli/__init__.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from supv_cli.cli.output import View, render, warn
 from supv_cli.errors import ClusterError, ConfigError
@@ -117,11 +117,42 @@ class App:
 
         self.settings.require_instances()  # "no instances" comes before anything about the rules
         rules = self.rules
-        snapshot = self.snapshot(with_config=with_config, need_answer=need_answer)
+        snapshot = self.fill(self.snapshot(with_config=with_config, need_answer=need_answer))
         status = evaluate(rules, snapshot)
         for note in status.notes:
             warn(note)
         return status
+
+    def fill(self, snapshot: Snapshot) -> Snapshot:
+        """``snapshot`` with what is known of the instances that did not answer (``unanswered.py``):
+        an application whose only instance is down is still listed."""
+        from supv_cli.unanswered import fill_unanswered
+
+        return fill_unanswered(snapshot, self.rules, self.instances, self.session.last_answers())
+
+    def unanswered_applications(self, status: ClusterStatus, names: Iterable[str]) -> list[str]:
+        """Of the applications ``names``, those known only from instances that did not answer, or unknown
+        but placed by the rules on such an instance; one warning each (the command then exits 3)."""
+        from supv_cli.unanswered import filled_namespecs, silent_hosts
+
+        filled = {namespec.split(":", 1)[0] for namespec in filled_namespecs(status.snapshot)}
+        silent = {snap.instance.nick: snap.reason or snap.state for snap in status.snapshot.unreachable}
+        found = []
+        for name in dict.fromkeys(names):
+            if name in filled:
+                hosts = sorted({i.nick for p in status.applications[name].processes for i, _ in p.infos
+                                if i.nick in silent})
+                what = "known only from"
+            elif name not in status.applications:
+                hosts = silent_hosts(status.snapshot, self.rules, self.instances, name)
+                what = "not known by any answering instance; the rules place it on"
+            else:
+                continue
+            if hosts:
+                found.append(name)
+                why = "; ".join(f"{nick}: {silent[nick]}" for nick in hosts)
+                warn(f"{name}: {what} {', '.join(hosts)}, which did not answer ({why})")
+        return found
 
     def report_unreachable(self, snapshot: Snapshot) -> None:
         """One warning per instance that did not answer (once per command) or is not RUNNING."""
@@ -136,6 +167,12 @@ class App:
     def emit(self, view: View) -> None:
         """Print a view on stdout in the command's format."""
         render(view, self.fmt)
+
+
+def unanswered_error(names: list[str]) -> ClusterError:
+    """Exit 3 for applications that depend on instances that did not answer (already warned about)."""
+    return ClusterError(f"{', '.join(names)}: an instance it needs did not answer; what is shown comes from "
+                        "the rules, the other instances or its last answer")
 
 
 def require_an_answer(snapshot: Snapshot) -> None:

@@ -96,7 +96,9 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
 
     \b
     Exit status: 0 shown (even if some instances did not answer); 1 --check found a problem;
-    2 usage, rules or configuration error; 3 no instance answered, or --check and one did not answer.
+    2 usage, rules or configuration error; 3 no instance answered, an application shown depends on an
+    instance that did not answer (it is listed from what is known: its processes UNKNOWN), or --check
+    and one did not answer.
 
     \b
     Examples:
@@ -105,15 +107,20 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
       supv application-info -c etc/supervisord_server.conf --json | jq '.[] | select(.major_failure)'
       supv application-info -c etc/supervisord_server.conf --check && echo "all applications up"
     """
+    from supv_cli.cli.app import unanswered_error
     from supv_cli.cli.status_common import report_acting
 
     status = app.status()
     selected, unknown = select_applications(status, applications)
+    silent = app.unanswered_applications(status, [a.application_name for a in selected] + unknown)
+    unknown = [name for name in unknown if name not in silent]
     for name in unknown:
         warn(f"application {name!r} is not known by any reachable instance")
     app.emit(view(status, selected))
     if status.unreachable:  # what the failover controller made of it, if one runs
         report_acting(app.session.controller_states(status.snapshot), recent=False)
+    if silent:
+        raise unanswered_error(silent)
     if not check:
         return
     if status.unreachable:

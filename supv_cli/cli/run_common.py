@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
 from supv_cli.cli.output import Table, View
-from supv_cli.errors import CommandFailed, ExitCode
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -68,29 +68,39 @@ def local_instance(instances: Any, local: str | None) -> Any:
     return None
 
 
-def plan_start(app: App) -> tuple[Any, Any, Any]:
+def plan_start(app: App, names: Sequence[str]) -> tuple[Any, Any, Any]:
     """The rules, a first snapshot (with the configuration; unreachable instances reported; none
-    answering is exit 3) and its status: what run-plan and stop-plan start from."""
+    answering is exit 3; what is known of them filled in) and its status: what run-plan and stop-plan
+    start from. A named application no answering instance knows, that the rules place on an instance
+    that did not answer, is exit 3 (not an unknown name)."""
+    from supv_cli.cli.app import unanswered_error
     from supv_cli.status import evaluate
 
     app.settings.require_instances()  # "no instances" comes before anything about the rules
     rules = app.require_rules()
-    snapshot = app.snapshot(with_config=True)
-    return rules, snapshot, evaluate(rules, snapshot)
+    snapshot = app.fill(app.snapshot(with_config=True))
+    status = evaluate(rules, snapshot)
+    silent = app.unanswered_applications(status, [name for name in names if name not in status.applications])
+    if silent:
+        raise unanswered_error(silent)
+    return rules, snapshot, status
 
 
 def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
     """Drive a run to its end (or Ctrl-C) with progress on stderr, then print the report; a run that
-    did not succeed raises its exit code."""
+    did not succeed raises its exit code (3 when an instance that may run one of its applications did
+    not answer: what the command did is then not known to be true)."""
     from supv_cli.cli.progress import Progress
     from supv_cli.plan.executor import drive
     from supv_cli.status import evaluate
 
     session = app.session
-    first = [session.last]
+    first = [session.last] if session.last is not None else []
+    last: list[Any] = [None]
 
     def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
-        return first.pop() if first and first[0] is not None else session.snapshot(with_config=True)
+        last[0] = app.fill(first.pop() if first else session.snapshot(with_config=True))
+        return last[0]
 
     with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
         try:
@@ -99,9 +109,30 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
         except KeyboardInterrupt:
             pass
     app.emit(report_view(run))
-    code = exit_code(run, session.last)
+    code = exit_code(run, last[0])
+    if code is ExitCode.INTERRUPTED:
+        raise CommandFailed(code)
+    risk = unanswered_risk(app, run, last[0])
+    if risk:
+        raise risk
     if code is not ExitCode.OK:
         raise CommandFailed(code)
+
+
+def unanswered_risk(app: App, run: Any, snapshot: Any) -> ClusterError | None:
+    """The error (exit 3) when an instance that may run one of the run's applications did not answer at
+    the end: naming it and what may still run there (or not have been started)."""
+    from supv_cli.unanswered import may_still_run
+
+    if snapshot is None:
+        return None
+    names = [job.name for job in run.jobs]
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers())
+    if not risk:
+        return None
+    reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
+    return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
+                                  f"run there" for nick, namespecs in risk.items()))
 
 
 def exit_code(run: Any, snapshot: Any) -> ExitCode:

@@ -94,7 +94,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
                                     run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
         run_controller(app, options, local, applications)
         return
-    rules, snapshot, status = plan_start(app)
+    rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
     if dry_run:
         app.emit(plan_view(build_start_plan(rules, snapshot, status, applications, local_one)))

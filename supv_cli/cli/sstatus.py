@@ -43,17 +43,19 @@ def lookup(status: ClusterStatus, namespec: str) -> tuple[list[ProcessStatus], s
     return [], f"BAD_NAME: process {namespec} unknown"
 
 
-def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> tuple[list[ProcessStatus], list[str]]:
-    """The processes to show and the error lines (``<arg>: ERROR (<fault>)``) of unknown arguments.
+def select_processes(status: ClusterStatus, namespecs: Sequence[str],
+                     ) -> tuple[list[ProcessStatus], list[tuple[str, str]]]:
+    """The processes to show and, for each unknown argument, the argument and its error line
+    (``<arg>: ERROR (<fault>)``).
     No argument, or ``all`` among them, selects every process (applications in discovery order)."""
     if not namespecs or "all" in namespecs:
         return [p for app in status.applications.values() for p in app.processes], []
     selected: list[ProcessStatus] = []
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     for namespec in namespecs:
         found, error = lookup(status, namespec)
         if error is not None:
-            errors.append(f"{namespec}: ERROR ({error})")
+            errors.append((namespec, f"{namespec}: ERROR ({error})"))
         selected.extend(found)
     return selected, errors
 
@@ -138,7 +140,8 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
 
     \b
     Exit status: 0 shown; 1 an unknown NAMESPEC; 2 usage, rules or configuration error;
-    3 no instance answered.
+    3 no instance answered, or a process shown depends on an instance that did not answer (listed
+    UNKNOWN from what is known).
 
     \b
     Examples:
@@ -146,10 +149,17 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
       supv sstatus -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' scen3_srv:* scen3_hci_01:scen3_chart_view
       supv sstatus -c etc/supervisord_server.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
     """
+    from supv_cli.cli.app import unanswered_error
+
     status = app.status()
     processes, errors = select_processes(status, namespecs)
-    for line in errors:
+    named = [p.application_name for p in processes] + [arg.partition(":")[0] for arg, _ in errors]
+    silent = app.unanswered_applications(status, named)
+    errors = [(arg, line) for arg, line in errors if arg.partition(":")[0] not in silent]
+    for _, line in errors:
         echo_err(line)
     app.emit(view(processes))
+    if silent:
+        raise unanswered_error(silent)
     if errors:
         raise CommandFailed(ExitCode.FAILED)

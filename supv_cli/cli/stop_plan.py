@@ -51,7 +51,7 @@ def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_stop_plan, select_applications
 
-    rules, snapshot, status = plan_start(app)
+    rules, snapshot, status = plan_start(app, applications)
     if dry_run:
         app.emit(plan_view(build_stop_plan(rules, snapshot, status, applications)))
         return

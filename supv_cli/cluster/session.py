@@ -15,7 +15,7 @@ How a command uses it (the CLI gets it from the application object, ``app.sessio
     results = session.send(requests)                     # plan.commands.Request list -> one result each
     text = session.call(instance, "supervisor.tailProcessStdoutLog", "grp:prog", 0, 1024)
     states = session.controller_states(snapshot)         # nick -> the supv controller's last state line
-    lost = session.may_still_run(snapshot, {"scen3_srv"})  # unreachable instance -> what may run there
+    last = session.last_answers()                        # nick -> what it last answered (see unanswered.py)
 
 Low-level calls, fault classification and the fan-out stay in ``cluster/client.py``.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Callable, Collection, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from supv_cli.cluster.client import (
     DEFAULT_MAX_WORKERS,
@@ -124,8 +124,8 @@ class ClusterSession:
             with self.health.lock:
                 skip = health.unresponsive
             if skip:
-                entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT,
-                                           f"{health.reason} (not waited for again)")
+                # the reason it had: the user was told once, and this is not a new failure
+                entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT, health.reason)
                 self._probe(health)
             else:
                 asked.append(index)
@@ -259,28 +259,10 @@ class ClusterSession:
         """``server_2 (http://127.0.0.1:61002): timeout (no answer within 5s)``."""
         return f"{instance_label(health.instance)}: {health.reason or health.health.value}"
 
-    def may_still_run(self, snapshot: Snapshot, applications: Collection[str],
-                      candidates: Callable[[str, str], Collection[str]] | None = None) -> dict[str, list[str]]:
-        """For every instance that does not answer in ``snapshot``: the processes of ``applications`` that
-        may run there (nick -> namespecs). From its last answer in this session when it gave one (what was
-        active then), else from ``candidates(application, process)`` (the nicks the rules allow) over the
-        processes the other instances know."""
-        from supv_cli.cluster.snapshot import RUNNING_STATES, ProcessState
-
-        active = RUNNING_STATES | {ProcessState.STOPPING}
-        known = [info for snap in snapshot.reachable for info in snap.processes if info.group in applications]
-        found: dict[str, list[str]] = {}
-        for snap in snapshot.unreachable:
-            last = self.last_answer(snap.instance)
-            if last is not None:
-                names = [info.namespec for info in last.processes
-                         if info.group in applications and info.state in active]
-            else:
-                names = [info.namespec for info in known
-                         if candidates is None or snap.instance.nick in candidates(info.group, info.name)]
-            if names:
-                found[snap.instance.nick] = list(dict.fromkeys(names))
-        return found
+    def last_answers(self) -> dict[str, InstanceSnapshot]:
+        """nick -> what each instance last answered in this session (those that never did left out)."""
+        with self.health.lock:
+            return {h.instance.nick: h.last_answer for h in self.health if h.last_answer is not None}
 
 
 def controller_namespec(snap: InstanceSnapshot, program: str) -> str | None:
