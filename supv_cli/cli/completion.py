@@ -15,19 +15,20 @@ from click.shell_completion import CompletionItem
 
 def declared_names(ctx: click.Context) -> list[str]:
     """``APP`` and ``APP:PROGRAM`` for every application and program the rules files name."""
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.options import ClusterOptions
+    from supv_cli.cluster.settings import ClusterOptions, resolve_settings
+    from supv_cli.rules import load_rules
 
     params = ctx.params
     try:
-        cluster = ClusterOptions(instances=tuple(params.get("instances") or ()), rules=tuple(params.get("rules") or ()),
-                                 config=params.get("config"))
-        context = load_context(cluster, need_instances=False, need_rules=True)
+        settings = resolve_settings(ClusterOptions(instances=tuple(params.get("instances") or ()),
+                                                   rules=tuple(params.get("rules") or ()), config=params.get("config")))
+        rules, _ = load_rules(settings.rules_files, settings.instances or None) if settings.rules_files else (None, [])
     except Exception:  # completion must never fail loudly
         return []
-    assert context.rules is not None
+    if rules is None:
+        return []
     names: list[str] = []
-    for spec in context.rules.declared_applications():
+    for spec in rules.declared_applications():
         if spec.name:
             names.append(spec.name)
             names.append(f"{spec.name}:*")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from supv_cli.cli.completion import complete_processes
-from supv_cli.cli.options import ClusterOptions, action_options, cluster_options, output_options, stop_timeout_option
+from supv_cli.cli.options import action_options, cluster_options, output_options, stop_timeout_option
 from supv_cli.plan.operate import CONCILIATE_STRATEGIES
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("conciliate")
@@ -18,7 +23,8 @@ from supv_cli.plan.operate import CONCILIATE_STRATEGIES
                    "every copy (stop).")
 @action_options
 @stop_timeout_option
-def conciliate(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], strategy: str, dry_run: bool,
+@click.pass_obj
+def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: bool,
                quiet: bool, poll_interval: float, stop_timeout: float) -> None:
     """Resolve the conflicts once, as the controller's --conciliate does.
 
@@ -39,28 +45,18 @@ def conciliate(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], st
       supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf --strategy stop
     """
     from supv_cli.cli.output import echo_err
-    from supv_cli.cli.run_common import execute, load_cluster, render_plan
+    from supv_cli.cli.run_common import execute, plan_start, plan_view, report_view
     from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.executor import Run
     from supv_cli.plan.operate import conciliation_plan, conciliation_run
 
-    context, rules, snapshot, status = load_cluster(cluster)
+    rules, snapshot, status = plan_start(app, [])
     if dry_run:
-        render_plan(conciliation_plan(rules, snapshot, status, namespecs, strategy), fmt)
+        app.emit(plan_view(conciliation_plan(rules, snapshot, status, namespecs, strategy)))
         return
     run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
-    if run is not None:
-        execute(context, run, fmt, quiet, poll_interval)
+    if run is None:
+        echo_err("supv: no conflict")
+        app.emit(report_view(Run(rules, "stop", [])))
         return
-    echo_err("supv: no conflict")
-    _no_conflict(fmt)
-
-
-def _no_conflict(fmt: str) -> None:
-    from supv_cli.cli.output import print_json, print_plain_table
-
-    if fmt == "json":
-        print_json({"kind": "conciliate", "result": "success", "processes": []})
-    else:
-        from supv_cli.cli.run_common import REPORT_HEADERS
-
-        print_plain_table(REPORT_HEADERS, [])
+    execute(app, run, quiet, poll_interval)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.errors import SupvError
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+    from supv_cli.cli.output import View
 
 HEADERS = ("Application", "Process", "Instances")
 
@@ -18,28 +22,27 @@ def conflict_rows(processes: Sequence[Any]) -> list[dict[str, Any]]:
              "instances": [i.nick for i in p.identifiers]} for p in processes]
 
 
-def render_conflicts(rows: list[dict[str, Any]], fmt: str) -> None:
-    from supv_cli.cli.output import print_json, print_rich_table
+def conflicts_view(rows: list[dict[str, Any]]) -> View:
+    """JSON: the rows; plain: supvisorsctl's layout (each column as wide as its longest value + 2, the
+    last one free); table: a rich table."""
+    from supv_cli.cli.output import Table, View
     from supv_cli.cli.status_common import column_width
 
-    if fmt == "json":
-        print_json(rows)
-        return
     cells = [(r["application_name"], r["process_name"], ",".join(r["instances"])) for r in rows]
-    if fmt == "table":
-        print_rich_table(HEADERS, cells)
-        return
-    # supvisorsctl's layout: each column as wide as its longest value + 2, the last one left free
-    widths = [column_width((c[k] for c in cells), HEADERS[k]) for k in range(2)]
-    for line in [HEADERS, *cells]:
-        click.echo(f"{line[0]:<{widths[0]}}{line[1]:<{widths[1]}}{line[2]}".rstrip())
+
+    def plain() -> list[str]:
+        widths = [column_width((c[k] for c in cells), HEADERS[k]) for k in range(2)]
+        return [f"{line[0]:<{widths[0]}}{line[1]:<{widths[1]}}{line[2]}".rstrip() for line in [HEADERS, *cells]]
+
+    return View(data=lambda: rows, tables=lambda: [Table(HEADERS, cells)], plain=plain)
 
 
 @click.command("conflicts")
 @cluster_options
 @output_options
 @click.option("--check", is_flag=True, help="Exit 1 when there is a conflict.")
-def conflicts(cluster: ClusterOptions, fmt: str, check: bool) -> None:
+@click.pass_obj
+def conflicts(app: App, check: bool) -> None:
     """Show managed processes active (STARTING, RUNNING, BACKOFF, STOPPING) on more than one instance.
 
     A process of a managed application must run once in the cluster; two copies appear when it was
@@ -58,11 +61,7 @@ def conflicts(cluster: ClusterOptions, fmt: str, check: bool) -> None:
       supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf
       supv conflicts -c etc/supv.conf --json | jq -r '.[].process_name'
     """
-    from supv_cli.cli.status_common import load_status, require_an_answer
-
-    _, status = load_status(cluster)
-    require_an_answer(status.snapshot)
-    rows = conflict_rows(status.conflicts())
-    render_conflicts(rows, fmt)
+    rows = conflict_rows(app.status().conflicts())
+    app.emit(conflicts_view(rows))
     if check and rows:
         raise SupvError(f"--check: {len(rows)} conflict(s)")

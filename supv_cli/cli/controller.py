@@ -10,12 +10,15 @@ from their stdout logs, as ``supv instances`` does.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.errors import ClusterError, ExitCode
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 DEFAULT_PROGRAM = "supv_controller"
 #: margin over startsecs / stopwaitsecs before a hold or release is failed
@@ -63,7 +66,8 @@ def controller() -> None:
 @cluster_options
 @output_options
 @program_option
-def status(cluster: ClusterOptions, fmt: str, program: str) -> None:
+@click.pass_obj
+def status(app: App, program: str) -> None:
     """Say which controller acts, where, the instances it declared lost and its recent decisions.
 
     \b
@@ -80,107 +84,82 @@ def status(cluster: ClusterOptions, fmt: str, program: str) -> None:
       supv controller status -c etc/supv.conf
       supv controller status -c etc/supv.conf --json | jq -r .acting
     """
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.controller_state import read_states
-    from supv_cli.cli.output import echo_err, print_json, print_plain_table, print_rich_table
-    from supv_cli.cli.status_common import report_instances, require_an_answer
+    from supv_cli.cli.output import Table, View, echo_err, plain_table
 
-    context = load_context(cluster, need_instances=True)
-    snapshot = context.snapshot()
-    report_instances(snapshot)
-    require_an_answer(snapshot)
-    states = read_states(snapshot, context.settings, program)
-    found = controllers(snapshot, program)
+    snapshot = app.snapshot(with_config=False)
+    states = app.session.controller_states(snapshot, program)
     acting = next((nick for nick, state in states.items() if state.get("acting")), None)
     state = states.get(acting, {}) if acting else {}
     rows = [{"instance": i.nick, "namespec": info.namespec, "statename": info.state.name,
-             "role": role(info, states.get(i.nick))} for i, info in found]
+             "role": role(info, states.get(i.nick))} for i, info in controllers(snapshot, program)]
     data = {"acting": acting, "lost": state.get("lost", []), "recent": state.get("recent", []),
             "jobs": state.get("jobs", []), "controllers": rows,
             "unreachable": [s.instance.nick for s in snapshot.unreachable]}
-    if fmt == "json":
-        print_json(data)
-    else:
-        printer = print_rich_table if fmt == "table" else print_plain_table
-        printer(["Instance", "Program", "State", "Role"],
-                [[r["instance"], r["namespec"], r["statename"], r["role"]] for r in rows])
-        click.echo(f"acting: {acting or 'none'}")
-        if acting:
-            click.echo(f"lost instances: {', '.join(data['lost']) or 'none'}")
-            for line in data["recent"]:
-                click.echo(f"  {line}")
+    table = Table(["Instance", "Program", "State", "Role"],
+                  [[r["instance"], r["namespec"], r["statename"], r["role"]] for r in rows])
+    summary = [f"acting: {acting or 'none'}"]
+    if acting:
+        summary.append(f"lost instances: {', '.join(data['lost']) or 'none'}")
+        summary += [f"  {line}" for line in data["recent"]]
+    app.emit(View(data=lambda: data, tables=lambda: [table, Table(["Controller"], [[line] for line in summary])],
+                  plain=lambda: [plain_table(table.headers, table.rows), *summary]))
     if acting is None:
         held = [r["instance"] for r in rows if r["role"] == "held"]
         echo_err("supv: no controller acts" + (f" (held on {', '.join(held)})" if held else ""))
-        raise click.exceptions.Exit(int(ExitCode.FAILED))
+        raise CommandFailed(ExitCode.FAILED)
 
 
-def _switch(cluster: ClusterOptions, fmt: str, program: str, kind: str, dry_run: bool = False) -> None:
+def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
     """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.output import echo_err, print_json, print_plain_table
-    from supv_cli.cli.status_common import report_instances, require_an_answer
-    from supv_cli.cluster.client import fan_out, run_on
+    from supv_cli.cli.output import Table, View, echo_err
+    from supv_cli.plan.commands import Request
 
-    context = load_context(cluster, need_instances=True)
-    settings = context.settings
-    snapshot = context.snapshot()
-    report_instances(snapshot)
-    require_an_answer(snapshot)
+    snapshot = app.snapshot(with_config=True)
     found = controllers(snapshot, program)
     todo = [(i, info) for i, info in found if info.running == (kind == "hold")]
-    method = "supervisor.stopProcess" if kind == "hold" else "supervisor.startProcess"
+    verb = "stop" if kind == "hold" else "start"
     if dry_run:
-        verb = "stop" if kind == "hold" else "start"
-        rows = [{"instance": i.nick, "namespec": info.namespec, "action": verb if (i, info) in todo else "done",
-                 "state": info.state.name} for i, info in found]
-        if fmt == "json":
-            print_json({"kind": kind, "dry_run": True, "controllers": rows})
-        else:
-            print_plain_table(["Instance", "Program", "Action", "State"],
-                              [[r["instance"], r["namespec"], r["action"], r["state"]] for r in rows])
+        planned = [{"instance": i.nick, "namespec": info.namespec, "action": verb if (i, info) in todo else "done",
+                    "state": info.state.name} for i, info in found]
+        app.emit(View(data=lambda: {"kind": kind, "dry_run": True, "controllers": planned},
+                      tables=lambda: [Table(["Instance", "Program", "Action", "State"],
+                                            [[r["instance"], r["namespec"], r["action"], r["state"]]
+                                             for r in planned])]))
         return
-
-    def send(target: tuple[Any, Any]) -> Any:
-        instance, info = target
-        return run_on(instance, [(method, (info.namespec, False))], settings.timeout, settings.username,
-                      settings.password)[0]
-
-    answers = fan_out(send, todo, settings.timeout) if todo else []
+    answers = app.session.send([Request(i, f"supervisor.{verb}Process", (info.namespec, False)) for i, info in todo])
     budget = max([(info.stopwaitsecs if kind == "hold" else info.startsecs) for _, info in todo] or [0]) + MARGIN
     deadline = time.monotonic() + budget
     outcome = {(i.nick, info.namespec): ("ALREADY", "already " + info.state.name) for i, info in found
                if (i, info) not in todo}
-    pending = {(i.nick, info.namespec) for i, info in todo}
+    pending = {(i.nick, info.namespec): i for i, info in todo}
     for (instance, info), answer in zip(todo, answers):
         if answer is not True:
             outcome[(instance.nick, info.namespec)] = ("FAILED", str(getattr(answer, "reason", answer)))
-            pending.discard((instance.nick, info.namespec))
+            pending.pop((instance.nick, info.namespec))
     while pending and time.monotonic() < deadline:
         time.sleep(0.1)
-        current = context.snapshot(refresh=True)
-        for key in list(pending):
-            info = current.info(next(i for i, _ in found if i.nick == key[0]), key[1])
+        current = app.session.snapshot(with_config=False)
+        for key, instance in list(pending.items()):
+            info = current.info(instance, key[1])
             if info is None:
                 continue
             if info.stopped if kind == "hold" else info.state.name == "RUNNING":
                 outcome[key] = ("STOPPED" if kind == "hold" else "RUNNING", info.state.name)
-                pending.discard(key)
+                pending.pop(key)
             elif kind == "release" and info.state.name in ("FATAL", "EXITED"):
                 outcome[key] = ("FAILED", info.state.name)
-                pending.discard(key)
+                pending.pop(key)
     for key in pending:
         outcome[key] = ("TIMEOUT", f"not {'stopped' if kind == 'hold' else 'RUNNING'} within {budget:g}s")
-    rows = [{"instance": nick, "namespec": namespec, "action": "stop" if kind == "hold" else "start",
-             "outcome": result, "detail": detail} for (nick, namespec), (result, detail) in outcome.items()]
+    rows = [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
+            for (nick, namespec), (result, detail) in outcome.items()]
     down = [s.instance.nick for s in snapshot.unreachable]
     failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT")]
-    if fmt == "json":
-        print_json({"kind": kind, "result": "failed" if failed or down else "success", "controllers": rows,
-                    "unreachable": down})
-    else:
-        print_plain_table(["Instance", "Program", "Action", "Outcome", "Detail"],
-                          [[r["instance"], r["namespec"], r["action"], r["outcome"], r["detail"]] for r in rows])
+    app.emit(View(data=lambda: {"kind": kind, "result": "failed" if failed or down else "success",
+                                "controllers": rows, "unreachable": down},
+                  tables=lambda: [Table(["Instance", "Program", "Action", "Outcome", "Detail"],
+                                        [[r["instance"], r["namespec"], r["action"], r["outcome"], r["detail"]]
+                                         for r in rows])]))
     if not found:
         echo_err(f"supv: warning: no instance has a {program!r} program (see --controller-program)")
     elif kind == "hold" and not failed:
@@ -192,7 +171,7 @@ def _switch(cluster: ClusterOptions, fmt: str, program: str, kind: str, dry_run:
         raise ClusterError(f"{', '.join(down)} did not answer: a controller there may still "
                            f"{'act' if kind == 'hold' else 'be held'}")
     if failed:
-        raise click.exceptions.Exit(int(ExitCode.FAILED))
+        raise CommandFailed(ExitCode.FAILED)
 
 
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Print which controllers would be stopped or started; "
@@ -204,7 +183,8 @@ DRY_RUN = click.option("--dry-run", is_flag=True, help="Print which controllers 
 @output_options
 @program_option
 @DRY_RUN
-def hold(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> None:
+@click.pass_obj
+def hold(app: App, program: str, dry_run: bool) -> None:
     """Stop the controller program on every instance that has one: maintenance mode.
 
     Nothing is started or moved automatically until release. supervisord does not restart a program
@@ -218,7 +198,7 @@ def hold(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> None
       supv controller hold -c etc/supv.conf
       supv controller hold -c etc/supv.conf --controller-program my_controller --json
     """
-    _switch(cluster, fmt, program, "hold", dry_run)
+    _switch(app, program, "hold", dry_run)
 
 
 @controller.command("release")
@@ -226,7 +206,8 @@ def hold(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> None
 @output_options
 @program_option
 @DRY_RUN
-def release(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> None:
+@click.pass_obj
+def release(app: App, program: str, dry_run: bool) -> None:
     """Start the controller program again on every instance that has one (end of maintenance).
 
     \b
@@ -236,4 +217,4 @@ def release(cluster: ClusterOptions, fmt: str, program: str, dry_run: bool) -> N
     Examples:
       supv controller release -c etc/supv.conf
     """
-    _switch(cluster, fmt, program, "release", dry_run)
+    _switch(app, program, "release", dry_run)

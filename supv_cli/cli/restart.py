@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import (
-    ClusterOptions,
     action_options,
     cluster_options,
     output_options,
@@ -14,6 +15,9 @@ from supv_cli.cli.options import (
     stop_timeout_option,
     strategy_option,
 )
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("restart")
@@ -24,7 +28,8 @@ from supv_cli.cli.options import (
 @action_options
 @start_options
 @stop_timeout_option
-def restart(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], strategy: str | None, dry_run: bool,
+@click.pass_obj
+def restart(app: App, namespecs: tuple[str, ...], strategy: str | None, dry_run: bool,
             quiet: bool, poll_interval: float, start_timeout: float, exit_timeout: float, local: str | None,
             stop_timeout: float) -> None:
     """Restart processes (APP:PROC or APP:*): stop them wherever they run, then start each placed anew.
@@ -49,5 +54,5 @@ def restart(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], strat
     from supv_cli.cli.run_common import operate_processes
     from supv_cli.plan.commands import RunOptions
 
-    operate_processes(cluster, fmt, "restart", namespecs, dry_run, quiet, poll_interval,
+    operate_processes(app, "restart", namespecs, dry_run, quiet, poll_interval,
                       RunOptions(start_timeout, exit_timeout, stop_timeout), strategy, local)

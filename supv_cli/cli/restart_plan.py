@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import (
-    ClusterOptions,
     action_options,
     cluster_options,
     output_options,
     start_options,
     stop_timeout_option,
 )
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("restart-plan")
@@ -22,7 +26,8 @@ from supv_cli.cli.options import (
 @action_options
 @start_options
 @stop_timeout_option
-def restart_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], dry_run: bool, quiet: bool,
+@click.pass_obj
+def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: bool,
                  poll_interval: float, start_timeout: float, exit_timeout: float, local: str | None,
                  stop_timeout: float) -> None:
     """Restart applications: their stop-plan, then their run-plan, in one report.
@@ -45,18 +50,18 @@ def restart_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...
       supv restart-plan -c etc/supv.conf --dry-run
       supv restart_application -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import execute, load_cluster, local_instance, render_plan
+    from supv_cli.cli.run_common import execute, local_instance, plan_start, plan_view
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.operate import restart_plan as dry_restart
     from supv_cli.plan.operate import restart_runs
     from supv_cli.plan.planner import build_start_plan, build_stop_plan
 
-    context, rules, snapshot, status = load_cluster(cluster)
-    local_one = local_instance(context.instances, local)
+    rules, snapshot, status = plan_start(app, applications)
+    local_one = local_instance(app.instances, local)
     if dry_run:
         stop = build_stop_plan(rules, snapshot, status, applications)
-        render_plan(dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
-            rules, snap, after, applications, local_one)), fmt)
+        app.emit(plan_view(dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
+            rules, snap, after, applications, local_one))))
         return
     options = RunOptions(start_timeout, exit_timeout, stop_timeout, local=local_one)
-    execute(context, restart_runs(rules, status, applications, options), fmt, quiet, poll_interval)
+    execute(app, restart_runs(rules, status, applications, options), quiet, poll_interval)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import (
-    ClusterOptions,
     action_options,
     cluster_options,
     output_options,
     start_options,
     strategy_option,
 )
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("start")
@@ -22,7 +26,8 @@ from supv_cli.cli.options import (
 @strategy_option
 @action_options
 @start_options
-def start(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], strategy: str | None, dry_run: bool,
+@click.pass_obj
+def start(app: App, namespecs: tuple[str, ...], strategy: str | None, dry_run: bool,
           quiet: bool, poll_interval: float, start_timeout: float, exit_timeout: float, local: str | None) -> None:
     """Start processes (APP:PROC or APP:*) where the rules place them, all at once.
 
@@ -49,5 +54,5 @@ def start(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], strateg
     from supv_cli.cli.run_common import operate_processes
     from supv_cli.plan.commands import RunOptions
 
-    operate_processes(cluster, fmt, "start", namespecs, dry_run, quiet, poll_interval,
+    operate_processes(app, "start", namespecs, dry_run, quiet, poll_interval,
                       RunOptions(start_timeout, exit_timeout), strategy, local)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from supv_cli.cli.completion import complete_processes
-from supv_cli.cli.options import ClusterOptions, action_options, cluster_options, output_options, stop_timeout_option
+from supv_cli.cli.options import action_options, cluster_options, output_options, stop_timeout_option
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("stop")
@@ -14,7 +19,8 @@ from supv_cli.cli.options import ClusterOptions, action_options, cluster_options
 @click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...", shell_complete=complete_processes)
 @action_options
 @stop_timeout_option
-def stop(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], dry_run: bool, quiet: bool,
+@click.pass_obj
+def stop(app: App, namespecs: tuple[str, ...], dry_run: bool, quiet: bool,
          poll_interval: float, stop_timeout: float) -> None:
     """Stop processes (APP:PROC or APP:*) on every instance where they run, all at once.
 
@@ -36,5 +42,5 @@ def stop(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...], dry_run:
     from supv_cli.cli.run_common import operate_processes
     from supv_cli.plan.commands import RunOptions
 
-    operate_processes(cluster, fmt, "stop", namespecs, dry_run, quiet, poll_interval,
+    operate_processes(app, "stop", namespecs, dry_run, quiet, poll_interval,
                       RunOptions(stop_timeout=stop_timeout))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from supv_cli.cli.completion import complete_applications
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.errors import ExitCode, UsageError
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.errors import CommandFailed, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 #: the default of --timeout (cli.md)
 DEFAULT_WAIT = 60.0
@@ -24,7 +28,8 @@ DEFAULT_WAIT = 60.0
 @click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=0.1, show_default=True,
               metavar="SECONDS", help="Time between two looks at the instances.")
 @click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (as run-plan).")
-def wait(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], deadline: float, poll_interval: float,
+@click.pass_obj
+def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval: float,
          local: str | None) -> None:
     """Wait until applications are fully started; start nothing.
 
@@ -49,19 +54,18 @@ def wait(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], deadl
       supv wait -c etc/supv.conf scen3_srv && ./run_tests.sh
       supv wait -c etc/supv.conf --timeout 30 --json | jq .missing
     """
-    from supv_cli.cli.common import load_context
     from supv_cli.cli.output import echo_err, print_json
     from supv_cli.cli.run_common import local_instance
     from supv_cli.plan.operate import Missing, readiness
-    from supv_cli.plan.planner import ensure_rules
     from supv_cli.status import evaluate
 
     started = time.monotonic()
-    context = load_context(cluster, need_instances=True, need_rules=True)
-    rules = ensure_rules(context.rules)
-    local_one = local_instance(context.instances, local)
+    app.settings.require_instances()
+    rules = app.require_rules()
+    local_one = local_instance(app.instances, local)
     while True:
-        snapshot = context.snapshot(refresh=True)
+        # instances that do not answer (yet) are waited for, with what is known of them filled in
+        snapshot = app.fill(app.session.snapshot(with_config=True))
         status = evaluate(rules, snapshot)
         try:
             missing = readiness(rules, snapshot, status, applications, local_one)
@@ -81,19 +85,19 @@ def wait(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], deadl
         time.sleep(max(0.0, min(poll_interval, deadline - elapsed)))
     down = sorted({nick for m in missing for nick in m.unreachable})
     result = "ready" if not missing else ("unreachable" if down else "timeout")
-    if fmt == "json":
+    if app.fmt == "json":
         print_json({"result": result, "elapsed": round(elapsed, 3),
                     "missing": [{"namespec": m.namespec, "expected": m.expected, "now": m.now,
                                  "unreachable": list(m.unreachable)} for m in missing]})
     if not missing:
-        if fmt != "json":
+        if app.fmt != "json":
             echo_err(f"supv: ready after {elapsed:.1f}s")
         return
     for m in missing:
         echo_err(f"supv: not started: {m.line()}")
     echo_err(f"supv: error: {len(missing)} program(s) not started after {deadline:g}s"
              + (f"; not answering: {', '.join(down)}" if down else ""))
-    raise click.exceptions.Exit(int(ExitCode.UNREACHABLE if down else ExitCode.FAILED))
+    raise CommandFailed(ExitCode.UNREACHABLE if down else ExitCode.FAILED)
 
 
 def _rename_call_timeout(command: click.Command) -> click.Command:

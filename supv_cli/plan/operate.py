@@ -19,7 +19,7 @@ from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import UsageError
-from supv_cli.plan.commands import Command, Event, Request, RunOptions
+from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.model import Action, ApplicationPlan, Plan
 from supv_cli.plan.placement import resolve_identifiers
@@ -86,6 +86,11 @@ class RunChain:
     @property
     def interrupted(self) -> bool:
         return any(run.interrupted for run in self.runs)
+
+    @property
+    def jobs(self) -> list[ApplicationJob]:
+        """The application jobs of every run (who is concerned by the chain)."""
+        return [job for run in self.runs for job in run.jobs]
 
     def _current(self) -> Run | None:
         return self.runs[self.index] if not self.finished else None
