@@ -155,4 +155,27 @@ def stop_timeout_option(func: F) -> F:
 def strategy_option(func: F) -> F:
     """--strategy: a starting strategy instead of the application's."""
     return click.option("--strategy", type=click.Choice(STRATEGIES, case_sensitive=False), default=None,
-                        help="Starting strategy instead of the application's starting_strategy.")(func)
+                        metavar="STRATEGY", help="Starting strategy instead of the application's "
+                        f"starting_strategy: {', '.join(STRATEGIES)}.")(func)
+
+
+def process_options(starts: bool = False, stops: bool = False) -> Callable[[F], F]:
+    """What ``supv start|stop|restart`` take: the cluster and output options, ``NAMESPEC...`` (completed
+    from the rules), --dry-run/-q/--poll-interval, and the start (--strategy, deadlines, --local) and
+    stop (--stop-timeout) options."""
+
+    def decorate(func: F) -> F:
+        from supv_cli.cli.completion import complete_processes
+
+        if stops:
+            func = stop_timeout_option(func)
+        if starts:
+            func = start_options(func)
+        func = action_options(func)
+        if starts:
+            func = strategy_option(func)
+        func = click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...",
+                              shell_complete=complete_processes)(func)
+        return cluster_options(output_options(func))
+
+    return decorate

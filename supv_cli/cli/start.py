@@ -6,26 +6,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from supv_cli.cli.completion import complete_processes
-from supv_cli.cli.options import (
-    action_options,
-    cluster_options,
-    output_options,
-    start_options,
-    strategy_option,
-)
+from supv_cli.cli.options import process_options
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
 
 
 @click.command("start")
-@cluster_options
-@output_options
-@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...", shell_complete=complete_processes)
-@strategy_option
-@action_options
-@start_options
+@process_options(starts=True)
 @click.pass_obj
 def start(app: App, namespecs: tuple[str, ...], strategy: str | None, dry_run: bool,
           quiet: bool, poll_interval: float, start_timeout: float, exit_timeout: float, local: str | None) -> None:

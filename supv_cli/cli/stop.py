@@ -6,19 +6,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from supv_cli.cli.completion import complete_processes
-from supv_cli.cli.options import action_options, cluster_options, output_options, stop_timeout_option
+from supv_cli.cli.options import process_options
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
 
 
 @click.command("stop")
-@cluster_options
-@output_options
-@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...", shell_complete=complete_processes)
-@action_options
-@stop_timeout_option
+@process_options(stops=True)
 @click.pass_obj
 def stop(app: App, namespecs: tuple[str, ...], dry_run: bool, quiet: bool,
          poll_interval: float, stop_timeout: float) -> None:
