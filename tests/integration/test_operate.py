@@ -169,6 +169,8 @@ def supv_process(*args: str) -> subprocess.Popen[str]:
 
 # ============================================================================================= wait
 def test_wait_times_out_then_races_a_run_plan(cluster: Cluster) -> None:
+    as_json = json.loads(supv("wait", *cluster.args, "ui", "--timeout", "0", "--json", code=1).stdout)
+    assert (as_json["result"], [m["namespec"] for m in as_json["missing"]]) == ("timeout", ["ui:view"])
     timed_out = supv("wait", *cluster.args, "--timeout", "0.3", code=1)
     assert "svc:alpha: should be RUNNING on server_" in timed_out.stderr
     assert "svc:check: should be EXITED with an expected code on server_1; now STOPPED" in timed_out.stderr
@@ -232,6 +234,13 @@ def test_start_stop_restart_processes(cluster: Cluster) -> None:
 # ============================================================================================= applications
 def test_restart_plan_runs_the_check_again(cluster: Cluster) -> None:
     check_before = cluster.states()["server_1"]["svc:check"]
+    pids = {n: cluster.states()[w]["svc:" + n].pid for n in SERVICES for w in cluster.running("svc:" + n)}
+    dry = report("restart-plan", *cluster.args, "svc", "--dry-run")
+    actions = [(p["action"], p["process_name"]) for s in dry["stages"] for a in s["applications"]
+               for st in a["stages"] for p in st["processes"]]
+    assert (dry["kind"], actions[-1]) == ("restart", ("start", "gamma"))
+    assert ("start", "check") in actions and actions.index(("stop", "alpha")) < actions.index(("start", "check"))
+    assert {n: cluster.states()[w]["svc:" + n].pid for n in SERVICES for w in cluster.running("svc:" + n)} == pids
     time.sleep(1.1)  # supervisord's start/stop times are whole seconds
     data = report("restart-plan", *cluster.args, "svc")
     rows = outcomes(data)
