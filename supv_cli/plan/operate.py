@@ -21,7 +21,7 @@ from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import UsageError
 from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
-from supv_cli.plan.model import Action, ApplicationPlan, Plan
+from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
 from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import build_start_plan, select_applications
@@ -238,7 +238,7 @@ def readiness(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Se
     return missing
 
 
-def _expected(placement: Any) -> str:
+def _expected(placement: Placement) -> str:
     goal = "EXITED with an expected code" if placement.wait_exit else "RUNNING"
     if placement.action is Action.NO_RESOURCE:
         return f"{goal}, but no instance can take it ({placement.reason})"
@@ -246,12 +246,12 @@ def _expected(placement: Any) -> str:
     return f"{goal}{where}"
 
 
-def _now(process: Any) -> str:
+def _now(process: ProcessStatus) -> str:
     where = ", ".join(i.nick for i in process.running_on)
     return process.statename + (f" on {where}" if where else "")
 
 
-def _unreachable(status: ClusterStatus, application_name: str, process: Any) -> tuple[str, ...]:
+def _unreachable(status: ClusterStatus, application_name: str, process: ProcessStatus) -> tuple[str, ...]:
     """The candidates of a process (its rules identifiers, or its application's for SINGLE_*) that do not
     answer: the instances ``supv wait`` needs."""
     down = {snap.instance.nick for snap in status.snapshot.unreachable}
