@@ -267,3 +267,19 @@ def test_stop_plan_is_unchanged_by_the_placer(tmp_path):
     plan = build_stop_plan(rules, snap, status_of(rules, snap))
     assert [(p.process_name, p.action) for p in plan.placements()] == [
         ("a", Action.STOP), ("chk", Action.DONE), ("b", Action.STOP)]
+
+
+def test_interrupted_restart_never_starts(tmp_path):
+    CLUSTER3 = instances("1", "2", "3")
+    rules = rules_of(tmp_path, APP, CLUSTER3)
+    script = Script(rules, snapshot(CLUSTER3, UP))
+    snap = script.at(0.0)
+    chain = restart_processes(rules, status_of(rules, snap), {"app": ["a"]}, RunOptions())
+    requests = chain.step(snap, status_of(rules, snap), 0.0)
+    for request, result in zip(requests, script.send(requests, 0.0)):
+        chain.on_result(request, result, 0.0)
+    chain.interrupt(0.1)                      # Ctrl-C while the stop is in progress
+    assert chain.interrupted and chain.step(script.at(1.0), status_of(rules, script.at(1.0)), 1.0) == []
+    assert [(m, ns) for _, m, ns, _ in script.log] == [("stopProcess", "app:a")]
+    assert [(r["action"], r["outcome"]) for r in chain.report()] == [("stop", "INTERRUPTED"),
+                                                                      ("start", "NOT_STARTED")]
