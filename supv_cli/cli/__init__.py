@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from supv_cli import __version__
+from supv_cli.cli.options import ENV_DEBUG
 from supv_cli.errors import ExitCode, SupvError
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
@@ -26,10 +27,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "instances": ("instances", "instances", "Show every instance: state, load and process counts."),
     "run-plan": ("run_plan", "run_plan", "Start applications stage by stage, as the rules say."),
     "stop-plan": ("stop_plan", "stop_plan", "Stop applications stage by stage (stop_sequence, highest first)."),
+    "restart-plan": ("restart_plan", "restart_plan", "Restart applications: stop-plan then run-plan, one report."),
+    "start": ("start", "start", "Start processes where the rules place them (APP:PROC, APP:*)."),
+    "stop": ("stop", "stop", "Stop processes wherever they run."),
+    "restart": ("restart", "restart", "Restart processes: stop, then start placed anew."),
+    "conflicts": ("conflicts", "conflicts", "Show managed processes running on more than one instance."),
+    "conciliate": ("conciliate", "conciliate", "Resolve conflicts once, with a conciliation strategy."),
+    "wait": ("wait", "wait", "Wait until applications are fully started (for scripts and CI)."),
+    "controller": ("controller", "controller", "Which controller acts; hold and release them for maintenance."),
 }
 
 #: aliases kept for supvisorsctl users
-ALIASES: dict[str, str] = {"application_info": "application-info"}
+ALIASES: dict[str, str] = {"application_info": "application-info", "restart_application": "restart-plan",
+                           "start_process": "start", "stop_process": "stop", "restart_process": "restart"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"
@@ -63,7 +73,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SupvError as error:
-            if (ctx.obj or {}).get("debug"):
+            if getattr(ctx.obj, "debug", False):
                 raise
             report_error(error)
             ctx.exit(int(error.exit_code))
@@ -73,7 +83,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]
-        rows += [(alias, f"Alias of {target}.") for alias, target in ALIASES.items()]
+        rows.append(("Supvisors names", ", ".join(f"{alias} ({target})" for alias, target in ALIASES.items())))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -84,7 +94,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="supv")
-@click.option("--debug", is_flag=True, envvar="SUPV_DEBUG", help="Show Python tracebacks on errors [SUPV_DEBUG].")
+@click.option("--debug", is_flag=True, envvar=ENV_DEBUG, help="Show Python tracebacks on errors [SUPV_DEBUG].")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Supvisors-style staged start, status and failover for plain Supervisor clusters.
@@ -92,13 +102,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     supv reads Supvisors rules files and talks to stock supervisord instances over XML-RPC;
     nothing is installed inside supervisord.
     """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    from supv_cli.cli.app import App
+
+    ctx.obj = App(debug=debug)
 
 
 def report_error(error: SupvError) -> None:
     """Print a SupvError as users see it: one ``supv: error: ...`` line per problem."""
-    lines = getattr(error, "errors", None) or [str(error)]
+    lines = getattr(error, "errors", None) or ([str(error)] if str(error) else [])
     for line in lines:
         # problems located in a file keep the compiler-like ``FILE:LINE: message`` shape editors understand
         from supv_cli.cli.output import LOCATED_RE
