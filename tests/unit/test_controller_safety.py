@@ -13,6 +13,7 @@ from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.controller import Controller, ControllerOptions
 from supv_cli.rules import Rules, load_rules
+from tests.support.cli import run_supv
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot
 
@@ -297,6 +298,27 @@ def test_leadership_moves_only_on_a_declared_loss_and_returns_after_lost_after_a
     assert c.controllers["s2"].acting
     c.run(0.25)                                   # twice (lost_after): s1 leads again
     assert not c.controllers["s2"].acting and c.controllers["s2"].leader == "s1"
+
+
+def test_an_instance_never_seen_is_presumed_to_lead_until_it_answers_or_is_lost(tmp_path):
+    # s2's controller starts while s1 (the leader) does not answer: it does not act at once (s1's
+    # controller may be acting), only once s1 is lost
+    c = Cluster(tmp_path, cluster({"s1": ["srv:svc_a"], "s2": ["srv:svc_b"], "s3": ["srv:svc_c", "srv:svc_d"]}),
+                locals_=("s2",))
+    c.hidden["s2"] = {"s1"}
+    c.run(0.25)
+    assert not c.controllers["s2"].acting and c.controllers["s2"].leader == "s1"
+    c.run(0.25)
+    assert c.controllers["s2"].acting
+
+
+def test_quorum_larger_than_the_instance_list_is_refused(tmp_path):
+    rules = tmp_path / "rules.xml"
+    rules.write_text("<root/>")
+    result = run_supv("run-plan", "--watch", "-i", "<a>127.0.3.1:9 <b>127.0.3.2:9", "-r", str(rules),
+                      "--quorum", "3")
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert "--quorum" in result.stderr and "2 instances" in result.stderr and "Traceback" not in result.stderr
 
 
 # ============================================================================================= a second controller
