@@ -18,12 +18,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from tests.support.proxy import TcpProxy
 from tests.support.supervisord import Supervisord
+from tests.support.waiting import wait_for as wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NICKS = ("s1", "s2", "s3", "c1", "c2")
@@ -43,6 +43,8 @@ RULES = """<?xml version="1.0" encoding="UTF-8"?>
 """
 #: namespec -> nicks where it is STARTING/RUNNING/BACKOFF
 Placement = dict[str, list[str]]
+
+__all__ = ["NICKS", "RULES", "SERVERS", "SERVICES", "ControlledCluster", "Placement", "once_each", "wait_until"]
 
 
 def _programs(controller: bool) -> dict[str, dict[str, Any]]:
@@ -180,20 +182,6 @@ class ControlledCluster:
             if states and states[-1].get("acting"):
                 result.append(local)
         return result
-
-
-def wait_until(what: str, probe: Callable[[], Any], done: Callable[[Any], bool], deadline: float = 20.0,
-               every: float = 0.1) -> tuple[Any, float]:
-    """Probe until ``done``; the last value and how long it took, or AssertionError saying what was seen."""
-    started = time.monotonic()
-    while True:
-        value = probe()
-        elapsed = time.monotonic() - started
-        if done(value):
-            return value, elapsed
-        if elapsed > deadline:
-            raise AssertionError(f"{what}: not within {deadline:g}s; last seen: {value}")
-        time.sleep(every)
 
 
 def once_each(placement: Placement, namespecs: Sequence[str] = SERVICES) -> bool:

@@ -14,19 +14,11 @@ from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.controller import Controller, ControllerOptions
 from supv_cli.rules import Rules, load_rules
 from tests.support.cli import run_supv
+from tests.support.controlled import RULES
 
-from .plan_helpers import S, Script, info, instances, rules_of, snapshot
+from .plan_helpers import S, Script, info, instances, snapshot
 
 CLUSTER = instances("s1", "s2", "s3", "c1", "c2")
-RULES = """<alias name="servers">s1,s2,s3</alias>
-<application name="srv"><start_sequence>1</start_sequence><starting_strategy>LESS_LOADED</starting_strategy>
-  <programs><program pattern="svc_"><identifiers>servers</identifiers><start_sequence>1</start_sequence>
-      <expected_loading>10</expected_loading><running_failure_strategy>RESTART_PROCESS</running_failure_strategy>
-  </program></programs></application>
-<application name="cfg"><start_sequence>1</start_sequence><starting_strategy>CONFIG</starting_strategy>
-  <programs><program name="p"><identifiers>s2,s3</identifiers><start_sequence>1</start_sequence>
-    <running_failure_strategy>{cfg_strategy}</running_failure_strategy></program></programs></application>
-"""
 SERVICES = ("srv:svc_a", "srv:svc_b", "srv:svc_c", "srv:svc_d")
 CONTROLLER = "supv_controller:supv_controller"
 OPTIONS = ControllerOptions(interval=0.25, startup_grace=0.0, restart_budget=2, budget_window=100)
@@ -55,7 +47,12 @@ class Cluster:
     def __init__(self, tmp_path: Path | None, snap: Snapshot, locals_: tuple[str | None, ...] = ("s1", "s2"),
                  options: ControllerOptions = OPTIONS, cfg_strategy: str = "RESTART_PROCESS",
                  rules: Rules | None = None, instance_list: InstanceList = CLUSTER) -> None:
-        self.rules = rules or rules_of(tmp_path, RULES.format(cfg_strategy=cfg_strategy), instance_list)
+        if rules is None:   # the rules of the integration tests' cluster (s1..s3 servers, svc_* and cfg:p)
+            assert tmp_path is not None
+            path = tmp_path / "rules.xml"
+            path.write_text(RULES.format(cfg_strategy=cfg_strategy))
+            rules, _ = load_rules([str(path)], instance_list)
+        self.rules = rules
         self.script = Script(self.rules, snap)
         self.controllers = {local: Controller(self.rules, instance_list,
                                               instance_list.find(local) if local else None, options, now=0.0)
