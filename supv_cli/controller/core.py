@@ -45,7 +45,7 @@ from supv_cli.status import evaluate
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
-    from supv_cli.status import ApplicationStatus, ClusterStatus
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: seconds before an application still never started (no resource, its instance was down...) is
 #: started automatically again; a console that comes back with its HCI never started gets it then
@@ -107,6 +107,8 @@ class Controller(Recovery):
         self.conciliations: dict[tuple[str, str], float] = {}
         self.reported_conflicts: set[str] = set()
         self.rivals: set[str] = set()
+        #: rules identifiers -> the instances they resolve to (the instance list never changes)
+        self._candidates: dict[tuple[str, ...], list[Instance]] = {}
         self.status: ClusterStatus | None = None
         #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
         self.recent: deque[str] = deque(maxlen=10)
@@ -258,12 +260,12 @@ class Controller(Recovery):
         for a in status.applications.values():
             name = a.application_name
             if not a.managed or a.rules.start_sequence <= 0 or (self.only and name not in self.only) \
-                    or now - self.autostarted.get(name, -AUTOSTART_RETRY) < AUTOSTART_RETRY \
-                    or self._busy(name) or not self._evidence(a):
+                    or now - self.autostarted.get(name, -AUTOSTART_RETRY) < AUTOSTART_RETRY or self._busy(name):
                 continue
             if never_started(a):
-                names.append(name)
-            elif programs := missed_starts(a):
+                if self._evidence(a):
+                    names.append(name)
+            elif (programs := missed_starts(a)) and self._evidence(a):
                 missed[name] = programs
         if names:
             self.autostarted.update((name, now) for name in names)
@@ -277,11 +279,16 @@ class Controller(Recovery):
     def _evidence(self, application: ApplicationStatus) -> bool:
         """"Never started" holds only on complete evidence: every candidate instance of the application's
         programs answered (now or its last answer) or is declared lost; a missing answer is not STOPPED."""
-        for process in application.processes:
-            for instance in resolve_identifiers(process.rules.identifiers or ("*",), self.instances):
-                if not self.members.known(instance.nick):
-                    return False
-        return True
+        return all(self.members.known(instance.nick)
+                   for process in application.processes for instance in self._candidates_of(process))
+
+    def _candidates_of(self, process: ProcessStatus) -> list[Instance]:
+        """The instances the rules of ``process`` allow (resolved once per identifier list)."""
+        identifiers = tuple(process.rules.identifiers or ("*",))
+        candidates = self._candidates.get(identifiers)
+        if candidates is None:
+            candidates = self._candidates[identifiers] = resolve_identifiers(identifiers, self.instances)
+        return candidates
 
     # ------------------------------------------------------------------ jobs
     def _step_jobs(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, Step
-from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 
 if TYPE_CHECKING:
@@ -67,6 +66,8 @@ class Recovery:
         def _busy(self, application: str) -> bool: ...
 
         def _add_job(self, job: Job, message: str) -> None: ...
+
+        def _candidates_of(self, process: ProcessStatus) -> list[Any]: ...
 
     def _init_recovery(self) -> None:
         self.restarts: dict[str, deque[float]] = {}
@@ -148,7 +149,7 @@ class Recovery:
             for process in application.processes:
                 if process.rules.start_sequence <= 0 or process.running_on or process.rules.wait_exit:
                     continue
-                if instance in resolve_identifiers(process.rules.identifiers or ("*",), self.instances):
+                if instance in self._candidates_of(process):
                     result.append(process.namespec)
         if result:
             self._say_once("derive", (nick, tuple(result)), K.DERIVE, nick, "never seen by this controller: "
