@@ -34,6 +34,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.cli.run_common import local_instance
     from supv_cli.cluster.settings import ClusterOptions
     from supv_cli.controller import Controller, watch
+    from supv_cli.controller.events import EventKind
     from supv_cli.controller.loop import GracefulStop, Stopped
     from supv_cli.plan.commands import Event
 
@@ -69,7 +70,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         beat = time.monotonic() - last_beat[0] >= HEARTBEAT
         if beat:  # proof of life, also in the state line that `supv instances` reads
             last_beat[0] = time.monotonic()
-            log(Event("alive", "controller", f"{cycles[0]} cycles, {'acting' if controller.acting else 'standby'}"))
+            role = "acting" if controller.state()["acting"] else "standby"
+            log(Event(EventKind.ALIVE, "controller", f"{cycles[0]} cycles, {role}"))
         state = json.dumps(controller.state(), sort_keys=True)
         if state != last_state[0] or beat:  # one line on stdout each time what the controller knows changes
             last_state[0] = state
@@ -81,11 +83,11 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     stop = GracefulStop()
     signal.signal(signal.SIGTERM, stop.request)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
-    log(Event("start", "controller", f"{where}: watching {len(app.instances)} instances every "
+    log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "
               f"{options.interval:g}s"))
     try:
         watch(controller, session.snapshot, session.send, on_events, sleep=stop.sleep)
     except Stopped:
-        log(Event("stop", "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
+        log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:
         raise CommandFailed(ExitCode.INTERRUPTED) from None

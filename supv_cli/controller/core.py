@@ -135,8 +135,8 @@ class Controller(Recovery):
         """One look at the cluster: update liveness, quorum and leadership, decide, step the runs."""
         previous = dict(self.members.seen)
         for kind, nick, message in self.members.update(snapshot):
-            self._event(K(kind), nick, message, instance=nick)
-            if kind == K.BACK:  # a later loss of the same instance is a new loss, moved for free again
+            self._event(kind, nick, message, instance=nick)
+            if kind is K.BACK:  # a later loss of the same instance is a new loss, moved for free again
                 self.handled = {key: t for key, t in self.handled.items() if key[1] != nick}
         status = evaluate(self.rules, self.members.augmented(snapshot), frozenset(self.members.lost))
         self.status = status

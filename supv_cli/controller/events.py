@@ -9,6 +9,7 @@ class EventKind(StrEnum):
     """What a controller event is about (the runs it drives add their own: stage, ok, failed...)."""
 
     START = "start"            # the controller starts
+    STOP = "stop"              # the controller stops (SIGTERM), after its cycle
     ALIVE = "alive"            # proof of life, every minute
     LEADER = "leader"          # acting / standing by, and who leads
     QUORUM = "quorum"          # the controller sees too few instances to act, or sees enough again

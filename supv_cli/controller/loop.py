@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.core import Controller
+from supv_cli.controller.events import EventKind
 from supv_cli.plan.commands import Event, Request
 
 
@@ -29,7 +30,7 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as error:  # never die on one bad cycle
-            controller._event("error", "controller", f"cycle failed: {type(error).__name__}: {error}")
+            controller._event(EventKind.ERROR, "controller", f"cycle failed: {type(error).__name__}: {error}")
         on_events(controller.drain_events())
         done += 1
         sleep(max(0.0, started + controller.options.interval - clock()))

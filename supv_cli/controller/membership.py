@@ -16,6 +16,7 @@ from typing import Iterator
 
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
+from supv_cli.controller.events import EventKind
 
 
 class Health(StrEnum):
@@ -45,9 +46,9 @@ class Membership:
         """Position in the instance list (unknown nicks last)."""
         return self._order.get(nick, len(self._order))
 
-    def update(self, snapshot: Snapshot) -> Iterator[tuple[str, str, str]]:
+    def update(self, snapshot: Snapshot) -> Iterator[tuple[EventKind, str, str]]:
         """Take a new snapshot into account; yield ``(kind, nick, message)`` for each instance newly
-        ``lost`` or ``back``."""
+        LOST or BACK."""
         for snap in snapshot.instances:
             nick = snap.instance.nick
             if snap.reachable:
@@ -59,14 +60,14 @@ class Membership:
                 if nick in self.lost:
                     self.lost.discard(nick)
                     self.recovering[nick] = 1
-                    yield "back", nick, "answers again"
+                    yield EventKind.BACK, nick, "answers again"
                 self.seen[nick] = snap
                 continue
             self.misses[nick] = self.misses.get(nick, 0) + 1
             self.recovering.pop(nick, None)
             if self.misses[nick] >= self.lost_after and nick not in self.lost:
                 self.lost.add(nick)
-                yield "lost", nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})"
+                yield EventKind.LOST, nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})"
 
     def health(self, nick: str) -> Health:
         if nick in self.lost:
