@@ -49,32 +49,33 @@ def frozen(scenario: Scenario3, nick: str, timeout: float, *args: str) -> tuple[
         server.sigcont()
 
 
+def compare(scenario: Scenario3, timeout: float, label: str, nick: str, command: list[str],
+            reset: list[str]) -> None:
+    """``command`` with every instance answering, then with ``nick`` frozen; ``reset`` before each (a
+    first run does more, e.g. the wait_exit checks that a rerun leaves alone: the baseline is the second)."""
+    for _ in range(2):
+        supv(scenario, timeout, *reset)
+        base, code, _ = supv(scenario, timeout, *command)
+        assert code == 0, (command, code)
+    supv(scenario, timeout, *reset)
+    took, code, last = frozen(scenario, nick, timeout, *command)
+    print(f"{label} {' '.join(command)}: baseline {base:.2f}s; {nick} frozen {took:.2f}s (exit {code}); "
+          f"extra {took - base:.2f}s = {(took - base) / timeout:.2f} x --timeout")
+    if code:
+        print(f"    {last}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=5.0)
-    options = parser.parse_args()
-    timeout = options.timeout
+    timeout = parser.parse_args().timeout
     with tempfile.TemporaryDirectory(prefix="supv-bench-unanswered-") as folder:
         scenario = Scenario3(prepare(Path(folder) / "scenario_3"))
         scenario.start()
         try:
             print(f"Scenario 3 on {len(scenario.servers)} supervisord, --timeout {timeout:g}")
-            # a first start runs the wait_exit checks, which a rerun leaves alone: measure the second one
-            for _ in range(2):
-                base, code, _ = supv(scenario, timeout, "run-plan", "scen3_hci_01")
-                assert code == 0, code
-                supv(scenario, timeout, "stop-plan", "scen3_hci_01")
-            took, code, last = frozen(scenario, "console_3", timeout, "run-plan", "scen3_hci_01")
-            print(f"(a) run-plan scen3_hci_01: baseline {base:.2f}s; console_3 frozen {took:.2f}s (exit {code}); "
-                  f"extra {took - base:.2f}s = {(took - base) / timeout:.2f} x --timeout")
-            supv(scenario, timeout, "run-plan", "scen3_srv")
-            base, code, _ = supv(scenario, timeout, "stop-plan", "scen3_srv")
-            assert code == 0, code
-            supv(scenario, timeout, "run-plan", "scen3_srv")
-            took, code, last = frozen(scenario, "server_2", timeout, "stop-plan", "scen3_srv")
-            print(f"(b) stop-plan scen3_srv: baseline {base:.2f}s; server_2 frozen {took:.2f}s (exit {code}); "
-                  f"extra {took - base:.2f}s = {(took - base) / timeout:.2f} x --timeout")
-            print(f"    {last}")
+            compare(scenario, timeout, "(a)", "console_3", ["run-plan", "scen3_hci_01"], ["stop-plan", "scen3_hci_01"])
+            compare(scenario, timeout, "(b)", "server_2", ["stop-plan", "scen3_srv"], ["run-plan", "scen3_srv"])
         finally:
             scenario.stop()
 
