@@ -99,7 +99,12 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
     last: list[Any] = [None]
 
     def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
-        last[0] = app.fill(first.pop() if first else session.snapshot(with_config=True))
+        if first:
+            taken = first.pop()
+        else:
+            taken = session.snapshot(with_config=True)
+            app.report_unreachable(taken, not_running=False)  # an instance lost during the run, once
+        last[0] = app.fill(taken)
         return last[0]
 
     with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
