@@ -6,15 +6,19 @@
 (b) ``supv stop-plan scen3_srv`` with server_2 frozen (scen3_srv runs on the three servers): its wall time
     against the baseline stop, and its exit code (3: server_2 may still run programs of scen3_srv).
 
+(c) the controllers of Scenario 3 (``run-plan --watch``, 1 s timeout, 0.5 s cycle): how long after a
+    server is frozen the acting controller declares it lost (``--lost-after 2`` missed polls).
+
 Each command runs in a new interpreter (what a user waits for), with the default ``--timeout`` (5 s).
 Every supervisord started here (and its programs) is stopped at the end, by pid.
 
-Run: python bench/unanswered.py [--timeout 5]
+Run: python bench/unanswered.py [--timeout 5] [--trials 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,8 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from tests.support.scenario3 import Scenario3, prepare, supv_env  # noqa: E402
+import failover  # noqa: E402  (bench/failover.py: the Scenario 3 controller helpers)
+
+from supv_cli.cluster.client import take_snapshot  # noqa: E402
+from tests.support.scenario3 import SERVERS, Scenario3, prepare, supv_env  # noqa: E402
 
 SUPV = [sys.executable, "-m", "supv_cli"]
 ENV = {**supv_env(), "NO_COLOR": "1"}
@@ -65,10 +73,40 @@ def compare(scenario: Scenario3, timeout: float, label: str, nick: str, command:
         print(f"    {last}")
 
 
+def freeze_detection(folder: Path, trials: int) -> None:
+    """(c): freeze a standby server; time until the acting controller says it is lost."""
+    cluster = Scenario3(prepare(folder / "scenario_3_controllers"), controllers=True)
+    cluster.start()
+    found = []
+    try:
+        for _ in range(trials):
+            snapshot = failover.wait_settled(cluster)
+            acting = next(iter(failover.acting_controllers(snapshot)))
+            nick = next(n for n in SERVERS if n != acting)
+            others = failover.instances_of(cluster, down=(nick,))
+            cluster.servers[nick].sigstop()
+            frozen_at, seen = time.monotonic(), None
+            try:
+                while seen is None and time.monotonic() - frozen_at < 30:
+                    states = failover.acting_controllers(take_snapshot(others, timeout=1))
+                    if any(nick in state.get("lost", []) for state in states.values()):
+                        seen = time.monotonic() - frozen_at
+                    time.sleep(0.05)
+            finally:
+                cluster.servers[nick].sigcont()
+            found.append(seen if seen is not None else float("inf"))
+    finally:
+        cluster.stop()
+    print(f"(c) a frozen server is lost for the acting controller after: median {statistics.median(found):.2f}s "
+          f"(trials {', '.join(f'{t:.2f}' for t in found)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=5.0)
-    timeout = parser.parse_args().timeout
+    parser.add_argument("--trials", type=int, default=4, help="freezes of (c)")
+    options = parser.parse_args()
+    timeout = options.timeout
     with tempfile.TemporaryDirectory(prefix="supv-bench-unanswered-") as folder:
         scenario = Scenario3(prepare(Path(folder) / "scenario_3"))
         scenario.start()
@@ -78,6 +116,7 @@ def main() -> None:
             compare(scenario, timeout, "(b)", "server_2", ["stop-plan", "scen3_srv"], ["run-plan", "scen3_srv"])
         finally:
             scenario.stop()
+        freeze_detection(Path(folder), options.trials)
 
 
 if __name__ == "__main__":
