@@ -124,6 +124,12 @@ def test_may_still_run(rules: Rules, last: InstanceSnapshot | None, applications
     assert may_still_run(snapshot, rules, INSTANCES, applications, answers) == expected
 
 
+def test_may_still_run_only_the_processes_of_a_single_process_run(rules: Rules) -> None:
+    snapshot = Snapshot((up(C1, proc("srv:a"), proc("srv:other")), down(C2), up(C3)))
+    assert may_still_run(snapshot, rules, INSTANCES, ["srv"], None, {"srv:a"}) == {"c2": ["srv:a"]}
+    assert may_still_run(snapshot, rules, INSTANCES, ["srv"], None, {"srv:pinned"}) == {}
+
+
 def test_silent_hosts_of_an_unknown_managed_application(rules: Rules) -> None:
     snapshot = Snapshot((up(C1), down(C2), up(C3)))
     assert silent_hosts(snapshot, rules, INSTANCES, "hci_02") == ["c2"]
