@@ -92,6 +92,7 @@ def resolve_declared(rules_obj: Any) -> list[str]:
         except RulesError as error:
             notes.append(str(error))
     notes.extend(rules_obj.warnings)
+    notes.extend(rules_obj.unknown_references())  # programs matched by pattern are never resolved above
     return list(dict.fromkeys(notes))
 
 
