@@ -94,9 +94,9 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
     \b
     Examples:
       supv application-info -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' -r etc/rules.xml
-      supv application-info -c etc/supervisord_server.conf scen3_srv scen3_hci_01
-      supv application-info -c etc/supervisord_server.conf --json | jq '.[] | select(.major_failure)'
-      supv application-info -c etc/supervisord_server.conf --check && echo "all applications up"
+      supv application-info -c etc/supv.conf scen3_srv scen3_hci_01
+      supv application-info -c etc/supv.conf --json | jq '.[] | select(.major_failure)'
+      supv application-info -c etc/supv.conf --check && echo "all applications up"
     """
     from supv_cli.cli.controller_state import read_states, report_acting
     from supv_cli.cli.status_common import load_status, require_an_answer

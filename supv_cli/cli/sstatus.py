@@ -134,9 +134,9 @@ def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> No
 
     \b
     Examples:
-      supv sstatus -c etc/supervisord_server.conf
+      supv sstatus -c etc/supv.conf
       supv sstatus -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' scen3_srv:* scen3_hci_01:scen3_chart_view
-      supv sstatus -c etc/supervisord_server.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
+      supv sstatus -c etc/supv.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
     """
     from supv_cli.cli.status_common import load_status, require_an_answer
 

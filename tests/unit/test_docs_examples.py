@@ -1,0 +1,88 @@
+"""The documentation says what the shipped files and the commands do (issue 9, item 12)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from supv_cli.cli import COMMANDS
+from supv_cli.cluster.settings import read_config_file
+from tests.support.cli import run_supv
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "use_cases" / "scenario_3"
+# README, man pages and the help epilogs of the commands: where users copy examples from
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "man").glob("*.[15]")),
+             *sorted((ROOT / "supv_cli" / "cli").glob("*.py"))]
+# ``-c etc/FILE`` (man pages escape the dash: ``\-c``)
+CONFIG_EXAMPLE_RE = re.compile(r"\\?-c (etc/[\w./-]+)")
+
+
+def config_examples() -> list[tuple[str, str]]:
+    found = []
+    for document in DOCUMENTS:
+        for match in CONFIG_EXAMPLE_RE.finditer(document.read_text()):
+            found.append((document.relative_to(ROOT).as_posix(), match.group(1)))
+    return sorted(set(found))
+
+
+def test_there_are_config_examples_to_check() -> None:
+    assert len(config_examples()) >= 5
+
+
+@pytest.mark.parametrize(("document", "config"), config_examples())
+def test_every_config_example_works_with_the_scenario_3_files(document: str, config: str) -> None:
+    """``-c etc/X`` is run in use_cases/scenario_3: X must be a file supv reads, giving instances."""
+    settings = read_config_file(str(SCENARIO / config))
+    assert settings.instances, f"{document}: -c {config} gives no instance"
+
+
+def program_options(*inis: Path) -> dict[str, str]:
+    """program name -> its autorestart, for the scen3_srv and HCI programs."""
+    values = {}
+    for ini in inis:
+        parser = configparser.RawConfigParser(inline_comment_prefixes=(";",))
+        parser.read(ini)
+        for section in parser.sections():
+            if section.startswith("program:scen3_"):
+                values[section.split(":", 1)[1]] = parser.get(section, "autorestart", fallback="unexpected")
+    return values
+
+
+def test_scenario_3_readme_says_the_autorestart_of_the_files() -> None:
+    values = program_options(SCENARIO / "etc" / "server" / "group_server.ini",
+                             SCENARIO / "template_etc" / "console" / "programs_console.ini")
+    readme = (SCENARIO / "README.md").read_text()
+    for program, value in values.items():
+        expected = "false" if program.startswith("scen3_check_") else "unexpected"
+        assert value == expected, program
+    assert set(values.values()) == {"false", "unexpected"}
+    for value in values.values():
+        assert f"autorestart={value}" in readme
+    # the README once said that every program is autorestart=false
+    assert "`autostart=false` and `autorestart=false`" not in readme
+    assert "`autorestart=false` leaves it to supv" not in readme
+
+
+def test_rules_check_json_is_one_list_as_its_help_says(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.xml"
+    rules.write_text("<root/>")
+    result = run_supv("rules", "check", "--json", str(rules))
+    assert result.exit_code == 0
+    assert [report["file"] for report in json.loads(result.stdout)] == [str(rules)]
+    help_text = " ".join(run_supv("rules", "check", "--help").stdout.split())
+    assert "one JSON list on stdout, one object per FILE" in help_text
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_man_pages_describe_c_as_an_inventory_or_a_supervisord_conf(command: str) -> None:
+    text = (ROOT / "man" / f"supv-{command}.1").read_text()
+    start = text.find('.BI \\-c " FILE"')
+    if start < 0:
+        pytest.skip(f"supv {command} has no -c")
+    paragraph = text[start:text.find(".TP", start)]
+    assert "inventory" in paragraph and "supervisord.conf" in paragraph
