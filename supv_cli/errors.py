@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3
     #: interrupted by the user (Ctrl-C)
     INTERRUPTED = 130
+    #: ended by SIGTERM (the command stops as on Ctrl-C, its report printed)
+    TERMINATED = 143
 
 
 class SupvError(Exception):
@@ -86,3 +88,8 @@ class PlanError(SupvError):
     """A plan could not be built or executed."""
 
     exit_code = ExitCode.FAILED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: it stops a command where Ctrl-C would (every ``except KeyboardInterrupt`` handles it,
+    so a run prints its report), and the command then exits with ``ExitCode.TERMINATED``."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from supv_cli.cli.options import ClusterOptions
-from supv_cli.errors import ConfigError
+from supv_cli.cli.output import warn
 
 if TYPE_CHECKING:
     from supv_cli.cluster.settings import ClusterSettings
@@ -62,13 +62,15 @@ def load_context(cluster: ClusterOptions, need_instances: bool = True, need_rule
     from supv_cli.rules import StartingStrategy, load_rules
 
     settings = resolve_settings(cluster)
-    if need_instances and not settings.instances:
-        raise ConfigError("no instances: give -i SPEC, SUPV_INSTANCES or -c FILE")
+    for line in settings.warnings:  # overridden values, globs matching nothing: said before any error
+        warn(line)
+    if need_instances:
+        settings.require_instances()
     rules = None
     warnings: list[str] = []
     if settings.rules_files:
         strategy = StartingStrategy(settings.default_starting_strategy or "CONFIG")
         rules, warnings = load_rules(settings.rules_files, settings.instances or None, strategy)
     elif need_rules:
-        raise ConfigError("no rules file: give -r FILE, SUPV_RULES or -c FILE")
+        settings.require_rules()
     return CommandContext(settings=settings, rules=rules, warnings=warnings)

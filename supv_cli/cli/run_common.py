@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from supv_cli.cli.output import print_json, print_plain_table, print_rich_table
-from supv_cli.errors import ExitCode
+from supv_cli.errors import ExitCode, Terminated
 
 PLAN_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Load", "Reason"]
 REPORT_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Outcome", "Elapsed", "Detail"]
@@ -131,13 +131,15 @@ def execute(context: Any, run: Any, fmt: str, quiet: bool, poll_interval: float)
     def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
         return first.pop() if first else snapshot_fn()
 
+    terminated = False
     with Progress(run, live=Progress.wanted(fmt), json_lines=fmt == "json", quiet=quiet) as progress:
         try:
             drive(run, snapshots, status_fn, send_fn, progress.events, interval=poll_interval)
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated): the report still follows
+            terminated = isinstance(interrupt, Terminated)
     render_report(run, fmt)
-    raise click.exceptions.Exit(exit_code(run, context.snapshot()))
+    code = int(ExitCode.TERMINATED) if terminated else exit_code(run, context.snapshot())
+    raise click.exceptions.Exit(code)
 
 
 def exit_code(run: Any, snapshot: Any) -> int:

@@ -60,7 +60,7 @@ def load_status(cluster: ClusterOptions) -> tuple[CommandContext, ClusterStatus]
     from supv_cli.status import evaluate
 
     context = load_context(cluster, need_instances=True, need_rules=False)
-    for line in list(context.settings.warnings) + list(context.warnings):
+    for line in context.warnings:
         warn(line)
     settings = context.settings
     # no getAllConfigInfo: two thirds of the bytes, and nothing a status view needs (see take_snapshot)

@@ -35,9 +35,9 @@ def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None
     from supv_cli.plan.commands import Event
     from supv_cli.plan.planner import ensure_rules
 
-    if cluster.timeout is None:
-        cluster = replace(cluster, timeout=WATCH_TIMEOUT)
     context = load_context(cluster, need_instances=True, need_rules=True)
+    if cluster.timeout is None:  # the controller's own default, not an override of the file's timeout
+        context.settings = replace(context.settings, timeout=WATCH_TIMEOUT)
     rules = ensure_rules(context.rules)
     local = local_instance(context.instances, local_nick)
     unmanaged = [name for name in applications if not rules.application_rules(name).managed]
