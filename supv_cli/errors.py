@@ -48,6 +48,17 @@ class UsageError(SupvError):
     exit_code = ExitCode.USAGE
 
 
+def unknown_names(what: str, unknown: list[str], known: list[str], unreachable: int = 0) -> SupvError:
+    """The one error for names that name nothing, in every command: ``unknown application nope: no
+    reachable instance has it; known: a, b``, exit 2; exit 3 when an instance did not answer (the name
+    may be there)."""
+    listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "") if known else "(none)"
+    message = f"unknown {what} {', '.join(unknown)}: no reachable instance has it; known: {listed}"
+    if unreachable:
+        return ClusterError(f"{message}; {unreachable} instance(s) did not answer and may have it")
+    return UsageError(message)
+
+
 class RulesError(SupvError):
     """An invalid rules file (XML syntax, schema, pattern...)."""
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Sequence
 import click
 
 from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.cli.output import echo_err, print_json, print_rich_table, warn
-from supv_cli.errors import ClusterError, SupvError
+from supv_cli.cli.output import echo_err, print_json, print_rich_table
+from supv_cli.errors import ClusterError, SupvError, unknown_names
 
 if TYPE_CHECKING:
     from supv_cli.status import ApplicationStatus, ClusterStatus
@@ -54,10 +54,9 @@ def render(status: ClusterStatus, selected: Sequence[ApplicationStatus], fmt: st
         print_rich_table(["Application", "State", "Major", "Minor", "Operational"], rows)
 
 
-def check_problems(selected: Sequence[ApplicationStatus], unknown: Sequence[str]) -> list[str]:
-    """What ``--check`` complains about: a managed application not RUNNING or with a major failure, or a
-    named application that no instance knows."""
-    problems = [f"{name}: unknown application" for name in unknown]
+def check_problems(selected: Sequence[ApplicationStatus]) -> list[str]:
+    """What ``--check`` complains about: a managed application not RUNNING or with a major failure."""
+    problems = []
     for app in selected:
         if app.managed and not app.healthy:
             detail = app.statename + (" with a major failure" if app.major_failure else "")
@@ -104,17 +103,17 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
     context, status = load_status(cluster)
     require_an_answer(status.snapshot)
     selected, unknown = select_applications(status, applications)
-    for name in unknown:
-        warn(f"application {name!r} is not known by any reachable instance")
     render(status, selected, fmt)
     if status.unreachable:  # what the failover controller made of it, if one runs
         report_acting(read_states(status.snapshot, context.settings), recent=False)
+    if unknown:  # the rule of every command: the known ones are shown, then exit 2 (3 if one did not answer)
+        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
     if not check:
         return
     if status.unreachable:
         raise ClusterError(f"--check: {len(status.unreachable)} instance(s) did not answer; the status is "
                            "incomplete")
-    problems = check_problems(selected, unknown)
+    problems = check_problems(selected)
     if problems:
         for problem in problems:
             echo_err(f"supv: check: {problem}")

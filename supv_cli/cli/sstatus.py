@@ -118,7 +118,8 @@ def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> No
 
     NAMESPEC is APP:* (every process of APP), APP:PROCESS, or PROCESS (PROCESS:PROCESS, else every
     process of that name); 'all' or none shows every process. An unknown NAMESPEC prints
-    'NAMESPEC: ERROR (BAD_NAME: ...)' on stderr and the command exits 1. Unreachable instances are
+    'NAMESPEC: ERROR (BAD_NAME: ...)' on stderr and the command exits 2 (3 when an instance did
+    not answer: the name may be there). Unreachable instances are
     reported on stderr and the rest is shown.
 
     \b
@@ -129,7 +130,7 @@ def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> No
     reason, conflict, instances}.
 
     \b
-    Exit status: 0 shown; 1 an unknown NAMESPEC; 2 usage, rules or configuration error;
+    Exit status: 0 shown; 2 an unknown NAMESPEC, a usage, rules or configuration error;
     3 no instance answered.
 
     \b
@@ -146,5 +147,5 @@ def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> No
     for line in errors:
         echo_err(line)
     render(processes, fmt)
-    if errors:
-        raise click.exceptions.Exit(int(ExitCode.FAILED))
+    if errors:  # the rule of every command for names that name nothing: exit 2 (3 if one did not answer)
+        raise click.exceptions.Exit(int(ExitCode.UNREACHABLE if status.unreachable else ExitCode.USAGE))

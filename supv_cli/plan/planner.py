@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
-from supv_cli.errors import PlanError, UsageError
+from supv_cli.errors import PlanError, UsageError, unknown_names
 from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
 from supv_cli.plan.placement import (
     LoadModel,
@@ -43,10 +43,14 @@ def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str
     """
     by_name = status.applications
     if names:
+        processes = [name for name in names if ":" in name]
+        if processes:
+            plan, command = ("run-plan", "start") if kind == "start" else ("stop-plan", "stop")
+            raise UsageError(f"{', '.join(processes)}: {plan} takes applications; name applications here, "
+                             f"or use `supv {command} {' '.join(processes)}` for processes")
         unknown = [name for name in names if name not in by_name]
         if unknown:
-            raise UsageError(f"unknown application {', '.join(unknown)}: no reachable instance has this group; "
-                             f"known: {', '.join(by_name) or '(none)'}")
+            raise unknown_names("application", unknown, list(by_name))
         selected = [by_name[name] for name in dict.fromkeys(names)]
         if kind == "start":
             unmanaged = [a.application_name for a in selected if not a.rules.managed]
