@@ -88,7 +88,8 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
 
     \b
     Exit status: 0 shown (even if some instances did not answer); 1 --check found a problem;
-    2 usage, rules or configuration error; 3 no instance answered, or --check and one did not answer.
+    2 an unknown APP (after the known ones), usage, rules or configuration error; 3 no instance
+    answered, or --check and one did not answer, or an unknown APP while one did not answer.
 
     \b
     Examples:

@@ -59,7 +59,7 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
 
     \b
     Exit status: 0 every program done; 1 a program failed; 2 usage/rules error;
-    3 no instance answered; 130 interrupted.
+    3 no instance answered; 130 interrupted; 143 terminated (SIGTERM; the report is printed).
     \b
     Examples:
       supv run-plan -c etc/supv.conf --dry-run
