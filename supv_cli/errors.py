@@ -101,6 +101,15 @@ class PlanError(SupvError):
     exit_code = ExitCode.FAILED
 
 
+class CommandFailed(SupvError):
+    """The command has said what went wrong (on stderr or in its report): exit with ``exit_code`` and
+    print nothing more. Commands raise this instead of exiting themselves."""
+
+    def __init__(self, exit_code: ExitCode, message: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM: it stops a command where Ctrl-C would (every ``except KeyboardInterrupt`` handles it,
     so a run prints its report), and the command then exits with ``ExitCode.TERMINATED``."""

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from supv_cli import __version__
+from supv_cli.cli.options import ENV_DEBUG
 from supv_cli.errors import ExitCode, SupvError, Terminated
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
@@ -52,6 +53,13 @@ DEBUG_HELP = "Also show the Python traceback of an error (same exit code) [SUPV_
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         ctx.meta[DEBUG] = True
+        if hasattr(ctx.obj, "debug"):
+            ctx.obj.debug = True
+
+
+def debugging(ctx: click.Context) -> bool:
+    """``--debug`` given before or after the command, or SUPV_DEBUG."""
+    return bool(ctx.meta.get(DEBUG) or getattr(ctx.obj, "debug", False))
 
 
 def with_debug_option(command: click.Command) -> click.Command:
@@ -86,12 +94,12 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SupvError as error:
-            if ctx.meta.get(DEBUG):
+            if debugging(ctx):
                 traceback.print_exc()
             report_error(error)
             ctx.exit(int(error.exit_code))
         except KeyboardInterrupt as interrupt:
-            if ctx.meta.get(DEBUG):
+            if debugging(ctx):
                 traceback.print_exc()
             terminated = isinstance(interrupt, Terminated)
             click.echo("supv: terminated" if terminated else "supv: interrupted", err=True)
@@ -110,7 +118,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="supv")
-@click.option("--debug", is_flag=True, envvar="SUPV_DEBUG", help=DEBUG_HELP)
+@click.option("--debug", is_flag=True, envvar=ENV_DEBUG, help=DEBUG_HELP)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Supvisors-style staged start, status and failover for plain Supervisor clusters.
@@ -118,15 +126,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     supv reads Supvisors rules files and talks to stock supervisord instances over XML-RPC;
     nothing is installed inside supervisord.
     """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    from supv_cli.cli.app import App
+
+    ctx.obj = App(debug=debug)
     if debug:
         ctx.meta[DEBUG] = True
 
 
 def report_error(error: SupvError) -> None:
     """Print a SupvError as users see it: one ``supv: error: ...`` line per problem."""
-    lines = getattr(error, "errors", None) or [str(error)]
+    lines = getattr(error, "errors", None) or ([str(error)] if str(error) else [])
     for line in lines:
         # problems located in a file keep the compiler-like ``FILE:LINE: message`` shape editors understand
         from supv_cli.cli.output import LOCATED_RE
