@@ -29,10 +29,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "instances": ("instances", "instances", "Show every instance: state, load and process counts."),
     "run-plan": ("run_plan", "run_plan", "Start applications stage by stage, as the rules say."),
     "stop-plan": ("stop_plan", "stop_plan", "Stop applications stage by stage (stop_sequence, highest first)."),
+    "restart-plan": ("restart_plan", "restart_plan", "Restart applications: stop-plan then run-plan, one report."),
+    "start": ("start", "start", "Start processes where the rules place them (APP:PROC, APP:*)."),
+    "stop": ("stop", "stop", "Stop processes wherever they run."),
+    "restart": ("restart", "restart", "Restart processes: stop, then start placed anew."),
+    "conflicts": ("conflicts", "conflicts", "Show managed processes running on more than one instance."),
+    "conciliate": ("conciliate", "conciliate", "Resolve conflicts once, with a conciliation strategy."),
+    "wait": ("wait", "wait", "Wait until applications are fully started (for scripts and CI)."),
+    "controller": ("controller", "controller", "Which controller acts; hold and release them for maintenance."),
 }
 
 #: aliases kept for supvisorsctl users
-ALIASES: dict[str, str] = {"application_info": "application-info"}
+ALIASES: dict[str, str] = {"application_info": "application-info", "restart_application": "restart-plan",
+                           "start_process": "start", "stop_process": "stop", "restart_process": "restart"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"
@@ -107,7 +116,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]
-        rows += [(alias, f"Alias of {target}.") for alias, target in ALIASES.items()]
+        rows.append(("Supvisors names", ", ".join(f"{alias} ({target})" for alias, target in ALIASES.items())))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

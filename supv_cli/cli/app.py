@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from supv_cli.cli.output import View, render, warn
-from supv_cli.errors import ClusterError, ConfigError
+from supv_cli.errors import ClusterError
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession

@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import click

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cli.options import ClusterOptions
-from supv_cli.cluster.settings import resolve_settings
+from supv_cli.cluster.settings import ClusterOptions, resolve_settings
 
 CL, ENV = "command line", "environment"
 SECRET_FILE = "pw-file-9dQ2"
