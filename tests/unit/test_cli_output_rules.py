@@ -60,6 +60,17 @@ def test_plans_take_applications_and_point_to_the_process_commands(tmp_path, bui
     assert "unknown application" not in str(caught.value)
 
 
+def test_restart_plan_points_to_restart(tmp_path) -> None:
+    from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.operate import restart_runs
+
+    rules = rules_of(tmp_path, '<application name="a"><start_sequence>1</start_sequence></application>', CLUSTER)
+    snap = snapshot(CLUSTER, {"*": [info("a:p")]})
+    with pytest.raises(UsageError, match=r"a:p: restart-plan takes applications; name applications here, or use "
+                                         r"`supv restart a:p` for processes"):
+        restart_runs(rules, status_of(rules, snap), ["a:p"], RunOptions())
+
+
 def test_unknown_names_are_usage_errors_unless_an_instance_did_not_answer() -> None:
     error = unknown_names("application", ["nope"], ["a", "b"])
     assert isinstance(error, UsageError) and error.exit_code == ExitCode.USAGE

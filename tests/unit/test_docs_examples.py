@@ -25,7 +25,10 @@ CONFIG_EXAMPLE_RE = re.compile(r"\\?-c (etc/[\w./-]+)")
 def config_examples() -> list[tuple[str, str]]:
     found = []
     for document in DOCUMENTS:
-        for match in CONFIG_EXAMPLE_RE.finditer(document.read_text()):
+        text = document.read_text()
+        for match in CONFIG_EXAMPLE_RE.finditer(text):
+            if text[:match.start()].endswith(("supervisord ", "supervisord.supervisord ")):
+                continue  # supervisord's own -c: its configuration, not a supv example
             found.append((document.relative_to(ROOT).as_posix(), match.group(1)))
     return sorted(set(found))
 
