@@ -81,11 +81,11 @@ def test_rules_check_json_is_one_list_as_its_help_says(tmp_path: Path) -> None:
     assert "one JSON list on stdout, one object per FILE" in help_text
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_man_pages_describe_c_as_an_inventory_or_a_supervisord_conf(command: str) -> None:
-    text = (ROOT / "man" / f"supv-{command}.1").read_text()
-    start = text.find('.BI \\-c " FILE"')
+@pytest.mark.parametrize("page", ["supv.1"] + [f"supv-{command}.1" for command in sorted(COMMANDS)])
+def test_man_pages_describe_c_as_an_inventory_or_a_supervisord_conf(page: str) -> None:
+    text = (ROOT / "man" / page).read_text()
+    start = text.find('.BI \\-c " FILE')
     if start < 0:
-        pytest.skip(f"supv {command} has no -c")
+        pytest.skip(f"{page} has no -c paragraph of its own (the cluster options are in supv(1))")
     paragraph = text[start:text.find(".TP", start)]
     assert "inventory" in paragraph and "supervisord.conf" in paragraph
