@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cli import COMMANDS
 from supv_cli.cluster.settings import read_config_file
 from tests.support.cli import run_supv
 
@@ -81,11 +80,18 @@ def test_rules_check_json_is_one_list_as_its_help_says(tmp_path: Path) -> None:
     assert "one JSON list on stdout, one object per FILE" in help_text
 
 
-@pytest.mark.parametrize("page", ["supv.1"] + [f"supv-{command}.1" for command in sorted(COMMANDS)])
+#: the pages with a -c paragraph of their own (the others refer to the cluster options of supv(1))
+C_PARAGRAPH = '.BI \\-c " FILE'
+PAGES_WITH_C = [page.name for page in sorted((ROOT / "man").glob("supv*.1")) if C_PARAGRAPH in page.read_text()]
+
+
+def test_the_main_page_and_the_status_pages_have_a_c_paragraph() -> None:
+    assert {"supv.1", "supv-application-info.1", "supv-sstatus.1"} <= set(PAGES_WITH_C)
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_C)
 def test_man_pages_describe_c_as_an_inventory_or_a_supervisord_conf(page: str) -> None:
     text = (ROOT / "man" / page).read_text()
-    start = text.find('.BI \\-c " FILE')
-    if start < 0:
-        pytest.skip(f"{page} has no -c paragraph of its own (the cluster options are in supv(1))")
+    start = text.find(C_PARAGRAPH)
     paragraph = text[start:text.find(".TP", start)]
     assert "inventory" in paragraph and "supervisord.conf" in paragraph
