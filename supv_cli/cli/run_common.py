@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from supv_cli.cli.output import Table, View
-from supv_cli.errors import ClusterError, CommandFailed, ExitCode
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode, Terminated
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -109,15 +109,16 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
         last[0] = app.fill(taken)
         return last[0]
 
+    terminated = False
     with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
         try:
             drive(run, snapshots, lambda snapshot: evaluate(app.rules, snapshot), session.send, progress.events,
                   interval=poll_interval)
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated): the report still follows
+            terminated = isinstance(interrupt, Terminated)
     app.emit(report_view(run))
-    code = exit_code(run, last[0])
-    if code is ExitCode.INTERRUPTED:
+    code = ExitCode.TERMINATED if terminated else exit_code(run, last[0])
+    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         raise CommandFailed(code)
     risk = unanswered_risk(app, run, last[0])
     if risk:
