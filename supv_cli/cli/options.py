@@ -8,20 +8,26 @@ decorators passing one keyword argument each (``dry_run``, ``quiet``, ``poll_int
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any, Callable
 
 import click
 
+from supv_cli.cluster.precedence import CLUSTER_OPTIONS, COMMAND_LINE, ENVIRONMENT
+
 F = Callable[..., Any]
 
-# environment variables of the shared options (documented in the README and supv(1))
-ENV_INSTANCES = "SUPV_INSTANCES"
-ENV_RULES = "SUPV_RULES"
-ENV_CONFIG = "SUPV_CONFIG"
-ENV_USERNAME = "SUPV_USERNAME"
-ENV_PASSWORD = "SUPV_PASSWORD"
-ENV_TIMEOUT = "SUPV_TIMEOUT"
+# environment variables of the shared options (documented in the README and supv(1)); those of the
+# cluster options come from the core's table, which names them in precedence warnings
+#: cluster option name -> its environment variable
+ENV = {name: envvar for name, (_, envvar) in CLUSTER_OPTIONS.items()}
+ENV_INSTANCES = ENV["instances"]
+ENV_RULES = ENV["rules"]
+ENV_CONFIG = ENV["config"]
+ENV_USERNAME = ENV["username"]
+ENV_PASSWORD = ENV["password"]
+ENV_TIMEOUT = ENV["timeout"]
 ENV_FORMAT = "SUPV_FORMAT"
 ENV_DEBUG = "SUPV_DEBUG"
 #: default of --poll-interval (seconds)
@@ -68,11 +74,30 @@ def cluster_options(func: F) -> F:
                 username: str | None, password: str | None, timeout: float | None, **kwargs: Any) -> Any:
         from supv_cli.cluster.settings import ClusterOptions  # not at import: `supv --help` stays fast
 
+        origins, shadowed = option_origins(click.get_current_context())
         app_of().cluster = ClusterOptions(instances=instances, rules=rules, config=config, username=username,
-                                          password=password, timeout=timeout)
+                                          password=password, timeout=timeout, origins=origins, shadowed=shadowed)
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def option_origins(ctx: click.Context) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Where each cluster option came from (click merges the environment into the options), and the
+    options given on the command line while their environment variable is set as well."""
+    from click.core import ParameterSource
+
+    origins: dict[str, str] = {}
+    shadowed: list[str] = []
+    for name, envvar in ENV.items():
+        source = ctx.get_parameter_source(name)
+        if source == ParameterSource.ENVIRONMENT:
+            origins[name] = ENVIRONMENT
+        elif source == ParameterSource.COMMANDLINE:
+            origins[name] = COMMAND_LINE
+            if os.environ.get(envvar):
+                shadowed.append(name)
+    return origins, tuple(shadowed)
 
 
 FORMATS = ("table", "plain", "json")

@@ -142,8 +142,8 @@ class RunChain:
 def restart_runs(rules: Rules, status: ClusterStatus, names: Sequence[str], options: RunOptions) -> RunChain:
     """``restart-plan``: the stop-plan of the applications, then their run-plan (a fresh start: their
     wait_exit programs run again)."""
-    stopped = select_applications(rules, status, names, "stop")
-    started = select_applications(rules, status, names, "start")
+    stopped = select_applications(rules, status, names, "stop", command="restart-plan")
+    started = select_applications(rules, status, names, "start", command="restart-plan")
     return RunChain("restart", [Run(rules, "stop", stopped, options), Run(rules, "start", started, options)])
 
 

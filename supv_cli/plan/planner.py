@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import Snapshot
-from supv_cli.errors import PlanError, UsageError
+from supv_cli.errors import PlanError, UsageError, unknown_names
 from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
 from supv_cli.plan.placer import Placer
 
@@ -27,19 +27,29 @@ __all__ = ["Action", "Placement", "build_start_plan", "build_stop_plan", "ensure
 
 
 # ----------------------------------------------------------------------------------- application choice
+#: the command acting on processes that matches each command acting on applications
+_PROCESS_COMMANDS = {"run-plan": "start", "stop-plan": "stop", "restart-plan": "restart"}
+
+
 def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str], kind: str,
-                        ) -> list[ApplicationStatus]:
+                        command: str = "") -> list[ApplicationStatus]:
     """The applications a start or stop is about.
 
-    Named: each must be known by an instance and, for a start, managed. None named: for a start every
-    managed application with start_sequence > 0; for a stop every managed application.
+    Named: each must be known by an instance and, for a start, managed; ``APP:PROC`` is refused with a
+    pointer to the process command (``command``: run-plan by default for a start, stop-plan for a stop).
+    None named: for a start every managed application with start_sequence > 0; for a stop every managed
+    application.
     """
     by_name = status.applications
     if names:
+        processes = [name for name in names if ":" in name]
+        if processes:
+            command = command or ("run-plan" if kind == "start" else "stop-plan")
+            raise UsageError(f"{', '.join(processes)}: {command} takes applications; name applications here, "
+                             f"or use `supv {_PROCESS_COMMANDS[command]} {' '.join(processes)}` for processes")
         unknown = [name for name in names if name not in by_name]
         if unknown:
-            raise UsageError(f"unknown application {', '.join(unknown)}: no reachable instance has this group; "
-                             f"known: {', '.join(by_name) or '(none)'}")
+            raise unknown_names("application", unknown, list(by_name))
         selected = [by_name[name] for name in dict.fromkeys(names)]
         if kind == "start":
             unmanaged = [a.application_name for a in selected if not a.rules.managed]
