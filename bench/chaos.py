@@ -21,6 +21,7 @@ partition, to every service running exactly once).
 Everything started here is stopped at the end of each trial, by pid.
 
 Run: python bench/chaos.py [--trials 3] [--cases double,missed,continue,partition,flap] [--seed N] [--keep]
+     [--supv DIR]   (DIR: another checkout, e.g. ``git worktree add /tmp/base main``, for a baseline)
 """
 
 from __future__ import annotations
@@ -87,11 +88,11 @@ class Watcher:
         return self.last
 
 
-def run_trial(case: str, rng: random.Random, keep: bool = False) -> Trial:
+def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = ROOT) -> Trial:
     trial = Trial(case)
     workdir = Path(tempfile.mkdtemp(prefix=f"supv-chaos-{case}-"))
     strategy = "CONTINUE" if case in ("continue", "missed") else "RESTART_PROCESS"
-    cluster = ControlledCluster(workdir, cfg_strategy=strategy)
+    cluster = ControlledCluster(workdir, cfg_strategy=strategy, supv_root=supv)
     try:
         cluster.start()
         wait_until("settled", cluster.placement, lambda p: once_each(p) and p.get("cfg:p") == ["s2"],
@@ -172,16 +173,20 @@ def main() -> None:
     parser.add_argument("--cases", default="double,missed,continue,partition,flap")
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep each trial's folder (logs) in /tmp")
+    parser.add_argument("--supv", type=Path, default=ROOT, metavar="DIR",
+                        help="the checkout whose supv_cli the controllers run (e.g. a worktree of main, to "
+                             "compare); default this one")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     trials = []
     for case in args.cases.split(","):
         for number in range(args.trials):
-            trial = run_trial(case, rng, args.keep)
+            trial = run_trial(case, rng, args.keep, args.supv.resolve())
             trials.append(trial)
             print(f"{case} #{number + 1}: dup={sorted(trial.duplicates)} lost={trial.losses} moves={trial.moves} "
                   f"dual={trial.dual} leader={trial.leader_changes} converged={trial.converged} {trial.error}",
                   file=sys.stderr)
+    print(f"controllers: {args.supv.resolve()}")
     report(trials)
 
 

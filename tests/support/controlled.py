@@ -61,11 +61,13 @@ class ControlledCluster:
     """Five supervisord, controllers on ``controlled`` servers, proxies on every controller's links."""
 
     def __init__(self, workdir: Path, controlled: Sequence[str] = ("s1", "s2"), cfg_strategy: str = "CONTINUE",
-                 controller_args: Sequence[str] = ()) -> None:
+                 controller_args: Sequence[str] = (), supv_root: Path = ROOT) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.controlled = tuple(controlled)
         self.controller_args = tuple(controller_args)
+        #: the checkout whose supv_cli the controllers run (bench/chaos.py --supv compares two)
+        self.supv_root = Path(supv_root)
         self.rules = self.workdir / "rules.xml"
         self.rules.write_text(RULES.format(cfg_strategy=cfg_strategy))
         self.servers: dict[str, Supervisord] = {}
@@ -93,7 +95,7 @@ class ControlledCluster:
 
     def start_controller(self, local: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPV_", "SUPERVISOR_"))}
-        env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["PYTHONPATH"] = str(self.supv_root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         with open(self.workdir / f"controller-{local}.out", "ab") as out, \
                 open(self.workdir / f"controller-{local}.log", "ab") as err:
             self.controllers[local] = subprocess.Popen(
