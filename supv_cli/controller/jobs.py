@@ -42,7 +42,7 @@ class Job:
 
 def never_started(application: ApplicationStatus) -> bool:
     """Supvisors' rule: every process STOPPED and never stopped (stop time 0) on every instance."""
-    return all(_never_ran(process) for process in application.processes)
+    return application.statename == "STOPPED" and all(_never_ran(process) for process in application.processes)
 
 
 def missed_starts(application: ApplicationStatus) -> list[str]:
@@ -52,7 +52,8 @@ def missed_starts(application: ApplicationStatus) -> list[str]:
     if application.statename == "STOPPED":
         return []
     return [process.process_name for process in application.processes
-            if process.rules.start_sequence > 0 and not process.rules.wait_exit and _never_ran(process)]
+            if process.rules.start_sequence > 0 and not process.rules.wait_exit and not process.running_on
+            and _never_ran(process)]
 
 
 def _never_ran(process: ProcessStatus) -> bool:
