@@ -5,18 +5,21 @@ supervisord, controllers on s1 and s2, every controller link through a userspace
 the automatic start placed srv:svc_a..c once each and cfg:p on s2, injects one fault, and samples every
 supervisord every 0.1 s. Cases:
 
-* ``double``: kill -9 s3 (supervisord and programs); as soon as s3's service is seen restarted, kill -9
-  s1 (the acting controller's server, controller included);
+* ``double``: kill -9 s3 (supervisord and programs); the moment s3's service is being started on s1
+  (polled every 5 ms), kill -9 s1 (the acting controller's server, controller included);
 * ``missed``: SIGSTOP s2 (which runs cfg:p, CONFIG on s2,s3) for 1.2-1.8 s, as the fault round did;
 * ``continue``: cfg is CONTINUE; kill -9 s2: cfg:p must not be started elsewhere;
+  (for these two the acting controller is restarted first: one that has not started anything
+  automatically for 30 s, as in a long-running cluster);
 * ``partition``: s1 (acting) cut off both ways for 6 s, then healed;
 * ``flap``: the links between s1 and the others cut 0.3 s out of every 0.8 s, for 8 s.
 
 Per trial: *duplicates* (programs seen active on two instances at once; during a partition the cut-off
 side keeps what it ran, so only after healing + 5 s counts), *losses* (srv services or a RESTART cfg:p
-running nowhere at the end), *moves* of a CONTINUE program, *dual* (samples where both controllers said
-they act), *leader changes*, and the *convergence* time (from the fault, or from the healing for a
-partition, to every service running exactly once).
+running nowhere at the end), *moves* of a CONTINUE program, *minor*: programs the cut-off side started
+during a partition, *dual* (samples where both controllers said they act), *leader changes*, and the
+*convergence* time (from the fault, or from the healing for a partition, to every service running
+exactly once).
 
 Everything started here is stopped at the end of each trial, by pid.
 
@@ -56,6 +59,7 @@ class Trial:
     dual: int = 0
     leader_changes: int = 0
     converged: float | None = None
+    minority: list[str] = field(default_factory=list)
     error: str = ""
 
 
@@ -88,6 +92,16 @@ class Watcher:
         return self.last
 
 
+def restart_acting(cluster: ControlledCluster) -> None:
+    """Restart the acting controller (s1) and wait until it acts: a controller that has not started
+    anything automatically for a while (the 30 s retry) is in the same state."""
+    cluster.stop_controller("s1")
+    cluster.start_controller("s1")
+    wait_until("s1's new controller acting", lambda: cluster.log("s1").count("acting on s1"), lambda n: n >= 2,
+               deadline=SETTLE)
+    time.sleep(0.5)
+
+
 def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = ROOT) -> Trial:
     trial = Trial(case)
     workdir = Path(tempfile.mkdtemp(prefix=f"supv-chaos-{case}-"))
@@ -101,25 +115,43 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
         time.sleep(1.0)
         before = cluster.placement()
         watch = Watcher(cluster, trial)
+
+        def minority_started(placement: Placement) -> list[str]:
+            """What the cut-off s1 started during the partition."""
+            return [ns for ns, nicks in placement.items() if "s1" in nicks and "s1" not in before.get(ns, [])]
+
         dead: tuple[str, ...] = ()
         if case == "double":
             lost = [ns for ns in SERVICES if before[ns] == ["s3"]]
             cluster.power_cut("s3")
             dead = ("s3",)
-            watch.sample(15, skip=dead, stop=lambda p: all(p.get(ns) for ns in lost))
+            s1 = cluster.servers["s1"].proxy(1.0)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not any(  # the moment a restart reaches s1
+                    s1.supervisor.getProcessInfo(ns)["statename"] != "STOPPED" for ns in lost):
+                time.sleep(0.005)
             cluster.power_cut("s1")
             dead = ("s1", "s3")
         elif case == "missed":
+            restart_acting(cluster)
             cluster.servers["s2"].sigstop()
             time.sleep(rng.uniform(1.2, 1.8))
             cluster.servers["s2"].sigcont()
         elif case == "continue":
+            restart_acting(cluster)
             cluster.power_cut("s2")
             dead = ("s2",)
         elif case == "partition":
             watch.count_from = float("inf")   # the cut-off side keeps what it ran: only after healing
             cluster.isolate("s1")
-            watch.sample(6.0)
+            started_there: set[str] = set()
+
+            def note(placement: Placement) -> bool:
+                started_there.update(minority_started(placement))
+                return False
+
+            watch.sample(6.0, stop=note)
+            trial.minority = sorted(started_there)
             cluster.heal()
             watch.converge_from = time.monotonic() - watch.started
             watch.count_from = watch.converge_from + 5.0
@@ -152,7 +184,7 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
 
 
 def report(trials: list[Trial]) -> None:
-    print(f"{'case':<10} {'trials':>6} {'dup':>4} {'lost':>5} {'moves':>5} {'dual':>5} {'leader':>6} "
+    print(f"{'case':<10} {'trials':>6} {'dup':>4} {'lost':>5} {'moves':>5} {'minor':>5} {'dual':>5} {'leader':>6} "
           f"{'converge median/max (s)':>24} errors")
     for case in dict.fromkeys(t.case for t in trials):
         mine = [t for t in trials if t.case == case]
@@ -160,11 +192,13 @@ def report(trials: list[Trial]) -> None:
         conv = f"{statistics.median(times):.1f} / {max(times):.1f}" if times else "-"
         print(f"{case:<10} {len(mine):>6} {sum(len(t.duplicates) for t in mine):>4} "
               f"{sum(len(t.losses) for t in mine):>5} {sum(t.moves for t in mine):>5} "
+              f"{sum(len(t.minority) for t in mine):>5} "
               f"{sum(t.dual for t in mine):>5} {sum(t.leader_changes for t in mine):>6} {conv:>24} "
               f"{sum(1 for t in mine if t.error)}")
         for t in mine:
-            if t.error or t.losses or t.duplicates:
-                print(f"    {case}: duplicates={sorted(t.duplicates)} losses={t.losses} {t.error}")
+            if t.error or t.losses or t.duplicates or t.minority:
+                print(f"    {case}: duplicates={sorted(t.duplicates)} losses={t.losses} minority={t.minority} "
+                      f"{t.error}")
 
 
 def main() -> None:
@@ -184,6 +218,7 @@ def main() -> None:
             trial = run_trial(case, rng, args.keep, args.supv.resolve())
             trials.append(trial)
             print(f"{case} #{number + 1}: dup={sorted(trial.duplicates)} lost={trial.losses} moves={trial.moves} "
+                  f"minority={trial.minority} "
                   f"dual={trial.dual} leader={trial.leader_changes} converged={trial.converged} {trial.error}",
                   file=sys.stderr)
     print(f"controllers: {args.supv.resolve()}")

@@ -101,7 +101,8 @@ class ControlledCluster:
             self.controllers[local] = subprocess.Popen(
                 [sys.executable, "-m", "supv_cli", "run-plan", "--watch", "-i", self.instance_list(local),
                  "-r", str(self.rules), "--local", local, *self.controller_args],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, start_new_session=True,
+                cwd=self.workdir)   # not ours: ``-m`` puts the working directory first on sys.path
 
     def stop_controller(self, local: str, sig: int = signal.SIGTERM) -> int | None:
         process = self.controllers.pop(local, None)
