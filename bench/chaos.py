@@ -121,6 +121,11 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
             return [ns for ns, nicks in placement.items() if "s1" in nicks and "s1" not in before.get(ns, [])]
 
         dead: tuple[str, ...] = ()
+
+        def acting_lines() -> int:
+            return sum(cluster.log(local).count("controller: acting") for local in ("s1", "s2"))
+
+        elected = acting_lines()   # the elections so far (a restarted controller's included)
         if case == "double":
             lost = [ns for ns in SERVICES if before[ns] == ["s3"]]
             cluster.power_cut("s3")
@@ -134,11 +139,13 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
             dead = ("s1", "s3")
         elif case == "missed":
             restart_acting(cluster)
+            elected = acting_lines()
             cluster.servers["s2"].sigstop()
             time.sleep(rng.uniform(1.2, 1.8))
             cluster.servers["s2"].sigcont()
         elif case == "continue":
             restart_acting(cluster)
+            elected = acting_lines()
             cluster.power_cut("s2")
             dead = ("s2",)
         elif case == "partition":
@@ -172,8 +179,7 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
             trial.losses.append("cfg:p")
         if case == "continue":
             trial.moves = len(final.get("cfg:p", []))
-        # the first "acting" line is the initial election; every other one is a change of leader
-        trial.leader_changes = max(0, sum(cluster.log(local).count("controller: acting") for local in ("s1", "s2")) - 1)
+        trial.leader_changes = acting_lines() - elected   # every "acting" line after the fault: a new leader
     except Exception as error:  # a trial that breaks is reported, the others go on
         trial.error = f"{type(error).__name__}: {error}"[:300]
     finally:
