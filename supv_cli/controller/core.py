@@ -141,6 +141,7 @@ class Controller(Recovery):
         status = evaluate(self.rules, self.members.augmented(snapshot), frozenset(self.members.lost))
         self.status = status
         self._witness_crashes(snapshot, previous, status)
+        self._forget_starts(snapshot)
         self._leadership()
         if not self._quorum() or not self.acting:
             self.jobs = []
@@ -157,7 +158,7 @@ class Controller(Recovery):
         if self.options.autostart:
             self._autostart(snapshot, status, now)
         requests += self._step_jobs(snapshot, status, now)
-        self._note_starts(snapshot, requests, now)
+        self._note_starts(requests, now)
         return requests
 
     def _quorum(self) -> bool:

@@ -102,11 +102,15 @@ class Recovery:
         return True
 
     # ------------------------------------------------------------------ orphans of lost instances
-    def _note_starts(self, snapshot: Snapshot, requests: Sequence[Request], now: float) -> None:
+    def _forget_starts(self, snapshot: Snapshot) -> None:
+        """Starts sent to an instance that answered since: its answer tells what became of them."""
+        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
+        if self.sent:
+            self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering}
+
+    def _note_starts(self, requests: Sequence[Request], now: float) -> None:
         """Remember the starts about to be sent until their instance answers again: a start sent to an
         instance lost before it answered counts as active there (it was sent, it may run)."""
-        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
-        self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering}
         self.sent.update(((r.args[0], r.instance.nick), now) for r in requests
                          if r.method == "supervisor.startProcess")
 
