@@ -202,6 +202,26 @@ def test_a_start_the_standby_never_saw_is_not_lost(tmp_path):
     assert any("never started" in m for m in c.said("s2", "decision"))
 
 
+def test_a_start_sent_to_an_instance_lost_before_it_answered_is_not_lost(tmp_path):
+    # the acting controller starts svc_c on s3 and s3 dies before answering again: its last answer
+    # shows svc_c STOPPED, yet the start was sent: svc_c is placed again elsewhere
+    base = [info(n) for n in SERVICES] + [info("cfg:p"), info(CONTROLLER, stop=1.0)]
+    c = Cluster(tmp_path, snapshot(CLUSTER, {"*": base, "s1": [info(CONTROLLER, S.RUNNING, start=1.5, now=3.0)]}),
+                locals_=("s1",))
+
+    def kill_s3_once_started(cluster: Cluster) -> bool:
+        if any(nick == "s3" for _, nick in cluster.starts()):
+            cluster.kill("s3")
+            return True
+        return False
+
+    c.run(0.25, after_send=kill_s3_once_started)
+    on_s3 = sorted(ns for ns, nick in c.starts() if nick == "s3")
+    assert on_s3 and "s3" in c.script.down, c.starts()
+    c.run(4.0)
+    assert all(c.running().get(ns) for ns in on_s3), c.running()
+
+
 # ============================================================================================= one missed poll
 def test_one_missed_poll_starts_nothing_and_moves_no_leadership(tmp_path):
     # cfg (CONFIG, identifiers s2,s3) runs on s2 only; s2 and the leader's s1 miss one poll each
