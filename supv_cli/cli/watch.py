@@ -85,7 +85,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "
               f"{options.interval:g}s"))
     try:
-        watch(controller, session.snapshot, session.send, on_events, sleep=stop.sleep)
+        # every instance asked every cycle: a missed poll is a poll made and not answered (--lost-after)
+        watch(controller, lambda: session.snapshot(ask_all=True), session.send, on_events, sleep=stop.sleep)
     except Stopped:
         log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:

@@ -113,16 +113,18 @@ class ClusterSession:
                 self._clients[instance.nick] = client
             return client
 
-    def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R]) -> list[R | CallError]:
+    def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
+             ask_all: bool = False) -> list[R | CallError]:
         """``work`` on every instance concurrently, for at most the timeout in all; one entry per instance:
         what ``work`` returned or the :class:`CallError` it failed with. An unresponsive instance is not
-        asked (its entry fails at once) and a background probe watches for its return."""
+        asked (its entry fails at once) and a background probe watches for its return, unless
+        ``ask_all``."""
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
         for index, instance in enumerate(instances):
             health = self.health[instance]
             with self.health.lock:
-                skip = health.unresponsive
+                skip = health.unresponsive and not ask_all
             if skip:
                 # the reason it had: the user was told once, and this is not a new failure
                 entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT, health.reason)
@@ -182,9 +184,11 @@ class ClusterSession:
         threading.Thread(target=probe, name=f"supv-probe-{health.instance.nick}", daemon=True).start()
 
     # ------------------------------------------------------------------------------------ the calls
-    def snapshot(self, with_config: bool = True) -> Snapshot:
+    def snapshot(self, with_config: bool = True, ask_all: bool = False) -> Snapshot:
         """What every instance answers now (one ``system.multicall`` each). ``with_config=False`` leaves
-        out getAllConfigInfo (status views do not need it, see ``client.take_snapshot``)."""
+        out getAllConfigInfo (status views do not need it, see ``client.take_snapshot``). ``ask_all``:
+        unresponsive instances are asked too (the controller counts missed polls: a poll not made is
+        not a missed one)."""
         ordered = list(self.instances)
         taken_at = time.time()
         calls = SNAPSHOT_CALLS if with_config else SNAPSHOT_CALLS[:2]
@@ -193,7 +197,7 @@ class ClusterSession:
             return instance_snapshot(client.instance, client.multicall(calls))
 
         snaps = []
-        for instance, entry in zip(ordered, self.each(ordered, one)):
+        for instance, entry in zip(ordered, self.each(ordered, one, ask_all)):
             health = self.health[instance]
             if isinstance(entry, InstanceSnapshot):
                 snaps.append(with_elapsed(entry, health.elapsed))
