@@ -25,6 +25,7 @@ from enum import IntEnum
 from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
+from supv_cli.cluster import workers
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
@@ -162,6 +163,8 @@ def call(instance: Instance, method: str, *args: Any, timeout: float = DEFAULT_T
         return getattr(proxy, method)(*args)
     except Exception as error:
         raise classify(instance, error, timeout) from None
+    finally:
+        proxy("close")()  # a one-off call: its connection is not kept
 
 
 def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
@@ -228,8 +231,8 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
                 done += 1
                 cond.notify_all()
 
-    for number in range(min(max(1, max_workers), count)):
-        threading.Thread(target=worker, name=f"supv-fan-out-{number}", daemon=True).start()
+    for _ in range(min(max(1, max_workers), count)):
+        workers.submit(worker)
     with cond:
         while done < count:
             remaining = deadline - time.monotonic()
