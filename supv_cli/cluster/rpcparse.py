@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import xmlrpc.client
-from typing import Any
+from typing import Any, Callable
 from xml.etree import ElementTree
 
 __all__ = ["parse_response"]
@@ -74,7 +74,7 @@ def _boolean(text: str) -> bool:
     return text.strip() == "1"
 
 
-_CONVERT = {"string": str, "int": int, "i4": int, "i8": int, "double": float, "boolean": _boolean}
+_CONVERT: dict[str, Callable[[str], Any]] = {"string": str, "int": int, "i4": int, "i8": int, "double": float, "boolean": _boolean}
 
 
 def _flat_structs(data: bytes) -> list[dict[str, Any]]:
@@ -91,7 +91,7 @@ def _flat_structs(data: bytes) -> list[dict[str, Any]]:
         raise _Unsupported("layout")
     structs = []
     for chunk in chunks:
-        struct = {}
+        struct: dict[str, Any] = {}
         tags = _TAGS_HEAD
         for name, tag, typed, bare in _MEMBER.findall(chunk):
             if tag:

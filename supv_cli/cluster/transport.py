@@ -240,7 +240,7 @@ def _status(line: str) -> tuple[str, int, str]:
 
 def _dechunk(sock: socket.socket, buffer: bytes, deadline: float) -> bytes:
     """The body of a ``Transfer-Encoding: chunked`` answer (supervisord's own answers have a length)."""
-    body = []
+    body: list[bytes] = []
     while True:
         while b"\r\n" not in buffer:
             buffer += _more(sock, deadline)
