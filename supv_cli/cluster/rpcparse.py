@@ -74,7 +74,8 @@ def _boolean(text: str) -> bool:
     return text.strip() == "1"
 
 
-_CONVERT: dict[str, Callable[[str], Any]] = {"string": str, "int": int, "i4": int, "i8": int, "double": float, "boolean": _boolean}
+_CONVERT: dict[str, Callable[[str], Any]] = {"string": str, "int": int, "i4": int, "i8": int, "double": float,
+                                              "boolean": _boolean}
 
 
 def _flat_structs(data: bytes) -> list[dict[str, Any]]:

@@ -115,9 +115,12 @@ class TimeoutTransport(xmlrpc.client.Transport):
         self.connections += 1
         return sock
 
-    def _kept(self) -> socket.socket | None:
-        """The kept connection if the server has not closed it meanwhile (an idle connection that can
-        be read from was closed by the server, or holds bytes nobody asked for)."""
+    def peer_closed(self) -> bool | None:
+        """Whether the server closed the kept connection (then it is closed here too), without a byte
+        sent: a supervisord that dies (killed, crashed, restarted) closes its connections at once, so a
+        poller learns it for the price of a system call. None when no connection is kept (nothing to
+        tell from). An idle kept connection that can be read from was closed by the server, or holds
+        bytes nobody asked for: either way it is not used again."""
         sock = self._sock
         if sock is None:
             return None
@@ -125,8 +128,12 @@ class TimeoutTransport(xmlrpc.client.Transport):
         poller.register(sock, select.POLLIN)
         if poller.poll(0):
             self.close()
-            return None
-        return sock
+            return True
+        return False
+
+    def _kept(self) -> socket.socket | None:
+        """The kept connection, if the server has not closed it meanwhile."""
+        return None if self.peer_closed() in (None, True) else self._sock
 
     # ------------------------------------------------------------------------------ one call
     def request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:

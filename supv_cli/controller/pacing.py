@@ -1,0 +1,86 @@
+"""What the controller asks each instance at each cycle: the economics of watching.
+
+Measured (``bench/idle_cost.py``): a request costs a small supervisord about 0.5 ms of CPU whatever it
+asks (HTTP, XML-RPC, a few turns of its main loop), a large one more with the size of the answer; so
+the cost of watching is the number of requests, and the size of the full ones (see
+``cluster/polling.py``). Every cycle (``--interval``, 0.5 s) a controller must notice a dead instance;
+it needs the processes far less often. So, per instance:
+
+* the kept connection of every instance is *watched* at every cycle, for free: a supervisord that
+  dies (kill -9, crash, restart) closes it, and is then asked at once (refused: a missed poll);
+* the acting controller asks each instance for its full process list every ``FULL_EVERY`` seconds
+  (which also proves a frozen supervisord or a vanished host wrong), and at every cycle while a job is
+  in flight (a staged start or stop follows its programs closely) or while the instance does not
+  answer RUNNING;
+* a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
+  answer of every instance, which the recovery of a double failure rests on), and the leader's instance
+  every ``FULL_EVERY``. When the leader's instance misses a poll, it asks every instance at once, so that
+  its missed polls, quorum and last answers are fresh when it may take over;
+* no leader known (start-up, or a controller started outside supervisord): everything, in full.
+
+So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
+a frozen supervisord or a host gone without closing its connections is noticed within ``FULL_EVERY``
+(+ the call timeout), and a process that crashes on a live instance within ``FULL_EVERY``.
+
+And a cycle whose answers did not change (the poller gives the very same answer objects, see
+``cluster/polling.py``) does not evaluate the cluster again (:class:`Evaluations`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Collection
+
+from supv_cli.cluster.polling import same_answers
+from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.status import evaluate
+
+if TYPE_CHECKING:
+    from supv_cli.cluster.polling import Poller
+    from supv_cli.controller.core import Controller
+    from supv_cli.rules import Rules
+    from supv_cli.status import ClusterStatus
+
+__all__ = ["FULL_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "paced_snapshots"]
+
+#: seconds between two full answers of an instance to the acting controller when no job is in flight
+FULL_EVERY = 2.0
+#: seconds between two full answers of an instance to a standby controller
+STANDBY_FULL_EVERY = 5.0
+
+
+def paced_snapshots(controller: Controller, poller: Poller, full_every: float = FULL_EVERY,
+                    standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], Snapshot]:
+    """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
+    the controller's role needs now (see the module doc)."""
+
+    def snapshot() -> Snapshot:
+        if controller.acting:
+            everything = bool(controller.jobs)
+            return poller.poll(full=None if everything else poller.due(full_every))
+        leader = controller.leader
+        if leader is None:
+            return poller.poll()
+        taken = poller.poll(full=poller.due(standby_full_every) | (poller.due(full_every) & {leader}))
+        if any(snap.instance.nick == leader and not snap.usable for snap in taken):
+            return poller.poll()  # the leader may be going: fresh answers of everyone before deciding
+        return taken
+
+    return snapshot
+
+
+class Evaluations:
+    """``status.evaluate`` for the controller, done again only when something changed: the same
+    answers (by identity) and the same lost instances give the same status, ``evaluate`` being pure."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self._snapshot: Snapshot | None = None
+        self._lost: frozenset[str] = frozenset()
+        self._status: ClusterStatus | None = None
+
+    def __call__(self, snapshot: Snapshot, lost: Collection[str]) -> ClusterStatus:
+        lost = frozenset(lost)
+        if self._status is None or lost != self._lost or not same_answers(snapshot, self._snapshot):
+            self._status = evaluate(self.rules, snapshot, lost)
+            self._snapshot, self._lost = snapshot, lost
+        return self._status
