@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from supv_cli.cluster.client import SNAPSHOT_CALLS, CallError, Faults, instance_snapshot, unreachable_snapshot
@@ -43,7 +44,7 @@ __all__ = ["CONFIG_MAX_AGE", "Poller", "same_answers"]
 #: seconds after which the cached configuration of an instance is fetched again anyway
 CONFIG_MAX_AGE = 60.0
 #: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
-_CHANGE_FIELDS = ("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
+_CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
 
 _RUNNING_STATE = {"statename": "RUNNING"}
 
@@ -57,7 +58,7 @@ class _Known:
     #: when it was taken (monotonic)
     answered_at: float = float("-inf")
     #: its getAllProcessInfo fields that tell a change
-    key: tuple[tuple[Any, ...], ...] = ()
+    key: tuple[tuple[Any, ...], ...] | None = ()
     #: the cached getAllConfigInfo (a CallError when supervisord has none), its process list, when
     #: fetched, and over which connection
     configs: Any = None
@@ -182,7 +183,10 @@ class Poller:
                     configs = error  # an old supervisord: Supervisor's defaults
                 now = self.clock()
             snap = None
-        key = tuple(tuple(info.get(field) for field in _CHANGE_FIELDS) for info in infos)
+        try:
+            key = tuple(map(_CHANGE_KEY, infos))
+        except (KeyError, TypeError):  # not the usual struct: never taken for "unchanged"
+            key = None
         with self._lock:
             if configs is not known.configs:
                 known.configs, known.config_names, known.config_at = configs, _names(infos), now
@@ -190,7 +194,7 @@ class Poller:
             known.answer_configs = configs
             known.connection = client.connections
             known.answered_at = self.clock()
-            if known.answer is not None and key == known.key and (
+            if known.answer is not None and key is not None and key == known.key and (
                     configs is answer_configs or configs == answer_configs):
                 return known.answer  # only the clock moved
             if snap is None:
