@@ -40,12 +40,23 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-__all__ = ["FULL_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "paced_snapshots"]
+__all__ = ["FULL_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle", "paced_snapshots"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
 #: seconds between two full answers of an instance to a standby controller
 STANDBY_FULL_EVERY = 5.0
+
+
+def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
+                    full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY) -> set[str] | None:
+    """The instances to ask for their full answer this cycle (None: every one); the others are watched.
+    ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds."""
+    if acting:
+        return None if busy else due(full_every)
+    if leader is None:
+        return None
+    return due(standby_full_every) | (due(full_every) & {leader})
 
 
 def paced_snapshots(controller: Controller, poller: Poller, full_every: float = FULL_EVERY,
@@ -54,14 +65,12 @@ def paced_snapshots(controller: Controller, poller: Poller, full_every: float = 
     the controller's role needs now (see the module doc)."""
 
     def snapshot() -> Snapshot:
-        if controller.acting:
-            everything = bool(controller.jobs)
-            return poller.poll(full=None if everything else poller.due(full_every))
-        leader = controller.leader
-        if leader is None:
-            return poller.poll()
-        taken = poller.poll(full=poller.due(standby_full_every) | (poller.due(full_every) & {leader}))
-        if any(snap.instance.nick == leader and not snap.usable for snap in taken):
+        leader = None if controller.acting else controller.leader
+        full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
+                               standby_full_every)
+        taken = poller.poll(full=full)
+        if full is not None and leader is not None and any(
+                snap.instance.nick == leader and not snap.usable for snap in taken):
             return poller.poll()  # the leader may be going: fresh answers of everyone before deciding
         return taken
 
