@@ -174,7 +174,8 @@ class Poller:
                 state = client.call("supervisor.getState")
                 return instance_snapshot(instance, [state, error])
             configs = known.configs
-            if _names(infos) != known.config_names:  # a process list changed: its configuration too
+            # answered over a new connection (supervisord restarted meanwhile), or a process list changed
+            if client.connections != known.connection or _names(infos) != known.config_names:
                 try:
                     configs = client.call("supervisor.getAllConfigInfo")
                 except CallError as error:
