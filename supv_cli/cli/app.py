@@ -159,13 +159,14 @@ class App:
                 warn(f"{name}: {what} {', '.join(hosts)}, which did not answer ({why})")
         return found
 
-    def report_unreachable(self, snapshot: Snapshot) -> None:
-        """One warning per instance that did not answer (once per command) or is not RUNNING."""
+    def report_unreachable(self, snapshot: Snapshot, not_running: bool = True) -> None:
+        """One warning per instance that did not answer (once per command: call it after every poll)
+        and, with ``not_running``, per instance that answered but is not RUNNING."""
         from supv_cli.cluster.client import instance_label
 
         for health in self.session.unreported():
             warn(self.session.line(health))
-        for snap in snapshot.instances:
+        for snap in snapshot.instances if not_running else ():
             if snap.reachable and snap.state != "RUNNING":
                 warn(f"{instance_label(snap.instance)}: {snap.reason or snap.state}")
 

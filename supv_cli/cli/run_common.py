@@ -101,7 +101,12 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
     last: list[Any] = [None]
 
     def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
-        last[0] = app.fill(first.pop() if first else session.snapshot(with_config=True))
+        if first:
+            taken = first.pop()
+        else:
+            taken = session.snapshot(with_config=True)
+            app.report_unreachable(taken, not_running=False)  # an instance lost during the run, once
+        last[0] = app.fill(taken)
         return last[0]
 
     terminated = False
@@ -130,12 +135,22 @@ def unanswered_risk(app: App, run: Any, snapshot: Any) -> ClusterError | None:
     if snapshot is None:
         return None
     names = [job.name for job in run.jobs]
-    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers())
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(),
+                         single_processes(run))
     if not risk:
         return None
     reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
     return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
                                   f"run there" for nick, namespecs in risk.items()))
+
+
+def single_processes(run: Any) -> set[str] | None:
+    """The namespecs of a run of single processes (start/stop/restart APP:PROC), None for whole
+    applications (a RunChain is single when each of its runs is)."""
+    if not all(getattr(part, "single", False) for part in getattr(run, "runs", [run])):
+        return None
+    return ({f"{job.name}:{name}" for job in run.jobs for _, members in job.stages + job.skipped for name in members}
+            | {command.namespec for command in run.commands()})
 
 
 def exit_code(run: Any, snapshot: Any) -> ExitCode:
