@@ -57,6 +57,8 @@ class _Known:
     answer: InstanceSnapshot | None = None
     #: when it was taken (monotonic)
     answered_at: float = float("-inf")
+    #: when the instance last answered anything, a probe or a full poll (monotonic)
+    asked_at: float = float("-inf")
     #: its getAllProcessInfo fields that tell a change
     key: tuple[tuple[Any, ...], ...] | None = ()
     #: the cached getAllConfigInfo (a CallError when supervisord has none), its process list, when
@@ -93,11 +95,13 @@ class Poller:
         #: the last snapshot given
         self.last: Snapshot | None = None
 
-    def due(self, period: float) -> set[str]:
-        """Nicks whose last full answer is older than ``period`` seconds (or that never gave one)."""
+    def due(self, period: float, full: bool = True) -> set[str]:
+        """Nicks whose last full answer (``full=False``: last answer of any kind) is older than ``period``
+        seconds, or that never gave one."""
         now = self.clock()
         with self._lock:
-            return {nick for nick, known in self._known.items() if now - known.answered_at >= period}
+            return {nick for nick, known in self._known.items()
+                    if now - (known.answered_at if full else known.asked_at) >= period}
 
     def poll(self, full: Collection[str] | None = None, probe: Collection[str] = ()) -> Snapshot:
         """One snapshot: instances named in ``full`` (None: all) get a full poll, those in ``probe`` a
@@ -123,6 +127,8 @@ class Poller:
                 known = self._known.setdefault(instance.nick, _Known())
                 if instance.nick in results:
                     known.last = self._settle(known, results[instance.nick])
+                    if known.last.reachable:
+                        known.asked_at = self.clock()
                 assert known.last is not None  # asked above: it was not known to answer RUNNING
                 snaps.append(known.last)
         self.last = Snapshot(instances=tuple(snaps), taken_at=taken_at)

@@ -8,10 +8,10 @@ it needs the processes far less often. So, per instance:
 
 * the kept connection of every instance is *watched* at every cycle, for free: a supervisord that
   dies (kill -9, crash, restart) closes it, and is then asked at once (refused: a missed poll);
-* the acting controller asks each instance for its full process list every ``FULL_EVERY`` seconds
-  (which also proves a frozen supervisord or a vanished host wrong), and at every cycle while a job is
-  in flight (a staged start or stop follows its programs closely) or while the instance does not
-  answer RUNNING;
+* the acting controller asks each instance for its full process list every ``FULL_EVERY`` seconds,
+  and at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
+  while the instance does not answer RUNNING; in between, ``getState`` every ``PROBE_EVERY`` seconds,
+  which tells a frozen supervisord or a vanished host (its connection stays open) from a quiet one;
 * a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
   answer of every instance, which the recovery of a double failure rests on), and the leader's instance
   every ``FULL_EVERY``. When the leader's instance misses a poll, it asks every instance at once, so that
@@ -19,8 +19,10 @@ it needs the processes far less often. So, per instance:
 * no leader known (start-up, or a controller started outside supervisord): everything, in full.
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
-a frozen supervisord or a host gone without closing its connections is noticed within ``FULL_EVERY``
-(+ the call timeout), and a process that crashes on a live instance within ``FULL_EVERY``.
+the acting controller notices a frozen supervisord or a host gone without closing its connections
+within ``PROBE_EVERY`` (+ the call timeout), a standby within ``FULL_EVERY`` for the leader's instance
+(``STANDBY_FULL_EVERY`` for the others); a process that crashes on a live instance within
+``FULL_EVERY``.
 
 And a cycle whose answers did not change (the poller gives the very same answer objects, see
 ``cluster/polling.py``) does not evaluate the cluster again (:class:`Evaluations`).
@@ -40,12 +42,15 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-__all__ = ["FULL_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle", "paced_snapshots"]
+__all__ = ["FULL_EVERY", "PROBE_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle", "paced_snapshots",
+           "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
 #: seconds between two full answers of an instance to a standby controller
 STANDBY_FULL_EVERY = 5.0
+#: seconds between two answers of any kind (a probe at least) of an instance to the acting controller
+PROBE_EVERY = 1.0
 
 
 def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
@@ -59,6 +64,13 @@ def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[
     return due(standby_full_every) | (due(full_every) & {leader})
 
 
+def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]],
+                      probe_every: float = PROBE_EVERY) -> set[str]:
+    """The instances to probe (``getState``) this cycle, besides the full ones: the acting controller's
+    that answered nothing for ``probe_every`` seconds (``due_any``, as ``due`` over any answer)."""
+    return due_any(probe_every) if acting else set()
+
+
 def paced_snapshots(controller: Controller, poller: Poller, full_every: float = FULL_EVERY,
                     standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], Snapshot]:
     """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
@@ -68,7 +80,8 @@ def paced_snapshots(controller: Controller, poller: Poller, full_every: float = 
         leader = None if controller.acting else controller.leader
         full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
                                standby_full_every)
-        taken = poller.poll(full=full)
+        taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
+                                                                lambda period: poller.due(period, full=False)))
         if full is not None and leader is not None and any(
                 snap.instance.nick == leader and not snap.usable for snap in taken):
             return poller.poll()  # the leader may be going: fresh answers of everyone before deciding

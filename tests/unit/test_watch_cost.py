@@ -14,7 +14,14 @@ from supv_cli.cluster import workers
 from supv_cli.cluster.polling import same_answers
 from supv_cli.cluster.rpcparse import _flat_structs, _Unsupported, parse_response
 from supv_cli.cluster.snapshot import Snapshot
-from supv_cli.controller.pacing import FULL_EVERY, STANDBY_FULL_EVERY, Evaluations, full_this_cycle
+from supv_cli.controller.pacing import (
+    FULL_EVERY,
+    PROBE_EVERY,
+    STANDBY_FULL_EVERY,
+    Evaluations,
+    full_this_cycle,
+    probes_this_cycle,
+)
 
 from .plan_helpers import S, info, instances, rules_of, snapshot
 
@@ -106,8 +113,14 @@ CYCLES = [
 @pytest.mark.parametrize(("role", "expected"), CYCLES, ids=[str(c[0]) for c in CYCLES])
 def test_what_each_cycle_asks_in_full(role: tuple[bool, bool, str | None], expected: set[str] | None) -> None:
     acting, busy, leader = role
-    assert FULL_EVERY < STANDBY_FULL_EVERY
+    assert PROBE_EVERY < FULL_EVERY < STANDBY_FULL_EVERY
     assert full_this_cycle(acting, busy, leader, due_of(AGES)) == expected
+
+
+def test_only_the_acting_controller_probes_between_full_answers() -> None:
+    ages = {"s1": 0.4, "s2": 1.2, "s3": 0.0}  # since each last answered anything
+    assert probes_this_cycle(True, due_of(ages)) == {"s2"}
+    assert probes_this_cycle(False, due_of(ages)) == set()
 
 
 def test_unchanged_answers_are_not_evaluated_again(tmp_path: Any) -> None:
