@@ -47,7 +47,7 @@ from supv_cli.cluster.client import take_snapshot  # noqa: E402
 from supv_cli.cluster.instances import InstanceList  # noqa: E402
 from supv_cli.cluster.snapshot import ProcessState  # noqa: E402
 from tests.support.scenario3 import Scenario3, prepare, supv_env  # noqa: E402
-from tests.support.supervisord import Supervisord  # noqa: E402
+from tests.support.supervisord import Supervisord, stop_all  # noqa: E402
 
 SUPV = [sys.executable, "-m", "supv_cli"]
 AIM_SCENARIO = 2.0
@@ -169,13 +169,6 @@ def start_cluster(scratch: Path, size: int, programs: int, running: int) -> list
     return servers
 
 
-def stop_cluster(servers: list[Supervisord]) -> None:
-    for server in servers:
-        server.terminate()
-    for server in servers:
-        server.stop()
-
-
 def last_state(path: Path) -> dict[str, Any]:
     """The controller's last state line (stdout), {} before the first."""
     lines = path.read_text(errors="replace").splitlines() if path.exists() else []
@@ -242,7 +235,7 @@ def scale(size: int, programs: int, running: int, window: float, scratch: Path) 
                 controller.wait(10)
             except subprocess.TimeoutExpired:
                 os.kill(controller.pid, signal.SIGKILL)
-        stop_cluster(servers)
+        stop_all(servers)
 
 
 def report_scale(results: list[dict[str, Any]], programs: int, running: int, window: float) -> None:
