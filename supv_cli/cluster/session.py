@@ -16,6 +16,7 @@ How a command uses it (the CLI gets it from the application object, ``app.sessio
     text = session.call(instance, "supervisor.tailProcessStdoutLog", "grp:prog", 0, 1024)
     states = session.controller_states(snapshot)         # nick -> the supv controller's last state line
     last = session.last_answers()                        # nick -> what it last answered (see unanswered.py)
+    snapshot = session.poller.poll(full=session.poller.due(2.0))  # polling for long: cheap (polling.py)
 
 Low-level calls, fault classification and the fan-out stay in ``cluster/client.py``.
 """

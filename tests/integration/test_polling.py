@@ -3,7 +3,10 @@ invalidation, unchanged answers given as the same objects, watched instances (cl
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
+import xmlrpc.client
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.session import ClusterSession
 from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessState, Unreachable
+from supv_cli.cluster.transport import TimeoutTransport
 from tests.conftest import SupervisordFactory
 
 pytestmark = pytest.mark.integration
@@ -108,3 +112,46 @@ def test_watched_instances(supervisord: SupervisordFactory) -> None:
     probed = session.poller.poll(full=(), probe={"frozen"})
     assert probed.instances[0].error_kind is Unreachable.TIMEOUT
     frozen.sigcont()
+
+
+class _ChunkedHandler(http.server.BaseHTTPRequestHandler):
+    """An XML-RPC server keeping its connections alive, answering by chunks every other time (as a
+    reverse proxy may), with a Content-Length otherwise."""
+
+    protocol_version = "HTTP/1.1"
+    count = 0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).count += 1
+        body = xmlrpc.client.dumps(({"statename": "RUNNING", "answer": self.count},), methodresponse=True).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        if self.count % 2:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 100):
+                piece = body[start:start + 100]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_chunked_answers_over_one_kept_connection() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        transport = TimeoutTransport(f"http://127.0.0.1:{server.server_address[1]}", 5.0)
+        proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{server.server_address[1]}/RPC2", transport=transport)
+        assert [proxy.supervisor.getState()["answer"] for _ in range(4)] == [1, 2, 3, 4]
+        assert transport.connections == 1
+        transport.close()
+    finally:
+        server.shutdown()
+        server.server_close()
