@@ -22,7 +22,9 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
 
 An answer that only differs from the previous one by the clock (``now``, the uptime in
 ``description``) is the previous :class:`InstanceSnapshot` object itself, so a consumer can tell
-"nothing changed" by identity (:func:`same_answers`) and skip its evaluation.
+"nothing changed" by identity (:func:`same_answers`) and skip its evaluation. Its clock fields are
+then those of the first of those answers: a view showing uptimes computes them from ``start`` and
+its own clock.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ CONFIG_MAX_AGE = 60.0
 #: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
 _CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
 
+#: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": "RUNNING"}
 
 
