@@ -26,7 +26,6 @@ _names = itertools.count()
 
 def submit(task: Callable[[], None]) -> None:
     """Run ``task`` in a worker thread: an idle one, else a new one. ``task`` must not raise."""
-    global _waiting
     with _cond:
         _tasks.append(task)
         if _waiting >= len(_tasks):
