@@ -35,6 +35,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.controller import Controller, watch
     from supv_cli.controller.events import EventKind
     from supv_cli.controller.loop import GracefulStop, Stopped
+    from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.commands import Event
 
     cluster = app.cluster or ClusterOptions()
@@ -85,8 +86,10 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "
               f"{options.interval:g}s"))
     try:
-        # every instance asked every cycle: a missed poll is a poll made and not answered (--lost-after)
-        watch(controller, lambda: session.snapshot(ask_all=True), session.send, on_events, sleep=stop.sleep)
+        # an instance the session would skip after a timeout is asked anyway: a missed poll is a poll
+        # made and not answered (--lost-after), never one skipped
+        session.poller.ask_all = True
+        watch(controller, paced_snapshots(controller, session.poller), session.send, on_events, sleep=stop.sleep)
     except Stopped:
         log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:

@@ -37,11 +37,11 @@ from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Health, Membership
+from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Recovery
 from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placement import resolve_identifiers
-from supv_cli.status import evaluate
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
@@ -110,6 +110,8 @@ class Controller(Recovery):
         #: rules identifiers -> the instances they resolve to (the instance list never changes)
         self._candidates: dict[tuple[str, ...], list[Instance]] = {}
         self.status: ClusterStatus | None = None
+        #: evaluate() again only when an answer changed (pacing.py)
+        self.evaluations = Evaluations(rules)
         #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
         self.recent: deque[str] = deque(maxlen=10)
         self._init_recovery()
@@ -138,7 +140,7 @@ class Controller(Recovery):
             self._event(kind, nick, message, instance=nick)
             if kind is K.BACK:  # a later loss of the same instance is a new loss, moved for free again
                 self.handled = {key: t for key, t in self.handled.items() if key[1] != nick}
-        status = evaluate(self.rules, self.members.augmented(snapshot), frozenset(self.members.lost))
+        status = self.evaluations(self.members.augmented(snapshot), self.members.lost)
         self.status = status
         self._witness_crashes(snapshot, previous, status)
         self._forget_starts(snapshot)
