@@ -40,6 +40,8 @@ class Membership:
         self.lost: set[str] = set()
         #: instances back from a loss -> answers in a row since; they lead again after lost_after of them
         self.recovering: dict[str, int] = {}
+        #: lost instances -> polls since they were declared lost
+        self.lost_for: dict[str, int] = {}
         #: when each instance was last known alive (``Snapshot.taken_at`` of a cycle it was reachable in)
         self.alive_at: dict[str, float] = {}
         self._order = {instance.nick: position for position, instance in enumerate(instances)}
@@ -61,6 +63,7 @@ class Membership:
                         del self.recovering[nick]
                 if nick in self.lost:
                     self.lost.discard(nick)
+                    self.lost_for.pop(nick, None)
                     self.recovering[nick] = 1
                     yield EventKind.BACK, nick, "answers again"
                 self.seen[nick] = snap
@@ -68,8 +71,11 @@ class Membership:
                 continue
             self.misses[nick] = self.misses.get(nick, 0) + 1
             self.recovering.pop(nick, None)
-            if self.misses[nick] >= self.lost_after and nick not in self.lost:
+            if nick in self.lost:
+                self.lost_for[nick] = self.lost_for.get(nick, 0) + 1
+            elif self.misses[nick] >= self.lost_after:
                 self.lost.add(nick)
+                self.lost_for[nick] = 0
                 yield EventKind.LOST, nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})"
 
     def health(self, nick: str) -> Health:
@@ -118,9 +124,13 @@ class Membership:
         """The first instance of the list, not lost, whose last answer shows the controller program
         active, and that has not just come back (it leads again after ``lost_after`` answers in a row):
         leadership moves only on a declared loss, never on one missed poll. An instance never seen and
-        not lost yet may run the leader: it is presumed to until it answers or is lost."""
+        not lost yet may run the leader: it is presumed to until it answers or is lost. A leader just
+        declared lost leads one poll more: the controller cut off there stops acting as soon as it misses
+        a majority's answers, which then comes first."""
         for instance in self.instances:
             nick = instance.nick
+            if nick in self.lost and self.lost_for.get(nick, 0) < 1 and self.runs_controller(nick, program):
+                return nick
             if nick in self.lost or nick in self.recovering:
                 continue
             if nick not in self.seen or self.runs_controller(nick, program):

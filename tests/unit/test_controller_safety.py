@@ -308,7 +308,9 @@ def test_leadership_moves_only_on_a_declared_loss_and_returns_after_lost_after_a
     assert [e for e in c.events["s2"] if e.kind == "leader"] == c.events["s2"][:1]
     assert all(acting == ("s1",) for _, acting in c.acting_log)
     c.hidden["s2"] = {"s1"}
-    c.run(0.5)                                    # two missed polls: s1 lost for s2, which acts
+    c.run(0.5)                                    # two missed polls: s1 lost for s2...
+    assert "s1" in c.controllers["s2"].members.lost and not c.controllers["s2"].acting
+    c.run(0.25)                                   # ...which acts one poll later
     assert c.controllers["s2"].acting
     c.hidden["s2"] = set()
     c.run(0.25)                                   # s1 answers once: s2 keeps acting
