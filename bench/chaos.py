@@ -11,7 +11,7 @@ supervisord every 0.1 s. Cases:
 * ``continue``: cfg is CONTINUE; kill -9 s2: cfg:p must not be started elsewhere;
   (for these two the acting controller is restarted first: one that has not started anything
   automatically for 30 s, as in a long-running cluster);
-* ``partition``: s1 (acting) cut off both ways for 6 s, then healed;
+* ``partition``: s1 (acting) cut off both ways for 10 s, then healed;
 * ``flap``: the links between s1 and the others cut 0.3 s out of every 0.8 s, for 8 s.
 
 Per trial: *duplicates* (programs seen active on two instances at once; during a partition the cut-off
@@ -157,7 +157,7 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
                 started_there.update(minority_started(placement))
                 return False
 
-            watch.sample(6.0, stop=note)
+            watch.sample(10.0, stop=note)
             trial.minority = sorted(started_there)
             cluster.heal()
             watch.converge_from = time.monotonic() - watch.started
