@@ -26,10 +26,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "instances": ("instances", "instances", "Show every instance: state, load and process counts."),
     "run-plan": ("run_plan", "run_plan", "Start applications stage by stage, as the rules say."),
     "stop-plan": ("stop_plan", "stop_plan", "Stop applications stage by stage (stop_sequence, highest first)."),
+    "logs": ("logs", "logs", "Show (and follow) process logs, wherever the processes run."),
+    "events": ("events", "events", "Print one line per change seen across the cluster."),
+    "top": ("top", "top", "Live dashboard: applications, instances, conflicts and the last events."),
 }
 
 #: aliases kept for supvisorsctl users
-ALIASES: dict[str, str] = {"application_info": "application-info"}
+ALIASES: dict[str, str] = {"application_info": "application-info", "tail": "logs"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"

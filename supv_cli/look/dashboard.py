@@ -17,8 +17,9 @@ from typing import Mapping, Sequence
 from supv_cli.look.changes import Change
 from supv_cli.status import ClusterStatus
 
-#: lines of a frame besides the rows: the header line, each section's title and column header
-FIXED_LINES = 1 + 2 + 2 + 1
+#: lines of a frame besides the rows: the header line, the applications' and instances' titles and
+#: column headers, the conflicts' and the events' titles
+FIXED_LINES = 1 + 2 + 2 + 1 + 1
 #: the fewest events shown when the terminal is short
 MIN_EVENTS = 3
 
@@ -96,7 +97,7 @@ def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequenc
     return Frame(status.snapshot.taken_at, interval, apps, tuple(rows), conflicts, tuple(events))
 
 
-def _keep(rows: Sequence[AppRow] | Sequence[InstanceRow], cap: int) -> list[int]:
+def _keep(rows: Sequence[AppRow | InstanceRow], cap: int) -> list[int]:
     """Indexes of at most ``cap`` rows, those needing attention first, in their own order."""
     order = [i for i, row in enumerate(rows) if row.attention] + [i for i, row in enumerate(rows) if not row.attention]
     return sorted(order[:max(0, cap)])
@@ -131,8 +132,7 @@ def _share(budget: int, apps: int, instances: int) -> tuple[int, int]:
 
 def fit(frame: Frame, height: int) -> Frame:
     """``frame`` cut to ``height`` lines (see module doc)."""
-    conflict_lines = 1 + len(frame.conflicts) if frame.conflicts else 0
-    budget = max(0, height - FIXED_LINES - conflict_lines)
+    budget = max(0, height - FIXED_LINES - len(frame.conflicts))
     events = min(len(frame.events), MIN_EVENTS)
     apps, instances = _share(max(0, budget - events), len(frame.applications), len(frame.instances))
     events = min(len(frame.events), max(events, budget - apps - instances

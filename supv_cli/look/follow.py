@@ -44,8 +44,9 @@ class LogFollower:
         #: the last failure told per log, so that a failing instance is reported once
         self.failing: dict[Source, str] = {}
 
-    def plan(self, snapshot: Snapshot) -> tuple[list[Ask], list[Item]]:
-        """The calls of this poll, and what must be said before their answers (moves)."""
+    def plan(self, snapshot: Snapshot, probe_sizes: bool = True) -> tuple[list[Ask], list[Item]]:
+        """The calls of this poll, and what must be said before their answers (moves). Without
+        ``probe_sizes`` the logs a process may move to are not measured (a single read)."""
         asks: list[Ask] = []
         items: list[Item] = []
         reachable = {snap.instance.nick for snap in snapshot.instances if snap.reachable}
@@ -60,7 +61,7 @@ class LogFollower:
                 cursor = self.current[namespec]
             if nick in reachable:
                 asks.append(Ask(source, "read", tuple(cursor.calls())))
-            for snap in snapshot.instances:
+            for snap in snapshot.instances if probe_sizes else ():
                 other = snap.instance.nick
                 if other != nick and other in reachable and snapshot.info(snap.instance, namespec) is not None:
                     asks.append(Ask(Source(other, namespec, self.stream), "size",
@@ -74,8 +75,8 @@ class LogFollower:
             items += cursor.flush()
             if cursor.offset is not None:
                 self.sizes[cursor.source] = cursor.offset
-            items.append(Notice(source, f"now runs on {source.nick} (was on {cursor.source.nick}): "
-                                        "following its log there"))
+            items.append(Notice(source, f"runs here now (was on {cursor.source.nick}): "
+                                        "following this log"))
             offset = self.sizes.get(source)  # unknown: read its backlog there
         self.current[source.namespec] = LogCursor(source, self.lines, offset)
         return items
