@@ -63,8 +63,9 @@ def instances(frame: Frame) -> Any:
 
     # the reason column only when an instance has one: the other columns keep the width
     reasons = any(row.state != "RUNNING" and row.reason for row in frame.instances)
-    columns = [("Instance", {"ratio": 2, "min_width": 8}), ("State", {"min_width": 11}), ("Load", {"min_width": 15}),
-               ("Procs", {"justify": "right"}), ("Controller", {})]
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("Instance", {"ratio": 2, "min_width": 8}), ("State", {"min_width": 11}), ("Load", {"min_width": 15}),
+        ("Procs", {"justify": "right"}), ("Controller", {})]
     table = _table(*columns, *([("Reason", {"ratio": 2})] if reasons else []))
     for row in frame.instances:
         load = Text()
