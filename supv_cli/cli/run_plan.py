@@ -75,9 +75,9 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
         if dry_run:
             raise click.UsageError("--watch and --dry-run cannot be used together")
         from supv_cli.cli.watch import run_controller
-        from supv_cli.plan.controller import ControllerOptions
+        from supv_cli.controller import Conciliation, ControllerOptions
 
-        options = ControllerOptions(interval=interval, lost_after=lost_after, conciliate=conciliate,
+        options = ControllerOptions(interval=interval, lost_after=lost_after, conciliate=Conciliation(conciliate),
                                     restart_budget=restart_budget, budget_window=budget_window,
                                     startup_grace=startup_grace, autostart=not no_autostart,
                                     controller_program=controller_program,

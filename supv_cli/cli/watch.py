@@ -31,8 +31,8 @@ def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.common import load_context
     from supv_cli.cli.run_common import local_instance, make_io
+    from supv_cli.controller import Controller, watch
     from supv_cli.plan.commands import Event
-    from supv_cli.plan.controller import Controller, watch
     from supv_cli.plan.planner import ensure_rules
 
     if cluster.timeout is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from supv_cli.cluster.snapshot import Snapshot
-from supv_cli.plan.controller import Controller, ControllerOptions
+from supv_cli.controller import Conciliation, Controller, ControllerOptions
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot
 
@@ -212,7 +212,7 @@ def test_conflict_is_conciliated_infanticide(tmp_path):
 
 def test_conflict_user_rule_only_reports(tmp_path):
     snap = started_cluster({"s3": [info("srv:svc_a", S.RUNNING, start=50.0)]})
-    h = Harness(tmp_path, snap, options=replace(OPTIONS, conciliate="user"))
+    h = Harness(tmp_path, snap, options=replace(OPTIONS, conciliate=Conciliation.USER))
     h.run(1.0)
     assert h.stops() == [] and len(h.kinds("conflict")) == 1
 
@@ -309,7 +309,7 @@ def test_moves_after_instance_losses_are_not_charged_to_the_budget(tmp_path):
 def test_a_never_started_application_is_started_again_later(tmp_path):
     # hci's only instance (c1) is down at first: nothing to start; when c1 answers, hci is started at the
     # next automatic start (every AUTOSTART_RETRY seconds), as a console that reboots gets its HCI again
-    from supv_cli.plan.controller import AUTOSTART_RETRY
+    from supv_cli.controller import AUTOSTART_RETRY
 
     base = snapshot(CLUSTER, {"*": [info(n) for n in SERVICES] + [info("hci:view")]})
     h = Harness(tmp_path, base)

@@ -30,15 +30,17 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import ProcessInfo, ProcessState, Snapshot
+from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
+from supv_cli.controller.conciliation import Conciliation, victims
+from supv_cli.controller.jobs import Job, JobKind, never_started
+from supv_cli.controller.membership import Membership
+from supv_cli.controller.recovery import FailureDecisions
 from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
-from supv_cli.plan.failures import FailureDecisions
-from supv_cli.plan.jobs import Job, never_started
-from supv_cli.plan.membership import Membership
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 from supv_cli.status import evaluate
 
@@ -46,9 +48,6 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-CONCILIATIONS = ("infanticide", "senicide", "stop", "user")
-#: seconds before a conciliation stop is sent again for the same process and instance
-_CONCILIATION_RETRY = 5.0
 #: seconds before an application still never started (no resource, its instance was down...) is
 #: started automatically again; a console that comes back with its HCI never started gets it then
 AUTOSTART_RETRY = 30.0
@@ -58,7 +57,7 @@ AUTOSTART_RETRY = 30.0
 class ControllerOptions:
     interval: float = 0.5
     lost_after: int = 2
-    conciliate: str = "infanticide"
+    conciliate: Conciliation = Conciliation.INFANTICIDE
     restart_budget: int = 3
     budget_window: float = 300.0
     startup_grace: float = 10.0
@@ -193,18 +192,7 @@ class Controller(FailureDecisions):
                 self._event("conflict", process.application_name, f"running on {where}", process.process_name)
                 self.reported_conflicts.add(process.namespec)
             rule = self.options.conciliate
-            if rule == "user" or len(process.running_on) < 2:
-                continue
-            started = {i.nick: (process.info_on(i) or ProcessInfo("", "", ProcessState.UNKNOWN)).start
-                       for i in process.running_on}
-            ordered = sorted(process.running_on, key=lambda i: (started[i.nick], self.members.index(i.nick)))
-            if rule == "infanticide":
-                victims = ordered[1:]          # keep the oldest
-            elif rule == "senicide":
-                victims = ordered[:-1]         # keep the youngest
-            else:
-                victims = list(ordered)        # stop: stop them all
-            for victim in victims:
+            for victim in victims(process, rule, self.members.index):
                 key = (process.namespec, victim.nick)
                 if now - self.conciliations.get(key, -1e9) < _CONCILIATION_RETRY:
                     continue
@@ -230,7 +218,8 @@ class Controller(FailureDecisions):
                  and not self._busy(a.application_name) and never_started(a)]
         if names:
             self.autostarted.update((name, now) for name in names)
-            self._add_job(Job("autostart", tuple(names), [("start", None)]), "automatic start: " + ", ".join(names))
+            self._add_job(Job(JobKind.AUTOSTART, tuple(names), [("start", None)]),
+                          "automatic start: " + ", ".join(names))
 
     # ------------------------------------------------------------------ jobs
     def _step_jobs(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
@@ -260,7 +249,7 @@ class Controller(FailureDecisions):
     def _retry_failed_restarts(self, job: Job, status: ClusterStatus) -> None:
         """A RESTART_PROCESS that failed (its new instance died, no resource...) is tried again while its
         budget lasts: the failure is still there, the controller is level-triggered."""
-        if job.purpose != "RESTART_PROCESS" or job.run is None:
+        if job.purpose is not JobKind.RESTART_PROCESS or job.run is None:
             return
         for command in job.run.commands():
             process = status.processes.get(command.namespec)
@@ -285,30 +274,5 @@ class Controller(FailureDecisions):
     def state(self) -> dict[str, Any]:
         """What the controller knows, for people and for `supv instances`."""
         return {"acting": self.acting, "leader": self.leader, "lost": sorted(self.members.lost, key=self.members.index),
-                "jobs": [{"purpose": j.purpose, "applications": list(j.applications)} for j in self.jobs],
+                "jobs": [{"purpose": j.purpose.value, "applications": list(j.applications)} for j in self.jobs],
                 "recent": list(self.recent)}
-
-
-def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
-          send_fn: Callable[[list[Request]], list[Any]], on_events: Callable[[list[Event]], None],
-          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-          cycles: int | None = None) -> None:
-    """Run the controller until interrupted (or for ``cycles`` cycles); a failing cycle is logged and the
-    controller goes on: it must survive what the cluster does."""
-    done = 0
-    while cycles is None or done < cycles:
-        started = clock()
-        try:
-            snapshot = snapshot_fn()
-            requests = controller.cycle(snapshot, clock())
-            if requests:
-                now = clock()
-                for request, result in zip(requests, send_fn(requests)):
-                    controller.on_result(request, result, now)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as error:  # never die on one bad cycle
-            controller._event("error", "controller", f"cycle failed: {type(error).__name__}: {error}")
-        on_events(controller.drain_events())
-        done += 1
-        sleep(max(0.0, started + controller.options.interval - clock()))

@@ -1,6 +1,6 @@
 """How the controller handles failures (behaviour spec §3.9): an instance lost, a process crashed.
 
-A mixin of :class:`~supv_cli.plan.controller.Controller`, kept apart to keep each file about one thing:
+A mixin of :class:`~supv_cli.controller.core.Controller`, kept apart to keep each file about one thing:
 it turns failed processes into jobs (RESTART_PROCESS, RESTART_APPLICATION, STOP_APPLICATION, or
 SHUTDOWN / RESTART of every supervisord), per application the strongest strategy, within the restart
 budget. It uses the controller's ``rules``, ``instances``, ``options``, ``members``, ``restarts``,
@@ -13,7 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
-from supv_cli.plan.jobs import Job
+from supv_cli.controller.jobs import Job, JobKind, Step
 from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 
@@ -173,17 +173,17 @@ class FailureDecisions:
 
         if strategy is RFS.STOP_APPLICATION:
             if running:
-                self._add_job(Job("STOP_APPLICATION", (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
+                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
             return
         if strategy is RFS.RESTART_APPLICATION:
             if allowed(name):
-                steps: list[tuple[str, dict[str, list[str]] | None]] = [("stop", None)] if running else []
+                steps: list[Step] = [("stop", None)] if running else []
                 steps.append(("start", None))
-                self._add_job(Job("RESTART_APPLICATION", (name,), steps), f"RESTART_APPLICATION{cause}")
+                self._add_job(Job(JobKind.RESTART_APPLICATION, (name,), steps), f"RESTART_APPLICATION{cause}")
             return
         names = [p.process_name for p in restart if allowed(p.namespec)]
         if names:
-            self._add_job(Job("RESTART_PROCESS", (name,), [("start", {name: names})]),
+            self._add_job(Job(JobKind.RESTART_PROCESS, (name,), [("start", {name: names})]),
                           f"RESTART_PROCESS{cause}: {', '.join(names)}")
 
 
@@ -193,5 +193,5 @@ class FailureDecisions:
         method = "supervisor.shutdown" if strategy is RFS.SHUTDOWN else "supervisor.restart"
         self._event("decision", process.application_name, f"{strategy.value}: {method} on every instance",
                     process.process_name)
-        self.jobs.append(Job(strategy.value, (process.application_name,), [(method, None)]))
+        self.jobs.append(Job(JobKind(strategy.value), (process.application_name,), [(method, None)]))
 

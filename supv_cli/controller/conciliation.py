@@ -1,0 +1,45 @@
+"""Conflicts: a managed program active on several instances (a partition that healed, a frozen server
+that woke up) is reported once and, by the conciliation rule, kept on one instance (behaviour spec §3.9).
+
+Pure: :func:`victims` says where to stop it; the controller sends the stops and paces them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Callable
+
+from supv_cli.cluster.instances import Instance
+
+if TYPE_CHECKING:
+    from supv_cli.status import ProcessStatus
+
+#: seconds before a conciliation stop is sent again for the same process and instance
+RETRY = 5.0
+
+
+class Conciliation(StrEnum):
+    """``--conciliate``: which copies of a program running on several instances are stopped."""
+
+    INFANTICIDE = "infanticide"   # keep the oldest
+    SENICIDE = "senicide"         # keep the youngest
+    STOP = "stop"                 # stop them all
+    USER = "user"                 # only report
+
+
+def victims(process: ProcessStatus, rule: Conciliation, index: Callable[[str], int]) -> list[Instance]:
+    """The instances where ``process`` must be stopped under ``rule`` (ties on the start time go by
+    instance-list ``index``, so that every controller picks the same ones)."""
+    if rule is Conciliation.USER or len(process.running_on) < 2:
+        return []
+
+    def started(instance: Instance) -> float:
+        info = process.info_on(instance)
+        return info.start if info is not None else 0.0
+
+    ordered = sorted(process.running_on, key=lambda i: (started(i), index(i.nick)))
+    if rule is Conciliation.INFANTICIDE:
+        return ordered[1:]
+    if rule is Conciliation.SENICIDE:
+        return ordered[:-1]
+    return ordered

@@ -1,0 +1,46 @@
+"""What the controller does: jobs (runs one after the other for some applications), their kinds, and
+the rule that says an application was never started."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from supv_cli.cluster.snapshot import ProcessState
+
+if TYPE_CHECKING:
+    from supv_cli.plan.executor import Run
+    from supv_cli.status import ApplicationStatus
+
+
+class JobKind(StrEnum):
+    """Why a job exists: the automatic start, or the running failure strategy it applies."""
+
+    AUTOSTART = "autostart"
+    RESTART_PROCESS = "RESTART_PROCESS"
+    RESTART_APPLICATION = "RESTART_APPLICATION"
+    STOP_APPLICATION = "STOP_APPLICATION"
+    SHUTDOWN = "SHUTDOWN"
+    RESTART = "RESTART"
+
+
+#: a step of a job: ``start`` / ``stop`` (with the single processes to act on, or None for the whole
+#: applications), or a ``supervisor.*`` method sent to every instance
+Step = tuple[str, "dict[str, list[str]] | None"]
+
+
+@dataclass
+class Job:
+    """What the controller does for some applications: runs, one after the other."""
+
+    purpose: JobKind
+    applications: tuple[str, ...]
+    steps: list[Step]
+    run: Run | None = None
+
+
+def never_started(application: ApplicationStatus) -> bool:
+    """Supvisors' rule: every process STOPPED and never stopped (stop time 0) on every instance."""
+    return all(info.state is ProcessState.STOPPED and info.stop == 0
+               for process in application.processes for _, info in process.infos)

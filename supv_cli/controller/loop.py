@@ -1,0 +1,35 @@
+"""The driver of the controller: snapshot, cycle, send, log, sleep, until interrupted."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.controller.core import Controller
+from supv_cli.plan.commands import Event, Request
+
+
+def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
+          send_fn: Callable[[list[Request]], list[Any]], on_events: Callable[[list[Event]], None],
+          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+          cycles: int | None = None) -> None:
+    """Run the controller until interrupted (or for ``cycles`` cycles); a failing cycle is logged and the
+    controller goes on: it must survive what the cluster does."""
+    done = 0
+    while cycles is None or done < cycles:
+        started = clock()
+        try:
+            snapshot = snapshot_fn()
+            requests = controller.cycle(snapshot, clock())
+            if requests:
+                now = clock()
+                for request, result in zip(requests, send_fn(requests)):
+                    controller.on_result(request, result, now)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # never die on one bad cycle
+            controller._event("error", "controller", f"cycle failed: {type(error).__name__}: {error}")
+        on_events(controller.drain_events())
+        done += 1
+        sleep(max(0.0, started + controller.options.interval - clock()))
