@@ -61,6 +61,9 @@ class LogFollower:
                 cursor = self.current[namespec]
             if nick in reachable:
                 asks.append(Ask(source, "read", tuple(cursor.calls())))
+            else:  # it ran there last and runs nowhere else: wait for either
+                items += self._once(source, [Notice(source, "the instance does not answer: waiting for it, or "
+                                                            "for the process to start elsewhere")])
             for snap in snapshot.instances if probe_sizes else ():
                 other = snap.instance.nick
                 if other != nick and other in reachable and snapshot.info(snap.instance, namespec) is not None:

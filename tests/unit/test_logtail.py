@@ -266,6 +266,15 @@ def test_the_instance_of_the_log_going_away_is_said_once(tmp_path):
     servers["a"] = None                # the snapshot still saw it: the read itself fails
     assert follow(follower, snapshot, servers) == ["! app:p on a: connection refused"]
     assert follow(follower, snapshot, servers) == []
+    gone = cluster(a=None, b={"app:p": (S.STOPPED, 0)})      # then the snapshot sees it gone
+    waiting = ["! app:p on a: the instance does not answer: waiting for it, or for the process to start elsewhere"]
+    assert follow(follower, gone, servers) == waiting
+    assert follow(follower, gone, servers) == []
+    servers["a"] = FakeSupervisord({"app:p": on_a})
+    append(on_a, b"back\n")
+    assert follow(follower, snapshot, servers) == ["a app:p | back"]
+    servers["a"] = None
+    assert follow(follower, gone, servers) == waiting         # said again after it was back
 
 
 LOCATE = [
