@@ -35,8 +35,8 @@ def header(frame: Frame, live: bool) -> Any:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("supv top", style="bold")
     text.append(f"  {time.strftime('%H:%M:%S', time.localtime(frame.taken_at))}")
-    text.append(f"  {_count(len(frame.instances), 'instance')}, {frame.reachable} running")
-    text.append(f"  {_count(len(frame.applications), 'application')}")
+    text.append(f"  {_count(frame.instance_count, 'instance')}, {frame.running_count} running")
+    text.append(f"  {_count(frame.application_count, 'application')}")
     if live:
         text.append(f"  every {frame.interval:g}s  q: quit", style="dim")
     return text
@@ -45,7 +45,8 @@ def header(frame: Frame, live: bool) -> Any:
 def applications(frame: Frame) -> Any:
     from rich.text import Text
 
-    table = _table(("Application", {"ratio": 3, "min_width": 11}), ("State", {"min_width": 8}),
+    name = min(30, max([11] + [len(row.name) for row in frame.applications]))
+    table = _table(("Application", {"min_width": name}), ("State", {"min_width": 8}),
                    ("Operational", {"min_width": 17}), ("Major", {}), ("Minor", {}))
     for row in frame.applications:
         led = Text()
@@ -63,10 +64,13 @@ def instances(frame: Frame) -> Any:
 
     # the reason column only when an instance has one: the other columns keep the width
     reasons = any(row.state != "RUNNING" and row.reason for row in frame.instances)
+    # every column but the reason keeps its width: the reason is what an 80-column terminal cuts
+    nick = min(20, max([8] + [len(row.nick) for row in frame.instances]))
+    procs = max([5] + [len(f"{row.running}/{row.total}") for row in frame.instances if row.total is not None])
     columns: list[tuple[str, dict[str, Any]]] = [
-        ("Instance", {"ratio": 2, "min_width": 8}), ("State", {"min_width": 11}), ("Load", {"min_width": 15}),
-        ("Procs", {"justify": "right"}), ("Controller", {})]
-    table = _table(*columns, *([("Reason", {"ratio": 2})] if reasons else []))
+        ("Instance", {"min_width": nick}), ("State", {"min_width": 11}), ("Load", {"min_width": 15}),
+        ("Procs", {"justify": "right", "min_width": procs}), ("Controller", {"min_width": 10})]
+    table = _table(*columns, *([("Reason", {})] if reasons else []))
     for row in frame.instances:
         load = Text()
         if row.load is not None:

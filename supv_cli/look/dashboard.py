@@ -71,10 +71,10 @@ class Frame:
     more_applications: str = ""
     more_instances: str = ""
     more_events: int = 0
-
-    @property
-    def reachable(self) -> int:
-        return sum(1 for row in self.instances if row.state == "RUNNING")
+    #: counts of the whole cluster (rows may be left out by fit)
+    instance_count: int = 0
+    running_count: int = 0
+    application_count: int = 0
 
 
 def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequence[Change],
@@ -94,7 +94,9 @@ def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequenc
             rows.append(InstanceRow(nick, "UNREACHABLE", snap.reason, None, None, None, roles.get(nick, "")))
     conflicts = tuple((process.namespec, tuple(i.nick for i in process.identifiers))
                       for process in status.conflicts())
-    return Frame(status.snapshot.taken_at, interval, apps, tuple(rows), conflicts, tuple(events))
+    running = sum(1 for row in rows if row.state == "RUNNING")
+    return Frame(status.snapshot.taken_at, interval, apps, tuple(rows), conflicts, tuple(events),
+                 instance_count=len(rows), running_count=running, application_count=len(apps))
 
 
 def _keep(rows: Sequence[AppRow | InstanceRow], cap: int) -> list[int]:

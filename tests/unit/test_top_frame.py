@@ -140,3 +140,22 @@ def test_fit_shares_a_short_terminal_between_applications_and_instances():
                                        (250, "\u2588" * 10)])
 def test_load_bar(load, bar):
     assert load_bar(load) == bar
+
+
+def test_thirty_instances_on_an_80x24_terminal():
+    instances = [InstanceRow(f"server_{n:02d}", "RUNNING", "", (n * 7) % 100, 30, 40,
+                             "acting" if n == 0 else ("standby" if n < 3 else "")) for n in range(30)]
+    instances[12] = InstanceRow("server_12", "UNREACHABLE", "timeout (no answer within 1s)", None, None, None)
+    apps = [AppRow(f"app_{n}", "RUNNING", "Operational", False, False, True) for n in range(8)]
+    apps[3] = AppRow("app_3", "RUNNING", "Degraded", False, True, True)
+    frame = Frame(T0, 1.0, tuple(apps), tuple(instances), (), event_list(20), instance_count=30, running_count=29,
+                  application_count=8)
+    lines = text_lines(fit(frame, 24), 80)
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    assert lines[0] == "supv top  08:00:00  30 instances, 29 running  8 applications"
+    shown = [line.split()[0] for line in lines[lines.index("Instances") + 2:] if line.startswith("server_")]
+    assert shown == ["server_00", "server_01", "server_02", "server_03", "server_04", "server_12"]
+    assert "+ 24 more instances: 24 RUNNING, load 3-98 %" in lines
+    assert any(line.startswith("app_3 ") and "Degraded" in line for line in lines)
+    assert "+ 2 more applications: 2 RUNNING" in lines
+    assert lines[-4] == "Last events (17 earlier not shown)"
