@@ -76,8 +76,8 @@ def instances(frame: Frame) -> Any:
         if row.load is not None:
             load.append(load_bar(row.load), style=_load_style(row.load))
             load.append(f" {row.load:>3}%")
-        procs = "" if row.total is None else f"{row.running}/{row.total}"
-        cells = [Text(row.nick), Text(row.state, style=STATE_STYLES.get(row.state, "")), load, procs,
+        count = "" if row.total is None else f"{row.running}/{row.total}"
+        cells = [Text(row.nick), Text(row.state, style=STATE_STYLES.get(row.state, "")), load, count,
                  Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
         if reasons:
             cells.append(Text(row.reason if row.state != "RUNNING" else "", style="dim"))
