@@ -26,7 +26,8 @@ def emit(items: Sequence[Item], fmt: str) -> None:
 
     for item in items:
         if isinstance(item, LogLine):
-            click.echo(json.dumps(item.to_dict()) if fmt == "json" else item.prefixed())
+            # color=True: the line as logged, colour sequences included (click drops them in a pipe)
+            click.echo(json.dumps(item.to_dict()) if fmt == "json" else item.prefixed(), color=True)
         else:
             echo_err(f"supv: logs: {item.line()}")
     if items:

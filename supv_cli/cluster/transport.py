@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+from supv_cli.cluster.xmlchars import has_forbidden, restore, shelter
+
 #: default timeout of one XML-RPC call, in seconds (``--timeout``)
 DEFAULT_TIMEOUT = 5.0
 _READ_CHUNK = 65536
@@ -251,7 +253,13 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
     except xmlrpc.client.Fault:
         raise
     except Exception:
-        parser, unmarshaller = xmlrpc.client.getparser()
-        parser.feed(data)
-        parser.close()
-        return tuple(unmarshaller.close())
+        if has_forbidden(data):  # control characters of a coloured log: see cluster/xmlchars.py
+            return restore(_unmarshal(shelter(data)))
+        return _unmarshal(data)
+
+
+def _unmarshal(data: bytes) -> tuple[Any, ...]:
+    parser, unmarshaller = xmlrpc.client.getparser()
+    parser.feed(data)
+    parser.close()
+    return tuple(unmarshaller.close())

@@ -30,6 +30,9 @@ TALKER = {"command": "sh -c 'i=0; while :; do echo \"$SUPV_TAG line $i\"; echo \
                      "sleep 0.1; done'",
           "autostart": False, "autorestart": False, "startsecs": 0}
 QUIET = {"command": "sleep 1000", "stdout_logfile": "NONE", "autostart": True, "startsecs": 0}
+#: a coloured log: raw ESC bytes, which XML 1.0 forbids, in supervisord's XML-RPC answers
+COLOURS = {"command": "sh -c 'printf \"\\033[31mred\\033[0m plain\\n\"; exec sleep 1000'", "autostart": True,
+           "startsecs": 0}
 
 
 class Stream:
@@ -97,7 +100,7 @@ def two_servers(supervisord: SupervisordFactory) -> tuple[Supervisord, Superviso
     servers = []
     for nick in ("s1", "s2"):
         talker = {**TALKER, "environment": f"SUPV_TAG={nick}"}
-        servers.append(supervisord(nick=nick, programs={"talker": talker, "quiet": QUIET},
+        servers.append(supervisord(nick=nick, programs={"talker": talker, "quiet": QUIET, "colours": COLOURS},
                                    groups={"app": ["talker", "quiet"]}))
     return servers[0], servers[1]
 
@@ -126,6 +129,8 @@ def test_logs_and_follow_across_a_move(supervisord: SupervisordFactory, streams:
     assert "app:quiet on s1: no stdout log file (stdout_logfile=NONE)" in result.stderr
     assert "s1 app:talker | " in result.stdout
     assert run_supv("logs", "-i", spec, "app:nope").exit_code == 2
+    result = run_supv("logs", "-i", s1.spec, "colours")
+    assert (result.exit_code, result.stdout) == (0, "s1 colours:colours | \x1b[31mred\x1b[0m plain\n"), result.stderr
 
     follow = streams("logs", "-i", spec, "-f", "-n", "0", "--interval", "0.2", "app:talker")
     follow.wait_for(lambda seen: sum(1 for name, line in seen if name == "out") >= 3)
