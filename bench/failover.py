@@ -35,15 +35,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from supv_cli.cli.controller_state import read_states  # noqa: E402
 from supv_cli.cluster.client import take_snapshot  # noqa: E402
 from supv_cli.cluster.instances import InstanceList  # noqa: E402
+from supv_cli.cluster.session import ClusterSession  # noqa: E402
+from supv_cli.cluster.settings import ClusterSettings  # noqa: E402
 from supv_cli.cluster.snapshot import ProcessState, Snapshot  # noqa: E402
 from tests.support.scenario3 import SERVERS, Scenario3, prepare  # noqa: E402
 
@@ -57,7 +57,6 @@ POLL = 0.05
 TRIAL_DEADLINE = 60.0
 SUPVISORS_MEDIAN = 8.3
 AIM = 2.0
-SETTINGS = SimpleNamespace(timeout=1.0, username=None, password=None)
 
 
 def instances_of(cluster: Scenario3, down: tuple[str, ...] = ()) -> list[Any]:
@@ -76,7 +75,8 @@ def placement(snapshot: Snapshot) -> dict[str, list[str]]:
 
 def acting_controllers(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     """nick -> state line of every controller that says it acts."""
-    return {nick: state for nick, state in read_states(snapshot, SETTINGS).items() if state.get("acting")}
+    session = ClusterSession(ClusterSettings(instances=InstanceList(s.instance for s in snapshot), timeout=1.0))
+    return {nick: state for nick, state in session.controller_states(snapshot).items() if state.get("acting")}
 
 
 def wait_settled(cluster: Scenario3, deadline: float = 60.0) -> Snapshot:

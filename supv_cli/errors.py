@@ -86,3 +86,12 @@ class PlanError(SupvError):
     """A plan could not be built or executed."""
 
     exit_code = ExitCode.FAILED
+
+
+class CommandFailed(SupvError):
+    """The command has said what went wrong (on stderr or in its report): exit with ``exit_code`` and
+    print nothing more. Commands raise this instead of exiting themselves."""
+
+    def __init__(self, exit_code: ExitCode, message: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

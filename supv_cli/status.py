@@ -56,6 +56,7 @@ __all__ = [
     "evaluate_formula",
     "failures",
     "operational_status",
+    "instance_counts",
     "process_counts",
     "synthesize",
 ]
@@ -410,3 +411,16 @@ def process_counts(snap: InstanceSnapshot) -> dict[str, int]:
     for info in snap.processes:
         counts[info.state.name] += 1
     return counts
+
+
+def instance_counts(snap: InstanceSnapshot) -> dict[str, int]:
+    """How many processes an instance reports ``running`` (STARTING, RUNNING, BACKOFF, STOPPING),
+    ``stopped``, ``failed`` (FATAL, UNKNOWN, EXITED unexpected) and in all (``total``)."""
+    running = failed = 0
+    for info in snap.processes:
+        if info.running or info.state == ProcessState.STOPPING:
+            running += 1
+        elif is_crashed(info.state, info.expected_exit):
+            failed += 1
+    total = len(snap.processes)
+    return {"running": running, "stopped": total - running - failed, "failed": failed, "total": total}

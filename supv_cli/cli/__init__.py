@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from supv_cli import __version__
+from supv_cli.cli.options import ENV_DEBUG
 from supv_cli.errors import ExitCode, SupvError
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
@@ -66,7 +67,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SupvError as error:
-            if (ctx.obj or {}).get("debug"):
+            if getattr(ctx.obj, "debug", False):
                 raise
             report_error(error)
             ctx.exit(int(error.exit_code))
@@ -87,7 +88,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="supv")
-@click.option("--debug", is_flag=True, envvar="SUPV_DEBUG", help="Show Python tracebacks on errors [SUPV_DEBUG].")
+@click.option("--debug", is_flag=True, envvar=ENV_DEBUG, help="Show Python tracebacks on errors [SUPV_DEBUG].")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Supvisors-style staged start, status and failover for plain Supervisor clusters.
@@ -95,13 +96,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     supv reads Supvisors rules files and talks to stock supervisord instances over XML-RPC;
     nothing is installed inside supervisord.
     """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    from supv_cli.cli.app import App
+
+    ctx.obj = App(debug=debug)
 
 
 def report_error(error: SupvError) -> None:
     """Print a SupvError as users see it: one ``supv: error: ...`` line per problem."""
-    lines = getattr(error, "errors", None) or [str(error)]
+    lines = getattr(error, "errors", None) or ([str(error)] if str(error) else [])
     for line in lines:
         # problems located in a file keep the compiler-like ``FILE:LINE: message`` shape editors understand
         from supv_cli.cli.output import LOCATED_RE

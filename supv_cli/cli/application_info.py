@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Sequence
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.cli.output import echo_err, print_json, print_rich_table, warn
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.output import Table, View, echo_err, warn
+from supv_cli.cli.output import render as render_view
 from supv_cli.errors import ClusterError, SupvError
 
 if TYPE_CHECKING:
+    from supv_cli.cli.app import App
     from supv_cli.status import ApplicationStatus, ClusterStatus
 
 
@@ -41,17 +43,21 @@ def plain_lines(all_applications: Sequence[ApplicationStatus], selected: Sequenc
 
 def render(status: ClusterStatus, selected: Sequence[ApplicationStatus], fmt: str) -> None:
     """Print the selected applications in ``fmt`` (table, plain or json) on stdout."""
-    if fmt == "json":
-        print_json([app.to_dict() for app in selected])
-    elif fmt == "plain":
-        for line in plain_lines(list(status.applications.values()), selected):
-            click.echo(line)
-    else:
+    render_view(view(status, selected), fmt)
+
+
+def view(status: ClusterStatus, selected: Sequence[ApplicationStatus]) -> View:
+    """The selected applications: JSON objects, supvisorsctl's plain layout, a rich table."""
+
+    def table() -> list[Table]:
         from supv_cli.cli.status_common import led_cell, state_cell, styled
 
         rows = [[styled(app.application_name, None), state_cell(app.statename), app.major_failure,
                  app.minor_failure, led_cell(app.operational_status)] for app in selected]
-        print_rich_table(["Application", "State", "Major", "Minor", "Operational"], rows)
+        return [Table(["Application", "State", "Major", "Minor", "Operational"], rows)]
+
+    return View(data=lambda: [app.to_dict() for app in selected], tables=table,
+                plain=lambda: plain_lines(list(status.applications.values()), selected))
 
 
 def check_problems(selected: Sequence[ApplicationStatus], unknown: Sequence[str]) -> list[str]:
@@ -72,7 +78,8 @@ def check_problems(selected: Sequence[ApplicationStatus], unknown: Sequence[str]
               help="Exit 1 unless every managed application named (all when none is named) is RUNNING "
                    "without major failure; exit 3 if an instance could not be reached.")
 @click.argument("applications", nargs=-1, metavar="[APP]...")
-def application_info(cluster: ClusterOptions, fmt: str, check: bool, applications: tuple[str, ...]) -> None:
+@click.pass_obj
+def application_info(app: App, check: bool, applications: tuple[str, ...]) -> None:
     """Show the state of applications across the instances, as supvisorsctl application_info.
 
     One snapshot of every instance gives each application (a Supervisor group) its state (STOPPED,
@@ -89,7 +96,9 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
 
     \b
     Exit status: 0 shown (even if some instances did not answer); 1 --check found a problem;
-    2 usage, rules or configuration error; 3 no instance answered, or --check and one did not answer.
+    2 usage, rules or configuration error; 3 no instance answered, an application shown depends on an
+    instance that did not answer (it is listed from what is known: its processes UNKNOWN), or --check
+    and one did not answer.
 
     \b
     Examples:
@@ -98,17 +107,20 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
       supv application-info -c etc/supervisord_server.conf --json | jq '.[] | select(.major_failure)'
       supv application-info -c etc/supervisord_server.conf --check && echo "all applications up"
     """
-    from supv_cli.cli.controller_state import read_states, report_acting
-    from supv_cli.cli.status_common import load_status, require_an_answer
+    from supv_cli.cli.app import unanswered_error
+    from supv_cli.cli.status_common import report_acting
 
-    context, status = load_status(cluster)
-    require_an_answer(status.snapshot)
+    status = app.status()
     selected, unknown = select_applications(status, applications)
+    silent = app.unanswered_applications(status, [a.application_name for a in selected] + unknown)
+    unknown = [name for name in unknown if name not in silent]
     for name in unknown:
         warn(f"application {name!r} is not known by any reachable instance")
-    render(status, selected, fmt)
+    app.emit(view(status, selected))
     if status.unreachable:  # what the failover controller made of it, if one runs
-        report_acting(read_states(status.snapshot, context.settings), recent=False)
+        report_acting(app.session.controller_states(status.snapshot), recent=False)
+    if silent:
+        raise unanswered_error(silent)
     if not check:
         return
     if status.unreachable:
@@ -119,5 +131,5 @@ def application_info(cluster: ClusterOptions, fmt: str, check: bool, application
         for problem in problems:
             echo_err(f"supv: check: {problem}")
         raise SupvError(f"--check: {len(problems)} application(s) not RUNNING without major failure")
-    managed = sum(1 for app in selected if app.managed)
+    managed = sum(1 for application in selected if application.managed)
     echo_err(f"supv: check: {managed} managed application(s) RUNNING without major failure")

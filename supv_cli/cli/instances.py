@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.cli.output import print_json, print_rich_table
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.output import Table, View
 from supv_cli.errors import ClusterError, SupvError
 
 if TYPE_CHECKING:
+    from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import InstanceSnapshot
     from supv_cli.status import ClusterStatus
 
@@ -24,8 +25,7 @@ def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
     BACKOFF, STOPPING / STOPPED, EXITED expected / FATAL, UNKNOWN, EXITED unexpected). Load and counts
     are null for an instance that did not answer.
     """
-    from supv_cli.cluster.snapshot import ProcessState
-    from supv_cli.status import is_crashed, process_counts
+    from supv_cli.status import instance_counts, process_counts
 
     instance = snap.instance
     data: dict[str, Any] = {
@@ -44,16 +44,8 @@ def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
         data.update(load=None, node_load=None, running=None, stopped=None, failed=None, total=None,
                     processes=None)
         return data
-    running = failed = 0
-    for info in snap.processes:
-        if info.running or info.state == ProcessState.STOPPING:
-            running += 1
-        elif is_crashed(info.state, info.expected_exit):
-            failed += 1
-    total = len(snap.processes)
     data.update(load=status.instance_loads.get(instance.nick, 0), node_load=status.node_loads.get(instance.node, 0),
-                running=running, stopped=total - running - failed, failed=failed, total=total,
-                processes=process_counts(snap))
+                **instance_counts(snap), processes=process_counts(snap))
     return data
 
 
@@ -84,26 +76,25 @@ def plain_lines(rows: list[dict[str, Any]]) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
-def render(rows: list[dict[str, Any]], fmt: str) -> None:
-    if fmt == "json":
-        print_json(rows)
-    elif fmt == "plain":
-        for line in plain_lines(rows):
-            click.echo(line)
-    else:
+def view(rows: list[dict[str, Any]]) -> View:
+    """The instances view: JSON rows, supvisorsctl-style plain columns, a rich table."""
+
+    def table() -> list[Table]:
         from supv_cli.cli.status_common import state_cell, styled
 
-        table = []
+        cells_rows = []
         for row in rows:
             cells = _cells(row)
             failed = styled(cells["failed"], "red" if row["failed"] else None)
-            table.append([styled(cells["nick"], None), styled(cells["url"], None), state_cell(cells["state"]),
-                          cells["load"], cells["running"], cells["stopped"], failed, cells["total"],
-                          styled(cells["stereotypes"], None), styled(cells["controller"], None),
-                          styled(cells["reason"], "dim")])
-        print_rich_table([title for _, title in COLUMNS], table,
-                         justify=["left", "left", "left", "right", "right", "right", "right", "right", "left",
-                                  "left", "left"])
+            cells_rows.append([styled(cells["nick"], None), styled(cells["url"], None), state_cell(cells["state"]),
+                               cells["load"], cells["running"], cells["stopped"], failed, cells["total"],
+                               styled(cells["stereotypes"], None), styled(cells["controller"], None),
+                               styled(cells["reason"], "dim")])
+        return [Table([title for _, title in COLUMNS], cells_rows,
+                      justify=["left", "left", "left", "right", "right", "right", "right", "right", "left",
+                               "left", "left"])]
+
+    return View(data=lambda: rows, tables=table, plain=lambda: plain_lines(rows))
 
 
 @click.command("instances", context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,7 +102,8 @@ def render(rows: list[dict[str, Any]], fmt: str) -> None:
 @output_options
 @click.option("--check", is_flag=True,
               help="Exit 3 if an instance did not answer, 1 if one answered but is not RUNNING.")
-def instances(cluster: ClusterOptions, fmt: str, check: bool) -> None:
+@click.pass_obj
+def instances(app: App, check: bool) -> None:
     """Show every supervisord instance: state, load and process counts.
 
     One row per instance, in the instance list order: its nick, URL, state (supervisord's state, such
@@ -138,15 +130,15 @@ def instances(cluster: ClusterOptions, fmt: str, check: bool) -> None:
       supv instances -c etc/supv.conf            # an inventory: the Stereotypes column is filled
       until supv instances -c etc/supervisord_server.conf --check >/dev/null; do sleep 1; done
     """
-    from supv_cli.cli.controller_state import read_states, report_acting
-    from supv_cli.cli.status_common import load_status, require_an_answer
+    from supv_cli.cli.app import require_an_answer
+    from supv_cli.cli.status_common import report_acting
 
-    context, status = load_status(cluster)
+    status = app.status(need_answer=False)  # the table is shown even when no instance answered
     rows = [summarize(status, snap) for snap in status.snapshot.instances]
-    controllers = read_states(status.snapshot, context.settings)
+    controllers = app.session.controller_states(status.snapshot)
     for row in rows:
         row["controller"] = controllers.get(row["nick"])
-    render(rows, fmt)
+    app.emit(view(rows))
     report_acting(controllers)
     require_an_answer(status.snapshot)
     if not check:

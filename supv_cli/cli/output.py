@@ -9,7 +9,8 @@ import json
 import os
 import re
 import sys
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import click
 
@@ -65,10 +66,55 @@ def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | N
 
 def print_plain_table(headers: Sequence[str], rows: Sequence[Row]) -> None:
     """Plain columns, stable for awk: a header line then one line per row."""
+    click.echo(plain_table(headers, rows))
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
+    """The text of :func:`print_plain_table`."""
     from tabulate import tabulate
 
     if not rows:
-        click.echo("  ".join(headers))
-        return
-    click.echo(tabulate([[str(c) for c in row] for row in rows], headers=list(headers), tablefmt="plain",
-                        disable_numparse=True))
+        return "  ".join(headers)
+    return tabulate([[str(c) for c in row] for row in rows], headers=list(headers), tablefmt="plain",
+                    disable_numparse=True)
+
+
+# --------------------------------------------------------------------------------------------- views
+
+@dataclass
+class Table:
+    """One table of a view. Cells may carry rich markup only when the view gives its own plain lines."""
+
+    headers: Sequence[str]
+    rows: Sequence[Row]
+    justify: Sequence[str] | None = None
+
+
+@dataclass
+class View:
+    """What a command shows, in every format; built lazily (only the format asked for is computed).
+
+    ``data`` gives the JSON value; ``tables`` the rich tables; ``plain`` the plain lines (supvisorsctl's
+    layouts), by default the tables as plain columns, separated by a blank line.
+    """
+
+    data: Callable[[], Any]
+    tables: Callable[[], Sequence[Table]]
+    plain: Callable[[], Sequence[str]] | None = field(default=None)
+
+
+def render(view: View, fmt: str) -> None:
+    """The one output path of every view: ``fmt`` is json, plain or table."""
+    if fmt == "json":
+        print_json(view.data())
+    elif fmt == "plain":
+        if view.plain is not None:
+            for line in view.plain():
+                click.echo(line)
+        else:
+            click.echo("\n\n".join(plain_table(t.headers, t.rows) for t in view.tables()))
+    else:
+        for index, table in enumerate(view.tables()):
+            if index:
+                click.echo()
+            print_rich_table(table.headers, table.rows, justify=table.justify)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.cli.output import LOCATED_RE, echo_err, print_json, print_plain_table, print_rich_table
-from supv_cli.errors import ExitCode, RulesError
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.output import LOCATED_RE, Table, View, echo_err, print_json
+from supv_cli.errors import CommandFailed, ExitCode, RulesError
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 def as_warning(note: str) -> str:
@@ -75,7 +78,7 @@ def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
     if json_flag:
         print_json(reports)
     if failed:
-        raise click.exceptions.Exit(int(ExitCode.USAGE))
+        raise CommandFailed(ExitCode.USAGE)
 
 
 def resolve_declared(rules_obj: Any) -> list[str]:
@@ -99,7 +102,8 @@ def resolve_declared(rules_obj: Any) -> list[str]:
 @cluster_options
 @output_options
 @click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...")
-def show(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> None:
+@click.pass_obj
+def show(app: App, namespecs: tuple[str, ...]) -> None:
     """Show the resolved rules of applications (APP) and processes (APP:PROCESS).
 
     With NAMESPECs it works offline: -i only names the instances (for '*', '#' and the identity of nicks
@@ -114,28 +118,42 @@ def show(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> None:
       supv rules show -r etc/supvisors_rules.xml --json scen3_hci_01 scen3_hci_01:scen3_chart_view
       supv rules show -c etc/supervisord_server.conf        # everything running, per the instances
     """
-    from supv_cli.cli.common import load_context
-
-    context = load_context(cluster, need_instances=False, need_rules=True)
-    assert context.rules is not None
-    for line in context.warnings:
-        echo_err(f"supv: warning: {line}")
+    rules_obj = app.require_rules()
     if not namespecs:
-        namespecs = tuple(context.all_namespecs())
+        namespecs = tuple(all_namespecs(app))
     results: list[Any] = []
     for namespec in namespecs:
         group, sep, process = namespec.partition(":")
         if not group:
             raise click.UsageError(f"invalid NAMESPEC {namespec!r}: write APP or APP:PROCESS")
         if sep and process:
-            results.append(context.rules.process_rules(group, process))
+            results.append(rules_obj.process_rules(group, process))
         else:
-            results.append(context.rules.application_rules(group))
-    for note in context.rules.warnings:
+            results.append(rules_obj.application_rules(group))
+    for note in rules_obj.warnings:
         echo_err(as_warning(note))
-    for line in stereotype_notes(results, context.settings.instances):
+    for line in stereotype_notes(results, app.instances):
         echo_err(line)
-    render_rules(results, fmt, context.settings.instances)
+    app.emit(rules_view(results, app.instances))
+
+
+def all_namespecs(app: App) -> list[str]:
+    """Every application and process: from the instances when there are some, else those declared by
+    name in the rules."""
+    names: list[str] = []
+    if app.instances:
+        for namespec in app.snapshot(need_answer=False).namespecs():
+            group = namespec.split(":", 1)[0]
+            if group not in names:
+                names.append(group)
+            names.append(namespec)
+        return names
+    for spec in app.require_rules().declared_applications():
+        if spec.name is None:
+            continue
+        names.append(spec.name)
+        names.extend(f"{spec.name}:{program.name}" for program in spec.programs if program.name is not None)
+    return list(dict.fromkeys(names))
 
 
 def _identifier_lists(rules_obj: Any) -> list[str]:
@@ -167,36 +185,33 @@ def _text(values: Any) -> str:
     return ",".join(values) if values else "-"
 
 
-def render_rules(results: list[Any], fmt: str, instances: Any = None) -> None:
-    """Render resolved ApplicationRules / ProcessRules in the requested format; in tables, a stereotype
-    is followed by the instances carrying it when they are known: ``@SERVER(server_1,server_2)``."""
-    from supv_cli.rules import ApplicationRules
+def rules_view(results: list[Any], instances: Any = None) -> View:
+    """Resolved ApplicationRules / ProcessRules: JSON as Supvisors' get_*_rules, or two tables (the
+    applications, then the processes); a stereotype is followed by the instances carrying it when
+    they are known: ``@SERVER(server_1,server_2)``."""
 
-    if fmt == "json":
-        print_json([r.to_dict() for r in results])
-        return
-    apps = [r for r in results if isinstance(r, ApplicationRules)]
-    procs = [r for r in results if not isinstance(r, ApplicationRules)]
-    app_headers = ["Application", "Managed", "Distribution", "Identifiers", "Start", "Stop", "Strategy",
-                   "StartingFailure", "RunningFailure", "Formula"]
-    app_rows = [[a.application_name, a.managed, a.distribution.value, _identifiers(a, instances),
-                 a.start_sequence, a.stop_sequence, a.starting_strategy.value,
-                 a.starting_failure_strategy.value, a.running_failure_strategy.value,
-                 a.status_formula or "-"] if a.managed else
-                [a.application_name, False] + ["n/a"] * 8 for a in apps]
-    proc_headers = ["Application", "Process", "Identifiers", "Start", "Stop", "Required", "WaitExit", "Loading",
-                    "StartingFailure", "RunningFailure", "Match"]
-    proc_rows = [[p.application_name, p.process_name, _identifiers(p, instances), p.start_sequence,
-                  p.stop_sequence, p.required, p.wait_exit, p.expected_loading,
-                  p.starting_failure_strategy.value, p.running_failure_strategy.value,
-                  p.matched_by or "-"] for p in procs]
-    printer = print_rich_table if fmt == "table" else print_plain_table
-    if app_rows:
-        printer(app_headers, app_rows)
-    if app_rows and proc_rows:
-        click.echo()
-    if proc_rows:
-        printer(proc_headers, proc_rows)
+    def tables() -> list[Table]:
+        from supv_cli.rules import ApplicationRules
+
+        apps = [r for r in results if isinstance(r, ApplicationRules)]
+        procs = [r for r in results if not isinstance(r, ApplicationRules)]
+        app_headers = ["Application", "Managed", "Distribution", "Identifiers", "Start", "Stop", "Strategy",
+                       "StartingFailure", "RunningFailure", "Formula"]
+        app_rows = [[a.application_name, a.managed, a.distribution.value, _identifiers(a, instances),
+                     a.start_sequence, a.stop_sequence, a.starting_strategy.value,
+                     a.starting_failure_strategy.value, a.running_failure_strategy.value,
+                     a.status_formula or "-"] if a.managed else
+                    [a.application_name, False] + ["n/a"] * 8 for a in apps]
+        proc_headers = ["Application", "Process", "Identifiers", "Start", "Stop", "Required", "WaitExit",
+                        "Loading", "StartingFailure", "RunningFailure", "Match"]
+        proc_rows = [[p.application_name, p.process_name, _identifiers(p, instances), p.start_sequence,
+                      p.stop_sequence, p.required, p.wait_exit, p.expected_loading,
+                      p.starting_failure_strategy.value, p.running_failure_strategy.value,
+                      p.matched_by or "-"] for p in procs]
+        return [Table(headers, rows) for headers, rows in ((app_headers, app_rows), (proc_headers, proc_rows))
+                if rows]
+
+    return View(data=lambda: [r.to_dict() for r in results], tables=tables)
 
 
 def _identifiers(rules_obj: Any, instances: Any = None) -> str:

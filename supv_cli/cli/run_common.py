@@ -3,47 +3,54 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from supv_cli.cli.output import print_json, print_plain_table, print_rich_table
-from supv_cli.errors import ExitCode
+from supv_cli.cli.output import Table, View
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 PLAN_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Load", "Reason"]
 REPORT_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Outcome", "Elapsed", "Detail"]
 
 
-def render_plan(plan: Any, fmt: str) -> None:
+def plan_view(plan: Any) -> View:
     """``--dry-run``: the whole plan, nothing changed."""
-    if fmt == "json":
-        print_json(plan.to_dict())
-        return
-    rows = []
-    for app_sequence, applications in plan.stages:
-        for application in applications:
-            if application.note:
-                rows.append([f"{app_sequence}", application.application_name, "-", "place", "-", "-",
-                             application.note])
-            for sequence, placements in application.stages:
-                for p in placements:
-                    rows.append([f"{app_sequence}.{sequence}", p.application_name, p.process_name, p.action.value,
-                                 p.instance.nick if p.instance else "-", p.expected_loading, p.reason])
-    printer = print_rich_table if fmt == "table" else print_plain_table
-    printer(PLAN_HEADERS, rows)
+
+    def table() -> list[Table]:
+        rows = []
+        for app_sequence, applications in plan.stages:
+            for application in applications:
+                if application.note:
+                    rows.append([f"{app_sequence}", application.application_name, "-", "place", "-", "-",
+                                 application.note])
+                for sequence, placements in application.stages:
+                    for p in placements:
+                        rows.append([f"{app_sequence}.{sequence}", p.application_name, p.process_name,
+                                     p.action.value, p.instance.nick if p.instance else "-", p.expected_loading,
+                                     p.reason])
+        return [Table(PLAN_HEADERS, rows)]
+
+    return View(data=plan.to_dict, tables=table)
 
 
-def render_report(run: Any, fmt: str) -> None:
-    """The final report of a run (stdout)."""
+def report_view(run: Any) -> View:
+    """The final report of a run."""
     rows = run.report()
-    if fmt == "json":
+
+    def data() -> Any:
         result = "interrupted" if run.interrupted else ("failed" if run.failed() else "success")
-        print_json({"kind": run.kind, "result": result, "processes": rows})
-        return
-    printer = print_rich_table if fmt == "table" else print_plain_table
-    printer(REPORT_HEADERS, [[r["sequence"], r["application_name"], r["process_name"], r["action"],
-                              r["instance"] or "-", r["outcome"], f"{r['elapsed']:.1f}s", r["detail"]]
-                             for r in rows])
+        return {"kind": run.kind, "result": result, "processes": rows}
+
+    def table() -> list[Table]:
+        return [Table(REPORT_HEADERS, [[r["sequence"], r["application_name"], r["process_name"], r["action"],
+                                        r["instance"] or "-", r["outcome"], f"{r['elapsed']:.1f}s", r["detail"]]
+                                       for r in rows])]
+
+    return View(data=data, tables=table)
 
 
 def local_instance(instances: Any, local: str | None) -> Any:
@@ -61,89 +68,77 @@ def local_instance(instances: Any, local: str | None) -> Any:
     return None
 
 
-def make_io(context: Any) -> tuple[Callable[[], Any], Callable[[Any], Any], Callable[[Sequence[Any]], list[Any]]]:
-    """The three functions the driver needs: take a snapshot, evaluate it, send requests."""
-    from supv_cli.cluster.client import CallError, fan_out, run_on
-    from supv_cli.cluster.snapshot import Unreachable
+def plan_start(app: App, names: Sequence[str]) -> tuple[Any, Any, Any]:
+    """The rules, a first snapshot (with the configuration; unreachable instances reported; none
+    answering is exit 3; what is known of them filled in) and its status: what run-plan and stop-plan
+    start from. A named application no answering instance knows, that the rules place on an instance
+    that did not answer, is exit 3 (not an unknown name)."""
+    from supv_cli.cli.app import unanswered_error
     from supv_cli.status import evaluate
 
-    settings = context.settings
-
-    def snapshot_fn() -> Any:
-        return context.snapshot(refresh=True)
-
-    def status_fn(snapshot: Any) -> Any:
-        return evaluate(context.rules, snapshot)
-
-    def send_fn(requests: Sequence[Any]) -> list[Any]:
-        by_instance: dict[str, list[Any]] = {}
-        for request in requests:
-            by_instance.setdefault(request.instance.nick, []).append(request)
-        groups = list(by_instance.values())
-
-        def send(group: list[Any]) -> list[Any]:
-            calls = [(r.method, r.args) for r in group]
-            try:
-                return run_on(group[0].instance, calls, settings.timeout, settings.username, settings.password)
-            except Exception as error:  # the instance itself failed: every request of the group gets it
-                return [error] * len(group)
-
-        answers = fan_out(send, groups, settings.timeout)
-        results: dict[int, Any] = {}
-        for group, answer in zip(groups, answers):
-            items: list[Any]
-            if answer is None:  # no answer within the timeout: the instance may be hung
-                items = [CallError(group[0].instance, Unreachable.TIMEOUT,
-                                   f"timeout (no answer within {settings.timeout:g}s)")] * len(group)
-            else:
-                items = answer if isinstance(answer, list) else [answer] * len(group)
-            for request, item in zip(group, items):
-                results[id(request)] = item
-        return [results.get(id(r)) for r in requests]
-
-    return snapshot_fn, status_fn, send_fn
+    app.settings.require_instances()  # "no instances" comes before anything about the rules
+    rules = app.require_rules()
+    snapshot = app.fill(app.snapshot(with_config=True))
+    status = evaluate(rules, snapshot)
+    silent = app.unanswered_applications(status, [name for name in names if name not in status.applications])
+    if silent:
+        raise unanswered_error(silent)
+    return rules, snapshot, status
 
 
-def load_cluster(cluster: Any) -> tuple[Any, Any, Any, Any]:
-    """Settings, rules, one snapshot (unreachable instances reported; none answering is exit 3) and its
-    status: what run-plan and stop-plan start from."""
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.status_common import report_instances, require_an_answer
-    from supv_cli.plan.planner import ensure_rules
-    from supv_cli.status import evaluate
-
-    context = load_context(cluster, need_instances=True, need_rules=True)
-    rules = ensure_rules(context.rules)
-    snapshot = context.snapshot()
-    report_instances(snapshot)
-    require_an_answer(snapshot)
-    return context, rules, snapshot, evaluate(rules, snapshot)
-
-
-def execute(context: Any, run: Any, fmt: str, quiet: bool, poll_interval: float) -> None:
-    """Drive a run to its end (or Ctrl-C) with progress on stderr, then print the report and exit."""
+def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
+    """Drive a run to its end (or Ctrl-C) with progress on stderr, then print the report; a run that
+    did not succeed raises its exit code (3 when an instance that may run one of its applications did
+    not answer: what the command did is then not known to be true)."""
     from supv_cli.cli.progress import Progress
     from supv_cli.plan.executor import drive
+    from supv_cli.status import evaluate
 
-    snapshot_fn, status_fn, send_fn = make_io(context)
-    first = [context.snapshot()]
+    session = app.session
+    first = [session.last] if session.last is not None else []
+    last: list[Any] = [None]
 
     def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
-        return first.pop() if first else snapshot_fn()
+        last[0] = app.fill(first.pop() if first else session.snapshot(with_config=True))
+        return last[0]
 
-    with Progress(run, live=Progress.wanted(fmt), json_lines=fmt == "json", quiet=quiet) as progress:
+    with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
         try:
-            drive(run, snapshots, status_fn, send_fn, progress.events, interval=poll_interval)
+            drive(run, snapshots, lambda snapshot: evaluate(app.rules, snapshot), session.send, progress.events,
+                  interval=poll_interval)
         except KeyboardInterrupt:
             pass
-    render_report(run, fmt)
-    raise click.exceptions.Exit(exit_code(run, context.snapshot()))
+    app.emit(report_view(run))
+    code = exit_code(run, last[0])
+    if code is ExitCode.INTERRUPTED:
+        raise CommandFailed(code)
+    risk = unanswered_risk(app, run, last[0])
+    if risk:
+        raise risk
+    if code is not ExitCode.OK:
+        raise CommandFailed(code)
 
 
-def exit_code(run: Any, snapshot: Any) -> int:
+def unanswered_risk(app: App, run: Any, snapshot: Any) -> ClusterError | None:
+    """The error (exit 3) when an instance that may run one of the run's applications did not answer at
+    the end: naming it and what may still run there (or not have been started)."""
+    from supv_cli.unanswered import may_still_run
+
+    if snapshot is None:
+        return None
+    names = [job.name for job in run.jobs]
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers())
+    if not risk:
+        return None
+    reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
+    return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
+                                  f"run there" for nick, namespecs in risk.items()))
+
+
+def exit_code(run: Any, snapshot: Any) -> ExitCode:
     """0 done; 1 a program failed; 3 no instance answered; 130 interrupted."""
     if run.interrupted:
-        return int(ExitCode.INTERRUPTED)
+        return ExitCode.INTERRUPTED
     if snapshot is not None and snapshot.instances and not snapshot.reachable:
-        return int(ExitCode.UNREACHABLE)
-    return int(ExitCode.FAILED) if run.failed() else int(ExitCode.OK)
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILED if run.failed() else ExitCode.OK

@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.options import (
+    cluster_options,
+    dry_run_option,
+    output_options,
+    poll_interval_option,
+    quiet_option,
+)
 from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("run-plan")
 @cluster_options
 @output_options
 @click.argument("applications", nargs=-1, metavar="[APP]...")
-@click.option("--dry-run", is_flag=True, help="Print the plan (stages, instance per program, loads, reasons); "
-              "change nothing.")
+@dry_run_option("Print the plan (stages, instance per program, loads, reasons); change nothing.")
 @click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT, show_default=True,
               envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
               help="Margin over a program's startsecs to reach RUNNING before it is failed [SUPV_START_TIMEOUT].")
 @click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT, show_default=True,
               envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
               help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")
-@click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=0.2, show_default=True,
-              metavar="SECONDS", help="Longest wait between two polls of the instances.")
+@poll_interval_option
 @click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the supervisord "
               "that started supv, from SUPERVISOR_SERVER_URL).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (the final report is still printed).")
+@quiet_option
 @click.option("--watch", is_flag=True, help="Stay running as the controller: automatic start and failover "
               "(see the Failover section of supv-run-plan(1)).")
 @click.option("--interval", type=click.FloatRange(min=0.05, max=60), default=0.5, show_default=True,
@@ -45,7 +54,8 @@ from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 @click.option("--no-autostart", is_flag=True, help="--watch: failover only, no automatic start.")
 @click.option("--controller-program", default="supv_controller", show_default=True, metavar="NAME",
               help="--watch: the group/program name of the controllers in supervisord (leader election).")
-def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], dry_run: bool,
+@click.pass_obj
+def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
              start_timeout: float, exit_timeout: float, poll_interval: float, local: str | None,
              quiet: bool, watch: bool, interval: float, lost_after: int, conciliate: str, restart_budget: int,
              budget_window: float, startup_grace: float, no_autostart: bool, controller_program: str) -> None:
@@ -66,7 +76,7 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
       supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import execute, load_cluster, local_instance, render_plan
+    from supv_cli.cli.run_common import execute, local_instance, plan_start, plan_view
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_start_plan, select_applications
@@ -82,13 +92,13 @@ def run_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], d
                                     startup_grace=startup_grace, autostart=not no_autostart,
                                     controller_program=controller_program,
                                     run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
-        run_controller(cluster, options, local, applications, fmt == "json")
+        run_controller(app, options, local, applications)
         return
-    context, rules, snapshot, status = load_cluster(cluster)
-    local_one = local_instance(context.instances, local)
+    rules, snapshot, status = plan_start(app, applications)
+    local_one = local_instance(app.instances, local)
     if dry_run:
-        render_plan(build_start_plan(rules, snapshot, status, applications, local_one), fmt)
+        app.emit(plan_view(build_start_plan(rules, snapshot, status, applications, local_one)))
         return
     selected = select_applications(rules, status, applications, "start")
-    execute(context, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one)), fmt,
-            quiet, poll_interval)
+    execute(app, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one)), quiet,
+            poll_interval)

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Sequence
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
-from supv_cli.cli.output import echo_err, print_json, print_rich_table
-from supv_cli.errors import ExitCode
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.output import Table, View, echo_err
+from supv_cli.cli.output import render as render_view
+from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
+    from supv_cli.cli.app import App
     from supv_cli.status import ClusterStatus, ProcessStatus
 
 
@@ -41,17 +43,19 @@ def lookup(status: ClusterStatus, namespec: str) -> tuple[list[ProcessStatus], s
     return [], f"BAD_NAME: process {namespec} unknown"
 
 
-def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> tuple[list[ProcessStatus], list[str]]:
-    """The processes to show and the error lines (``<arg>: ERROR (<fault>)``) of unknown arguments.
+def select_processes(status: ClusterStatus, namespecs: Sequence[str],
+                     ) -> tuple[list[ProcessStatus], list[tuple[str, str]]]:
+    """The processes to show and, for each unknown argument, the argument and its error line
+    (``<arg>: ERROR (<fault>)``).
     No argument, or ``all`` among them, selects every process (applications in discovery order)."""
     if not namespecs or "all" in namespecs:
         return [p for app in status.applications.values() for p in app.processes], []
     selected: list[ProcessStatus] = []
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     for namespec in namespecs:
         found, error = lookup(status, namespec)
         if error is not None:
-            errors.append(f"{namespec}: ERROR ({error})")
+            errors.append((namespec, f"{namespec}: ERROR ({error})"))
         selected.extend(found)
     return selected, errors
 
@@ -79,12 +83,13 @@ def plain_lines(processes: Sequence[ProcessStatus]) -> list[str]:
 
 def render(processes: Sequence[ProcessStatus], fmt: str) -> None:
     """Print the processes in ``fmt`` (table, plain or json) on stdout."""
-    if fmt == "json":
-        print_json([process.to_dict() for process in processes])
-    elif fmt == "plain":
-        for line in plain_lines(processes):
-            click.echo(line)
-    elif processes:
+    render_view(view(processes), fmt)
+
+
+def view(processes: Sequence[ProcessStatus]) -> View:
+    """The processes: JSON objects, supvisorsctl's plain layout, a rich table (nothing when empty)."""
+
+    def table() -> list[Table]:
         from supv_cli.cli.status_common import state_cell, styled
         from supv_cli.cluster.snapshot import ProcessState
 
@@ -101,14 +106,19 @@ def render(processes: Sequence[ProcessStatus], fmt: str) -> None:
                 supervisors = styled(supervisors, None)
             rows.append([styled(process.application_name, None), styled(process.process_name, None),
                          state_cell(process.statename), expected, supervisors, styled(process.reason, "dim")])
-        print_rich_table(["Application", "Process", "State", "Expected", "Supervisor", "Reason"], rows)
+        headers = ["Application", "Process", "State", "Expected", "Supervisor", "Reason"]
+        return [Table(headers, rows)] if rows else []
+
+    return View(data=lambda: [process.to_dict() for process in processes], tables=table,
+                plain=lambda: plain_lines(processes))
 
 
 @click.command("sstatus", context_settings={"help_option_names": ["-h", "--help"]})
 @cluster_options
 @output_options
 @click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...")
-def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> None:
+@click.pass_obj
+def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     """Show every process across the instances, as supvisorsctl sstatus.
 
     A process known by several instances has one synthetic state, as in Supvisors: where it runs
@@ -130,7 +140,8 @@ def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> No
 
     \b
     Exit status: 0 shown; 1 an unknown NAMESPEC; 2 usage, rules or configuration error;
-    3 no instance answered.
+    3 no instance answered, or a process shown depends on an instance that did not answer (listed
+    UNKNOWN from what is known).
 
     \b
     Examples:
@@ -138,13 +149,17 @@ def sstatus(cluster: ClusterOptions, fmt: str, namespecs: tuple[str, ...]) -> No
       supv sstatus -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' scen3_srv:* scen3_hci_01:scen3_chart_view
       supv sstatus -c etc/supervisord_server.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
     """
-    from supv_cli.cli.status_common import load_status, require_an_answer
+    from supv_cli.cli.app import unanswered_error
 
-    _, status = load_status(cluster)
-    require_an_answer(status.snapshot)
+    status = app.status()
     processes, errors = select_processes(status, namespecs)
-    for line in errors:
+    named = [p.application_name for p in processes] + [arg.partition(":")[0] for arg, _ in errors]
+    silent = app.unanswered_applications(status, named)
+    errors = [(arg, line) for arg, line in errors if arg.partition(":")[0] not in silent]
+    for _, line in errors:
         echo_err(line)
-    render(processes, fmt)
+    app.emit(view(processes))
+    if silent:
+        raise unanswered_error(silent)
     if errors:
-        raise click.exceptions.Exit(int(ExitCode.FAILED))
+        raise CommandFailed(ExitCode.FAILED)

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.options import (
+    cluster_options,
+    dry_run_option,
+    output_options,
+    poll_interval_option,
+    quiet_option,
+)
 from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("stop-plan")
 @cluster_options
 @output_options
 @click.argument("applications", nargs=-1, metavar="[APP]...")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@dry_run_option()
 @click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT, show_default=True,
               metavar="SECONDS", help="Margin over a program's stopwaitsecs before its stop is failed.")
-@click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=0.2, show_default=True,
-              metavar="SECONDS", help="Longest wait between two polls of the instances.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (the final report is still printed).")
-def stop_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], dry_run: bool,
+@poll_interval_option
+@quiet_option
+@click.pass_obj
+def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
               stop_timeout: float, poll_interval: float, quiet: bool) -> None:
     """Stop applications stage by stage: stop_sequence, highest first.
 
@@ -35,14 +46,14 @@ def stop_plan(cluster: ClusterOptions, fmt: str, applications: tuple[str, ...], 
       supv stop-plan -c etc/supv.conf --dry-run
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
-    from supv_cli.cli.run_common import execute, load_cluster, render_plan
+    from supv_cli.cli.run_common import execute, plan_start, plan_view
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_stop_plan, select_applications
 
-    context, rules, snapshot, status = load_cluster(cluster)
+    rules, snapshot, status = plan_start(app, applications)
     if dry_run:
-        render_plan(build_stop_plan(rules, snapshot, status, applications), fmt)
+        app.emit(plan_view(build_stop_plan(rules, snapshot, status, applications)))
         return
     selected = select_applications(rules, status, applications, "stop")
-    execute(context, Run(rules, "stop", selected, RunOptions(stop_timeout=stop_timeout)), fmt, quiet, poll_interval)
+    execute(app, Run(rules, "stop", selected, RunOptions(stop_timeout=stop_timeout)), quiet, poll_interval)

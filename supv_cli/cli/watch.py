@@ -7,11 +7,14 @@ import signal
 import sys
 import time
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from supv_cli.cli.options import ClusterOptions
+from supv_cli.errors import CommandFailed, ExitCode
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 #: timeout of one XML-RPC call in --watch mode when --timeout is not given: a hung instance must not
 #: slow the cycle down much more than the cycle itself
@@ -26,26 +29,25 @@ def stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
 
 
-def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None, applications: Sequence[str],
-                   json_lines: bool) -> None:
+def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
     """Run the controller until SIGTERM / Ctrl-C."""
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.run_common import local_instance, make_io
+    from supv_cli.cli.run_common import local_instance
+    from supv_cli.cluster.settings import ClusterOptions
     from supv_cli.controller import Controller, watch
     from supv_cli.plan.commands import Event
-    from supv_cli.plan.planner import ensure_rules
 
-    if cluster.timeout is None:
-        cluster = replace(cluster, timeout=WATCH_TIMEOUT)
-    context = load_context(cluster, need_instances=True, need_rules=True)
-    rules = ensure_rules(context.rules)
-    local = local_instance(context.instances, local_nick)
+    cluster = app.cluster or ClusterOptions()
+    if cluster.timeout is None:  # before the settings are resolved: the -c file's timeout does not apply
+        app.cluster = replace(cluster, timeout=WATCH_TIMEOUT)
+    session = app.session
+    rules = app.require_rules()
+    json_lines = app.fmt == "json"
+    local = local_instance(app.instances, local_nick)
     unmanaged = [name for name in applications if not rules.application_rules(name).managed]
     if unmanaged:
         raise click.BadParameter(f"no rules element matches {', '.join(unmanaged)}: supv cannot start it",
                                  param_hint="APP")
-    controller = Controller(rules, context.instances, local, options, only=frozenset(applications))
-    _, _, send_fn = make_io(context)
+    controller = Controller(rules, app.instances, local, options, only=frozenset(applications))
     last_state: list[str] = [""]
     last_beat = [time.monotonic()]
     cycles = [0]
@@ -76,9 +78,9 @@ def run_controller(cluster: ClusterOptions, options: Any, local_nick: str | None
 
     signal.signal(signal.SIGTERM, terminate)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
-    log(Event("start", "controller", f"{where}: watching {len(context.instances)} instances every "
+    log(Event("start", "controller", f"{where}: watching {len(app.instances)} instances every "
               f"{options.interval:g}s"))
     try:
-        watch(controller, lambda: context.snapshot(refresh=True), send_fn, on_events)
+        watch(controller, session.snapshot, session.send, on_events)
     except KeyboardInterrupt:
-        raise click.exceptions.Exit(130) from None
+        raise CommandFailed(ExitCode.INTERRUPTED) from None

@@ -31,8 +31,9 @@ from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "Faults", "call", "classify", "credentials", "fan_out",
-    "instance_label", "make_proxy", "multicall_many", "run_on", "take_snapshot",
+    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "Faults", "as_result", "call", "call_on", "classify",
+    "credentials", "fan_out", "instance_label", "instance_snapshot", "make_proxy", "multicall_many",
+    "multicall_on", "run_on", "take_snapshot", "unreachable_snapshot", "with_elapsed",
 ]
 #: default bound of concurrent connections of a fan-out
 DEFAULT_MAX_WORKERS = 32
@@ -157,11 +158,7 @@ def classify(instance: Instance, error: BaseException, timeout: float) -> CallEr
 def call(instance: Instance, method: str, *args: Any, timeout: float = DEFAULT_TIMEOUT,
          username: str | None = None, password: str | None = None) -> Any:
     """Call one XML-RPC ``method`` on ``instance``; raise :class:`CallError` on any failure."""
-    proxy = make_proxy(instance, timeout, username, password)
-    try:
-        return getattr(proxy, method)(*args)
-    except Exception as error:
-        raise classify(instance, error, timeout) from None
+    return call_on(make_proxy(instance, timeout, username, password), instance, method, *args, timeout=timeout)
 
 
 def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
@@ -173,9 +170,24 @@ def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, u
     :class:`CallError` when the instance itself could not be reached. Actions should not block
     supervisord: pass ``wait=False`` to ``startProcess`` / ``stopProcess`` and poll snapshots.
     """
+    proxy = make_proxy(instance, timeout, username, password)
+    return multicall_on(proxy, instance, calls, timeout)
+
+
+def call_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, method: str, *args: Any,
+            timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """:func:`call` through an existing proxy (a session keeps one per instance)."""
+    try:
+        return getattr(proxy, method)(*args)
+    except Exception as error:
+        raise classify(instance, error, timeout) from None
+
+
+def multicall_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, calls: Calls,
+                 timeout: float = DEFAULT_TIMEOUT) -> list[Any]:
+    """:func:`run_on` through an existing proxy."""
     request = [{"methodName": method, "params": list(params)} for method, params in calls]
-    results = call(instance, "system.multicall", request, timeout=timeout, username=username,
-                   password=password)
+    results = call_on(proxy, instance, "system.multicall", request, timeout=timeout)
     if not isinstance(results, list) or len(results) != len(request):
         raise CallError(instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
     return [_fault_item(instance, item) for item in results]
@@ -250,10 +262,11 @@ def multicall_many(instances: Sequence[Instance], calls: Calls, timeout: float =
         return run_on(instance, calls, timeout, username, password)
 
     answers = fan_out(one, instances, timeout, max_workers)
-    return [_as_result(instance, answer, timeout) for instance, answer in zip(instances, answers)]
+    return [as_result(instance, answer, timeout) for instance, answer in zip(instances, answers)]
 
 
-def _as_result(instance: Instance, answer: Any, timeout: float) -> Any:
+def as_result(instance: Instance, answer: Any, timeout: float) -> Any:
+    """What a fan-out gave for one instance, failures as :class:`CallError` (None is a timeout)."""
     if answer is None:
         return CallError(instance, Unreachable.TIMEOUT, f"timeout (no answer within {timeout:g}s)")
     if isinstance(answer, BaseException):
@@ -290,10 +303,10 @@ def take_snapshot(instances: Iterable[Instance], timeout: float = DEFAULT_TIMEOU
         started = time.monotonic()
         try:
             answers = run_on(instance, calls, timeout, username, password)
-            snap = _instance_snapshot(instance, answers)
+            snap = instance_snapshot(instance, answers)
         except Exception as error:
-            snap = _unreachable(classify(instance, error, timeout))
-        return _with_elapsed(snap, time.monotonic() - started)
+            snap = unreachable_snapshot(classify(instance, error, timeout))
+        return with_elapsed(snap, time.monotonic() - started)
 
     answers = fan_out(one, ordered, timeout, max_workers)
     snaps = []
@@ -301,21 +314,23 @@ def take_snapshot(instances: Iterable[Instance], timeout: float = DEFAULT_TIMEOU
         if isinstance(answer, InstanceSnapshot):
             snaps.append(answer)
         else:
-            snaps.append(_with_elapsed(_unreachable(_as_result(instance, answer, timeout)), timeout))
+            snaps.append(with_elapsed(unreachable_snapshot(as_result(instance, answer, timeout)), timeout))
     return Snapshot(instances=tuple(snaps), taken_at=taken_at)
 
 
-def _with_elapsed(snap: InstanceSnapshot, elapsed: float) -> InstanceSnapshot:
+def with_elapsed(snap: InstanceSnapshot, elapsed: float) -> InstanceSnapshot:
+    """``snap`` with the time its round trip took."""
     return InstanceSnapshot(instance=snap.instance, state=snap.state, reason=snap.reason,
                             processes=snap.processes, elapsed=elapsed, error_kind=snap.error_kind)
 
 
-def _unreachable(error: CallError) -> InstanceSnapshot:
+def unreachable_snapshot(error: CallError) -> InstanceSnapshot:
+    """The snapshot of an instance that failed with ``error``."""
     return InstanceSnapshot(instance=error.instance, state="UNREACHABLE", reason=error.reason,
                             error_kind=error.kind)
 
 
-def _instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapshot:
+def instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapshot:
     """Build one instance's snapshot from its [getState, getAllProcessInfo(, getAllConfigInfo)] answers."""
     state, infos = answers[0], answers[1]
     configs = answers[2] if len(answers) > 2 else None

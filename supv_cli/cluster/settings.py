@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from supv_cli.cluster.ini import INSTANCE_PREFIX, FileSettings, expand_rules_patterns, parse_ini, read_text
 from supv_cli.cluster.instances import Instance, InstanceList
@@ -33,14 +32,23 @@ from supv_cli.cluster.supvisors_conf import read_supervisord_conf
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT
 from supv_cli.errors import ConfigError
 
-if TYPE_CHECKING:  # the core never imports click at run time
-    from supv_cli.cli.options import ClusterOptions
-
 NO_INSTANCES = "no instances: give -i, SUPV_INSTANCES or -c"
 #: where the inventory is looked for when neither -c/SUPV_CONFIG nor -i/SUPV_INSTANCES is given
 DEFAULT_CONFIG_PATHS = ("supv.conf", "~/.config/supv/supv.conf")
 # a section header as configparser reads it (leading blanks allowed), to tell the file formats apart
 _HEADER_RE = re.compile(r"^[ \t]*\[(?P<name>[^\]]+)\]", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Raw cluster options as given on the command line or in the environment (the CLI fills it)."""
+
+    instances: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    config: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

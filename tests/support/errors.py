@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cli.options import ClusterOptions
-from supv_cli.cluster.settings import resolve_settings
+from supv_cli.cluster.settings import ClusterOptions, resolve_settings
 from supv_cli.errors import ConfigError, ExitCode
 
 

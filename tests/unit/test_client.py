@@ -12,7 +12,7 @@ from xml.parsers.expat import ExpatError
 
 import pytest
 
-from supv_cli.cluster.client import CallError, Faults, _instance_snapshot, classify, fan_out, make_proxy
+from supv_cli.cluster.client import CallError, Faults, classify, fan_out, instance_snapshot, make_proxy
 from supv_cli.cluster.instances import parse_instance
 from supv_cli.cluster.snapshot import ProcessState, Unreachable
 from supv_cli.cluster.transport import TimeoutTransport, parse_response
@@ -113,7 +113,7 @@ def fault(code: int, text: str) -> CallError:
 
 
 def test_instance_snapshot_merges_config() -> None:
-    snap = _instance_snapshot(INSTANCE, [STATE, [INFO], [CONFIG, {**CONFIG, "group": "other"}]])
+    snap = instance_snapshot(INSTANCE, [STATE, [INFO], [CONFIG, {**CONFIG, "group": "other"}]])
     (info,) = snap.processes
     assert (snap.state, snap.reachable, info.namespec, info.state) == (
         "RUNNING", True, "g:p", ProcessState.EXITED)
@@ -124,7 +124,7 @@ def test_instance_snapshot_merges_config() -> None:
 
 def test_instance_snapshot_without_config_keeps_supervisor_defaults() -> None:
     missing = fault(Faults.UNKNOWN_METHOD, "UNKNOWN_METHOD")
-    (info,) = _instance_snapshot(INSTANCE, [STATE, [INFO], missing]).processes
+    (info,) = instance_snapshot(INSTANCE, [STATE, [INFO], missing]).processes
     assert (info.startsecs, info.stopwaitsecs, info.exitcodes, info.autostart, info.expected_exit) == (
         1, 10, (0,), True, False)
 
@@ -132,7 +132,7 @@ def test_instance_snapshot_without_config_keeps_supervisor_defaults() -> None:
 def test_instance_snapshot_shutting_down() -> None:
     state = {"statecode": -1, "statename": "SHUTDOWN"}
     refused = fault(Faults.SHUTDOWN_STATE, "SHUTDOWN_STATE")
-    snap = _instance_snapshot(INSTANCE, [state, refused, refused])
+    snap = instance_snapshot(INSTANCE, [state, refused, refused])
     assert (snap.state, snap.reachable, snap.usable, snap.processes) == ("SHUTDOWN", True, False, ())
 
 
@@ -143,7 +143,7 @@ def test_instance_snapshot_shutting_down() -> None:
 ])
 def test_instance_snapshot_failures(answers: list[Any], kind: Unreachable) -> None:
     with pytest.raises(CallError) as caught:
-        _instance_snapshot(INSTANCE, answers)
+        instance_snapshot(INSTANCE, answers)
     assert caught.value.kind is kind
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cli.options import ClusterOptions
-from supv_cli.cluster.settings import read_config_file, resolve_settings
+from supv_cli.cluster.settings import ClusterOptions, read_config_file, resolve_settings
 from supv_cli.errors import ConfigError
 from tests.support.cli import run_supv
 from tests.support.errors import assert_config_error

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cli.options import ClusterOptions
-from supv_cli.cluster.settings import NO_INSTANCES, ClusterSettings, resolve_settings
+from supv_cli.cluster.settings import NO_INSTANCES, ClusterOptions, ClusterSettings, resolve_settings
 from supv_cli.errors import ConfigError
 from tests.support.errors import assert_config_error
 

@@ -1,0 +1,183 @@
+"""The application object: what one run of ``supv`` knows, passed to every command with ``click.pass_obj``.
+
+The root group creates one :class:`App`; ``cluster_options`` and ``output_options`` (cli/options.py)
+fill its ``cluster`` and ``fmt``. Everything else is computed on first use: the settings (``-c`` file
+merged with the command line), the rules, the :class:`~supv_cli.cluster.session.ClusterSession`. Their
+warnings go to stderr once. A new command::
+
+    @click.command("top")
+    @cluster_options
+    @output_options
+    @click.pass_obj
+    def top(app: App, ...) -> None:
+        status = app.status()                    # snapshot + evaluate; unreachable reported once;
+                                                 # exit 3 when no instance answered
+        rules = app.require_rules()              # ConfigError (exit 2) without -r/-c rules
+        results = app.session.send(requests)     # every call goes through the session
+        app.emit(View(data=..., tables=...))     # the one output path (json / plain / table)
+        raise CommandFailed(ExitCode.FAILED)     # an exit code without a message; never sys.exit
+
+Exit codes come only from exceptions (``SupvError`` subclasses), turned into a line and a code by the
+one error boundary in cli/__init__.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from supv_cli.cli.output import View, render, warn
+from supv_cli.errors import ClusterError, ConfigError
+
+if TYPE_CHECKING:
+    from supv_cli.cluster.session import ClusterSession
+    from supv_cli.cluster.settings import ClusterOptions, ClusterSettings
+    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.rules import Rules
+    from supv_cli.status import ClusterStatus
+
+NO_RULES = "no rules file: give -r FILE, SUPV_RULES or -c FILE"
+
+_UNSET: Any = object()
+
+
+@dataclass
+class App:
+    """Settings, rules (lazily), the cluster session and the output format of one command run."""
+
+    debug: bool = False
+    #: set by ``cluster_options``; None for a command without them (the defaults then apply)
+    cluster: ClusterOptions | None = None
+    fmt: str = "plain"
+    _settings: Any = field(default=None, repr=False)
+    _rules: Any = field(default=_UNSET, repr=False)
+    _session: Any = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------------------ what it knows
+    @property
+    def settings(self) -> ClusterSettings:
+        """The cluster settings (``-c`` file and command line merged); their warnings printed once."""
+        if self._settings is None:
+            from supv_cli.cluster.settings import ClusterOptions, resolve_settings
+
+            self._settings = resolve_settings(self.cluster or ClusterOptions())
+            for line in self._settings.warnings:
+                warn(line)
+        return self._settings
+
+    @property
+    def instances(self) -> Any:
+        return self.settings.instances
+
+    @property
+    def rules(self) -> Rules | None:
+        """The rules, bound to the instances, loaded on first use; None when no rules file is given."""
+        if self._rules is _UNSET:
+            from supv_cli.rules import StartingStrategy, load_rules
+
+            settings = self.settings
+            self._rules = None
+            if settings.rules_files:
+                strategy = StartingStrategy(settings.default_starting_strategy or "CONFIG")
+                self._rules, warnings = load_rules(settings.rules_files, settings.instances or None, strategy)
+                for line in warnings:
+                    warn(line)
+        return self._rules
+
+    def require_rules(self) -> Rules:
+        """The rules, or a ConfigError (exit 2) when no rules file is given."""
+        rules = self.rules
+        if rules is None:
+            raise ConfigError(NO_RULES)
+        return rules
+
+    @property
+    def session(self) -> ClusterSession:
+        """The one cluster session of this command (a ConfigError when there are no instances)."""
+        if self._session is None:
+            from supv_cli.cluster.session import ClusterSession
+
+            self.settings.require_instances()
+            self._session = ClusterSession(self.settings)
+        return self._session
+
+    # ------------------------------------------------------------------------------ what it does
+    def snapshot(self, with_config: bool = True, need_answer: bool = True) -> Snapshot:
+        """A new snapshot; unreachable instances reported (once each); exit 3 when none answered and
+        ``need_answer``."""
+        snapshot = self.session.snapshot(with_config=with_config)
+        self.report_unreachable(snapshot)
+        if need_answer:
+            require_an_answer(snapshot)
+        return snapshot
+
+    def status(self, with_config: bool = False, need_answer: bool = True) -> ClusterStatus:
+        """A new snapshot evaluated with the rules (when any); notes of the evaluation on stderr."""
+        from supv_cli.status import evaluate
+
+        self.settings.require_instances()  # "no instances" comes before anything about the rules
+        rules = self.rules
+        snapshot = self.fill(self.snapshot(with_config=with_config, need_answer=need_answer))
+        status = evaluate(rules, snapshot)
+        for note in status.notes:
+            warn(note)
+        return status
+
+    def fill(self, snapshot: Snapshot) -> Snapshot:
+        """``snapshot`` with what is known of the instances that did not answer (``unanswered.py``):
+        an application whose only instance is down is still listed."""
+        from supv_cli.unanswered import fill_unanswered
+
+        return fill_unanswered(snapshot, self.rules, self.instances, self.session.last_answers())
+
+    def unanswered_applications(self, status: ClusterStatus, names: Iterable[str]) -> list[str]:
+        """Of the applications ``names``, those known only from instances that did not answer, or unknown
+        but placed by the rules on such an instance; one warning each (the command then exits 3)."""
+        from supv_cli.unanswered import filled_namespecs, silent_hosts
+
+        filled = {namespec.split(":", 1)[0] for namespec in filled_namespecs(status.snapshot)}
+        silent = {snap.instance.nick: snap.reason or snap.state for snap in status.snapshot.unreachable}
+        found = []
+        for name in dict.fromkeys(names):
+            if name in filled:
+                hosts = sorted({i.nick for p in status.applications[name].processes for i, _ in p.infos
+                                if i.nick in silent})
+                what = "known only from"
+            elif name not in status.applications:
+                hosts = silent_hosts(status.snapshot, self.rules, self.instances, name)
+                what = "not known by any answering instance; the rules place it on"
+            else:
+                continue
+            if hosts:
+                found.append(name)
+                why = "; ".join(f"{nick}: {silent[nick]}" for nick in hosts)
+                warn(f"{name}: {what} {', '.join(hosts)}, which did not answer ({why})")
+        return found
+
+    def report_unreachable(self, snapshot: Snapshot) -> None:
+        """One warning per instance that did not answer (once per command) or is not RUNNING."""
+        from supv_cli.cluster.client import instance_label
+
+        for health in self.session.unreported():
+            warn(self.session.line(health))
+        for snap in snapshot.instances:
+            if snap.reachable and snap.state != "RUNNING":
+                warn(f"{instance_label(snap.instance)}: {snap.reason or snap.state}")
+
+    def emit(self, view: View) -> None:
+        """Print a view on stdout in the command's format."""
+        render(view, self.fmt)
+
+
+def unanswered_error(names: list[str]) -> ClusterError:
+    """Exit 3 for applications that depend on instances that did not answer (already warned about)."""
+    return ClusterError(f"{', '.join(names)}: an instance it needs did not answer; what is shown comes from "
+                        "the rules, the other instances or its last answer")
+
+
+def require_an_answer(snapshot: Snapshot) -> None:
+    """Exit 3 when no instance answered at all: there is nothing to show or act on."""
+    if snapshot.instances and not snapshot.reachable:
+        count = len(snapshot.instances)
+        raise ClusterError(f"no instance answered ({count} unreachable): check -i / SUPV_INSTANCES, the "
+                           "credentials and that supervisord is running")

@@ -1,0 +1,285 @@
+"""One session with the cluster per command: every call to supervisord goes through it.
+
+A :class:`ClusterSession` is built once from the :class:`~supv_cli.cluster.settings.ClusterSettings`.
+It binds the timeout and the credentials once, keeps one client (XML-RPC proxy and transport) per
+instance for its whole life (so persistent connections of the transport are reused from one poll to
+the next) and one :class:`~supv_cli.cluster.health.InstanceHealth` per instance that every call
+consults: an instance that ran into the timeout is not waited for again (see ``cluster/health.py``).
+
+How a command uses it (the CLI gets it from the application object, ``app.session``)::
+
+    session = ClusterSession(settings)
+    snapshot = session.snapshot(with_config=False)       # status views; run/stop want the config
+    for health in session.unreported():                  # each unreachable instance reported once
+        warn(health.line())
+    results = session.send(requests)                     # plan.commands.Request list -> one result each
+    text = session.call(instance, "supervisor.tailProcessStdoutLog", "grp:prog", 0, 1024)
+    states = session.controller_states(snapshot)         # nick -> the supv controller's last state line
+    last = session.last_answers()                        # nick -> what it last answered (see unanswered.py)
+
+Low-level calls, fault classification and the fan-out stay in ``cluster/client.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Callable, Sequence, TypeVar
+
+from supv_cli.cluster.client import (
+    DEFAULT_MAX_WORKERS,
+    SNAPSHOT_CALLS,
+    CallError,
+    Calls,
+    as_result,
+    call_on,
+    classify,
+    fan_out,
+    instance_label,
+    instance_snapshot,
+    make_proxy,
+    multicall_on,
+    unreachable_snapshot,
+    with_elapsed,
+)
+from supv_cli.cluster.health import HealthBoard, InstanceHealth
+from supv_cli.cluster.instances import Instance, InstanceList
+from supv_cli.cluster.settings import ClusterSettings
+from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
+
+__all__ = ["CONTROLLER_PROGRAM", "ClusterSession", "InstanceClient", "last_state_line"]
+
+#: the group/program name of the supv controllers in supervisord (``run-plan --watch``)
+CONTROLLER_PROGRAM = "supv_controller"
+#: how much of the end of a controller's stdout log to read
+TAIL_BYTES = 16384
+
+R = TypeVar("R")
+
+
+class InstanceClient:
+    """The one proxy of a session to one instance; calls to it are serialized (a transport keeping its
+    connection open is not thread safe)."""
+
+    def __init__(self, instance: Instance, timeout: float, username: str | None, password: str | None) -> None:
+        self.instance = instance
+        self.timeout = timeout
+        self._proxy = make_proxy(instance, timeout, username, password)
+        self._lock = threading.Lock()
+
+    def _locked(self, func: Callable[[], R]) -> R:
+        # a call abandoned by an earlier fan-out may still hold the proxy: wait for it at most a timeout
+        if not self._lock.acquire(timeout=self.timeout):
+            raise CallError(self.instance, Unreachable.TIMEOUT,
+                            f"timeout (an earlier call got no answer within {self.timeout:g}s)")
+        try:
+            return func()
+        finally:
+            self._lock.release()
+
+    def call(self, method: str, *args: Any) -> Any:
+        """One XML-RPC call; :class:`CallError` on any failure."""
+        return self._locked(lambda: call_on(self._proxy, self.instance, method, *args, timeout=self.timeout))
+
+    def multicall(self, calls: Calls) -> list[Any]:
+        """``calls`` in one ``system.multicall`` (see ``client.run_on``)."""
+        return self._locked(lambda: multicall_on(self._proxy, self.instance, calls, self.timeout))
+
+
+class ClusterSession:
+    """Calls, deadlines, credentials and instance health for one command (see the module doc)."""
+
+    def __init__(self, settings: ClusterSettings, max_workers: int = DEFAULT_MAX_WORKERS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.instances: InstanceList = settings.instances
+        self.timeout = settings.timeout
+        self.max_workers = max_workers
+        self.clock = clock
+        self.health = HealthBoard(self.instances)
+        #: the last snapshot taken by this session
+        self.last: Snapshot | None = None
+        self._clients: dict[str, InstanceClient] = {}
+        self._clients_lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------ plumbing
+    def client(self, instance: Instance) -> InstanceClient:
+        """The client of ``instance``, created on first use and kept for the session's life."""
+        with self._clients_lock:
+            client = self._clients.get(instance.nick)
+            if client is None:
+                client = InstanceClient(instance, self.timeout, self.settings.username, self.settings.password)
+                self._clients[instance.nick] = client
+            return client
+
+    def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R]) -> list[R | CallError]:
+        """``work`` on every instance concurrently, for at most the timeout in all; one entry per instance:
+        what ``work`` returned or the :class:`CallError` it failed with. An unresponsive instance is not
+        asked (its entry fails at once) and a background probe watches for its return."""
+        entries: list[Any] = [None] * len(instances)
+        asked: list[int] = []
+        for index, instance in enumerate(instances):
+            health = self.health[instance]
+            with self.health.lock:
+                skip = health.unresponsive
+            if skip:
+                # the reason it had: the user was told once, and this is not a new failure
+                entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT, health.reason)
+                self._probe(health)
+            else:
+                asked.append(index)
+
+        def timed(index: int) -> tuple[float, Any]:
+            started = self.clock()
+            try:
+                result: Any = work(self.client(instances[index]))
+            except Exception as error:
+                result = classify(instances[index], error, self.timeout)
+            return self.clock() - started, result
+
+        answers = fan_out(timed, asked, self.timeout, self.max_workers)
+        for index, answer in zip(asked, answers):
+            instance = instances[index]
+            if isinstance(answer, tuple):
+                elapsed, result = answer
+            else:  # not done by the deadline (None), or the worker itself failed
+                elapsed, result = self.timeout, as_result(instance, answer, self.timeout)
+            self._record(self.health[instance], result, elapsed)
+            entries[index] = result
+        return entries
+
+    def _record(self, health: InstanceHealth, result: Any, elapsed: float) -> None:
+        with self.health.lock:
+            if isinstance(result, CallError) and result.kind is not Unreachable.FAULT:
+                health.failed(result.kind, result.reason, elapsed)
+            else:
+                health.answered(elapsed, self.timeout)
+                if isinstance(result, InstanceSnapshot) and result.reachable:
+                    health.last_answer = result
+
+    def _probe(self, health: InstanceHealth) -> None:
+        """Start a background ``getState`` on an unresponsive instance (one at a time)."""
+        with self.health.lock:
+            if not health.should_probe(self.clock()):
+                return
+            health.probing = True
+
+        def probe() -> None:
+            started = self.clock()
+            try:
+                self.client(health.instance).call("supervisor.getState")
+            except CallError as error:
+                result: Any = error
+            else:
+                result = None
+            with self.health.lock:
+                health.probing = False
+                health.probe_ended = self.clock()
+            if result is None:  # it is back: the next call waits for it again
+                self._record(health, None, self.clock() - started)
+
+        threading.Thread(target=probe, name=f"supv-probe-{health.instance.nick}", daemon=True).start()
+
+    # ------------------------------------------------------------------------------------ the calls
+    def snapshot(self, with_config: bool = True) -> Snapshot:
+        """What every instance answers now (one ``system.multicall`` each). ``with_config=False`` leaves
+        out getAllConfigInfo (status views do not need it, see ``client.take_snapshot``)."""
+        ordered = list(self.instances)
+        taken_at = time.time()
+        calls = SNAPSHOT_CALLS if with_config else SNAPSHOT_CALLS[:2]
+
+        def one(client: InstanceClient) -> InstanceSnapshot:
+            return instance_snapshot(client.instance, client.multicall(calls))
+
+        snaps = []
+        for instance, entry in zip(ordered, self.each(ordered, one)):
+            health = self.health[instance]
+            if isinstance(entry, InstanceSnapshot):
+                snaps.append(with_elapsed(entry, health.elapsed))
+            else:
+                snaps.append(with_elapsed(unreachable_snapshot(entry), health.elapsed))
+        self.last = Snapshot(instances=tuple(snaps), taken_at=taken_at)
+        return self.last
+
+    def call(self, instance: Instance, method: str, *args: Any) -> Any:
+        """One call on one instance through its client; :class:`CallError` on failure (at once when the
+        instance is unresponsive)."""
+        (entry,) = self.each([instance], lambda client: client.call(method, *args))
+        if isinstance(entry, CallError):
+            raise entry
+        return entry
+
+    def send(self, requests: Sequence[Any]) -> list[Any]:
+        """Send ``requests`` (objects with ``instance``, ``method``, ``args``, e.g. ``plan.commands.Request``):
+        one multicall per instance, all instances concurrently. One result per request, in order: the
+        call's result, or the :class:`CallError` of the call or of its instance."""
+        by_instance: dict[str, list[Any]] = {}
+        for request in requests:
+            by_instance.setdefault(request.instance.nick, []).append(request)
+        groups = list(by_instance.values())
+        instances = [group[0].instance for group in groups]
+        calls_of = {group[0].instance.nick: [(r.method, r.args) for r in group] for group in groups}
+        answers = self.each(instances, lambda client: client.multicall(calls_of[client.instance.nick]))
+        results: dict[int, Any] = {}
+        for group, answer in zip(groups, answers):
+            items = answer if isinstance(answer, list) else [answer] * len(group)
+            for request, item in zip(group, items):
+                results[id(request)] = item
+        return [results.get(id(r)) for r in requests]
+
+    def controller_states(self, snapshot: Snapshot, program: str = CONTROLLER_PROGRAM) -> dict[str, dict[str, Any]]:
+        """nick -> the last state line of the supv controller running there, read from its stdout log
+        (``run-plan --watch`` prints one JSON line per change); instances without one are left out."""
+        targets = [(snap.instance, namespec) for snap in snapshot.instances if snap.reachable
+                   for namespec in [controller_namespec(snap, program)] if namespec]
+        if not targets:
+            return {}
+        namespec_of = {instance.nick: namespec for instance, namespec in targets}
+
+        def tail(client: InstanceClient) -> Any:
+            text, _, _ = client.call("supervisor.tailProcessStdoutLog", namespec_of[client.instance.nick], 0,
+                                     TAIL_BYTES)
+            return last_state_line(str(text))
+
+        answers = self.each([instance for instance, _ in targets], tail)
+        return {instance.nick: answer for (instance, _), answer in zip(targets, answers) if isinstance(answer, dict)}
+
+    # ------------------------------------------------------------------------------------ health
+    def unreported(self) -> list[InstanceHealth]:
+        """Unreachable instances not reported yet (then marked reported: each is reported once)."""
+        return self.health.unreported()
+
+    def last_answer(self, instance: Instance) -> InstanceSnapshot | None:
+        """What ``instance`` last answered in this session (None if it never did)."""
+        return self.health[instance].last_answer
+
+    @staticmethod
+    def line(health: InstanceHealth) -> str:
+        """``server_2 (http://127.0.0.1:61002): timeout (no answer within 5s)``."""
+        return f"{instance_label(health.instance)}: {health.reason or health.health.value}"
+
+    def last_answers(self) -> dict[str, InstanceSnapshot]:
+        """nick -> what each instance last answered in this session (those that never did left out)."""
+        with self.health.lock:
+            return {h.instance.nick: h.last_answer for h in self.health if h.last_answer is not None}
+
+
+def controller_namespec(snap: InstanceSnapshot, program: str) -> str | None:
+    """The namespec of the controller program RUNNING on an instance, if any."""
+    for info in snap.processes:
+        if program in (info.group, info.name) and info.running:
+            return info.namespec
+    return None
+
+
+def last_state_line(text: str) -> dict[str, Any] | None:
+    """The last controller state line (a JSON object with ``acting``) in a log tail, or None."""
+    for line in reversed(text.splitlines()):
+        try:
+            state = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(state, dict) and "acting" in state:
+            return state
+    return None

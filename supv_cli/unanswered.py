@@ -1,0 +1,181 @@
+"""What is known of the instances that do not answer. Pure: no network, no click.
+
+A command cannot ask a dead or frozen supervisord what it runs, but it is not blind either:
+
+* the instance's **last answer** in this command (a ``ClusterSession`` keeps it) says what was there;
+* the **rules** say where a process may run (identifiers), and a homogeneous application
+  (application-level ``#``, e.g. ``scen3_hci_`` over the consoles) names the copy each instance runs:
+  ``scen3_hci_02`` on the second console;
+* the **other instances' configuration** gives the programs of that copy (bred groups are identical)
+  and of applications several instances share.
+
+:func:`fill_unanswered` uses this so that an application whose only instance is down is still listed
+(its processes UNKNOWN, with the instance and why it did not answer as the reason) instead of
+disappearing; :func:`may_still_run` says, after a start or a stop, what may still run on the instances
+that did not answer, so that the command exits 3 instead of claiming success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Collection, Iterable, Mapping
+
+from supv_cli.cluster.instances import Instance, InstanceList
+from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.errors import SupvError
+from supv_cli.rules.model import Distribution
+
+_ACTIVE = RUNNING_STATES | {ProcessState.STOPPING}
+_WILDCARD = "*"
+
+#: nick -> what that instance last answered in this command
+LastAnswers = Mapping[str, InstanceSnapshot]
+
+
+def allowed_nicks(rules: Any, instances: InstanceList, application: str, process: str | None = None) -> set[str]:
+    """The nicks where the rules allow ``application`` (and ``process``) to run; every instance without
+    rules or for an unmanaged application."""
+    everyone = {instance.nick for instance in instances}
+    if rules is None:
+        return everyone
+    try:
+        app_rules = rules.application_rules(application)
+        allowed = set(everyone)
+        if app_rules.managed and app_rules.distribution is not Distribution.ALL_INSTANCES:
+            allowed &= _resolve(app_rules.identifiers or app_rules.hash_identifiers, instances)
+        if process is not None:
+            proc_rules = rules.process_rules(application, process)
+            names = proc_rules.identifiers or proc_rules.hash_identifiers or proc_rules.at_identifiers
+            allowed &= _resolve(names, instances)
+    except SupvError:  # rules that cannot be resolved for this name: do not guess where it runs
+        return everyone
+    return allowed
+
+
+def _resolve(names: Iterable[str], instances: InstanceList) -> set[str]:
+    names = tuple(names)
+    if not names or _WILDCARD in names:
+        return {instance.nick for instance in instances}
+    return {instance.nick for instance in instances.filter(names)}
+
+
+def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[str],
+                       silent: Collection[Instance]) -> dict[str, tuple[str, str]]:
+    """Copies of homogeneous applications (application-level ``#``) that the silent instances would run
+    and that no answering instance knows: name -> (silent nick, the known sibling it is a copy of)."""
+    if rules is None or not silent:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for sibling in known:
+        digits = sibling[len(sibling.rstrip("0123456789")):]
+        if not digits:
+            continue
+        try:
+            reference = rules.application_rules(sibling).hash_identifiers
+        except SupvError:
+            continue
+        if not reference:
+            continue
+        stem = sibling[: len(sibling) - len(digits)]
+        for number in range(1, len(reference) + 1):
+            candidate = f"{stem}{number:0{len(digits)}d}"
+            if candidate in known or candidate in found:
+                continue
+            try:
+                resolved = rules.application_rules(candidate).identifiers
+            except SupvError:
+                continue
+            for instance in silent:
+                if tuple(resolved) in ((instance.nick,), (instance.identifier,)):
+                    found[candidate] = (instance.nick, sibling)
+    return found
+
+
+def fill_unanswered(snapshot: Snapshot, rules: Any, instances: InstanceList,
+                    last_answers: LastAnswers | None = None) -> Snapshot:
+    """``snapshot`` where every instance that did not answer lists, as UNKNOWN, the processes that no
+    answering instance knows and that it ran at its last answer in this command or, by the rules, would
+    run (homogeneous copies). Unchanged when every instance answered."""
+    silent = [snap for snap in snapshot.instances if not snap.reachable]
+    if not silent:
+        return snapshot
+    known_specs = {info.namespec for snap in snapshot.reachable for info in snap.processes}
+    known_groups = {info.group for snap in snapshot.reachable for info in snap.processes}
+    by_group: dict[str, list[ProcessInfo]] = {}
+    for snap in snapshot.reachable:
+        for info in snap.processes:
+            if info.namespec not in {i.namespec for i in by_group.get(info.group, [])}:
+                by_group.setdefault(info.group, []).append(info)
+    added: dict[str, list[ProcessInfo]] = {snap.instance.nick: [] for snap in silent}
+    for snap in silent:
+        why = f"{snap.instance.nick} did not answer: {snap.reason or snap.state}"
+        last = (last_answers or {}).get(snap.instance.nick)
+        for info in last.processes if last is not None else ():
+            if info.namespec not in known_specs:
+                added[snap.instance.nick].append(_unknown(info.group, info.name, f"{why}; last seen "
+                                                          f"{info.state.name}"))
+    copies = homogeneous_copies(rules, instances, sorted(known_groups), [snap.instance for snap in silent])
+    for name, (nick, sibling) in copies.items():
+        already = {info.namespec for info in added[nick]}
+        reason = next(f"{nick} did not answer: {s.reason or s.state}" for s in silent if s.instance.nick == nick)
+        for info in by_group.get(sibling, []):
+            if f"{name}:{info.name}" not in already:
+                added[nick].append(_unknown(name, info.name, reason))
+    if not any(added.values()):
+        return snapshot
+    snaps = tuple(replace(snap, processes=snap.processes + tuple(added.get(snap.instance.nick, ())))
+                  if not snap.reachable else snap for snap in snapshot.instances)
+    return Snapshot(instances=snaps, taken_at=snapshot.taken_at)
+
+
+def _unknown(group: str, name: str, reason: str) -> ProcessInfo:
+    return ProcessInfo(group=group, name=name, state=ProcessState.UNKNOWN, spawnerr=reason)
+
+
+def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, applications: Collection[str],
+                  last_answers: LastAnswers | None = None) -> dict[str, list[str]]:
+    """For every instance that does not answer in ``snapshot``: the processes of ``applications`` that may
+    run there (nick -> namespecs). From its last answer in this command when it gave one (what was
+    active then), else every process of those applications known anywhere that the rules allow there."""
+    wanted = set(applications)
+    known: dict[str, tuple[str, str]] = {}
+    for snap in snapshot.instances:
+        for info in snap.processes:
+            if info.group in wanted:
+                known.setdefault(info.namespec, (info.group, info.name))
+    found: dict[str, list[str]] = {}
+    for snap in snapshot.unreachable:
+        nick = snap.instance.nick
+        last = (last_answers or {}).get(nick)
+        if last is not None:
+            names = [info.namespec for info in last.processes if info.group in wanted and info.state in _ACTIVE]
+        else:
+            names = [namespec for namespec, (group, name) in known.items()
+                     if nick in allowed_nicks(rules, instances, group, name)]
+            # an application of which nothing is known may still run there when the rules allow it
+            names += [group for group in sorted(wanted - {g for g, _ in known.values()})
+                      if nick in allowed_nicks(rules, instances, group)]
+        if names:
+            found[nick] = list(dict.fromkeys(names))
+    return found
+
+
+def filled_namespecs(snapshot: Snapshot) -> set[str]:
+    """The processes known only from instances that did not answer (what :func:`fill_unanswered` added,
+    or what a silent instance still lists)."""
+    answered = {info.namespec for snap in snapshot.reachable for info in snap.processes}
+    return {info.namespec for snap in snapshot.unreachable for info in snap.processes} - answered
+
+
+def silent_hosts(snapshot: Snapshot, rules: Any, instances: InstanceList, application: str) -> list[str]:
+    """The instances that did not answer and where the rules place ``application`` (a managed one):
+    where an application no answering instance knows may be."""
+    if rules is None or not snapshot.unreachable:
+        return []
+    try:
+        if not rules.application_rules(application).managed:
+            return []
+    except SupvError:
+        return []
+    allowed = allowed_nicks(rules, instances, application)
+    return [snap.instance.nick for snap in snapshot.unreachable if snap.instance.nick in allowed]

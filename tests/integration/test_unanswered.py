@@ -1,0 +1,134 @@
+"""Instances that do not answer, on real supervisord: frozen (SIGSTOP) or killed (SIGKILL).
+
+* a frozen instance is waited for once per command, not at every poll;
+* a stop or a start that may have left something on an instance that did not answer exits 3 and says
+  what may still run there;
+* an application whose only instance is down is still listed (and exits 3), not forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from tests.conftest import SupervisordFactory
+from tests.support.cli import run_supv
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT = "2"
+
+
+def program(**options: Any) -> dict[str, Any]:
+    return {"command": "sleep 1000", "startsecs": 0, "autostart": False, "autorestart": False, **options}
+
+
+def write_rules(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "rules.xml"
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<root>\n{body}\n</root>\n')
+    return str(path)
+
+
+def supv(*args: str) -> Result:
+    return run_supv(*args, "--timeout", TIMEOUT)
+
+
+def timed(*args: str) -> tuple[Result, float]:
+    started = time.monotonic()
+    result = supv(*args)
+    return result, time.monotonic() - started
+
+
+# five stages of one program each: every stage needs a poll of the instances to see RUNNING
+STAGED = {f"p{n}": program() for n in range(1, 6)}
+STAGED_RULES = "\n".join(
+    f"""<application name="{name}"><start_sequence>1</start_sequence>
+  <distribution>SINGLE_INSTANCE</distribution><identifiers>s1</identifiers>
+  <programs>{''.join(f'<program name="p{n}"><start_sequence>{n}</start_sequence></program>' for n in range(1, 6))}
+  </programs></application>""" for name in ("first", "second"))
+
+
+def test_a_frozen_instance_is_waited_for_once(tmp_path: Path, supervisord: SupervisordFactory) -> None:
+    s1 = supervisord(nick="s1", programs=STAGED, groups={"first": list(STAGED), "second": list(STAGED)})
+    s2 = supervisord(nick="s2", programs={"other": program()})
+    args = ("-i", f"{s1.spec} {s2.spec}", "-r", write_rules(tmp_path, STAGED_RULES), "--json")
+    baseline, work = timed("run-plan", "first", *args)  # the same work, every instance answering
+    assert baseline.exit_code == 0, baseline.stderr
+    s2.sigstop()
+    try:
+        result, took = timed("run-plan", "second", *args)
+    finally:
+        s2.sigcont()
+    # s2 runs nothing of 'second' (its identifiers are s1): the start succeeds
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["result"] == "success"
+    # one timeout for the first snapshot, then s2 is not waited for again (it was 5 timeouts more)
+    assert took < work + float(TIMEOUT) + 4, (took, work)
+    assert [line for line in result.stderr.splitlines() if "s2 (" in line or line.startswith("s2")] != []
+    assert sum("warning" in line and "s2" in line for line in result.stderr.splitlines()) == 1, result.stderr
+
+
+SHARED = {"p1": program(), "p2": program()}
+SHARED_RULES = """<application name="app"><start_sequence>1</start_sequence>
+  <programs><program name="p1"><start_sequence>1</start_sequence></program>
+            <program name="p2"><start_sequence>2</start_sequence></program></programs></application>"""
+
+
+def test_stop_and_start_with_a_frozen_instance_that_may_run_the_application_exit_3(
+        tmp_path: Path, supervisord: SupervisordFactory) -> None:
+    s1, s2 = (supervisord(nick=nick, programs=SHARED, groups={"app": list(SHARED)}) for nick in ("s1", "s2"))
+    s1.proxy().supervisor.startProcess("app:p1")
+    s2.proxy().supervisor.startProcess("app:p2")
+    args = ("-i", f"{s1.spec} {s2.spec}", "-r", write_rules(tmp_path, SHARED_RULES))
+    s2.sigstop()
+    try:
+        stopped = supv("stop-plan", "app", *args)
+        p1_after_stop = s1.proxy().supervisor.getProcessInfo("app:p1")["statename"]
+        started = supv("run-plan", "app", *args)
+    finally:
+        s2.sigcont()
+    assert stopped.exit_code == 3, (stopped.stdout, stopped.stderr)
+    error = stopped.stderr.strip().splitlines()[-1]
+    assert error.startswith("supv: error: s2 did not answer (timeout") and "app:p2" in error, error
+    assert "may still run there" in error
+    assert p1_after_stop == "STOPPED"
+    # what the stop could not see: p2 still runs on s2
+    assert s2.wait_process("app:p2", ["RUNNING"])["statename"] == "RUNNING"
+    # a start cannot know either that p2 was not running on s2 already: it is now running on both
+    assert started.exit_code == 3, (started.stdout, started.stderr)
+    assert "s2 did not answer" in started.stderr.strip().splitlines()[-1]
+    assert s1.wait_process("app:p2", ["RUNNING"])["statename"] == "RUNNING"
+
+
+HCI = {"view": program()}
+HCI_RULES = """<application pattern="hci_"><distribution>SINGLE_INSTANCE</distribution>
+  <identifiers>#,s1,s2</identifiers><start_sequence>1</start_sequence></application>"""
+
+
+def test_an_application_whose_only_instance_is_down_is_still_listed(
+        tmp_path: Path, supervisord: SupervisordFactory) -> None:
+    s1 = supervisord(nick="s1", programs=HCI, groups={"hci_01": ["view"]})
+    s2 = supervisord(nick="s2", programs=HCI, groups={"hci_02": ["view"]})
+    args = ("-i", f"{s1.spec} {s2.spec}", "-r", write_rules(tmp_path, HCI_RULES))
+    s2.kill9()
+    info = supv("application-info", *args, "--json")
+    assert info.exit_code == 3, info.stderr
+    rows = {row["application_name"]: row for row in json.loads(info.stdout)}
+    assert sorted(rows) == ["hci_01", "hci_02"]
+    assert "hci_02: known only from s2, which did not answer (s2: connection refused)" in info.stderr, info.stderr
+
+    status = supv("sstatus", "hci_02:*", *args, "--json")
+    assert status.exit_code == 3, status.stderr
+    (process,) = json.loads(status.stdout)
+    assert (process["process_name"], process["statename"]) == ("view", "UNKNOWN")
+    assert process["instances"] == {"s2": "UNKNOWN"} and "s2 did not answer" in process["reason"]
+
+    for command in ("run-plan", "stop-plan"):
+        result = supv(command, "hci_02", *args, "--json")
+        assert result.exit_code == 3, (command, result.stdout, result.stderr)
+        assert "s2 did not answer (connection refused)" in result.stderr, result.stderr
