@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import echo_err
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
 
 
 @click.command("events", context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +21,8 @@ from supv_cli.cli.output import echo_err
 @click.option("--count", type=click.IntRange(min=1), metavar="N", help="Stop after N events.")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two polls of the instances.")
-def events(cluster: ClusterOptions, fmt: str, count: int | None, interval: float) -> None:
+@click.pass_obj
+def events(app: App, count: int | None, interval: float) -> None:
     """Print one line per change seen across the cluster, until interrupted or N events.
 
     Every instance is polled every --interval seconds, as the controller (run-plan --watch) polls them,
@@ -47,16 +52,21 @@ def events(cluster: ClusterOptions, fmt: str, count: int | None, interval: float
       supv events -c etc/supervisord_server.conf -r etc/rules.xml --json | jq -c 'select(.kind != "process")'
       supv events -i '<s1>10.0.0.1:61000 <s2>10.0.0.2:61000' --count 1 --interval 0.5   # wait for a change
     """
-    from supv_cli.cli.polling import conflicts_of, snapshots, watch_context
+    from supv_cli.cli.polling import conflicts_of, snapshots, use_watch_timeout
     from supv_cli.look.changes import ChangeDetector
 
-    context = watch_context(cluster)
+    use_watch_timeout(app)
+    app.session  # noqa: B018  ("no instances" is an error before anything is said)
+    rules = app.rules  # loaded, and its warnings said, before the stream starts
     detector = ChangeDetector()
-    echo_err(f"supv: events: watching {len(context.instances)} instance(s) every {interval:g}s")
-    seen = 0
-    for snapshot in snapshots(context, interval):
-        for change in detector.feed(snapshot, conflicts_of(context, snapshot)):
-            click.echo(json.dumps(change.to_dict()) if fmt == "json" else change.line())
+    echo_err(f"supv: events: watching {len(app.instances)} instance(s) every {interval:g}s")
+    seen = polls = 0
+    for snapshot in snapshots(app, interval):
+        polls += 1
+        if polls == 1:  # the instances that do not answer at the start (later ones are events)
+            app.report_unreachable(snapshot)
+        for change in detector.feed(snapshot, conflicts_of(rules, snapshot)):
+            click.echo(json.dumps(change.to_dict()) if app.fmt == "json" else change.line())
             sys.stdout.flush()  # a stream: each line must reach a pipe when it happens
             seen += 1
             if count is not None and seen >= count:

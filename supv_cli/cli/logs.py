@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options, output_options
+from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import echo_err
 from supv_cli.errors import ClusterError, SupvError, UsageError
 
 if TYPE_CHECKING:
-    from supv_cli.cli.common import CommandContext
+    from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.look.follow import Ask
     from supv_cli.look.logtail import Item
@@ -34,32 +34,20 @@ def emit(items: Sequence[Item], fmt: str) -> None:
         sys.stdout.flush()
 
 
-def ask_all(context: CommandContext, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
-    """Make the calls of ``asks``: one ``system.multicall`` per instance, all instances at once.
-    One entry per ask: its results, or the error that made its instance fail."""
-    from supv_cli.cluster.client import CallError, fan_out, run_on
-    from supv_cli.cluster.snapshot import Unreachable
-
-    settings = context.settings
+def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
+    """Make the calls of ``asks`` through the session: one ``system.multicall`` per instance, all
+    instances at once. One entry per ask: its results, or the error that made its instance fail."""
     by_nick: dict[str, list[int]] = {}
     for index, ask in enumerate(asks):
         by_nick.setdefault(ask.source.nick, []).append(index)
     instances = {snap.instance.nick: snap.instance for snap in snapshot.instances}
-    nicks = list(by_nick)
-
-    def one(nick: str) -> list[Any]:
-        calls = [call for index in by_nick[nick] for call in asks[index].calls]
-        return run_on(instances[nick], calls, settings.timeout, settings.username, settings.password)
-
-    answers = fan_out(one, nicks, settings.timeout) if nicks else []
+    calls = {nick: [call for index in indexes for call in asks[index].calls] for nick, indexes in by_nick.items()}
+    answers = app.session.each([instances[nick] for nick in by_nick],
+                               lambda client: client.multicall(calls[client.instance.nick]))
     results: list[Any] = [None] * len(asks)
-    answer: Any
-    for nick, answer in zip(nicks, answers):
-        if answer is None:
-            answer = CallError(instances[nick], Unreachable.TIMEOUT,
-                               f"timeout (no answer within {settings.timeout:g}s)")
+    for indexes, answer in zip(by_nick.values(), answers):
         position = 0
-        for index in by_nick[nick]:
+        for index in indexes:
             width = len(asks[index].calls)
             results[index] = answer if isinstance(answer, BaseException) else answer[position:position + width]
             position += width
@@ -77,8 +65,8 @@ def ask_all(context: CommandContext, snapshot: Snapshot, asks: Sequence[Ask]) ->
 @click.option("--interval", type=click.FloatRange(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
               help="With -f: seconds between two reads.")
 @click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...")
-def logs(cluster: ClusterOptions, fmt: str, follow: bool, lines: int, use_stderr: bool, interval: float,
-         namespecs: tuple[str, ...]) -> None:
+@click.pass_obj
+def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, namespecs: tuple[str, ...]) -> None:
     """Show the logs of processes, read through supervisord on the instance that runs each one.
 
     NAMESPEC is APP:PROC, APP:* (every process of the application) or a program name. Each process's
@@ -109,13 +97,13 @@ def logs(cluster: ClusterOptions, fmt: str, follow: bool, lines: int, use_stderr
       supv logs -c etc/supervisord_server.conf -f 'scen3_hci_01:*'
       supv tail -c etc/supervisord_server.conf -n 100 --stderr scen3_srv:scen3_srv_web --json | jq -r .line
     """
-    from supv_cli.cli.common import load_context
-    from supv_cli.cli.polling import watch_context
+    from supv_cli.cli.polling import poll, use_watch_timeout
     from supv_cli.look.follow import LogFollower
     from supv_cli.look.logtail import expand
 
-    context = watch_context(cluster) if follow else load_context(cluster, need_instances=True)
-    snapshot = context.snapshot()
+    if follow:
+        use_watch_timeout(app)
+    snapshot = app.snapshot(with_config=False)  # unreachable instances said once; exit 3 if none answers
     names, unknown = expand(snapshot, namespecs)
     if unknown:
         where = "no reachable instance knows" if snapshot.unreachable else "no instance knows"
@@ -127,16 +115,16 @@ def logs(cluster: ClusterOptions, fmt: str, follow: bool, lines: int, use_stderr
     while True:
         started = time.monotonic()
         asks, items = follower.plan(snapshot, probe_sizes=follow)
-        emit(items, fmt)
-        for ask, results in zip(asks, ask_all(context, snapshot, asks)):
+        emit(items, app.fmt)
+        for ask, results in zip(asks, ask_all(app, snapshot, asks)):
             if isinstance(results, BaseException) and ask.purpose == "read":
                 failed_instances.add(ask.source.nick)
-            emit(follower.take(ask, results), fmt)
+            emit(follower.take(ask, results), app.fmt)
         if not follow:
             break
         time.sleep(max(0.0, started + interval - time.monotonic()))
-        snapshot = context.snapshot(refresh=True)
-    emit(follower.finish(), fmt)
+        snapshot = poll(app)
+    emit(follower.finish(), app.fmt)
     if failed_instances:
         raise ClusterError(f"could not read the logs on {', '.join(sorted(failed_instances))}")
     if follower.unreadable():

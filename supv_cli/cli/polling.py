@@ -1,8 +1,11 @@
-"""The steady poll of ``supv events`` and ``supv top``: the controller's own snapshot function, paced.
+"""The steady poll of ``supv events``, ``supv top`` and ``supv logs -f``: the controller's session.
 
-The watching commands do not poll the cluster their own way: they take the snapshots exactly as the
-controller (``run-plan --watch``) does, with its short per-call timeout when ``--timeout`` is not
-given, so a hung instance never stalls the stream and any economy made there benefits them too.
+The watching commands do not poll the cluster their own way: their snapshots come from the command's
+:class:`~supv_cli.cluster.session.ClusterSession`, as the controller's (``run-plan --watch``) do, with
+its short per-call timeout when ``--timeout`` is not given, so that an instance that stops answering is
+waited for once and then probed in the background, and whatever makes the session's polls cheaper
+(kept connections) makes theirs cheaper too. They leave out getAllConfigInfo: nothing they show needs
+the programs' configuration.
 """
 
 from __future__ import annotations
@@ -11,28 +14,31 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from supv_cli.cli.options import ClusterOptions
-from supv_cli.cli.output import warn
-
 if TYPE_CHECKING:
-    from supv_cli.cli.common import CommandContext
+    from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.rules import Rules
+    from supv_cli.status import ClusterStatus
 
 
-def watch_context(cluster: ClusterOptions) -> CommandContext:
-    """Settings and rules (optional: conflicts and failures need them) for a watching command."""
-    from supv_cli.cli.common import load_context
+def use_watch_timeout(app: App) -> None:
+    """Give the session the controller's call timeout (1 s) unless ``--timeout`` says otherwise; before
+    the session is made."""
     from supv_cli.cli.watch import WATCH_TIMEOUT
+    from supv_cli.cluster.settings import ClusterOptions
 
+    cluster = app.cluster or ClusterOptions()
     if cluster.timeout is None:
-        cluster = replace(cluster, timeout=WATCH_TIMEOUT)
-    context = load_context(cluster, need_instances=True, need_rules=False)
-    for line in list(context.settings.warnings) + list(context.warnings):
-        warn(line)
-    return context
+        app.cluster = replace(cluster, timeout=WATCH_TIMEOUT)
 
 
-def snapshots(context: CommandContext, interval: float, wait: Callable[[float], bool] | None = None,
+def poll(app: App) -> Snapshot:
+    """One snapshot of every instance through the session (instances that stopped answering are not
+    waited for again)."""
+    return app.session.snapshot(with_config=False)
+
+
+def snapshots(app: App, interval: float, wait: Callable[[float], bool] | None = None,
               clock: Callable[[], float] = time.monotonic) -> Iterator[Snapshot]:
     """A fresh snapshot every ``interval`` seconds (from the start of one poll to the next), until
     ``wait(seconds)`` returns True (default: sleep, never stop)."""
@@ -44,16 +50,21 @@ def snapshots(context: CommandContext, interval: float, wait: Callable[[float], 
     wait = wait or sleep
     while True:
         started = clock()
-        yield context.snapshot(refresh=True)
+        yield poll(app)
         if wait(max(0.0, started + interval - clock())):
             return
 
 
-def conflicts_of(context: CommandContext, snapshot: Snapshot) -> dict[str, tuple[str, ...]] | None:
+def conflicts_of(rules: Rules | None, snapshot: Snapshot) -> dict[str, tuple[str, ...]] | None:
     """namespec -> nicks for every managed process active on several instances; None without rules
     (nothing is managed then: a conflict is a managed process's)."""
-    if context.rules is None:
+    if rules is None:
         return None
     from supv_cli.status import evaluate
 
-    return {p.namespec: tuple(i.nick for i in p.identifiers) for p in evaluate(context.rules, snapshot).conflicts()}
+    return conflicts_in(evaluate(rules, snapshot))
+
+
+def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
+    """namespec -> nicks of the conflicts of an evaluated status."""
+    return {p.namespec: tuple(i.nick for i in p.identifiers) for p in status.conflicts()}

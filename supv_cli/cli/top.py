@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import ClusterOptions, cluster_options
+from supv_cli.cli.options import cluster_options
 
 if TYPE_CHECKING:
-    from supv_cli.cli.common import CommandContext
+    from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.look.dashboard import Frame
+    from supv_cli.status import ClusterStatus
 
 #: seconds between two reads of the controllers' state lines (a 16 KiB log tail each)
 ROLES_EVERY = 5.0
@@ -63,20 +64,16 @@ class Keys:
             self.fd = None
 
 
-def roles_of(context: CommandContext, snapshot: Snapshot) -> dict[str, str]:
+def roles_of(app: App, snapshot: Snapshot) -> dict[str, str]:
     """nick -> ``acting`` / ``standby`` for the instances running a supv controller."""
-    from supv_cli.cli.controller_state import read_states
-
-    states = read_states(snapshot, context.settings)
+    states = app.session.controller_states(snapshot)
     return {nick: "acting" if state.get("acting") else "standby" for nick, state in states.items()}
 
 
-def make_frame(context: CommandContext, snapshot: Snapshot, roles: dict[str, str], events: Any,
-               interval: float) -> Frame:
+def make_frame(status: ClusterStatus, roles: dict[str, str], events: Any, interval: float) -> Frame:
     from supv_cli.look.dashboard import build_frame
-    from supv_cli.status import evaluate
 
-    return build_frame(evaluate(context.rules, snapshot), roles, list(events), interval)
+    return build_frame(status, roles, list(events), interval)
 
 
 @click.command("top", context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,7 +81,8 @@ def make_frame(context: CommandContext, snapshot: Snapshot, roles: dict[str, str
 @click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two refreshes.")
 @click.option("--once", is_flag=True, help="Print one frame and exit (also when stdout is not a terminal).")
-def top(cluster: ClusterOptions, interval: float, once: bool) -> None:
+@click.pass_obj
+def top(app: App, interval: float, once: bool) -> None:
     """Live dashboard of the cluster: applications, instances, conflicts and the last events.
 
     Refreshed every --interval seconds from the same polls as the controller (run-plan --watch):
@@ -110,41 +108,42 @@ def top(cluster: ClusterOptions, interval: float, once: bool) -> None:
       supv top -c etc/supervisord_server.conf -r etc/rules.xml --once > frame.txt
       watch -n 5 'COLUMNS=100 supv top -c etc/supv.conf --once'
     """
-    from supv_cli.cli.polling import watch_context
+    from supv_cli.cli.polling import use_watch_timeout
 
-    context = watch_context(cluster)
+    use_watch_timeout(app)
     if once or not sys.stdout.isatty():
-        print_once(context, interval)
+        print_once(app, interval)
         return
-    run_live(context, interval)
+    run_live(app, interval)
 
 
-def print_once(context: CommandContext, interval: float) -> None:
-    """One whole frame on stdout; exit 3 when no instance answered."""
+def print_once(app: App, interval: float) -> None:
+    """One whole frame on stdout (warnings on stderr); exit 3 when no instance answered."""
     import shutil
 
     from supv_cli.cli.output import no_color
-    from supv_cli.cli.status_common import require_an_answer
     from supv_cli.cli.top_render import text_lines
 
-    snapshot = context.snapshot()
+    status = app.status(with_config=False)
     width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
-    frame = make_frame(context, snapshot, roles_of(context, snapshot), (), interval)
+    frame = make_frame(status, roles_of(app, status.snapshot), (), interval)
     for line in text_lines(frame, width, color=not no_color()):
         click.echo(line)
-    require_an_answer(snapshot)
 
 
-def run_live(context: CommandContext, interval: float) -> None:
-    """Refresh a full-screen frame until q (or Ctrl-C); the screen and the terminal are restored."""
+def run_live(app: App, interval: float) -> None:
+    """Refresh a full-screen frame until q (or Ctrl-C); the screen and the terminal are restored.
+    Nothing is written on stderr meanwhile (it would tear the frame): unreachable instances are in it."""
     from rich.console import Console
     from rich.live import Live
 
-    from supv_cli.cli.polling import conflicts_of, snapshots
+    from supv_cli.cli.polling import conflicts_in, snapshots
     from supv_cli.cli.top_render import render
     from supv_cli.look.changes import ChangeDetector
     from supv_cli.look.dashboard import fit
+    from supv_cli.status import evaluate
 
+    rules = app.rules  # loaded, and its warnings said, before the screen is taken
     console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
     detector = ChangeDetector()
     events: deque[Any] = deque(maxlen=EVENTS_KEPT)
@@ -153,11 +152,12 @@ def run_live(context: CommandContext, interval: float) -> None:
     keys = Keys()
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
-            for snapshot in snapshots(context, interval, wait=keys.wait):
-                events.extend(detector.feed(snapshot, conflicts_of(context, snapshot)))
+            for snapshot in snapshots(app, interval, wait=keys.wait):
+                status = evaluate(rules, app.fill(snapshot))
+                events.extend(detector.feed(snapshot, conflicts_in(status) if rules is not None else None))
                 if time.monotonic() - roles_read >= ROLES_EVERY:
-                    roles, roles_read = roles_of(context, snapshot), time.monotonic()
-                frame = make_frame(context, snapshot, roles, events, interval)
+                    roles, roles_read = roles_of(app, snapshot), time.monotonic()
+                frame = make_frame(status, roles, events, interval)
                 live.update(render(fit(frame, console.height), live=True), refresh=True)
     finally:
         keys.close()
