@@ -38,6 +38,7 @@ BACKLOG_MAX = 1 << 20
 BYTES_PER_LINE = 512
 STREAMS = ("stdout", "stderr")
 #: Supervisor's fault codes met here
+_NO_FILE = 20
 _FAILED = 30
 
 
@@ -140,6 +141,9 @@ class LogCursor:
             self.path = path
             return out
         self.path = path
+        if (self.offset is not None and getattr(results[2], "fault_code", None) == _NO_FILE
+                and not isinstance(results[1], BaseException) and int(results[1][1]) == 0):
+            return out  # not created yet: the process never ran here since supervisord started
         if any(isinstance(result, BaseException) for result in results[1:]):
             return out + self._failed(next(r for r in results[1:] if isinstance(r, BaseException)))
         self._decode_failures = 0

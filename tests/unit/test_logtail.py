@@ -180,6 +180,15 @@ def test_no_log_file_is_said_once(tmp_path):
     assert "redirect_stderr=true" in poll(stderr, server)[0].message
 
 
+def test_a_log_not_created_yet_is_empty(tmp_path):
+    path = tmp_path / "later.log"
+    server = FakeSupervisord({"app:p": path})
+    cursor = LogCursor(SRC, lines=10, offset=0)       # as after a move to an instance where it never ran
+    assert poll(cursor, server) == []
+    path.write_bytes(b"first\n")
+    assert texts(poll(cursor, server)) == ["first"]
+
+
 def test_json_and_plain_lines():
     line = LogLine(Source("server_1", "scen3_srv:scen3_srv_db", "stderr"), "ready")
     assert line.prefixed() == "server_1 scen3_srv:scen3_srv_db | ready"
