@@ -16,8 +16,6 @@ from supv_cli.cli.options import cluster_options
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
-    from supv_cli.look.dashboard import Frame
-    from supv_cli.status import ClusterStatus
 
 #: seconds between two reads of the controllers' state lines (a 16 KiB log tail each)
 ROLES_EVERY = 5.0
@@ -70,12 +68,6 @@ def roles_of(app: App, snapshot: Snapshot) -> dict[str, str]:
     return {nick: "acting" if state.get("acting") else "standby" for nick, state in states.items()}
 
 
-def make_frame(status: ClusterStatus, roles: dict[str, str], events: Any, interval: float) -> Frame:
-    from supv_cli.look.dashboard import build_frame
-
-    return build_frame(status, roles, list(events), interval)
-
-
 @click.command("top", context_settings={"help_option_names": ["-h", "--help"]})
 @cluster_options
 @click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
@@ -123,10 +115,11 @@ def print_once(app: App, interval: float) -> None:
 
     from supv_cli.cli.output import no_color
     from supv_cli.cli.top_render import text_lines
+    from supv_cli.look.dashboard import build_frame
 
     status = app.status(with_config=False)
     width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
-    frame = make_frame(status, roles_of(app, status.snapshot), (), interval)
+    frame = build_frame(status, roles_of(app, status.snapshot), (), interval)
     for line in text_lines(frame, width, color=not no_color()):
         click.echo(line)
 
@@ -140,9 +133,10 @@ def run_live(app: App, interval: float) -> None:
     from supv_cli.cli.polling import conflicts_in, snapshots
     from supv_cli.cli.top_render import render
     from supv_cli.look.changes import ChangeDetector
-    from supv_cli.look.dashboard import fit
+    from supv_cli.look.dashboard import build_frame, fit
     from supv_cli.status import evaluate
 
+    app.session  # noqa: B018  ("no instances" is an error before the screen is taken)
     rules = app.rules  # loaded, and its warnings said, before the screen is taken
     console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
     detector = ChangeDetector()
@@ -157,7 +151,7 @@ def run_live(app: App, interval: float) -> None:
                 events.extend(detector.feed(snapshot, conflicts_in(status) if rules is not None else None))
                 if time.monotonic() - roles_read >= ROLES_EVERY:
                     roles, roles_read = roles_of(app, snapshot), time.monotonic()
-                frame = make_frame(status, roles, events, interval)
+                frame = build_frame(status, roles, list(events), interval)
                 live.update(render(fit(frame, console.height), live=True), refresh=True)
     finally:
         keys.close()
