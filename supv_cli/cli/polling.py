@@ -1,11 +1,10 @@
-"""The steady poll of ``supv events``, ``supv top`` and ``supv logs -f``: the controller's session.
+"""The steady poll of ``supv events``, ``supv top`` and ``supv logs -f``: the controller's snapshots.
 
 The watching commands do not poll the cluster their own way: their snapshots come from the command's
-:class:`~supv_cli.cluster.session.ClusterSession`, as the controller's (``run-plan --watch``) do, with
-its short per-call timeout when ``--timeout`` is not given, so that an instance that stops answering is
-waited for once and then probed in the background, and whatever makes the session's polls cheaper
-(kept connections) makes theirs cheaper too. They leave out getAllConfigInfo: nothing they show needs
-the programs' configuration.
+:class:`~supv_cli.cluster.session.ClusterSession` exactly as the controller's (``run-plan --watch``)
+do (``session.snapshot()``), with its short per-call timeout when ``--timeout`` is not given. So an
+instance that stops answering is waited for once and then probed in the background, and whatever makes
+the controller's polls cheaper (kept connections, the configuration cached) makes theirs cheaper too.
 """
 
 from __future__ import annotations
@@ -33,9 +32,9 @@ def use_watch_timeout(app: App) -> None:
 
 
 def poll(app: App) -> Snapshot:
-    """One snapshot of every instance through the session (instances that stopped answering are not
+    """One snapshot of every instance, the controller's way (instances that stopped answering are not
     waited for again)."""
-    return app.session.snapshot(with_config=False)
+    return app.session.snapshot()
 
 
 def snapshots(app: App, interval: float, wait: Callable[[float], bool] | None = None,
