@@ -52,12 +52,12 @@ def events(app: App, count: int | None, interval: float) -> None:
       supv events -c etc/supervisord_server.conf -r etc/rules.xml --json | jq -c 'select(.kind != "process")'
       supv events -i '<s1>10.0.0.1:61000 <s2>10.0.0.2:61000' --count 1 --interval 0.5   # wait for a change
     """
-    from supv_cli.cli.polling import conflicts_of, snapshots, use_watch_timeout
+    from supv_cli.cli.polling import ConflictWatch, snapshots, use_watch_timeout
     from supv_cli.look.changes import ChangeDetector
 
     use_watch_timeout(app)
     app.session  # noqa: B018  ("no instances" is an error before anything is said)
-    rules = app.rules  # loaded, and its warnings said, before the stream starts
+    conflicts = ConflictWatch(app.rules)  # the rules loaded, and their warnings said, before the stream
     detector = ChangeDetector()
     echo_err(f"supv: events: watching {len(app.instances)} instance(s) every {interval:g}s")
     seen = polls = 0
@@ -65,7 +65,7 @@ def events(app: App, count: int | None, interval: float) -> None:
         polls += 1
         if polls == 1:  # the instances that do not answer at the start (later ones are events)
             app.report_unreachable(snapshot)
-        for change in detector.feed(snapshot, conflicts_of(rules, snapshot)):
+        for change in detector.feed(snapshot, conflicts(snapshot)):
             click.echo(json.dumps(change.to_dict()) if app.fmt == "json" else change.line())
             sys.stdout.flush()  # a stream: each line must reach a pipe when it happens
             seen += 1

@@ -54,14 +54,28 @@ def snapshots(app: App, interval: float, wait: Callable[[float], bool] | None = 
             return
 
 
-def conflicts_of(rules: Rules | None, snapshot: Snapshot) -> dict[str, tuple[str, ...]] | None:
-    """namespec -> nicks for every managed process active on several instances; None without rules
-    (nothing is managed then: a conflict is a managed process's)."""
-    if rules is None:
-        return None
-    from supv_cli.status import evaluate
+class ConflictWatch:
+    """namespec -> nicks for every managed process active on several instances, per snapshot; None
+    without rules (nothing is managed then: a conflict is a managed process's). The status core is
+    asked only when where processes are active changed since the last snapshot: a quiet cluster costs
+    one pass over the answers."""
 
-    return conflicts_in(evaluate(rules, snapshot))
+    def __init__(self, rules: Rules | None) -> None:
+        self.rules = rules
+        self._key: frozenset[tuple[str, str]] | None = None
+        self._conflicts: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, snapshot: Snapshot) -> dict[str, tuple[str, ...]] | None:
+        if self.rules is None:
+            return None
+        from supv_cli.cluster.snapshot import ProcessState
+        from supv_cli.status import evaluate
+
+        key = frozenset((snap.instance.nick, info.namespec) for snap in snapshot.instances for info in snap.processes
+                        if info.running or info.state == ProcessState.STOPPING)
+        if key != self._key:
+            self._key, self._conflicts = key, conflicts_in(evaluate(self.rules, snapshot))
+        return self._conflicts
 
 
 def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
