@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3
     #: interrupted by the user (Ctrl-C)
     INTERRUPTED = 130
+    #: ended by SIGTERM (the command stops as on Ctrl-C, its report printed)
+    TERMINATED = 143
 
 
 class SupvError(Exception):
@@ -44,6 +46,17 @@ class UsageError(SupvError):
     """Bad command-line usage that click itself cannot detect."""
 
     exit_code = ExitCode.USAGE
+
+
+def unknown_names(what: str, unknown: list[str], known: list[str], unreachable: int = 0) -> SupvError:
+    """The one error for names that name nothing, in every command: ``unknown application nope: no
+    reachable instance has it; known: a, b``, exit 2; exit 3 when an instance did not answer (the name
+    may be there)."""
+    listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "") if known else "(none)"
+    message = f"unknown {what} {', '.join(unknown)}: no reachable instance has it; known: {listed}"
+    if unreachable:
+        return ClusterError(f"{message}; {unreachable} instance(s) did not answer and may have it")
+    return UsageError(message)
 
 
 class RulesError(SupvError):
@@ -95,3 +108,8 @@ class CommandFailed(SupvError):
     def __init__(self, exit_code: ExitCode, message: str = "") -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: it stops a command where Ctrl-C would (every ``except KeyboardInterrupt`` handles it,
+    so a run prints its report), and the command then exits with ``ExitCode.TERMINATED``."""

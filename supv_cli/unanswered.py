@@ -133,10 +133,12 @@ def _unknown(group: str, name: str, reason: str) -> ProcessInfo:
 
 
 def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, applications: Collection[str],
-                  last_answers: LastAnswers | None = None) -> dict[str, list[str]]:
-    """For every instance that does not answer in ``snapshot``: the processes of ``applications`` that may
-    run there (nick -> namespecs). From its last answer in this command when it gave one (what was
-    active then), else every process of those applications known anywhere that the rules allow there."""
+                  last_answers: LastAnswers | None = None,
+                  processes: Collection[str] | None = None) -> dict[str, list[str]]:
+    """For every instance that does not answer in ``snapshot``: the processes of ``applications`` (only
+    the namespecs ``processes`` when given) that may run there (nick -> namespecs). From its last answer in
+    this command when it gave one (what was active then), else every process of those applications known
+    anywhere that the rules allow there."""
     wanted = set(applications)
     known: dict[str, tuple[str, str]] = {}
     for snap in snapshot.instances:
@@ -155,6 +157,8 @@ def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, appli
             # an application of which nothing is known may still run there when the rules allow it
             names += [group for group in sorted(wanted - {g for g, _ in known.values()})
                       if nick in allowed_nicks(rules, instances, group)]
+        if processes is not None:
+            names = [name for name in names if name in processes]
         if names:
             found[nick] = list(dict.fromkeys(names))
     return found

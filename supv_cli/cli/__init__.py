@@ -7,14 +7,16 @@ libraries (lxml, rich, supervisor) are imported inside the commands, never at mo
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import traceback
 from typing import Any
 
 import click
 
 from supv_cli import __version__
 from supv_cli.cli.options import ENV_DEBUG
-from supv_cli.errors import ExitCode, SupvError
+from supv_cli.errors import ExitCode, SupvError, Terminated
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
 #: The summary is here so that ``supv --help`` does not import every command module.
@@ -27,13 +29,23 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "instances": ("instances", "instances", "Show every instance: state, load and process counts."),
     "run-plan": ("run_plan", "run_plan", "Start applications stage by stage, as the rules say."),
     "stop-plan": ("stop_plan", "stop_plan", "Stop applications stage by stage (stop_sequence, highest first)."),
+    "restart-plan": ("restart_plan", "restart_plan", "Restart applications: stop-plan then run-plan, one report."),
+    "start": ("start", "start", "Start processes where the rules place them (APP:PROC, APP:*)."),
+    "stop": ("stop", "stop", "Stop processes wherever they run."),
+    "restart": ("restart", "restart", "Restart processes: stop, then start placed anew."),
+    "conflicts": ("conflicts", "conflicts", "Show managed processes running on more than one instance."),
+    "conciliate": ("conciliate", "conciliate", "Resolve conflicts once, with a conciliation strategy."),
+    "wait": ("wait", "wait", "Wait until applications are fully started (for scripts and CI)."),
+    "controller": ("controller", "controller", "Which controller acts; hold and release them for maintenance."),
     "logs": ("logs", "logs", "Show (and follow) process logs, wherever the processes run."),
     "events": ("events", "events", "Print one line per change seen across the cluster."),
     "top": ("top", "top", "Live dashboard: applications, instances, conflicts and the last events."),
 }
 
 #: aliases kept for supvisorsctl users
-ALIASES: dict[str, str] = {"application_info": "application-info", "tail": "logs"}
+ALIASES: dict[str, str] = {"application_info": "application-info", "restart_application": "restart-plan",
+                           "start_process": "start", "stop_process": "stop", "restart_process": "restart",
+                           "tail": "logs"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"
@@ -42,9 +54,36 @@ EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
         (ExitCode.FAILED, "the operation failed, or --check found a problem"),
         (ExitCode.USAGE, "usage, rules or configuration error"),
         (ExitCode.UNREACHABLE, "an instance needed by the command could not be reached"),
-        (ExitCode.INTERRUPTED, "interrupted"),
+        (ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"),
+        (ExitCode.TERMINATED, "terminated (SIGTERM); a run prints its report first, as on Ctrl-C"),
     )
 )
+#: ``ctx.meta`` key (shared by every context of a run) set by ``--debug`` wherever it is given
+DEBUG = "supv.debug"
+DEBUG_HELP = "Also show the Python traceback of an error (same exit code) [SUPV_DEBUG]."
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[DEBUG] = True
+        if hasattr(ctx.obj, "debug"):
+            ctx.obj.debug = True
+
+
+def debugging(ctx: click.Context) -> bool:
+    """``--debug`` given before or after the command, or SUPV_DEBUG."""
+    return bool(ctx.meta.get(DEBUG) or getattr(ctx.obj, "debug", False))
+
+
+def with_debug_option(command: click.Command) -> click.Command:
+    """Accept ``--debug`` after the command too (``supv instances --debug``), in subcommands as well."""
+    if not any(param.name == "debug" for param in command.params):
+        command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
+                                           help=DEBUG_HELP))
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            with_debug_option(subcommand)
+    return command
 
 
 class LazyGroup(click.Group):
@@ -60,24 +99,28 @@ class LazyGroup(click.Group):
         module_name, attribute, _ = COMMANDS[name]
         module = importlib.import_module(f"supv_cli.cli.{module_name}")
         command: click.Command = getattr(module, attribute)
-        return command
+        return with_debug_option(command)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; a SupvError becomes one line on stderr and its exit code."""
+        """Run the command; a SupvError becomes one line on stderr and its exit code, Ctrl-C exit 130 and
+        SIGTERM 143. ``--debug`` adds the traceback and changes nothing else."""
         try:
             return super().invoke(ctx)
         except SupvError as error:
-            if getattr(ctx.obj, "debug", False):
-                raise
+            if debugging(ctx):
+                traceback.print_exc()
             report_error(error)
             ctx.exit(int(error.exit_code))
-        except KeyboardInterrupt:
-            click.echo("supv: interrupted", err=True)
-            ctx.exit(int(ExitCode.INTERRUPTED))
+        except KeyboardInterrupt as interrupt:
+            if debugging(ctx):
+                traceback.print_exc()
+            terminated = isinstance(interrupt, Terminated)
+            click.echo("supv: terminated" if terminated else "supv: interrupted", err=True)
+            ctx.exit(int(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]
-        rows += [(alias, f"Alias of {target}.") for alias, target in ALIASES.items()]
+        rows.append(("Supvisors names", ", ".join(f"{alias} ({target})" for alias, target in ALIASES.items())))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -88,7 +131,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="supv")
-@click.option("--debug", is_flag=True, envvar=ENV_DEBUG, help="Show Python tracebacks on errors [SUPV_DEBUG].")
+@click.option("--debug", is_flag=True, envvar=ENV_DEBUG, help=DEBUG_HELP)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Supvisors-style staged start, status and failover for plain Supervisor clusters.
@@ -99,6 +142,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     from supv_cli.cli.app import App
 
     ctx.obj = App(debug=debug)
+    if debug:
+        ctx.meta[DEBUG] = True
 
 
 def report_error(error: SupvError) -> None:
@@ -111,8 +156,16 @@ def report_error(error: SupvError) -> None:
         click.echo(line if LOCATED_RE.match(line) else f"supv: error: {line}", err=True)
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point of the ``supv`` console script and of ``python -m supv_cli``."""
+    """Run supv as a process: Ctrl-C raises KeyboardInterrupt and SIGTERM :class:`Terminated`, so that
+    both stop a command the same way (a run prints its report) and end in the one error boundary."""
+    for signum, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _terminate)):
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, or & in a script: stay ignored
+            signal.signal(signum, handler)
     try:
         return cli.main(args=argv, prog_name="supv")
     except BrokenPipeError:

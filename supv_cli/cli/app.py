@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from supv_cli.cli.output import View, render, warn
-from supv_cli.errors import ClusterError, ConfigError
+from supv_cli.errors import ClusterError
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
-
-NO_RULES = "no rules file: give -r FILE, SUPV_RULES or -c FILE"
 
 _UNSET: Any = object()
 
@@ -65,6 +63,12 @@ class App:
                 warn(line)
         return self._settings
 
+    def replace_settings(self, **changes: Any) -> None:
+        """Change resolved settings before the session is made (``run-plan --watch``'s own timeout)."""
+        from dataclasses import replace
+
+        self._settings = replace(self.settings, **changes)
+
     @property
     def instances(self) -> Any:
         return self.settings.instances
@@ -85,11 +89,12 @@ class App:
         return self._rules
 
     def require_rules(self) -> Rules:
-        """The rules, or a ConfigError (exit 2) when no rules file is given."""
-        rules = self.rules
-        if rules is None:
-            raise ConfigError(NO_RULES)
-        return rules
+        """The rules, or a ConfigError (exit 2) saying why there are none: no rules file given, or what
+        was given (``-r``, ``SUPV_RULES``, a file's ``rules_files``) matched no file."""
+        if self.rules is None:
+            self.settings.require_rules()  # raises: without rules there are no rules files
+        assert self.rules is not None
+        return self.rules
 
     @property
     def session(self) -> ClusterSession:
@@ -154,13 +159,14 @@ class App:
                 warn(f"{name}: {what} {', '.join(hosts)}, which did not answer ({why})")
         return found
 
-    def report_unreachable(self, snapshot: Snapshot) -> None:
-        """One warning per instance that did not answer (once per command) or is not RUNNING."""
+    def report_unreachable(self, snapshot: Snapshot, not_running: bool = True) -> None:
+        """One warning per instance that did not answer (once per command: call it after every poll)
+        and, with ``not_running``, per instance that answered but is not RUNNING."""
         from supv_cli.cluster.client import instance_label
 
         for health in self.session.unreported():
             warn(self.session.line(health))
-        for snap in snapshot.instances:
+        for snap in snapshot.instances if not_running else ():
             if snap.reachable and snap.state != "RUNNING":
                 warn(f"{instance_label(snap.instance)}: {snap.reason or snap.state}")
 

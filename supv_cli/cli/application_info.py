@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Sequence
 import click
 
 from supv_cli.cli.options import cluster_options, output_options
-from supv_cli.cli.output import Table, View, echo_err, warn
+from supv_cli.cli.output import Table, View, echo_err
 from supv_cli.cli.output import render as render_view
-from supv_cli.errors import ClusterError, SupvError
+from supv_cli.errors import ClusterError, SupvError, unknown_names
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -60,10 +60,9 @@ def view(status: ClusterStatus, selected: Sequence[ApplicationStatus]) -> View:
                 plain=lambda: plain_lines(list(status.applications.values()), selected))
 
 
-def check_problems(selected: Sequence[ApplicationStatus], unknown: Sequence[str]) -> list[str]:
-    """What ``--check`` complains about: a managed application not RUNNING or with a major failure, or a
-    named application that no instance knows."""
-    problems = [f"{name}: unknown application" for name in unknown]
+def check_problems(selected: Sequence[ApplicationStatus]) -> list[str]:
+    """What ``--check`` complains about: a managed application not RUNNING or with a major failure."""
+    problems = []
     for app in selected:
         if app.managed and not app.healthy:
             detail = app.statename + (" with a major failure" if app.major_failure else "")
@@ -96,16 +95,16 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
 
     \b
     Exit status: 0 shown (even if some instances did not answer); 1 --check found a problem;
-    2 usage, rules or configuration error; 3 no instance answered, an application shown depends on an
-    instance that did not answer (it is listed from what is known: its processes UNKNOWN), or --check
-    and one did not answer.
+    2 an unknown APP (after the known ones), usage, rules or configuration error; 3 no instance
+    answered, an application shown or named depends on an instance that did not answer (it is listed
+    from what is known: its processes UNKNOWN), or --check and one did not answer.
 
     \b
     Examples:
       supv application-info -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' -r etc/rules.xml
-      supv application-info -c etc/supervisord_server.conf scen3_srv scen3_hci_01
-      supv application-info -c etc/supervisord_server.conf --json | jq '.[] | select(.major_failure)'
-      supv application-info -c etc/supervisord_server.conf --check && echo "all applications up"
+      supv application-info -c etc/supv.conf scen3_srv scen3_hci_01
+      supv application-info -c etc/supv.conf --json | jq '.[] | select(.major_failure)'
+      supv application-info -c etc/supv.conf --check && echo "all applications up"
     """
     from supv_cli.cli.app import unanswered_error
     from supv_cli.cli.status_common import report_acting
@@ -114,19 +113,19 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
     selected, unknown = select_applications(status, applications)
     silent = app.unanswered_applications(status, [a.application_name for a in selected] + unknown)
     unknown = [name for name in unknown if name not in silent]
-    for name in unknown:
-        warn(f"application {name!r} is not known by any reachable instance")
     app.emit(view(status, selected))
     if status.unreachable:  # what the failover controller made of it, if one runs
         report_acting(app.session.controller_states(status.snapshot), recent=False)
     if silent:
         raise unanswered_error(silent)
+    if unknown:  # the rule of every command: the known ones are shown, then exit 2
+        raise unknown_names("application", unknown, list(status.applications))
     if not check:
         return
     if status.unreachable:
         raise ClusterError(f"--check: {len(status.unreachable)} instance(s) did not answer; the status is "
                            "incomplete")
-    problems = check_problems(selected, unknown)
+    problems = check_problems(selected)
     if problems:
         for problem in problems:
             echo_err(f"supv: check: {problem}")

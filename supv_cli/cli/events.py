@@ -34,9 +34,9 @@ def events(app: App, count: int | None, interval: float) -> None:
     \b
     Plain lines (one per change, flushed at once):
       TIME NICK APP:PROC FROM -> TO (pid N; reason)
-      2026-11-30T23:40:01.123 server_1 scen3_srv:scen3_srv_db STARTING -> RUNNING (pid 4242)
+      2026-11-30T23:40:01.123 server_1 scen3_srv:scen3_item_manager STARTING -> RUNNING (pid 4242)
       2026-11-30T23:40:05.500 server_2 - RUNNING -> UNREACHABLE (connection refused)
-      2026-11-30T23:40:07.010 server_1,server_3 scen3_srv:scen3_srv_db NONE -> CONFLICT
+      2026-11-30T23:40:07.010 server_1,server_3 scen3_srv:scen3_item_manager NONE -> CONFLICT
     An instance change has '-' for APP:PROC; a process that appears or disappears (reread/update) comes
     from or goes to NONE; a restart seen only by its new pid is FROM -> FROM.
     JSON lines (--json): {time, kind: process|instance|conflict, instance, application_name,
@@ -48,8 +48,8 @@ def events(app: App, count: int | None, interval: float) -> None:
 
     \b
     Examples:
-      supv events -c etc/supervisord_server.conf
-      supv events -c etc/supervisord_server.conf -r etc/rules.xml --json | jq -c 'select(.kind != "process")'
+      supv events -c etc/supv.conf
+      supv events -c etc/supv.conf --json | jq -c 'select(.kind != "process")'
       supv events -i '<s1>10.0.0.1:61000 <s2>10.0.0.2:61000' --count 1 --interval 0.5   # wait for a change
     """
     from supv_cli.cli.polling import ConflictWatch, snapshots, use_watch_timeout

@@ -126,9 +126,9 @@ def instances(app: App, check: bool) -> None:
     \b
     Examples:
       supv instances -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000'
-      supv instances -c etc/supervisord_server.conf -r etc/supvisors_rules.xml --json
+      supv instances -c etc/supv.conf --json
       supv instances -c etc/supv.conf            # an inventory: the Stereotypes column is filled
-      until supv instances -c etc/supervisord_server.conf --check >/dev/null; do sleep 1; done
+      until supv instances -c etc/supv.conf --check >/dev/null; do sleep 1; done
     """
     from supv_cli.cli.app import require_an_answer
     from supv_cli.cli.status_common import report_acting

@@ -79,7 +79,7 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
 
     \b
     Lines are prefixed with where they come from (plain):
-      server_1 scen3_srv:scen3_srv_db | ready to accept connections
+      server_1 scen3_srv:scen3_item_manager | 2026-11-30 23:49:43 scen3_item_manager alive
     JSON lines (--json): {instance, application_name, process_name, stream, line}.
 
     Memory is bounded whatever the log size: at most 1 MiB is read back for -n, 64 KiB per read; a log
@@ -93,9 +93,9 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
 
     \b
     Examples:
-      supv logs -c etc/supervisord_server.conf scen3_srv:scen3_srv_db
-      supv logs -c etc/supervisord_server.conf -f 'scen3_hci_01:*'
-      supv tail -c etc/supervisord_server.conf -n 100 --stderr scen3_srv:scen3_srv_web --json | jq -r .line
+      supv logs -c etc/supv.conf scen3_srv:scen3_item_manager
+      supv logs -c etc/supv.conf -f 'scen3_hci_01:*'
+      supv tail -c etc/supv.conf -n 100 --stderr scen3_srv:scen3_track_manager --json | jq -r .line
     """
     from supv_cli.cli.polling import poll, use_watch_timeout
     from supv_cli.look.follow import LogFollower

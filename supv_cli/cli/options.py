@@ -8,20 +8,26 @@ decorators passing one keyword argument each (``dry_run``, ``quiet``, ``poll_int
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any, Callable
 
 import click
 
+from supv_cli.cluster.precedence import CLUSTER_OPTIONS, COMMAND_LINE, ENVIRONMENT
+
 F = Callable[..., Any]
 
-# environment variables of the shared options (documented in the README and supv(1))
-ENV_INSTANCES = "SUPV_INSTANCES"
-ENV_RULES = "SUPV_RULES"
-ENV_CONFIG = "SUPV_CONFIG"
-ENV_USERNAME = "SUPV_USERNAME"
-ENV_PASSWORD = "SUPV_PASSWORD"
-ENV_TIMEOUT = "SUPV_TIMEOUT"
+# environment variables of the shared options (documented in the README and supv(1)); those of the
+# cluster options come from the core's table, which names them in precedence warnings
+#: cluster option name -> its environment variable
+ENV = {name: envvar for name, (_, envvar) in CLUSTER_OPTIONS.items()}
+ENV_INSTANCES = ENV["instances"]
+ENV_RULES = ENV["rules"]
+ENV_CONFIG = ENV["config"]
+ENV_USERNAME = ENV["username"]
+ENV_PASSWORD = ENV["password"]
+ENV_TIMEOUT = ENV["timeout"]
 ENV_FORMAT = "SUPV_FORMAT"
 ENV_DEBUG = "SUPV_DEBUG"
 #: default of --poll-interval (seconds)
@@ -68,11 +74,30 @@ def cluster_options(func: F) -> F:
                 username: str | None, password: str | None, timeout: float | None, **kwargs: Any) -> Any:
         from supv_cli.cluster.settings import ClusterOptions  # not at import: `supv --help` stays fast
 
+        origins, shadowed = option_origins(click.get_current_context())
         app_of().cluster = ClusterOptions(instances=instances, rules=rules, config=config, username=username,
-                                          password=password, timeout=timeout)
+                                          password=password, timeout=timeout, origins=origins, shadowed=shadowed)
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def option_origins(ctx: click.Context) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Where each cluster option came from (click merges the environment into the options), and the
+    options given on the command line while their environment variable is set as well."""
+    from click.core import ParameterSource
+
+    origins: dict[str, str] = {}
+    shadowed: list[str] = []
+    for name, envvar in ENV.items():
+        source = ctx.get_parameter_source(name)
+        if source == ParameterSource.ENVIRONMENT:
+            origins[name] = ENVIRONMENT
+        elif source == ParameterSource.COMMANDLINE:
+            origins[name] = COMMAND_LINE
+            if os.environ.get(envvar):
+                shadowed.append(name)
+    return origins, tuple(shadowed)
 
 
 FORMATS = ("table", "plain", "json")
@@ -117,3 +142,65 @@ def poll_interval_option(func: F) -> F:
     return click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=DEFAULT_POLL_INTERVAL,
                         show_default=True, metavar="SECONDS",
                         help="Longest wait between two polls of the instances.")(func)
+
+
+# ----------------------------------------------------------------------------- options of the action commands
+STRATEGIES = ("CONFIG", "LESS_LOADED", "MOST_LOADED", "LOCAL", "LESS_LOADED_NODE", "MOST_LOADED_NODE")
+
+
+def action_options(func: F) -> F:
+    """--dry-run, -q/--quiet and --poll-interval, as run-plan and stop-plan have them."""
+    func = quiet_option(poll_interval_option(func))
+    return dry_run_option("Print what would be done (instance per program, reasons); change nothing.")(func)
+
+
+def start_options(func: F) -> F:
+    """--start-timeout, --exit-timeout and --local: the deadlines and the LOCAL instance of a start."""
+    from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
+
+    func = click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the "
+                        "supervisord that started supv, from SUPERVISOR_SERVER_URL).")(func)
+    func = click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT,
+                        show_default=True, envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
+                        help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")(func)
+    return click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT,
+                        show_default=True, envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
+                        help="Margin over a program's startsecs to reach RUNNING before it is failed "
+                             "[SUPV_START_TIMEOUT].")(func)
+
+
+def stop_timeout_option(func: F) -> F:
+    from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
+
+    return click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT,
+                        show_default=True, metavar="SECONDS",
+                        help="Margin over a program's stopwaitsecs before its stop is failed.")(func)
+
+
+def strategy_option(func: F) -> F:
+    """--strategy: a starting strategy instead of the application's."""
+    return click.option("--strategy", type=click.Choice(STRATEGIES, case_sensitive=False), default=None,
+                        metavar="STRATEGY", help="Starting strategy instead of the application's "
+                        f"starting_strategy: {', '.join(STRATEGIES)}.")(func)
+
+
+def process_options(starts: bool = False, stops: bool = False) -> Callable[[F], F]:
+    """What ``supv start|stop|restart`` take: the cluster and output options, ``NAMESPEC...`` (completed
+    from the rules), --dry-run/-q/--poll-interval, and the start (--strategy, deadlines, --local) and
+    stop (--stop-timeout) options."""
+
+    def decorate(func: F) -> F:
+        from supv_cli.cli.completion import complete_processes
+
+        if stops:
+            func = stop_timeout_option(func)
+        if starts:
+            func = start_options(func)
+        func = action_options(func)
+        if starts:
+            func = strategy_option(func)
+        func = click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...",
+                              shell_complete=complete_processes)(func)
+        return cluster_options(output_options(func))
+
+    return decorate

@@ -40,14 +40,22 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-def stdout_console() -> Any:
-    """A rich console on stdout that honours NO_COLOR and the terminal width (COLUMNS)."""
+def make_console(stderr: bool = False, **options: Any) -> Any:
+    """A rich console that honours NO_COLOR: plain text then, no escape sequence at all (rich's own
+    ``no_color`` keeps bold and dim)."""
     from rich.console import Console
 
+    if os.environ.get("NO_COLOR"):
+        options["color_system"] = None
+    return Console(stderr=stderr, highlight=False, **options)
+
+
+def stdout_console() -> Any:
+    """A rich console on stdout that honours NO_COLOR and the terminal width (COLUMNS)."""
     width = None
     if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
         width = 250  # a table asked for in a pipe: do not squeeze it into 80 columns
-    return Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False, soft_wrap=False, width=width)
+    return make_console(soft_wrap=False, width=width)
 
 
 def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Any, Sequence
@@ -18,18 +17,22 @@ _STYLE = {"RUNNING": "green", "EXITED": "green", "STOPPED": "green", "ALREADY": 
 class Progress:
     """Receives the run's events; shows them as a live table (TTY) or as lines (CI logs, JSON lines)."""
 
-    def __init__(self, run: Any, live: bool, json_lines: bool = False, quiet: bool = False) -> None:
+    def __init__(self, run: Any, live: bool, json_lines: bool = False, quiet: bool = False,
+                 console: Any = None) -> None:
         self.run = run
         self.json_lines = json_lines
         self.quiet = quiet
         self.started = time.monotonic()
         self._live: Any = None
         if live and not json_lines and not quiet:
-            from rich.console import Console
             from rich.live import Live
 
-            console = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")))
-            self._live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
+            from supv_cli.cli.output import make_console
+
+            # transient: the live view is for the wait only; the report printed after it on the same
+            # terminal (live implies stdout is one) says the same, so the table is not shown twice
+            self._live = Live(self._table(), console=console or make_console(stderr=True), refresh_per_second=8,
+                              transient=True)
 
     @staticmethod
     def wanted(fmt: str) -> bool:

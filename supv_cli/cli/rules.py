@@ -35,7 +35,9 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--strict", is_flag=True, help="Treat warnings (values Supvisors would ignore) as errors.")
-@click.option("--json", "json_flag", is_flag=True, help="Print one JSON object per file on stdout.")
+@click.option("--json", "json_flag", is_flag=True,
+              help="Print one JSON list on stdout, one object per FILE in argument order: "
+                   "{file, valid, errors, warnings, applications, models, aliases}.")
 def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
     """Validate rules files against the rules schema and Supvisors' checks.
 
@@ -95,6 +97,7 @@ def resolve_declared(rules_obj: Any) -> list[str]:
         except RulesError as error:
             notes.append(str(error))
     notes.extend(rules_obj.warnings)
+    notes.extend(rules_obj.unknown_references())  # programs matched by pattern are never resolved above
     return list(dict.fromkeys(notes))
 
 
@@ -116,7 +119,7 @@ def show(app: App, namespecs: tuple[str, ...]) -> None:
     Examples:
       supv rules show -r etc/supvisors_rules.xml scen3_srv scen3_srv:scen3_item_manager
       supv rules show -r etc/supvisors_rules.xml --json scen3_hci_01 scen3_hci_01:scen3_chart_view
-      supv rules show -c etc/supervisord_server.conf        # everything running, per the instances
+      supv rules show -c etc/supv.conf        # everything running, per the instances
     """
     rules_obj = app.require_rules()
     if not namespecs:

@@ -1,14 +1,16 @@
-"""What run-plan and stop-plan share: the plan view, the driver glue, the final report."""
+"""What the action commands (run-plan, stop-plan, restart-plan, start, stop, restart) share: the plan view,
+the driver glue, the final report."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
 from supv_cli.cli.output import Table, View
-from supv_cli.errors import ClusterError, CommandFailed, ExitCode
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode, Terminated
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -99,18 +101,24 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
     last: list[Any] = [None]
 
     def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
-        last[0] = app.fill(first.pop() if first else session.snapshot(with_config=True))
+        if first:
+            taken = first.pop()
+        else:
+            taken = session.snapshot(with_config=True)
+            app.report_unreachable(taken, not_running=False)  # an instance lost during the run, once
+        last[0] = app.fill(taken)
         return last[0]
 
+    terminated = False
     with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
         try:
             drive(run, snapshots, lambda snapshot: evaluate(app.rules, snapshot), session.send, progress.events,
                   interval=poll_interval)
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated): the report still follows
+            terminated = isinstance(interrupt, Terminated)
     app.emit(report_view(run))
-    code = exit_code(run, last[0])
-    if code is ExitCode.INTERRUPTED:
+    code = ExitCode.TERMINATED if terminated else exit_code(run, last[0])
+    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         raise CommandFailed(code)
     risk = unanswered_risk(app, run, last[0])
     if risk:
@@ -127,12 +135,22 @@ def unanswered_risk(app: App, run: Any, snapshot: Any) -> ClusterError | None:
     if snapshot is None:
         return None
     names = [job.name for job in run.jobs]
-    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers())
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(),
+                         single_processes(run))
     if not risk:
         return None
     reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
     return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
                                   f"run there" for nick, namespecs in risk.items()))
+
+
+def single_processes(run: Any) -> set[str] | None:
+    """The namespecs of a run of single processes (start/stop/restart APP:PROC), None for whole
+    applications (a RunChain is single when each of its runs is)."""
+    if not all(getattr(part, "single", False) for part in getattr(run, "runs", [run])):
+        return None
+    return ({f"{job.name}:{name}" for job in run.jobs for _, members in job.stages + job.skipped for name in members}
+            | {command.namespec for command in run.commands()})
 
 
 def exit_code(run: Any, snapshot: Any) -> ExitCode:
@@ -142,3 +160,30 @@ def exit_code(run: Any, snapshot: Any) -> ExitCode:
     if snapshot is not None and snapshot.instances and not snapshot.reachable:
         return ExitCode.UNREACHABLE
     return ExitCode.FAILED if run.failed() else ExitCode.OK
+
+
+def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bool, quiet: bool,
+                      poll_interval: float, options: Any, strategy: str | None = None,
+                      local: str | None = None) -> None:
+    """``supv start|stop|restart NAMESPEC...``: the processes named, placed by the rules, all at once."""
+    from supv_cli.plan.operate import process_plan, process_run, restart_plan, restart_processes, select_processes
+    from supv_cli.rules.model import StartingStrategy
+
+    rules, snapshot, status = plan_start(app, [])
+    processes = select_processes(status, namespecs)
+    chosen = StartingStrategy(strategy.upper()) if strategy else None
+    local_one = local_instance(app.instances, local) if kind != "stop" else None
+    options = replace(options, local=local_one)
+    if dry_run:
+        if kind == "restart":
+            stop = process_plan(rules, snapshot, status, "stop", processes)
+            app.emit(plan_view(restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
+                rules, snap, after, "start", processes, chosen, local_one))))
+        else:
+            app.emit(plan_view(process_plan(rules, snapshot, status, kind, processes, chosen, local_one)))
+        return
+    if kind == "restart":
+        run: Any = restart_processes(rules, status, processes, options, chosen)
+    else:
+        run = process_run(rules, status, kind, processes, options, chosen)
+    execute(app, run, quiet, poll_interval)

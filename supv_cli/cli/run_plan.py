@@ -69,7 +69,8 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
 
     \b
     Exit status: 0 every program done; 1 a program failed; 2 usage/rules error;
-    3 no instance answered; 130 interrupted.
+    3 no instance answered, or one that may run an application did not answer; 130 interrupted;
+    143 terminated (SIGTERM; the report is printed).
     \b
     Examples:
       supv run-plan -c etc/supv.conf --dry-run

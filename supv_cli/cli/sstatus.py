@@ -128,7 +128,8 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
 
     NAMESPEC is APP:* (every process of APP), APP:PROCESS, or PROCESS (PROCESS:PROCESS, else every
     process of that name); 'all' or none shows every process. An unknown NAMESPEC prints
-    'NAMESPEC: ERROR (BAD_NAME: ...)' on stderr and the command exits 1. Unreachable instances are
+    'NAMESPEC: ERROR (BAD_NAME: ...)' on stderr and the command exits 2 (3 when an instance did
+    not answer: the name may be there). Unreachable instances are
     reported on stderr and the rest is shown.
 
     \b
@@ -139,15 +140,15 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     reason, conflict, instances}.
 
     \b
-    Exit status: 0 shown; 1 an unknown NAMESPEC; 2 usage, rules or configuration error;
+    Exit status: 0 shown; 2 an unknown NAMESPEC, a usage, rules or configuration error;
     3 no instance answered, or a process shown depends on an instance that did not answer (listed
     UNKNOWN from what is known).
 
     \b
     Examples:
-      supv sstatus -c etc/supervisord_server.conf
+      supv sstatus -c etc/supv.conf
       supv sstatus -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' scen3_srv:* scen3_hci_01:scen3_chart_view
-      supv sstatus -c etc/supervisord_server.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
+      supv sstatus -c etc/supv.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
     """
     from supv_cli.cli.app import unanswered_error
 
@@ -161,5 +162,5 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     app.emit(view(processes))
     if silent:
         raise unanswered_error(silent)
-    if errors:
-        raise CommandFailed(ExitCode.FAILED)
+    if errors:  # the rule of every command for names that name nothing: exit 2, after the known ones
+        raise CommandFailed(ExitCode.USAGE)

@@ -40,7 +40,8 @@ def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
 
     \b
     Exit status: 0 stopped; 1 a program did not stop; 2 usage/rules error;
-    3 no instance answered; 130 interrupted.
+    3 no instance answered, or one that may run an application did not answer (what may still run
+    there is named); 130 interrupted; 143 terminated (SIGTERM; the report is printed).
     \b
     Examples:
       supv stop-plan -c etc/supv.conf --dry-run

@@ -96,8 +96,8 @@ def top(app: App, interval: float, once: bool) -> None:
 
     \b
     Examples:
-      supv top -c etc/supervisord_server.conf -r etc/rules.xml
-      supv top -c etc/supervisord_server.conf -r etc/rules.xml --once > frame.txt
+      supv top -c etc/supv.conf
+      supv top -c etc/supv.conf --once > frame.txt
       watch -n 5 'COLUMNS=100 supv top -c etc/supv.conf --once'
     """
     from supv_cli.cli.polling import use_watch_timeout

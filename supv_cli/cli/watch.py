@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import click
@@ -37,8 +36,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.plan.commands import Event
 
     cluster = app.cluster or ClusterOptions()
-    if cluster.timeout is None:  # before the settings are resolved: the -c file's timeout does not apply
-        app.cluster = replace(cluster, timeout=WATCH_TIMEOUT)
+    if cluster.timeout is None:  # the controller's own default beats the -c file's: not a user's override
+        app.replace_settings(timeout=WATCH_TIMEOUT)
     session = app.session
     rules = app.require_rules()
     json_lines = app.fmt == "json"

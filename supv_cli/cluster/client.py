@@ -129,8 +129,7 @@ def classify(instance: Instance, error: BaseException, timeout: float) -> CallEr
         return CallError(instance, Unreachable.FAULT, f"fault: {error.faultString}", error.faultCode)
     if isinstance(error, xmlrpc.client.ProtocolError):
         if error.errcode == 401:
-            return CallError(instance, Unreachable.AUTH, "authentication failed (HTTP 401): "
-                             "check -u/--password or SUPV_USERNAME/SUPV_PASSWORD")
+            return CallError(instance, Unreachable.AUTH, auth_failure(instance))
         return CallError(instance, Unreachable.PROTOCOL,
                          f"not a supervisord (HTTP {error.errcode} {error.errmsg} on {RPC_PATH})")
     if isinstance(error, socket.timeout):
@@ -153,6 +152,14 @@ def classify(instance: Instance, error: BaseException, timeout: float) -> CallEr
     if isinstance(error, OSError):
         return CallError(instance, Unreachable.ERROR, error.strerror or type(error).__name__)
     return CallError(instance, Unreachable.ERROR, f"{type(error).__name__}: {error}")
+
+
+def auth_failure(instance: Instance) -> str:
+    """The reason of an HTTP 401, pointing at where the credentials that failed were given."""
+    if instance.auth_source:
+        return f"authentication failed (HTTP 401): check {instance.auth_source}"
+    return ("authentication failed (HTTP 401): the instance wants credentials; give -u/--password, "
+            "SUPV_USERNAME/SUPV_PASSWORD or username and password in the inventory")
 
 
 def call(instance: Instance, method: str, *args: Any, timeout: float = DEFAULT_TIMEOUT,

@@ -38,6 +38,11 @@ class FileSettings:
     password: str | None = field(default=None, repr=False)
     timeout: float | None = None
     warnings: tuple[str, ...] = ()
+    #: ``FILE:LINE`` of what errors point at: "instances" (where instances are, or are to be, declared),
+    #: "rules" (the rules_files key), "credentials" (where the default credentials are set)
+    locations: Mapping[str, str] = field(default_factory=dict)
+    #: how to declare instances in this kind of file, for the error when it declares none
+    instances_hint: str = ""
 
 
 def new_parser(strict: bool = False) -> configparser.RawConfigParser:

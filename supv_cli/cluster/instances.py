@@ -17,6 +17,24 @@ LOCAL_NODE = "localhost"
 _NICK_RE = re.compile(r"^<([^<>]*)>(.*)$")
 # host:port, optionally followed by Supvisors' internal port (host:http_port:internal_port), ignored here
 _HOST_PORT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]<>]+):(\d{1,5})(?::\d{1,5})?$")
+# user[:password]@ written into a URL (``http://ops:s3cret@host:port`` or ``ops:s3cret@host:port``)
+_URL_CREDENTIALS_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^/@\s]*@", re.IGNORECASE)
+CREDENTIALS_IN_URL = "credentials in the URL are not supported (not shown here)"
+
+
+def has_url_credentials(url: str) -> bool:
+    """True when ``url`` carries ``user[:password]@``: refused everywhere, and never echoed."""
+    return bool(_URL_CREDENTIALS_RE.match(url.strip()))
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its ``user[:password]@`` replaced by ``***@``, to be shown in a message."""
+    text = url.strip()
+    match = _URL_CREDENTIALS_RE.match(text)
+    if not match:
+        return text
+    scheme, sep, _ = text.partition("://")
+    return f"{scheme}://***@" + text[match.end():] if sep and "@" not in scheme else "***@" + text[match.end():]
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,9 @@ class Instance:
     stereotypes: tuple[str, ...] = ()
     username: str | None = None
     password: str | None = field(default=None, repr=False, compare=False)
+    #: where its credentials come from (``the password of [instance:x] (FILE:LINE)``), for the hint
+    #: of an authentication failure; empty when it has none
+    auth_source: str = field(default="", repr=False, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -50,6 +71,13 @@ def parse_instance(item: str) -> Instance:
     match = _NICK_RE.match(text)
     if match:
         nick, text = match.group(1).strip(), match.group(2).strip()
+    if has_url_credentials(text):
+        # the item is not repeated: it holds a password
+        shown = f"<{nick}>" if nick is not None else ""
+        raise ConfigError(f"instance {shown + redact_url(text)!r}: {CREDENTIALS_IN_URL}; give them "
+                          "with -u/--password (or SUPV_USERNAME/SUPV_PASSWORD), or as username and password "
+                          "of the instance in an inventory (-c)")
+    if match:
         if not nick:
             raise ConfigError(f"instance {item!r}: empty nick between < and >; write <name>host:port")
     if text.startswith("unix://"):
@@ -106,6 +134,9 @@ class InstanceList(Sequence[Instance]):
             for name in instance.names:
                 other = self._by_name.get(name)
                 if other is not None and other is not instance:
+                    if other.identifier == instance.identifier:
+                        raise ConfigError(f"instances <{other.nick}> and <{instance.nick}> are the same "
+                                          f"supervisord ({instance.url}); list each supervisord once")
                     raise ConfigError(f"instance name {name!r} is used twice ({other.url} and "
                                       f"{instance.url}); give each instance its own <nick>")
                 self._by_name[name] = instance

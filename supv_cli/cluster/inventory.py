@@ -20,7 +20,7 @@ from supv_cli.cluster.ini import (
     parse_stereotypes,
     section_line,
 )
-from supv_cli.cluster.instances import Instance, InstanceList, parse_instance
+from supv_cli.cluster.instances import CREDENTIALS_IN_URL, Instance, InstanceList, has_url_credentials, parse_instance
 from supv_cli.errors import ConfigError
 
 INVENTORY_SECTION = "supv"
@@ -28,8 +28,6 @@ INVENTORY_SECTION = "supv"
 SUPV_KEYS = ("rules_files", "timeout", "starting_strategy", "username", "password")
 INSTANCE_KEYS = ("serverurl", "stereotypes", "username", "password")
 _NICK_OK_RE = re.compile(r"^[^\s,<>@#*%]+$")
-# scheme://user[:password]@host: credentials written into a URL (refused, and never echoed)
-_URL_CREDENTIALS_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]*@", re.IGNORECASE)
 
 
 def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[str]) -> FileSettings:
@@ -51,7 +49,7 @@ def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[
         where = location(section, option)
         if option == "password":
             return _expand_secret(raw, expansions, where, f"[{section}] password")
-        if option == "serverurl" and _URL_CREDENTIALS_RE.match(raw.strip()):
+        if option == "serverurl" and has_url_credentials(raw):
             _refuse_url_credentials(section, where)
         return expand(raw, expansions, where, option).strip()
 
@@ -103,7 +101,7 @@ def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[
         if not url:
             raise ConfigError(f"[{section}]: no serverurl; add serverurl = http://host:port or "
                               "unix:///path/to/supervisor.sock", location(section))
-        if _URL_CREDENTIALS_RE.match(url):
+        if has_url_credentials(url):
             _refuse_url_credentials(section, location(section, "serverurl"))
         try:
             instance = parse_instance(f"<{nick}>{url}")
@@ -117,18 +115,28 @@ def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[
                 raise ConfigError(f"[{section}]: same instance as [{INSTANCE_PREFIX}{other.nick}] "
                                   f"({instance.identifier}); describe each supervisord once",
                                   location(section, "serverurl"))
-        instances.append(replace(instance, stereotypes=stereotypes, username=value(section, "username"),
-                                 password=value(section, "password")))
+        own_username, own_password = value(section, "username"), value(section, "password")
+        auth_key = "password" if own_password is not None else "username"
+        instances.append(replace(instance, stereotypes=stereotypes, username=own_username, password=own_password,
+                                 auth_source=f"the {auth_key} of [{section}] ({location(section, auth_key)})"
+                                 if own_username is not None or own_password is not None else ""))
     instance_list = InstanceList(instances) if instances else None
+    locations = {"instances": location(INVENTORY_SECTION) if parser.has_section(INVENTORY_SECTION) else f"{path}:1",
+                 "rules": location(INVENTORY_SECTION, "rules_files")}
+    if username is not None or password is not None:
+        auth_key = "password" if password is not None else "username"
+        locations["credentials"] = f"the {auth_key} of [{INVENTORY_SECTION}] ({location(INVENTORY_SECTION, auth_key)})"
     return FileSettings(path=path, instances=instance_list, rules_files=rules_files,
                         default_starting_strategy=strategy, username=username, password=password,
-                        timeout=timeout, warnings=tuple(warnings))
+                        timeout=timeout, warnings=tuple(warnings), locations=locations,
+                        instances_hint="add an [instance:NICK] section with serverurl = http://host:port per "
+                                       "supervisord")
 
 
 def _refuse_url_credentials(section: str, where: str) -> None:
     # the URL is not repeated: it holds a password
-    raise ConfigError(f"[{section}] serverurl: credentials in the URL are not supported; use the username "
-                      "and password keys", where)
+    raise ConfigError(f"[{section}] serverurl: {CREDENTIALS_IN_URL}; use the username and password keys",
+                      where)
 
 
 def _expand_secret(raw: str, expansions: Mapping[str, str], where: str, option: str) -> str:

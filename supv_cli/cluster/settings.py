@@ -24,15 +24,18 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping
 
 from supv_cli.cluster.ini import INSTANCE_PREFIX, FileSettings, expand_rules_patterns, parse_ini, read_text
-from supv_cli.cluster.instances import Instance, InstanceList
+from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.inventory import INVENTORY_SECTION, read_inventory
+from supv_cli.cluster.precedence import COMMAND_LINE, DEFAULT_FILE, ENVIRONMENT, Overrides, file_source, option_source
 from supv_cli.cluster.supvisors_conf import read_supervisord_conf
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT
 from supv_cli.errors import ConfigError
 
-NO_INSTANCES = "no instances: give -i, SUPV_INSTANCES or -c"
+NO_INSTANCES = "no instances: give -i SPEC, SUPV_INSTANCES or -c FILE"
+NO_RULES = "no rules file: give -r FILE, SUPV_RULES or -c FILE (its rules_files)"
 #: where the inventory is looked for when neither -c/SUPV_CONFIG nor -i/SUPV_INSTANCES is given
 DEFAULT_CONFIG_PATHS = ("supv.conf", "~/.config/supv/supv.conf")
 # a section header as configparser reads it (leading blanks allowed), to tell the file formats apart
@@ -49,6 +52,14 @@ class ClusterOptions:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float | None = None
+    #: option name -> "command line" or "environment", for the options given (absent: command line)
+    origins: Mapping[str, str] = field(default_factory=dict)
+    #: options given on the command line while their environment variable is set too
+    shadowed: tuple[str, ...] = ()
+
+    def origin(self, name: str) -> str:
+        """Where option ``name`` came from: "command line" or "environment"."""
+        return self.origins.get(name, COMMAND_LINE)
 
 
 @dataclass(frozen=True)
@@ -66,76 +77,137 @@ class ClusterSettings:
     default_starting_strategy: str | None = None
     #: the ``-c`` file, when one was read
     config_file: str | None = None
-    #: things worth telling the user on stderr (a rules glob that matched nothing...)
+    #: things worth telling the user on stderr (a rules glob that matched nothing, an overridden value...)
     warnings: tuple[str, ...] = ()
+    #: the error to raise when a command needs instances and there are none
+    no_instances: ConfigError = field(default_factory=lambda: ConfigError(NO_INSTANCES), repr=False, compare=False)
+    #: the error to raise when a command needs rules and no rules file was found
+    no_rules: ConfigError = field(default_factory=lambda: ConfigError(NO_RULES), repr=False, compare=False)
 
     def require_instances(self) -> InstanceList:
         """The instances, or a ConfigError when there are none (for commands that need them)."""
         if not self.instances:
-            raise ConfigError(NO_INSTANCES)
+            raise self.no_instances
         return self.instances
+
+    def require_rules(self) -> list[str]:
+        """The rules files, or a ConfigError saying why there are none (for commands that need them)."""
+        if not self.rules_files:
+            raise self.no_rules
+        return self.rules_files
 
 
 def resolve_settings(options: ClusterOptions, require_instances: bool = False) -> ClusterSettings:
-    """Merge the command line (and environment) with the ``-c`` file: ``-i`` wins over the file's
-    instance list, ``-r`` over its rules files, ``--timeout`` over its timeout, ``-u`` and
-    ``--password`` (each on its own, as supervisorctl) over its credentials, per-instance ones
-    included. Without ``-c`` and ``-i``, the default inventory is read when there is one."""
-    config = options.config
+    """Merge the options (command line and environment) with the ``-c`` file, as cli.md "Precedence"
+    says: command line over environment over default files, a ``-c`` given on the command line
+    counting as the command line, and at the same level the option over the file. ``-i`` replaces the
+    file's instances, ``-r`` its rules files, ``--timeout`` its timeout, ``-u`` and ``--password``
+    (each on its own, as supervisorctl) its credentials, per-instance ones included. Without ``-c`` and
+    ``-i``, the default inventory is read when there is one. Each override is a warning."""
+    overrides = Overrides()
+    for name in options.shadowed:
+        overrides.add(name, option_source(name, COMMAND_LINE), option_source(name, ENVIRONMENT))
+    config, config_origin = options.config, options.origin("config")
     if not config and not options.instances:
-        config = find_default_config()
+        config, config_origin = find_default_config(), DEFAULT_FILE
     from_file = read_config_file(config) if config else None
     warnings: list[str] = list(from_file.warnings) if from_file else []
-    if options.instances:
+    source = file_source(from_file.path, config_origin) if from_file else None
+
+    def option_wins(name: str, given: bool, in_file: bool) -> bool:
+        """Whether option ``name`` beats the file; an override is recorded when both give a value."""
+        if not given:
+            return False
+        if not in_file or source is None:
+            return True
+        option = option_source(name, options.origin(name))
+        if option.beats(source):
+            overrides.add(name, option, source)
+            return True
+        overrides.add(name, source, option)
+        return False
+
+    file_instances = from_file.instances if from_file else None
+    if option_wins("instances", bool(options.instances), file_instances is not None):
         instances = InstanceList.parse(options.instances)
-    elif from_file and from_file.instances is not None:
-        instances = from_file.instances
     else:
-        instances = InstanceList()
-    if options.rules:
+        instances = file_instances or InstanceList()
+    no_rules = ConfigError(NO_RULES)
+    if option_wins("rules", bool(options.rules), bool(from_file and from_file.rules_files is not None)):
         rules_files, rules_warnings = expand_rules_patterns(options.rules, os.getcwd(), keep_order=True)
         warnings.extend(rules_warnings)
+        given = option_source("rules", options.origin("rules")).label
+        no_rules = ConfigError(f"no rules file: {given} {' '.join(options.rules)!r} matches no file; check "
+                               "the path or the glob (relative to the current folder)")
     else:
         rules_files = list(from_file.rules_files or []) if from_file else []
-    file_username = from_file.username if from_file else None
-    file_password = from_file.password if from_file else None
-    username = options.username if options.username is not None else file_username
-    password = options.password if options.password is not None else file_password
-    if any(i.username is not None or i.password is not None for i in instances):
-        instances = InstanceList(merge_credentials(i, options.username, options.password, file_username,
-                                                   file_password) for i in instances)
-    if options.timeout is not None:
+        if from_file and from_file.rules_files is not None:
+            no_rules = ConfigError("no rules file: rules_files matches no file; fix the globs (relative to "
+                                   "the file's folder)", from_file.locations.get("rules") or from_file.path)
+    if option_wins("timeout", options.timeout is not None, bool(from_file and from_file.timeout is not None)):
         timeout = options.timeout
-    elif from_file and from_file.timeout is not None:
-        timeout = from_file.timeout
     else:
-        timeout = DEFAULT_TIMEOUT
+        timeout = from_file.timeout if from_file and from_file.timeout is not None else options.timeout
+    instances, username, password = resolve_credentials(options, from_file, instances, option_wins)
+    no_instances = ConfigError(NO_INSTANCES)
+    if from_file and file_instances is None:
+        no_instances = ConfigError(f"no instance: {from_file.instances_hint}, or give -i SPEC",
+                                   from_file.locations.get("instances") or from_file.path)
     settings = ClusterSettings(
         instances=instances,
         rules_files=rules_files,
         username=username,
         password=password,
-        timeout=timeout,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         default_starting_strategy=from_file.default_starting_strategy if from_file else None,
         config_file=from_file.path if from_file else None,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings + overrides.lines()),
+        no_instances=no_instances,
+        no_rules=no_rules,
     )
     if require_instances:
         settings.require_instances()
     return settings
 
 
-def merge_credentials(instance: Instance, username: str | None, password: str | None,
-                      default_username: str | None, default_password: str | None) -> Instance:
-    """The credentials of an instance that has some of its own: the command line's first, then its
-    own, then the file's defaults (``[supv]``); username and password each on its own."""
-    if instance.username is None and instance.password is None:
-        return instance  # the global credentials apply
-    return replace(
-        instance,
-        username=next((u for u in (username, instance.username, default_username) if u is not None), None),
-        password=next((p for p in (password, instance.password, default_password) if p is not None), None),
-    )
+def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None, instances: InstanceList,
+                        option_wins: Callable[[str, bool, bool], bool]
+                        ) -> tuple[InstanceList, str | None, str | None]:
+    """The instances with their credentials and where each comes from, and the global credentials.
+
+    Username and password each on its own: an option that wins goes before every credential of the
+    file (per-instance ones included); one that loses (``SUPV_PASSWORD`` against ``-c FILE``) comes
+    after them, for the instances the file gives none."""
+    file_username = from_file.username if from_file else None
+    file_password = from_file.password if from_file else None
+    file_has = {"username": file_username is not None or any(i.username is not None for i in instances),
+                "password": file_password is not None or any(i.password is not None for i in instances)}
+    wins = {name: option_wins(name, getattr(options, name) is not None, file_has[name])
+            for name in ("username", "password")}
+    file_auth = from_file.locations.get("credentials", "") if from_file else ""
+
+    def ordered(name: str, own: str | None, own_source: str, default: str | None) -> tuple[str | None, str]:
+        option = getattr(options, name)
+        option_label = f"{option_source(name, options.origin(name)).label} ({options.origin(name)})"
+        candidates = [(own, own_source), (default, file_auth), (option, option_label)]
+        if wins[name]:
+            candidates.insert(0, candidates.pop())
+        return next(((value, label) for value, label in candidates if value is not None), (None, ""))
+
+    username, _ = ordered("username", None, "", file_username)
+    password, global_source = ordered("password", None, "", file_password)
+    merged = []
+    for instance in instances:
+        own_username, user_source = ordered("username", instance.username, instance.auth_source, file_username)
+        own_password, password_source = ordered("password", instance.password, instance.auth_source,
+                                                file_password)
+        if instance.username is None and instance.password is None:
+            # the global credentials apply (see client.credentials)
+            merged.append(replace(instance, auth_source=global_source or user_source))
+        else:
+            merged.append(replace(instance, username=own_username, password=own_password,
+                                  auth_source=password_source or user_source))
+    return InstanceList(merged), username, password
 
 
 def find_default_config() -> str | None:

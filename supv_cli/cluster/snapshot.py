@@ -1,6 +1,6 @@
 """Snapshots: what every instance answered at one moment. Pure data, no network here.
 
-A Snapshot is built by ``supv_cli.cluster.client.take_snapshot`` (one ``system.multicall`` per
+A Snapshot is built by ``ClusterSession.snapshot`` or ``client.take_snapshot`` (one ``system.multicall`` per
 instance) and consumed by the pure ``status`` and ``plan`` modules.
 """
 

@@ -20,6 +20,7 @@ from supv_cli.cluster.ini import (
     line_of,
     parse_ini,
     parse_stereotypes,
+    section_line,
 )
 from supv_cli.cluster.instances import InstanceList, parse_instance, split_instance_specs
 from supv_cli.errors import ConfigError
@@ -50,6 +51,9 @@ def read_supervisord_conf(path: str, parser: configparser.RawConfigParser, lines
 
     instances: InstanceList | None = None
     value, location = option("supvisors_list")
+    section_at = section_line(section_lines, SUPVISORS_SECTION)
+    locations = {"instances": location if value is not None
+                 else f"{section_path}:{section_at}" if section_at else section_path}
     if value is not None:
         port = _inet_http_port(parser)
         try:
@@ -60,6 +64,7 @@ def read_supervisord_conf(path: str, parser: configparser.RawConfigParser, lines
     rules_files: list[str] | None = None
     warnings: list[str] = []
     value, location = option("rules_files")
+    locations["rules"] = location
     if value is not None:
         rules_files, warnings = expand_rules_patterns(value.split(), here, keep_order=False)
         warnings = [f"{location}: {warning}" for warning in warnings]
@@ -81,9 +86,13 @@ def read_supervisord_conf(path: str, parser: configparser.RawConfigParser, lines
     if parser.has_section("supervisorctl"):
         username = parser.get("supervisorctl", "username", fallback=None)
         password = parser.get("supervisorctl", "password", fallback=None)
+        auth_key = "password" if password is not None else "username"
+        line = line_of(lines, "supervisorctl", auth_key)
+        locations["credentials"] = f"the {auth_key} of [supervisorctl] ({path}:{line})" if line else path
     return FileSettings(path=path, instances=instances, rules_files=rules_files,
                         default_starting_strategy=strategy, username=username, password=password,
-                        warnings=tuple(warnings))
+                        warnings=tuple(warnings), locations=locations,
+                        instances_hint=f"add supvisors_list = <nick>host:port,... to [{SUPVISORS_SECTION}]")
 
 
 def _find_supvisors_section(

@@ -1,10 +1,10 @@
 """The vocabulary of runs: options and deadlines, commands (one process on one instance), the
-requests they send, the events they log, and how they end."""
+requests they send, the events they log, how they end, and the jobs (one application within a run)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -83,7 +83,8 @@ class Command:
 
     def to_dict(self) -> dict[str, Any]:
         return {"application_name": self.placement.application_name,
-                "process_name": self.placement.process_name, "sequence": self.placement.sequence,
+                "process_name": self.placement.process_name, "namespec": self.placement.namespec,
+                "sequence": self.placement.sequence,
                 "action": self.kind, "instance": self.instance.nick if self.instance else None,
                 "outcome": self.outcome.value if self.outcome else "IN_PROGRESS",
                 "required": self.placement.required, "elapsed": round(self.elapsed, 3),
@@ -118,3 +119,20 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         return {"event": self.kind, "application_name": self.application, "process_name": self.process,
                 "instance": self.instance, "message": self.message}
+
+
+@dataclass
+class ApplicationJob:
+    """The program stages of one application within a run."""
+
+    name: str
+    kind: str
+    stages: list[tuple[int, list[str]]]   # (sequence, process names) still to open
+    current: list[Command] = field(default_factory=list)
+    done: list[Command] = field(default_factory=list)
+    #: stages dropped by the ABORT / STOP strategy
+    skipped: list[tuple[int, list[str]]] = field(default_factory=list)
+    stop_requested: bool = False
+    aborted: str = ""
+    prepared: bool = False
+    finished: bool = False

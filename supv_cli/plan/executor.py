@@ -11,7 +11,6 @@ uses the same machine for automatic start and failover.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
@@ -20,54 +19,43 @@ from supv_cli.plan.commands import (
     FAULT_ALREADY_STARTED,
     FAULT_NOT_RUNNING,
     FAULT_SPAWN_ERROR,
+    ApplicationJob,
     Command,
     Event,
     Outcome,
     Request,
     RunOptions,
 )
-from supv_cli.plan.planner import (
-    Action,
-    Placement,
-    PlanContext,
-    place_process,
-    place_stop,
-    prepare_application,
-    process_stages,
-)
-from supv_cli.rules.model import StartingFailureStrategy
+from supv_cli.plan.model import Action, Placement
+from supv_cli.plan.placer import Placer
+from supv_cli.plan.planner import process_stages
+from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
-@dataclass
-class ApplicationJob:
-    """The program stages of one application within a run."""
-
-    name: str
-    kind: str
-    stages: list[tuple[int, list[str]]]   # (sequence, process names) still to open
-    current: list[Command] = field(default_factory=list)
-    done: list[Command] = field(default_factory=list)
-    #: stages dropped by the ABORT / STOP strategy
-    skipped: list[tuple[int, list[str]]] = field(default_factory=list)
-    stop_requested: bool = False
-    aborted: str = ""
-    prepared: bool = False
-    finished: bool = False
-
-
 class Run:
     """A staged start (``kind='start'``) or stop of applications, stage after stage."""
 
     def __init__(self, rules: Rules, kind: str, applications: Sequence[ApplicationStatus],
-                 options: RunOptions | None = None, single_processes: dict[str, list[str]] | None = None):
+                 options: RunOptions | None = None, single_processes: dict[str, list[str]] | None = None,
+                 strategy: StartingStrategy | None = None, single_wait_exit: bool = False,
+                 stop_only_on: dict[str, frozenset[str]] | None = None):
+        """``single_processes``: app -> process names started (or stopped) alone, in one stage, no
+        failure strategy; their wait_exit programs are waited for (and an EXITED one started again) only
+        with ``single_wait_exit`` (``supv start``; the controller's process restarts leave it False).
+        ``strategy`` overrides the applications' starting strategies; ``stop_only_on``: namespec ->
+        the nicks where a stop is sent (conciliation), elsewhere the process is left running."""
         self.rules = rules
         self.kind = kind
         self.options = options or RunOptions()
+        self.strategy = strategy
+        self.single_wait_exit = single_wait_exit
+        self.stop_only_on = stop_only_on or {}
         self.events: list[Event] = []
         self.targets: dict[str, Any] = {}
+        self.fresh: dict[str, bool] = {}
         self.interrupted = False
         groups: dict[int, list[ApplicationJob]] = {}
         for application in applications:
@@ -108,7 +96,8 @@ class Run:
                 outcome = "PENDING" if not (skipped or self.finished or self.interrupted) else \
                     Outcome.NOT_STARTED.value
                 for name in names:
-                    rows.append({"application_name": job.name, "process_name": name, "sequence": sequence,
+                    rows.append({"application_name": job.name, "process_name": name,
+                                 "namespec": f"{job.name}:{name}", "sequence": sequence,
                                  "action": "start" if skipped else job.kind,
                                  "instance": None, "outcome": outcome,
                                  "required": False, "elapsed": 0.0,
@@ -132,13 +121,10 @@ class Run:
         """
         if self.finished or self.interrupted:
             return []
-        ctx = PlanContext.build(self.rules, snapshot, status, self.options.local)
-        ctx.targets = self.targets
-        for nick, load in (other_pending or {}).items():
-            ctx.loads.pending[nick] = ctx.loads.pending.get(nick, 0) + load
+        placer = Placer.build(self.rules, snapshot, status, self.options.local, self.targets, self.fresh)
+        placer.add_pending(other_pending or {})
         # started by this run but not seen running yet (once it is, the snapshot counts its load)
-        for nick, load in self.pending_loads().items():
-            ctx.loads.pending[nick] = ctx.loads.pending.get(nick, 0) + load
+        placer.add_pending(self.pending_loads())
         for job in self._current_jobs():
             for command in list(job.current):
                 self._update(job, command, snapshot, status, now)
@@ -146,7 +132,7 @@ class Run:
         while not self.finished:
             jobs = self._current_jobs()
             for job in jobs:
-                requests += self._advance(job, ctx, status, now)
+                requests += self._advance(job, placer, status, now)
             if all(job.finished for job in jobs):
                 self.stage_index += 1
                 continue
@@ -156,7 +142,7 @@ class Run:
     def _current_jobs(self) -> list[ApplicationJob]:
         return self.app_stages[self.stage_index][1] if not self.finished else []
 
-    def _advance(self, job: ApplicationJob, ctx: PlanContext, status: ClusterStatus, now: float) -> list[Request]:
+    def _advance(self, job: ApplicationJob, placer: Placer, status: ClusterStatus, now: float) -> list[Request]:
         requests: list[Request] = []
         application = status.applications.get(job.name)
         while not job.finished and not job.current:
@@ -171,7 +157,7 @@ class Run:
                 self._event("done", job.name, self._summary(job))
                 break
             if not job.prepared and job.kind == "start":
-                note = prepare_application(ctx, application)
+                note = placer.prepare(application, self.strategy)
                 job.prepared = True
                 if note:
                     self._event("placement", job.name, note)
@@ -182,15 +168,20 @@ class Run:
                 process = processes.get(name)
                 if process is None:
                     continue
-                requests += self._open(job, ctx, application, process, sequence, now)
+                requests += self._open(job, placer, application, process, sequence, now)
         return requests
 
-    def _open(self, job: ApplicationJob, ctx: PlanContext, application: ApplicationStatus,
+    def _open(self, job: ApplicationJob, placer: Placer, application: ApplicationStatus,
               process: ProcessStatus, sequence: int, now: float) -> list[Request]:
         if job.kind == "stop":
-            placements = place_stop(ctx, application, process, sequence)
+            placements = placer.place_stop(application, process, sequence)
+            only = self.stop_only_on.get(process.namespec)
+            if only is not None:
+                placements = [p for p in placements if p.instance is None or p.instance.nick in only]
         else:
-            placements = [place_process(ctx, application, process, sequence, ignore_wait_exit=self.single)]
+            alone = self.single and self.single_wait_exit
+            placements = [placer.place(application, process, sequence, strategy=self.strategy,
+                                       honour_wait_exit=alone or not self.single, again=alone)]
         requests = []
         for placement in placements:
             command = Command(placement=placement, kind=job.kind, created=now, instance=placement.instance)

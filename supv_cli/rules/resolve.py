@@ -9,6 +9,7 @@ Results are immutable and cached: patterns are compiled once at load, each name 
 from __future__ import annotations
 
 import ast
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -202,7 +203,22 @@ class Rules:
         reference = spec.text("reference")
         if reference and reference in self.models:
             self._apply_program_layers(self.models[reference], acc, depth - 1)
+        elif reference:
+            acc.notes.append(self._unknown_reference(spec, reference))
         self._read_fields(spec, acc, _PROGRAM_TAGS)
+
+    def _unknown_reference(self, spec: ElementSpec, reference: str) -> str:
+        close = difflib.get_close_matches(reference, list(self.models), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f'declare <model name="{reference}">'
+        return (f"{spec.file}:{spec.line_of('reference')}: <reference> {reference!r} of {spec.kind} "
+                f"{spec.label} names no model: ignored, as Supvisors does; {hint}")
+
+    def unknown_references(self) -> list[str]:
+        """A warning per ``<reference>`` (of any program or model, matched or not) that names no model."""
+        specs = [spec for document in self.documents for spec in document.models]
+        specs += [program for spec in self.declared_applications() for program in spec.programs]
+        return [self._unknown_reference(spec, spec.text("reference")) for spec in specs
+                if spec.text("reference") and spec.text("reference") not in self.models]
 
     # ------------------------------------------------------------------ public API
     def application_rules(self, application_name: str) -> ApplicationRules:

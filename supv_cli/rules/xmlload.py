@@ -247,9 +247,24 @@ def compile_pattern(spec: ElementSpec) -> list[str]:
     try:
         spec.regex = re.compile(f"({spec.pattern})")
     except re.error as error:
-        return [f"{spec.location}: invalid regular expression in pattern {spec.pattern!r}: {error}; "
+        return [f"{spec.location}: invalid regular expression in pattern {spec.pattern!r}: "
+                f"{regex_problem(spec.pattern, error)}; "
                 "fix the pattern (it is a Python regex searched anywhere in the name)"]
     return []
+
+
+def regex_problem(pattern: str, wrapped_error: re.error) -> str:
+    """What is wrong with ``pattern``, positions counted in the pattern as written, not in the
+    ``(pattern)`` wrapper: Python's own message when the pattern alone is invalid, else the wrapper's
+    error (``(a)\\1`` refers to the open wrapper group) shifted back by the added parenthesis."""
+    try:
+        re.compile(pattern)
+    except re.error as own_error:
+        error, position = own_error, own_error.pos
+    else:
+        error = wrapped_error
+        position = None if wrapped_error.pos is None else max(0, wrapped_error.pos - 1)
+    return error.msg if position is None else f"{error.msg} at position {position}"
 
 
 def extract(path: str, root: Any) -> RulesDocument:

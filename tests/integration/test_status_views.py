@@ -139,9 +139,11 @@ def test_application_info_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> 
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.splitlines() == APPLICATION_INFO
     alias = cluster.supv("application_info", "--format", "plain", "svc", "app", "ghost")
-    assert alias.exit_code == 0
+    # an unknown name, in every command: the known ones are shown, one error line, exit 2 (issue 9)
+    assert alias.exit_code == 2
     assert alias.stdout.splitlines() == [APPLICATION_INFO[0], APPLICATION_INFO[1], APPLICATION_INFO[4]]
-    assert alias.stderr == "supv: warning: application 'ghost' is not known by any reachable instance\n"
+    assert alias.stderr == ("supv: error: unknown application ghost: no reachable instance has it; known: app, "
+                            "crashy, shared, svc, tools\n")
 
 
 def test_application_info_json_and_table(cluster: Cluster) -> None:
@@ -167,7 +169,7 @@ def test_application_info_check(cluster: Cluster) -> None:
     healthy = cluster.supv("application-info", "--check", "svc", "shared", "tools")
     assert healthy.exit_code == 0
     assert "2 managed application(s) RUNNING without major failure" in healthy.stderr
-    assert cluster.supv("application-info", "--check", "ghost").exit_code == 1
+    assert cluster.supv("application-info", "--check", "ghost").exit_code == 2
 
 
 def test_sstatus_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> None:
@@ -178,7 +180,7 @@ def test_sstatus_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> None:
 
 def test_sstatus_arguments_and_errors(cluster: Cluster) -> None:
     result = sstatus_plain(cluster, "crashy:*", "ghost:*", "tool_b", "svc:nope")
-    assert result.exit_code == 1
+    assert result.exit_code == 2                     # unknown names: exit 2 in every command (issue 9)
     assert result.stdout.splitlines() == [
         "Application  Process  State       Expected  Supervisor",
         "crashy       fatal    FATAL       n/a       []",

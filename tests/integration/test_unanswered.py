@@ -16,6 +16,11 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from supv_cli.cluster.health import Health
+from supv_cli.cluster.instances import InstanceList
+from supv_cli.cluster.session import ClusterSession
+from supv_cli.cluster.settings import ClusterSettings
+from supv_cli.cluster.snapshot import Unreachable
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
 
@@ -71,6 +76,32 @@ def test_a_frozen_instance_is_waited_for_once(tmp_path: Path, supervisord: Super
     assert took < work + float(TIMEOUT) + 4, (took, work)
     assert [line for line in result.stderr.splitlines() if "s2 (" in line or line.startswith("s2")] != []
     assert sum("warning" in line and "s2" in line for line in result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_a_session_asks_a_frozen_instance_again_once_it_answers(supervisord: SupervisordFactory) -> None:
+    s1, s2 = supervisord(nick="s1"), supervisord(nick="s2")
+    instances = InstanceList.parse([f"{s1.spec} {s2.spec}"])
+    session = ClusterSession(ClusterSettings(instances=instances, timeout=float(TIMEOUT)))
+    s2.sigstop()
+    try:
+        first = session.snapshot()
+        started = time.monotonic()
+        second = session.snapshot()
+        again = time.monotonic() - started
+    finally:
+        s2.sigcont()
+    assert [snap.reachable for snap in first] == [True, False]
+    assert first.instances[1].error_kind is Unreachable.TIMEOUT
+    # not waited for again: the same reason at once (a second wait would take the whole timeout)
+    assert [snap.reachable for snap in second] == [True, False]
+    assert second.instances[1].reason == first.instances[1].reason
+    assert again < float(TIMEOUT) * 0.75, again
+    # SIGCONT: a background probe sees it answer, and the next snapshot asks it again
+    deadline = time.monotonic() + 15
+    while not session.snapshot().instances[1].reachable:
+        assert time.monotonic() < deadline, session.health[list(instances)[1]]
+        time.sleep(0.2)
+    assert session.health[list(instances)[1]].health in (Health.ANSWERING, Health.SLOW)
 
 
 SHARED = {"p1": program(), "p2": program()}

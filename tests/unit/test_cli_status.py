@@ -117,8 +117,7 @@ def test_application_info_table_has_led_column(status, capsys, monkeypatch):
 
 def test_check_problems(status):
     apps = list(status.applications.values())
-    assert application_info.check_problems(apps, []) == ["scen3_hci_01: STARTING with a major failure"]
-    assert application_info.check_problems(apps[:3], ["ghost"]) == ["ghost: unknown application"]
+    assert application_info.check_problems(apps) == ["scen3_hci_01: STARTING with a major failure"]
 
 
 # --------------------------------------------------------------------------------------------- sstatus

@@ -81,12 +81,13 @@ def test_split_instance_specs(specs: list[str], items: list[str]) -> None:
 
 DUPLICATES = [
     (["<a>h:1", "<a>h:2"], "'a' is used twice"),
-    (["<a>h:1", "<b>h:1"], "'h:1' is used twice"),
-    (["h:1", "<b>h:1"], "'h:1' is used twice"),
-    (["h:1", "h:1"], "'h:1' is used twice"),
+    # the same address under two nicks is one supervisord listed twice, not a nick problem (issue 9)
+    (["<a>h:1", "<b>h:1"], r"<a> and <b> are the same supervisord \(http://h:1\); list each supervisord once"),
+    (["h:1", "<b>h:1"], "<h:1> and <b> are the same supervisord"),
+    (["h:1", "h:1"], "are the same supervisord"),
     # a nick may not be another instance's host:port
     (["<h:2>h:1", "h:2"], "'h:2' is used twice"),
-    (["unix:///s.sock", "<x>unix:///s.sock"], "used twice"),
+    (["unix:///s.sock", "<x>unix:///s.sock"], "are the same supervisord"),
 ]
 
 

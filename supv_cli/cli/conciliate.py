@@ -1,0 +1,62 @@
+"""``supv conciliate``: resolve the conflicts once, with the controller's conciliation strategies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from supv_cli.cli.completion import complete_processes
+from supv_cli.cli.options import action_options, cluster_options, output_options, stop_timeout_option
+from supv_cli.plan.operate import CONCILIATE_STRATEGIES
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+
+
+@click.command("conciliate")
+@cluster_options
+@output_options
+@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_processes)
+@click.option("--strategy", type=click.Choice(CONCILIATE_STRATEGIES), default="infanticide", show_default=True,
+              help="Keep the copy started first (infanticide), the one started last (senicide), or stop "
+                   "every copy (stop).")
+@action_options
+@stop_timeout_option
+@click.pass_obj
+def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: bool,
+               quiet: bool, poll_interval: float, stop_timeout: float) -> None:
+    """Resolve the conflicts once, as the controller's --conciliate does.
+
+    Every managed process active on several instances (limited to the NAMESPECs given: APP, APP:PROC or
+    APP:*) is stopped on the instances the strategy picks and waited for, like a stop-plan stage. Copies
+    started in the same second keep the instance-list order (the first is the oldest).
+
+    \b
+    JSON: the run-plan report (one row per copy stopped); with --dry-run the plan.
+
+    \b
+    Exit status: 0 no conflict left; 1 a conflict is left (a stop failed); 2 usage, rules or
+    configuration error; 3 no instance answered; 130 interrupted.
+    \b
+    Examples:
+      supv conciliate -c etc/supv.conf --dry-run
+      supv conciliate -c etc/supv.conf scen3_srv:scen3_track_manager --strategy senicide
+      supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf --strategy stop
+    """
+    from supv_cli.cli.output import echo_err
+    from supv_cli.cli.run_common import execute, plan_start, plan_view, report_view
+    from supv_cli.plan.commands import RunOptions
+    from supv_cli.plan.executor import Run
+    from supv_cli.plan.operate import conciliation_plan, conciliation_run
+
+    rules, snapshot, status = plan_start(app, [])
+    if dry_run:
+        app.emit(plan_view(conciliation_plan(rules, snapshot, status, namespecs, strategy)))
+        return
+    run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
+    if run is None:
+        echo_err("supv: no conflict")
+        app.emit(report_view(Run(rules, "stop", [])))
+        return
+    execute(app, run, quiet, poll_interval)

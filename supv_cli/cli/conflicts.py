@@ -1,0 +1,67 @@
+"""``supv conflicts``: managed processes active on more than one instance."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import click
+
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.errors import SupvError
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+    from supv_cli.cli.output import View
+
+HEADERS = ("Application", "Process", "Instances")
+
+
+def conflict_rows(processes: Sequence[Any]) -> list[dict[str, Any]]:
+    """The ``conflicts --json`` objects: {application_name, process_name, instances (nicks)}."""
+    return [{"application_name": p.application_name, "process_name": p.process_name,
+             "instances": [i.nick for i in p.identifiers]} for p in processes]
+
+
+def conflicts_view(rows: list[dict[str, Any]]) -> View:
+    """JSON: the rows; plain: supvisorsctl's layout (each column as wide as its longest value + 2, the
+    last one free); table: a rich table."""
+    from supv_cli.cli.output import Table, View
+    from supv_cli.cli.status_common import column_width
+
+    cells = [(r["application_name"], r["process_name"], ",".join(r["instances"])) for r in rows]
+
+    def plain() -> list[str]:
+        widths = [column_width((c[k] for c in cells), HEADERS[k]) for k in range(2)]
+        return [f"{line[0]:<{widths[0]}}{line[1]:<{widths[1]}}{line[2]}".rstrip() for line in [HEADERS, *cells]]
+
+    return View(data=lambda: rows, tables=lambda: [Table(HEADERS, cells)], plain=plain)
+
+
+@click.command("conflicts")
+@cluster_options
+@output_options
+@click.option("--check", is_flag=True, help="Exit 1 when there is a conflict.")
+@click.pass_obj
+def conflicts(app: App, check: bool) -> None:
+    """Show managed processes active (STARTING, RUNNING, BACKOFF, STOPPING) on more than one instance.
+
+    A process of a managed application must run once in the cluster; two copies appear when it was
+    started by hand on another instance, or when a lost instance comes back with its programs while the
+    controller had moved them. supv conciliate resolves them.
+
+    \b
+    JSON: a list of {application_name, process_name, instances} (instances: nicks, instance-list order).
+
+    \b
+    Exit status: 0 shown (or none); 1 --check and there is a conflict; 2 usage, rules or configuration
+    error; 3 no instance answered.
+    \b
+    Examples:
+      supv conflicts -c etc/supv.conf
+      supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf
+      supv conflicts -c etc/supv.conf --json | jq -r '.[].process_name'
+    """
+    rows = conflict_rows(app.status().conflicts())
+    app.emit(conflicts_view(rows))
+    if check and rows:
+        raise SupvError(f"--check: {len(rows)} conflict(s)")

@@ -1,0 +1,220 @@
+"""``supv controller status|hold|release``: who acts, and the maintenance hold of the controllers.
+
+The controllers are ``supv run-plan --watch`` programs run by supervisord (``--controller-program``,
+default ``supv_controller``, matched as a group or program name). ``hold`` stops that program on every
+instance that has one (wait=False, then polled up to its stopwaitsecs + the call timeout), so that
+nothing is started or moved automatically; ``release`` starts them again. Their state lines are read
+from their stdout logs, as ``supv instances`` does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+
+DEFAULT_PROGRAM = "supv_controller"
+#: margin over startsecs / stopwaitsecs before a hold or release is failed
+MARGIN = 5.0
+
+
+def program_option(func: Any) -> Any:
+    return click.option("--controller-program", "program", default=DEFAULT_PROGRAM, show_default=True,
+                        metavar="NAME", help="Group or program name of the controllers in supervisord.")(func)
+
+
+def controllers(snapshot: Any, program: str) -> list[tuple[Any, Any]]:
+    """(instance, process info) of every controller program, in instance order (answering instances)."""
+    return [(snap.instance, info) for snap in snapshot.instances if snap.reachable for info in snap.processes
+            if program in (info.group, info.name)]
+
+
+def role(info: Any, state: dict[str, Any] | None) -> str:
+    if not info.running:
+        return "held" if info.state.name in ("STOPPED", "EXITED") else info.state.name.lower()
+    if state is None:
+        return "starting" if info.state.name == "STARTING" else "unknown"
+    return "acting" if state.get("acting") else "standby"
+
+
+@click.group("controller", context_settings={"help_option_names": ["-h", "--help"]})
+def controller() -> None:
+    """Which supv controller acts; hold and release the controllers for maintenance.
+
+    \b
+    Maintenance: `supv controller hold` stops every controller program (nothing is started or moved
+    automatically); do the work (stop-plan, restart, move processes by hand); then `supv controller
+    release` starts them again and the acting one resumes failover and automatic start from what the
+    cluster is then.
+
+    \b
+    Examples:
+      supv controller status -c etc/supv.conf
+      supv controller hold -c etc/supv.conf && supv stop-plan -c etc/supv.conf scen3_srv
+      supv controller release -c etc/supv.conf
+    """
+
+
+@controller.command("status")
+@cluster_options
+@output_options
+@program_option
+@click.pass_obj
+def status(app: App, program: str) -> None:
+    """Say which controller acts, where, the instances it declared lost and its recent decisions.
+
+    \b
+    One row per controller program: Instance, Program, State (supervisord's), Role (acting, standby,
+    held when stopped, unknown when it said nothing yet). Then the acting controller, its lost instances
+    and its recent decisions. JSON: {acting, lost, recent, jobs, controllers: [{instance, namespec,
+    statename, role}], unreachable: [nicks]}.
+
+    \b
+    Exit status: 0 shown; 1 no controller acts (none running, or all held); 2 usage or configuration
+    error; 3 no instance answered.
+    \b
+    Examples:
+      supv controller status -c etc/supv.conf
+      supv controller status -c etc/supv.conf --json | jq -r .acting
+    """
+    from supv_cli.cli.output import Table, View, echo_err, plain_table
+
+    snapshot = app.snapshot(with_config=False)
+    states = app.session.controller_states(snapshot, program)
+    acting = next((nick for nick, state in states.items() if state.get("acting")), None)
+    state = states.get(acting, {}) if acting else {}
+    rows = [{"instance": i.nick, "namespec": info.namespec, "statename": info.state.name,
+             "role": role(info, states.get(i.nick))} for i, info in controllers(snapshot, program)]
+    data = {"acting": acting, "lost": state.get("lost", []), "recent": state.get("recent", []),
+            "jobs": state.get("jobs", []), "controllers": rows,
+            "unreachable": [s.instance.nick for s in snapshot.unreachable]}
+    table = Table(["Instance", "Program", "State", "Role"],
+                  [[r["instance"], r["namespec"], r["statename"], r["role"]] for r in rows])
+    summary = [f"acting: {acting or 'none'}"]
+    if acting:
+        summary.append(f"lost instances: {', '.join(data['lost']) or 'none'}")
+        summary += [f"  {line}" for line in data["recent"]]
+    app.emit(View(data=lambda: data, tables=lambda: [table, Table(["Controller"], [[line] for line in summary])],
+                  plain=lambda: [plain_table(table.headers, table.rows), *summary]))
+    if acting is None:
+        held = [r["instance"] for r in rows if r["role"] == "held"]
+        echo_err("supv: no controller acts" + (f" (held on {', '.join(held)})" if held else ""))
+        raise CommandFailed(ExitCode.FAILED)
+
+
+def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
+    """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
+    from supv_cli.cli.output import Table, View, echo_err
+    from supv_cli.plan.commands import Request
+
+    snapshot = app.snapshot(with_config=True)
+    found = controllers(snapshot, program)
+    todo = [(i, info) for i, info in found if info.running == (kind == "hold")]
+    verb = "stop" if kind == "hold" else "start"
+    if dry_run:
+        planned = [{"instance": i.nick, "namespec": info.namespec, "action": verb if (i, info) in todo else "done",
+                    "state": info.state.name} for i, info in found]
+        app.emit(View(data=lambda: {"kind": kind, "dry_run": True, "controllers": planned},
+                      tables=lambda: [Table(["Instance", "Program", "Action", "State"],
+                                            [[r["instance"], r["namespec"], r["action"], r["state"]]
+                                             for r in planned])]))
+        return
+    answers = app.session.send([Request(i, f"supervisor.{verb}Process", (info.namespec, False)) for i, info in todo])
+    budget = max([(info.stopwaitsecs if kind == "hold" else info.startsecs) for _, info in todo] or [0]) + MARGIN
+    deadline = time.monotonic() + budget
+    outcome = {(i.nick, info.namespec): ("ALREADY", "already " + info.state.name) for i, info in found
+               if (i, info) not in todo}
+    pending = {(i.nick, info.namespec): i for i, info in todo}
+    for (instance, info), answer in zip(todo, answers):
+        if answer is not True:
+            outcome[(instance.nick, info.namespec)] = ("FAILED", str(getattr(answer, "reason", answer)))
+            pending.pop((instance.nick, info.namespec))
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.1)
+        current = app.session.snapshot(with_config=False)
+        for key, instance in list(pending.items()):
+            info = current.info(instance, key[1])
+            if info is None:
+                continue
+            if info.stopped if kind == "hold" else info.state.name == "RUNNING":
+                outcome[key] = ("STOPPED" if kind == "hold" else "RUNNING", info.state.name)
+                pending.pop(key)
+            elif kind == "release" and info.state.name in ("FATAL", "EXITED"):
+                outcome[key] = ("FAILED", info.state.name)
+                pending.pop(key)
+    for key in pending:
+        outcome[key] = ("TIMEOUT", f"not {'stopped' if kind == 'hold' else 'RUNNING'} within {budget:g}s")
+    rows = [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
+            for (nick, namespec), (result, detail) in outcome.items()]
+    down = [s.instance.nick for s in snapshot.unreachable]
+    failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT")]
+    app.emit(View(data=lambda: {"kind": kind, "result": "failed" if failed or down else "success",
+                                "controllers": rows, "unreachable": down},
+                  tables=lambda: [Table(["Instance", "Program", "Action", "Outcome", "Detail"],
+                                        [[r["instance"], r["namespec"], r["action"], r["outcome"], r["detail"]]
+                                         for r in rows])]))
+    if not found:
+        echo_err(f"supv: warning: no instance has a {program!r} program (see --controller-program)")
+    elif kind == "hold" and not failed:
+        echo_err("supv: controllers held: nothing is started or moved automatically until "
+                 "`supv controller release`")
+    elif not failed:
+        echo_err("supv: controllers released: the acting one resumes automatic start and failover")
+    if down:
+        raise ClusterError(f"{', '.join(down)} did not answer: a controller there may still "
+                           f"{'act' if kind == 'hold' else 'be held'}")
+    if failed:
+        raise CommandFailed(ExitCode.FAILED)
+
+
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Print which controllers would be stopped or started; "
+                       "change nothing.")
+
+
+@controller.command("hold")
+@cluster_options
+@output_options
+@program_option
+@DRY_RUN
+@click.pass_obj
+def hold(app: App, program: str, dry_run: bool) -> None:
+    """Stop the controller program on every instance that has one: maintenance mode.
+
+    Nothing is started or moved automatically until release. supervisord does not restart a program
+    stopped by a request, but a restarted supervisord starts its controller again (autostart).
+
+    \b
+    Exit status: 0 every controller stopped; 1 one did not stop; 2 usage or configuration error;
+    3 an instance did not answer (a controller there may still act).
+    \b
+    Examples:
+      supv controller hold -c etc/supv.conf
+      supv controller hold -c etc/supv.conf --controller-program my_controller --json
+    """
+    _switch(app, program, "hold", dry_run)
+
+
+@controller.command("release")
+@cluster_options
+@output_options
+@program_option
+@DRY_RUN
+@click.pass_obj
+def release(app: App, program: str, dry_run: bool) -> None:
+    """Start the controller program again on every instance that has one (end of maintenance).
+
+    \b
+    Exit status: 0 every controller RUNNING; 1 one did not start; 2 usage or configuration error;
+    3 an instance did not answer.
+    \b
+    Examples:
+      supv controller release -c etc/supv.conf
+    """
+    _switch(app, program, "release", dry_run)

@@ -1,0 +1,111 @@
+"""``supv wait [APP...]``: return once the applications are fully started (for scripts and CI)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from supv_cli.cli.completion import complete_applications
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.errors import CommandFailed, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+
+#: the default of --timeout (cli.md)
+DEFAULT_WAIT = 60.0
+
+
+@click.command("wait")
+@cluster_options
+@output_options
+@click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
+@click.option("--timeout", "deadline", type=click.FloatRange(min=0), default=DEFAULT_WAIT, show_default=True,
+              metavar="SECONDS", help="Give up after this long (exit 1, or 3 when an instance needed does not "
+              "answer).")
+@click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=0.1, show_default=True,
+              metavar="SECONDS", help="Time between two looks at the instances.")
+@click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (as run-plan).")
+@click.pass_obj
+def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval: float,
+         local: str | None) -> None:
+    """Wait until applications are fully started; start nothing.
+
+    Fully started: every program a run-plan would start is RUNNING, or EXITED with an expected code for a
+    wait_exit program of an application already running, and no application has a major failure; i.e. a
+    run-plan --dry-run would have nothing left to do. Default: every managed application with
+    start_sequence > 0. Unlike application-info --check (satisfied as soon as one program of an
+    application runs), this waits for the whole plan. Instances that do not answer yet (supervisord
+    starting) are waited for too. The per-call timeout is --call-timeout here (SUPV_TIMEOUT).
+
+    \b
+    On stderr at the timeout, one line per missing program: APP:PROC: should be RUNNING on NICK; now
+    STATE. JSON (stdout): {result: "ready"|"timeout"|"unreachable", elapsed, missing: [{namespec,
+    expected, now, unreachable}]}.
+
+    \b
+    Exit status: 0 fully started; 1 not at the timeout; 2 usage, rules error or an application no
+    instance has; 3 at the timeout, an instance needed does not answer.
+    \b
+    Examples:
+      supv run-plan -c etc/supv.conf -q >/dev/null & supv wait -c etc/supv.conf --timeout 120
+      supv wait -c etc/supv.conf scen3_srv && ./run_tests.sh
+      supv wait -c etc/supv.conf --timeout 30 --json | jq .missing
+    """
+    from supv_cli.cli.output import echo_err, print_json
+    from supv_cli.cli.run_common import local_instance
+    from supv_cli.plan.operate import Missing, readiness
+    from supv_cli.status import evaluate
+
+    started = time.monotonic()
+    app.settings.require_instances()
+    rules = app.require_rules()
+    local_one = local_instance(app.instances, local)
+    while True:
+        # instances that do not answer (yet) are waited for, with what is known of them filled in
+        snapshot = app.fill(app.session.snapshot(with_config=True))
+        status = evaluate(rules, snapshot)
+        try:
+            missing = readiness(rules, snapshot, status, applications, local_one)
+        except UsageError:
+            if not snapshot.unreachable:
+                raise  # every instance answered and none has the application: waiting will not help
+            missing = [Missing(name, "known", "unknown (an instance does not answer)",
+                               tuple(s.instance.nick for s in snapshot.unreachable))
+                       for name in applications if name not in status.applications]
+        if not applications:
+            # what a silent instance runs is unknown: its applications may be missing from the status
+            missing += [Missing(f"(applications of {s.instance.nick})", "known", "unknown: no answer",
+                                (s.instance.nick,)) for s in snapshot.unreachable]
+        elapsed = time.monotonic() - started
+        if not missing or elapsed >= deadline:
+            break
+        time.sleep(max(0.0, min(poll_interval, deadline - elapsed)))
+    down = sorted({nick for m in missing for nick in m.unreachable})
+    result = "ready" if not missing else ("unreachable" if down else "timeout")
+    if app.fmt == "json":
+        print_json({"result": result, "elapsed": round(elapsed, 3),
+                    "missing": [{"namespec": m.namespec, "expected": m.expected, "now": m.now,
+                                 "unreachable": list(m.unreachable)} for m in missing]})
+    if not missing:
+        if app.fmt != "json":
+            echo_err(f"supv: ready after {elapsed:.1f}s")
+        return
+    for m in missing:
+        echo_err(f"supv: not started: {m.line()}")
+    echo_err(f"supv: error: {len(missing)} program(s) not started after {deadline:g}s"
+             + (f"; not answering: {', '.join(down)}" if down else ""))
+    raise CommandFailed(ExitCode.UNREACHABLE if down else ExitCode.FAILED)
+
+
+def _rename_call_timeout(command: click.Command) -> click.Command:
+    """``--timeout`` is the wait's deadline here (cli.md); the per-call timeout becomes --call-timeout."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name == "timeout":
+            param.opts = ["--call-timeout"]
+    return command
+
+
+_rename_call_timeout(wait)

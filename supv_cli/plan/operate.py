@@ -1,0 +1,328 @@
+"""Operating the cluster by hand: process names, single-process runs, restarts, and readiness.
+
+* :func:`select_processes` turns ``APP:PROC`` / ``APP:*`` into the processes of ``supv start|stop|restart``;
+* :func:`process_run` and :func:`restart_runs` build the runs of those commands and of ``restart-plan``;
+* :class:`RunChain` runs several runs one after the other as one (a stop, then a start), one report;
+* :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do;
+* :func:`conciliation_run` stops the copies of conflicting processes that the controller's conciliation
+  rule (:func:`supv_cli.controller.conciliation.victims`, the one implementation) picks.
+
+Pure: the runs are the executor's state machines; nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from supv_cli.cluster.instances import InstanceList
+from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.controller.conciliation import Conciliation, victims
+from supv_cli.errors import UsageError
+from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
+from supv_cli.plan.executor import Run
+from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
+from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.plan.placer import Placer
+from supv_cli.plan.planner import build_start_plan, select_applications
+from supv_cli.rules.model import Distribution, StartingStrategy
+
+if TYPE_CHECKING:
+    from supv_cli.cluster.instances import Instance
+    from supv_cli.rules import Rules
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
+
+
+# ----------------------------------------------------------------------------------- names
+def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> dict[str, list[str]]:
+    """``APP:PROC`` / ``APP:*`` -> application name -> process names (argument order, no duplicates).
+
+    A bare application name, an unknown application or process is a usage error naming what is known.
+    """
+    selected: dict[str, list[str]] = {}
+    for namespec in namespecs:
+        application_name, sep, process_name = namespec.partition(":")
+        if not sep or not process_name:
+            raise UsageError(f"{namespec!r}: name processes as APP:PROC or APP:*; to start or stop a whole "
+                             "application stage by stage, use supv run-plan / stop-plan / restart-plan")
+        application = status.applications.get(application_name)
+        if application is None:
+            raise UsageError(f"unknown application {application_name!r} in {namespec!r}: no reachable instance "
+                             f"has this group; known: {', '.join(status.applications) or '(none)'}")
+        names = [p.process_name for p in application.processes]
+        if process_name == "*":
+            chosen = names
+        elif process_name in names:
+            chosen = [process_name]
+        else:
+            raise UsageError(f"unknown process {namespec!r}: {application_name} has {', '.join(names)}")
+        bucket = selected.setdefault(application_name, [])
+        bucket.extend(name for name in chosen if name not in bucket)
+    return selected
+
+
+# ----------------------------------------------------------------------------------- runs
+def process_run(rules: Rules, status: ClusterStatus, kind: str, processes: dict[str, list[str]],
+                options: RunOptions, strategy: StartingStrategy | None = None) -> Run:
+    """A start or stop of single processes: one stage, all at once, each placed by the rules (start:
+    wait_exit programs waited for, an expected EXITED one started again)."""
+    applications = [status.applications[name] for name in processes]
+    return Run(rules, kind, applications, options, processes, strategy=strategy, single_wait_exit=True)
+
+
+class RunChain:
+    """Runs one after the other, seen as one run (same interface as :class:`Run` for the driver, the
+    progress view and the report): ``restart`` is a stop run, then a start run."""
+
+    def __init__(self, kind: str, runs: Sequence[Run]) -> None:
+        self.kind = kind
+        self.runs = list(runs)
+        self.index = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.index >= len(self.runs)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(run.interrupted for run in self.runs)
+
+    @property
+    def jobs(self) -> list[ApplicationJob]:
+        """The application jobs of every run (who is concerned by the chain)."""
+        return [job for run in self.runs for job in run.jobs]
+
+    def _current(self) -> Run | None:
+        return self.runs[self.index] if not self.finished else None
+
+    def step(self, snapshot: Snapshot, status: ClusterStatus, now: float,
+             other_pending: dict[str, int] | None = None) -> list[Request]:
+        """Step the current run; when it ends, the next one starts from the same snapshot."""
+        while (run := self._current()) is not None:
+            requests = run.step(snapshot, status, now, other_pending)
+            if not run.finished:
+                return requests
+            self.index += 1
+            if requests:
+                return requests
+        return []
+
+    def on_result(self, request: Request, result: Any, now: float) -> None:
+        for run in self.runs:
+            if request.command in run.commands():
+                run.on_result(request, result, now)
+                return
+
+    def commands(self) -> list[Command]:
+        return [command for run in self.runs for command in run.commands()]
+
+    def failed(self) -> bool:
+        return any(run.failed() for run in self.runs)
+
+    def report(self) -> list[dict[str, Any]]:
+        return [row for run in self.runs for row in run.report()]
+
+    def drain_events(self) -> list[Event]:
+        return [event for run in self.runs for event in run.drain_events()]
+
+    def pending_loads(self) -> dict[str, int]:
+        run = self._current()
+        return run.pending_loads() if run is not None else {}
+
+    def next_wakeup(self, now: float, interval: float) -> float:
+        run = self._current()
+        return run.next_wakeup(now, interval) if run is not None else now
+
+    def interrupt(self, now: float) -> None:
+        """Ctrl-C: the current run's commands are INTERRUPTED, the later runs never start."""
+        for run in self.runs[self.index:]:
+            run.interrupt(now)
+
+
+def restart_runs(rules: Rules, status: ClusterStatus, names: Sequence[str], options: RunOptions) -> RunChain:
+    """``restart-plan``: the stop-plan of the applications, then their run-plan (a fresh start: their
+    wait_exit programs run again)."""
+    stopped = select_applications(rules, status, names, "stop", command="restart-plan")
+    started = select_applications(rules, status, names, "start", command="restart-plan")
+    return RunChain("restart", [Run(rules, "stop", stopped, options), Run(rules, "start", started, options)])
+
+
+def restart_processes(rules: Rules, status: ClusterStatus, processes: dict[str, list[str]], options: RunOptions,
+                      strategy: StartingStrategy | None = None) -> RunChain:
+    """``supv restart``: stop the processes wherever they run, then start each placed anew."""
+    return RunChain("restart", [process_run(rules, status, "stop", processes, options),
+                                process_run(rules, status, "start", processes, options, strategy)])
+
+
+# ----------------------------------------------------------------------------------- dry runs
+def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: str,
+                 processes: dict[str, list[str]], strategy: StartingStrategy | None = None,
+                 local: Instance | None = None) -> Plan:
+    """What ``supv start|stop`` would do (one stage, every process at once), placed as the run places."""
+    placer = Placer.build(rules, snapshot, status, local)
+    app_plans = []
+    for name, process_names in processes.items():
+        application = status.applications[name]
+        by_name = {p.process_name: p for p in application.processes}
+        note = placer.prepare(application, strategy) if kind == "start" else ""
+        if kind == "start":
+            placed = tuple(placer.place(application, by_name[n], 0, strategy=strategy, again=True)
+                           for n in process_names)
+        else:
+            placed = tuple(p for n in process_names for p in placer.place_stop(application, by_name[n], 0))
+        app_plans.append(ApplicationPlan(name, 0, application.rules.distribution,
+                                         strategy or application.rules.starting_strategy, ((0, placed),), note))
+    return Plan(kind, ((0, tuple(app_plans)),))
+
+
+def as_stopped(snapshot: Snapshot, namespecs: Iterable[str]) -> Snapshot:
+    """The snapshot as it would be once ``namespecs`` are stopped everywhere (what a restart's start
+    is placed from in a dry run)."""
+    wanted = set(namespecs)
+    snaps = tuple(replace(snap, processes=tuple(replace(info, state=ProcessState.STOPPED, pid=0)
+                                                if info.namespec in wanted and (info.running or
+                                                                                info.state is ProcessState.STOPPING)
+                                                else info for info in snap.processes))
+                  for snap in snapshot.instances)
+    return Snapshot(snaps, snapshot.taken_at)
+
+
+def restart_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, stop: Plan,
+                 start: Callable[[Snapshot, ClusterStatus], Plan]) -> Plan:
+    """A restart's dry run: ``stop``, then the start ``start`` makes from the cluster once stopped."""
+    from supv_cli.status import evaluate
+
+    stopped = as_stopped(snapshot, (p.namespec for p in stop.placements()))
+    after = start(stopped, evaluate(rules, stopped))
+    return Plan("restart", stop.stages + after.stages)
+
+
+# ----------------------------------------------------------------------------------- readiness
+@dataclass(frozen=True)
+class Missing:
+    """A program that keeps an application from being fully started, and why."""
+
+    namespec: str
+    expected: str
+    now: str
+    #: instances that could run it and do not answer
+    unreachable: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        down = f" ({', '.join(self.unreachable)} not answering)" if self.unreachable else ""
+        return f"{self.namespec}: should be {self.expected}; now {self.now}{down}"
+
+
+def readiness(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = (),
+              local: Instance | None = None) -> list[Missing]:
+    """What is missing for the applications (default: every managed one with start_sequence > 0) to be
+    fully started: each program a ``run-plan`` would start is RUNNING (or EXITED with an expected code
+    for a wait_exit program of an application already running), and no major failure. Empty: ready.
+
+    Raises UsageError for an application named that no instance knows (as run-plan does).
+    """
+    plan = build_start_plan(rules, snapshot, status, names, local)
+    missing: list[Missing] = []
+    for application in plan.applications():
+        for placement in application.placements():
+            if placement.action is Action.DONE:
+                continue
+            process = status.processes[placement.namespec]
+            missing.append(Missing(placement.namespec, _expected(placement), _now(process),
+                                   _unreachable(status, application.application_name, process)))
+        current = status.applications[application.application_name]
+        if current.major_failure and not any(m.namespec.startswith(f"{current.application_name}:")
+                                             for m in missing):
+            missing.append(Missing(current.application_name, "without major failure",
+                                   f"{current.statename} with a major failure"))
+    return missing
+
+
+def _expected(placement: Placement) -> str:
+    goal = "EXITED with an expected code" if placement.wait_exit else "RUNNING"
+    if placement.action is Action.NO_RESOURCE:
+        return f"{goal}, but no instance can take it ({placement.reason})"
+    where = f" on {placement.instance.nick}" if placement.instance is not None else ""
+    return f"{goal}{where}"
+
+
+def _now(process: ProcessStatus) -> str:
+    where = ", ".join(i.nick for i in process.running_on)
+    return process.statename + (f" on {where}" if where else "")
+
+
+def _unreachable(status: ClusterStatus, application_name: str, process: ProcessStatus) -> tuple[str, ...]:
+    """The candidates of a process (its rules identifiers, or its application's for SINGLE_*) that do not
+    answer: the instances ``supv wait`` needs."""
+    down = {snap.instance.nick for snap in status.snapshot.unreachable}
+    if not down:
+        return ()
+    rules = process.rules
+    application: ApplicationStatus = status.applications[application_name]
+    names = list(rules.identifiers) + list(rules.at_identifiers) + list(rules.hash_identifiers)
+    if application.rules.distribution is not Distribution.ALL_INSTANCES:
+        names = list(application.rules.identifiers)
+    instances = InstanceList(s.instance for s in status.snapshot.instances)
+    return tuple(i.nick for i in resolve_identifiers(names, instances) if i.nick in down)
+
+
+# ----------------------------------------------------------------------------------- conflicts
+#: the rules ``supv conciliate`` accepts (the controller's, without "only report")
+CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
+
+
+def conflicts(status: ClusterStatus, namespecs: Sequence[str] = ()) -> list[ProcessStatus]:
+    """Managed processes active on several instances, limited to ``APP:PROC`` / ``APP:*`` / ``APP`` when
+    given."""
+    found = status.conflicts()
+    if not namespecs:
+        return found
+    wanted = [spec.partition(":") for spec in namespecs]
+    return [p for p in found if any(p.application_name == app and (not sep or name in ("*", p.process_name))
+                                    for app, sep, name in wanted)]
+
+
+def _targets(status: ClusterStatus, namespecs: Sequence[str], strategy: str) -> dict[str, frozenset[str]]:
+    """namespec -> nicks of the copies to stop."""
+    order = {snap.instance.nick: position for position, snap in enumerate(status.snapshot.instances)}
+    found = {}
+    for process in conflicts(status, namespecs):
+        chosen = victims(process, Conciliation(strategy), lambda nick: order.get(nick, len(order)))
+        if chosen:
+            found[process.namespec] = frozenset(i.nick for i in chosen)
+    return found
+
+
+def _by_application(status: ClusterStatus, namespecs: Sequence[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for namespec in namespecs:
+        process = status.processes[namespec]
+        grouped.setdefault(process.application_name, []).append(process.process_name)
+    return grouped
+
+
+def conciliation_run(rules: Rules, status: ClusterStatus, namespecs: Sequence[str], strategy: str,
+                     options: RunOptions) -> Run | None:
+    """``supv conciliate``: a stop of the copies the strategy picks (None when there is no conflict)."""
+    targets = _targets(status, namespecs, strategy)
+    if not targets:
+        return None
+    grouped = _by_application(status, list(targets))
+    applications = [status.applications[name] for name in grouped]
+    return Run(rules, "stop", applications, options, grouped, stop_only_on=targets)
+
+
+def conciliation_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, namespecs: Sequence[str],
+                      strategy: str) -> Plan:
+    """``supv conciliate --dry-run``: the stops the strategy would send."""
+    targets = _targets(status, namespecs, strategy)
+    placer = Placer.build(rules, snapshot, status)
+    app_plans = []
+    for name, process_names in _by_application(status, list(targets)).items():
+        application = status.applications[name]
+        placed = tuple(p for process in application.processes if process.process_name in process_names
+                       for p in placer.place_stop(application, process, 0)
+                       if p.instance is not None and p.instance.nick in targets[process.namespec])
+        app_plans.append(ApplicationPlan(name, 0, application.rules.distribution, application.rules.starting_strategy,
+                                         ((0, placed),), f"{strategy}: keeps one copy" if strategy != "stop" else ""))
+    return Plan("stop", ((0, tuple(app_plans)),) if app_plans else ())

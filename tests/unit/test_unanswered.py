@@ -1,0 +1,137 @@
+"""What is known of instances that do not answer (supv_cli/unanswered.py), on hand-built snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supv_cli.cluster.instances import Instance, InstanceList
+from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.rules import Rules
+from supv_cli.status import evaluate
+from supv_cli.unanswered import (
+    allowed_nicks,
+    fill_unanswered,
+    filled_namespecs,
+    homogeneous_copies,
+    may_still_run,
+    silent_hosts,
+)
+
+from .rules_helpers import rules_from
+
+S = ProcessState
+SPEC = "<c1>127.0.0.1:1 <c2>127.0.0.1:2 <c3>127.0.0.1:3"
+INSTANCES = InstanceList.parse([SPEC])
+C1, C2, C3 = list(INSTANCES)
+RULES = """
+<application pattern="hci_"><distribution>SINGLE_INSTANCE</distribution><identifiers>#,c1,c2,c3</identifiers>
+  <start_sequence>1</start_sequence></application>
+<application name="srv"><start_sequence>1</start_sequence>
+  <programs><program name="pinned"><identifiers>c1</identifiers></program></programs></application>
+"""
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Rules:
+    return rules_from(tmp_path, RULES, instances=SPEC)
+
+
+def up(instance: Instance, *infos: ProcessInfo) -> InstanceSnapshot:
+    return InstanceSnapshot(instance=instance, state="RUNNING", processes=infos)
+
+
+def down(instance: Instance, reason: str = "connection refused") -> InstanceSnapshot:
+    return InstanceSnapshot(instance=instance, state="UNREACHABLE", reason=reason, error_kind=Unreachable.REFUSED)
+
+
+def proc(namespec: str, state: ProcessState = S.STOPPED) -> ProcessInfo:
+    group, name = namespec.split(":")
+    return ProcessInfo(group=group, name=name, state=state)
+
+
+@pytest.mark.parametrize(("application", "process", "nicks"), [
+    ("hci_02", None, {"c2"}),                 # application-level '#': the second console
+    ("hci_02", "view", {"c2"}),
+    ("srv", None, {"c1", "c2", "c3"}),        # ALL_INSTANCES: the application identifiers do not apply
+    ("srv", "pinned", {"c1"}),
+    ("srv", "other", {"c1", "c2", "c3"}),
+    ("unmanaged", "x", {"c1", "c2", "c3"}),
+])
+def test_allowed_nicks(rules: Rules, application: str, process: str | None, nicks: set[str]) -> None:
+    assert allowed_nicks(rules, INSTANCES, application, process) == nicks
+
+
+def test_allowed_nicks_without_rules_is_everywhere() -> None:
+    assert allowed_nicks(None, INSTANCES, "x") == {"c1", "c2", "c3"}
+
+
+@pytest.mark.parametrize(("known", "silent", "copies"), [
+    (["hci_01", "hci_03"], [C2], {"hci_02": ("c2", "hci_01")}),
+    (["hci_01"], [C2, C3], {"hci_02": ("c2", "hci_01"), "hci_03": ("c3", "hci_01")}),
+    (["hci_01", "hci_02", "hci_03"], [C2], {}),   # known elsewhere: nothing to infer
+    (["srv", "common"], [C2], {}),                # no application-level '#': nothing to infer
+    (["hci_1"], [C2], {"hci_2": ("c2", "hci_1")}),  # the width of the index comes from the sibling
+])
+def test_homogeneous_copies(rules: Rules, known: list[str], silent: list[Instance],
+                            copies: dict[str, tuple[str, str]]) -> None:
+    assert homogeneous_copies(rules, INSTANCES, known, silent) == copies
+
+
+def test_fill_lists_the_copy_of_a_dead_console_as_unknown(rules: Rules) -> None:
+    snapshot = Snapshot((up(C1, proc("hci_01:view"), proc("hci_01:check")), down(C2),
+                         up(C3, proc("hci_03:view"), proc("hci_03:check"))))
+    filled = fill_unanswered(snapshot, rules, INSTANCES)
+    assert [(i.namespec, i.state, i.spawnerr) for i in filled.instances[1].processes] == [
+        ("hci_02:view", S.UNKNOWN, "c2 did not answer: connection refused"),
+        ("hci_02:check", S.UNKNOWN, "c2 did not answer: connection refused")]
+    assert filled_namespecs(filled) == {"hci_02:view", "hci_02:check"}
+    status = evaluate(rules, filled)
+    assert list(status.applications) == ["hci_01", "hci_02", "hci_03"]
+    process = status.process("hci_02:view")
+    assert process is not None and process.infos[0][0].nick == "c2"
+
+
+def test_fill_uses_the_last_answer_and_never_hides_what_answering_instances_say(rules: Rules) -> None:
+    snapshot = Snapshot((up(C1, proc("srv:a", S.RUNNING)), down(C2), up(C3)))
+    last = {"c2": up(C2, proc("srv:a", S.RUNNING), proc("srv:b", S.RUNNING))}
+    filled = fill_unanswered(snapshot, rules, INSTANCES, last)
+    # srv:a is known by c1: only srv:b, which nobody else knows, is added
+    assert [(i.namespec, i.spawnerr) for i in filled.instances[1].processes] == [
+        ("srv:b", "c2 did not answer: connection refused; last seen RUNNING")]
+
+
+def test_fill_changes_nothing_when_every_instance_answers(rules: Rules) -> None:
+    snapshot = Snapshot((up(C1, proc("hci_01:view")), up(C2), up(C3)))
+    assert fill_unanswered(snapshot, rules, INSTANCES) is snapshot
+
+
+@pytest.mark.parametrize(("last", "applications", "expected"), [
+    # no answer in this command: whatever the rules allow there
+    (None, ["srv"], {"c2": ["srv:a", "srv:other"]}),
+    (None, ["hci_01"], {}),                               # hci_01 is placed on c1 only
+    # its last answer: only what was active then
+    (up(C2, proc("srv:a", S.RUNNING), proc("srv:other", S.STOPPED)), ["srv"], {"c2": ["srv:a"]}),
+    (up(C2, proc("srv:a", S.STOPPED)), ["srv"], {}),
+    (None, ["ghost"], {"c2": ["ghost"]}),                 # nothing known anywhere: the application itself
+])
+def test_may_still_run(rules: Rules, last: InstanceSnapshot | None, applications: list[str],
+                    expected: dict[str, list[str]]) -> None:
+    snapshot = Snapshot((up(C1, proc("srv:a"), proc("srv:other"), proc("srv:pinned"), proc("hci_01:view")),
+                         down(C2), up(C3)))
+    answers = {"c2": last} if last is not None else None
+    assert may_still_run(snapshot, rules, INSTANCES, applications, answers) == expected
+
+
+def test_may_still_run_only_the_processes_of_a_single_process_run(rules: Rules) -> None:
+    snapshot = Snapshot((up(C1, proc("srv:a"), proc("srv:other")), down(C2), up(C3)))
+    assert may_still_run(snapshot, rules, INSTANCES, ["srv"], None, {"srv:a"}) == {"c2": ["srv:a"]}
+    assert may_still_run(snapshot, rules, INSTANCES, ["srv"], None, {"srv:pinned"}) == {}
+
+
+def test_silent_hosts_of_an_unknown_managed_application(rules: Rules) -> None:
+    snapshot = Snapshot((up(C1), down(C2), up(C3)))
+    assert silent_hosts(snapshot, rules, INSTANCES, "hci_02") == ["c2"]
+    assert silent_hosts(snapshot, rules, INSTANCES, "hci_03") == []
+    assert silent_hosts(snapshot, rules, INSTANCES, "nope") == []  # unmanaged: an unknown name stays unknown
