@@ -28,7 +28,8 @@ def events(app: App, count: int | None, interval: float) -> None:
     Every instance is polled every --interval seconds, as the controller (run-plan --watch) polls them,
     and consecutive answers are compared: a process changing state on an instance (with its pid), an
     instance lost or back, and, with rules (-r), a managed process active on several instances
-    (a conflict) or back on one. What is there at the start is not an event. A state that lasts less
+    (a conflict) or back on one. What is there at the start is not an event: a line on stderr says
+    when the first poll is done ('supv: events: watching N instance(s) every Ts'). A state that lasts less
     than the interval may not be seen (Supervisor's XML-RPC has no event stream).
 
     \b
@@ -59,12 +60,12 @@ def events(app: App, count: int | None, interval: float) -> None:
     app.session  # noqa: B018  ("no instances" is an error before anything is said)
     conflicts = ConflictWatch(app.rules)  # the rules loaded, and their warnings said, before the stream
     detector = ChangeDetector()
-    echo_err(f"supv: events: watching {len(app.instances)} instance(s) every {interval:g}s")
     seen = polls = 0
     for snapshot in snapshots(app, interval):
         polls += 1
-        if polls == 1:  # the instances that do not answer at the start (later ones are events)
+        if polls == 1:  # the baseline is taken: say so, and which instances do not answer (later: events)
             app.report_unreachable(snapshot)
+            echo_err(f"supv: events: watching {len(app.instances)} instance(s) every {interval:g}s")
         for change in detector.feed(snapshot, conflicts(snapshot)):
             click.echo(json.dumps(change.to_dict()) if app.fmt == "json" else change.line())
             sys.stdout.flush()  # a stream: each line must reach a pipe when it happens

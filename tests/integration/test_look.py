@@ -168,8 +168,7 @@ def test_events_during_a_run_plan_and_a_killed_instance(tmp_path: Path, supervis
     rules.write_text(RULES)
     spec = f"{s1.spec} {s2.spec}"
     events = streams("events", "-i", spec, "-r", str(rules), "--json", "--interval", "0.2")
-    events.wait_for(lambda seen: any("watching 2 instance(s)" in line for name, line in seen))
-    time.sleep(0.5)                                              # the baseline poll is done
+    events.wait_for(lambda seen: any("watching 2 instance(s)" in line for name, line in seen))  # after the baseline
     result = run_supv("run-plan", "-i", spec, "-r", str(rules))
     assert result.exit_code == 0, result.stderr
 
@@ -199,8 +198,7 @@ def test_events_count_and_plain_lines(supervisord: SupervisordFactory, streams: 
     program = {"command": "sleep 1000", "autostart": False, "autorestart": False, "startsecs": 0}
     s1 = supervisord(nick="s1", programs={"p": program})
     events = streams("events", "-i", s1.spec, "--count", "1", "--interval", "0.2")
-    events.wait_for(lambda seen: any("watching" in line for _, line in seen))
-    time.sleep(0.5)
+    events.wait_for(lambda seen: any("watching" in line for _, line in seen))     # the baseline is taken
     s1.proxy().supervisor.startProcess("p:p", False)
     events.wait_for(lambda seen: len([1 for name, _ in seen if name == "out"]) >= 1)
     assert events.process.wait(20) == 0                         # --count 1: done after one event
