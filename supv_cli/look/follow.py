@@ -8,8 +8,9 @@ never mixed with another.
 
 A process that starts on another instance is followed there: the partial line held from the old log is
 given out, a notice says so, and the new log is read from the size it had on that instance before the
-process started there (every instance that knows a followed process is asked the size of its log at
-each poll, one cheap call), so that nothing it printed since is missed and nothing older is repeated.
+process started there (every instance that knows a followed process is asked the size of its log and
+the process's state at each poll, in one multicall, and a size is kept only when the process was not
+active there), so that nothing it printed since is missed and nothing older is repeated.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from supv_cli.cluster.snapshot import Snapshot
-from supv_cli.look.logtail import Item, LogCursor, Notice, Source, locate, log_method
+from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.look.logtail import ACTIVE, Item, LogCursor, Notice, Source, locate, log_method
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class LogFollower:
                 other = snap.instance.nick
                 if other != nick and other in reachable and snapshot.info(snap.instance, namespec) is not None:
                     asks.append(Ask(Source(other, namespec, self.stream), "size",
-                                    ((log_method(self.stream, "tail"), (namespec, 0, 0)),)))
+                                    (("supervisor.getProcessInfo", (namespec,)),
+                                     (log_method(self.stream, "tail"), (namespec, 0, 0)))))
         return asks, items
 
     def _move(self, cursor: LogCursor | None, source: Source) -> list[Item]:
@@ -87,8 +89,12 @@ class LogFollower:
     def take(self, ask: Ask, results: Sequence[Any] | BaseException) -> list[Item]:
         """Lines and notices from the answers to ``ask`` (an exception: the instance did not answer)."""
         if ask.purpose == "size":
-            if not isinstance(results, BaseException) and not isinstance(results[0], BaseException):
-                self.sizes[ask.source] = int(results[0][1])
+            # supervisord runs a multicall in one go: the size goes with the state read with it. A size
+            # taken once the process started there holds some of its new lines: the last size taken
+            # before is kept
+            if (not isinstance(results, BaseException) and not any(isinstance(r, BaseException) for r in results)
+                    and ProcessState.from_code(int(results[0].get("state", 0))) not in ACTIVE):
+                self.sizes[ask.source] = int(results[1][1])
             return []
         cursor = self.current.get(ask.source.namespec)
         if cursor is None or cursor.source != ask.source:

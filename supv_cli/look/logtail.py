@@ -236,7 +236,8 @@ def _no_file_message(stream: str) -> str:
 
 # -------------------------------------------------------------------------------- where the log is
 
-_ACTIVE = frozenset({ProcessState.STARTING, ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STOPPING})
+#: where a process is active: its log is being written
+ACTIVE = frozenset({ProcessState.STARTING, ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STOPPING})
 
 
 def locate(snapshot: Snapshot, namespec: str, current: str | None = None) -> str | None:
@@ -249,7 +250,7 @@ def locate(snapshot: Snapshot, namespec: str, current: str | None = None) -> str
     """
     known = [(snap.instance.nick, info) for snap in snapshot.instances if snap.reachable
              for info in [snapshot.info(snap.instance, namespec)] if info is not None]
-    active = [nick for nick, info in known if info.state in _ACTIVE]
+    active = [nick for nick, info in known if info.state in ACTIVE]
     if active:
         return current if current in active else active[0]
     if current is not None:

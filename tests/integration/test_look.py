@@ -112,7 +112,10 @@ def test_logs_and_follow_across_a_move(supervisord: SupervisordFactory, streams:
     time.sleep(0.5)
     s2.proxy().supervisor.stopProcess("app:talker")
     s1.proxy().supervisor.startProcess("app:talker")
-    time.sleep(1.0)
+    deadline = time.monotonic() + 20
+    while s1.proxy().supervisor.readProcessStdoutLog("app:talker", 0, 0).count("\n") < 4:
+        assert time.monotonic() < deadline, "the talker does not talk"
+        time.sleep(0.1)
 
     result = run_supv("logs", "-i", spec, "-n", "3", "app:talker")
     assert result.exit_code == 0, result.stderr

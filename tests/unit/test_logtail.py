@@ -24,14 +24,16 @@ INSTANCE = parse_instance("<a>127.0.0.1:61000")
 class FakeSupervisord:
     """Answers the log calls of one instance like supervisord does, from real files (path per process)."""
 
-    def __init__(self, files: dict[str, Path | None]) -> None:
+    def __init__(self, files: dict[str, Path | None], states: dict[str, ProcessState] | None = None) -> None:
         self.files = files
+        self.states = states if states is not None else {}
 
     def answer(self, method: str, params: tuple[Any, ...]) -> Any:
         name = params[0]
         path = self.files.get(name)
         if method == "supervisor.getProcessInfo":
-            return {"name": name, "stdout_logfile": str(path) if path else "", "stderr_logfile": ""}
+            return {"name": name, "stdout_logfile": str(path) if path else "", "stderr_logfile": "",
+                    "state": int(self.states.get(name, ProcessState.STOPPED))}
         if path is None or not path.exists():
             return ["", 0, False] if "tail" in method else CallError(INSTANCE, Unreachable.FAULT, "fault: NO_FILE", 20)
         if "tail" in method:
@@ -263,6 +265,25 @@ def test_a_moving_process_is_followed_from_where_its_new_log_was(tmp_path):
         "! app:p on b: runs here now (was on a): following this log", "b app:p | new run on b"]
     append(on_b, b"more\n")
     assert follow(follower, moved, servers) == ["b app:p | more"]
+
+
+def test_a_size_taken_after_the_process_started_there_is_not_used(tmp_path):
+    """The snapshot said 'not running on b', but it started there before the size was asked: the size
+    asked in the same multicall as the state is then known to hold new lines, and the older one is used."""
+    on_a, on_b = tmp_path / "a.log", tmp_path / "b.log"
+    on_a.write_bytes(b"a1\n")
+    on_b.write_bytes(b"old\n")
+    b_states: dict[str, ProcessState] = {}
+    servers: dict[str, FakeSupervisord | None] = {"a": FakeSupervisord({"app:p": on_a}),
+                                                   "b": FakeSupervisord({"app:p": on_b}, b_states)}
+    follower = LogFollower(["app:p"], lines=0)
+    before = cluster(a={"app:p": (S.RUNNING, 0)}, b={"app:p": (S.STOPPED, 0)})
+    assert follow(follower, before, servers) == []                     # size of b.log: 4
+    b_states["app:p"] = S.RUNNING                                       # starts on b between snapshot and probe
+    append(on_b, b"new 1\n")
+    assert follow(follower, before, servers) == []                     # probe of b sees RUNNING: 4 kept
+    moved = cluster(a={"app:p": (S.STOPPED, 1.0)}, b={"app:p": (S.RUNNING, 0)})
+    assert follow(follower, moved, servers)[1:] == ["b app:p | new 1"]
 
 
 def test_the_instance_of_the_log_going_away_is_said_once(tmp_path):
