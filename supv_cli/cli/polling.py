@@ -64,10 +64,14 @@ class ConflictWatch:
         self.rules = rules
         self._key: frozenset[tuple[str, str]] | None = None
         self._conflicts: dict[str, tuple[str, ...]] = {}
+        self._last: Snapshot | None = None
 
     def __call__(self, snapshot: Snapshot) -> dict[str, tuple[str, ...]] | None:
         if self.rules is None:
             return None
+        if same_answers(snapshot, self._last):
+            return self._conflicts
+        self._last = snapshot
         from supv_cli.cluster.snapshot import ProcessState
         from supv_cli.status import evaluate
 
@@ -81,3 +85,11 @@ class ConflictWatch:
 def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
     """namespec -> nicks of the conflicts of an evaluated status."""
     return {p.namespec: tuple(i.nick for i in p.identifiers) for p in status.conflicts()}
+
+
+def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
+    """True when both snapshots hold the very same answer objects: what an economical poller gives when
+    nothing changed but the clock."""
+    if one is None or other is None or len(one.instances) != len(other.instances):
+        return False
+    return all(a is b for a, b in zip(one.instances, other.instances))

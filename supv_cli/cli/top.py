@@ -7,6 +7,7 @@ import select
 import sys
 import time
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,6 +17,7 @@ from supv_cli.cli.options import cluster_options
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.status import ClusterStatus
 
 #: seconds between two reads of the controllers' state lines (a 16 KiB log tail each)
 ROLES_EVERY = 5.0
@@ -23,6 +25,8 @@ ROLES_EVERY = 5.0
 EVENTS_KEPT = 100
 #: the width of a frame printed in a pipe when COLUMNS does not say
 PIPE_WIDTH = 80
+#: seconds between two redraws of a frame that did not change (its header time moves on)
+REDRAW_EVERY = 5.0
 
 
 class Keys:
@@ -81,8 +85,9 @@ def top(app: App, interval: float, once: bool) -> None:
     the applications (state, operational status LED, major and minor failure, from the rules -r), the
     instances (state, load as a bar against the 100 % cap, running/total processes, the role of the supv
     controller running there: acting or standby, read every 5 s), the conflicts (managed processes
-    active on several instances) and the last changes seen (as supv events prints them). Press q or
-    Ctrl-C to quit; the terminal is restored.
+    active on several instances) and the last changes seen (as supv events prints them). The frame is
+    redrawn when something in it changes, and every 5 s otherwise (the time in its header says when).
+    Press q or Ctrl-C to quit; the terminal is restored.
 
     On a terminal shorter than the frame, the rows that need attention are kept (an application not
     RUNNING or failing, an instance not RUNNING or running a controller) and the others are summarised
@@ -130,7 +135,7 @@ def run_live(app: App, interval: float) -> None:
     from rich.console import Console
     from rich.live import Live
 
-    from supv_cli.cli.polling import conflicts_in, snapshots
+    from supv_cli.cli.polling import conflicts_in, same_answers, snapshots
     from supv_cli.cli.top_render import render
     from supv_cli.look.changes import ChangeDetector
     from supv_cli.look.dashboard import build_frame, fit
@@ -144,14 +149,24 @@ def run_live(app: App, interval: float) -> None:
     roles: dict[str, str] = {}
     roles_read = -ROLES_EVERY
     keys = Keys()
+    previous: Snapshot | None = None
+    status: ClusterStatus | None = None
+    drawn: tuple[Any, int] | None = None
+    drawn_at = float("-inf")
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
             for snapshot in snapshots(app, interval, wait=keys.wait):
-                status = evaluate(rules, app.fill(snapshot))
+                if status is None or not same_answers(snapshot, previous):  # the answers changed
+                    status = evaluate(rules, app.fill(snapshot))
+                previous = snapshot
                 events.extend(detector.feed(snapshot, conflicts_in(status) if rules is not None else None))
                 if time.monotonic() - roles_read >= ROLES_EVERY:
                     roles, roles_read = roles_of(app, snapshot), time.monotonic()
-                frame = build_frame(status, roles, list(events), interval)
-                live.update(render(fit(frame, console.height), live=True), refresh=True)
+                frame = fit(build_frame(status, roles, list(events), interval), console.height)
+                # drawing costs more than polling: only what changed, or the clock every REDRAW_EVERY
+                key = (replace(frame, taken_at=0.0), console.width)
+                if key != drawn or time.monotonic() - drawn_at >= REDRAW_EVERY:
+                    live.update(render(replace(frame, taken_at=snapshot.taken_at), live=True), refresh=True)
+                    drawn, drawn_at = key, time.monotonic()
     finally:
         keys.close()

@@ -17,6 +17,8 @@ process states that instance reported; it returns, in instance order:
 
 The first snapshot, and the first answer of an instance never seen before, only set the baseline: a
 change is something seen to change. A state that lasts less than the poll interval may not be seen.
+An instance answer that is the very object fed last time (what an economical poller gives when nothing
+changed, ``cluster/polling.py``) is not compared again.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class ChangeDetector:
         #: nick -> namespec -> what that instance last reported (kept while the instance is away)
         self._processes: dict[str, dict[str, _Seen]] = {}
         self._conflicts: dict[str, tuple[str, ...]] = {}
+        #: nick -> the answer last compared (an economical poller gives the same object when unchanged)
+        self._answers: dict[str, InstanceSnapshot] = {}
         self._fed = False
 
     def feed(self, snapshot: Snapshot, conflicts: Mapping[str, Sequence[str]] | None = None) -> list[Change]:
@@ -128,6 +132,9 @@ class ChangeDetector:
 
     def _instance_changes(self, snap: InstanceSnapshot, when: float) -> list[Change]:
         nick = snap.instance.nick
+        if self._answers.get(nick) is snap:  # the very same answer as last time: nothing changed there
+            return []
+        self._answers[nick] = snap
         up = snap.usable
         changes: list[Change] = []
         if self._fed and self._up.get(nick, False) != up:

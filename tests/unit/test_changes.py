@@ -131,3 +131,14 @@ def test_json_object_has_the_documented_keys():
     lost, = detector.feed(snap(1700000001, a=DOWN))
     assert (lost.kind, lost.from_state, lost.to_state, lost.application_name, lost.pid) == (
         "instance", "RUNNING", "UNREACHABLE", None, None)
+
+
+def test_the_same_answer_object_is_not_compared_again():
+    detector = ChangeDetector()
+    first = snap(1, a={P: (S.RUNNING, 42)}, b={P: (S.STOPPED, 0)})
+    detector.feed(first)
+    # an economical poller hands back the very same answers when nothing changed there
+    again = Snapshot((first.instances[0], snap(2, b={P: (S.STARTING, 7)}).instances[1], first.instances[2]),
+                     taken_at=2)
+    assert lines(detector.feed(again)) == ["t2 b app:p STOPPED -> STARTING (pid 7)"]
+    assert lines(detector.feed(Snapshot(again.instances, taken_at=3))) == []
