@@ -39,6 +39,9 @@ def test_conflicts_of_managed_processes_and_evaluations_only_on_change(tmp_path,
     assert watch(snap(S.RUNNING, S.RUNNING)) == {"app:p": ("a", "b")} and len(calls) == 2
     assert watch(snap(S.STOPPING, S.RUNNING)) == {"app:p": ("a", "b")}
     assert watch(snap(S.STOPPED, S.RUNNING)) == {} and len(calls) == 3
+    same = snap(S.RUNNING, S.RUNNING)
+    assert watch(same) == {"app:p": ("a", "b")} and len(calls) == 4
+    assert watch(Snapshot(same.instances)) == {"app:p": ("a", "b")} and len(calls) == 4  # the same answers
 
 
 @pytest.mark.parametrize("state", [S.RUNNING, S.STOPPED])
