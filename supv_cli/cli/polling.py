@@ -69,10 +69,12 @@ class ConflictWatch:
     def __call__(self, snapshot: Snapshot) -> dict[str, tuple[str, ...]] | None:
         if self.rules is None:
             return None
+        from supv_cli.cluster.polling import same_answers
+        from supv_cli.cluster.snapshot import ProcessState
+
         if same_answers(snapshot, self._last):
             return self._conflicts
         self._last = snapshot
-        from supv_cli.cluster.snapshot import ProcessState
         from supv_cli.status import evaluate
 
         key = frozenset((snap.instance.nick, info.namespec) for snap in snapshot.instances for info in snap.processes
@@ -86,10 +88,3 @@ def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
     """namespec -> nicks of the conflicts of an evaluated status."""
     return {p.namespec: tuple(i.nick for i in p.identifiers) for p in status.conflicts()}
 
-
-def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
-    """True when both snapshots hold the very same answer objects: what an economical poller gives when
-    nothing changed but the clock."""
-    if one is None or other is None or len(one.instances) != len(other.instances):
-        return False
-    return all(a is b for a, b in zip(one.instances, other.instances))
