@@ -118,7 +118,7 @@ def test_stop_and_start_with_a_frozen_instance_that_may_run_the_application_exit
     args = ("-i", f"{s1.spec} {s2.spec}", "-r", write_rules(tmp_path, SHARED_RULES))
     s2.sigstop()
     try:
-        stopped = supv("stop-plan", "app", *args)
+        stopped = supv("stop-plan", "app", *args, "--json")
         p1_after_stop = s1.proxy().supervisor.getProcessInfo("app:p1")["statename"]
         started = supv("run-plan", "app", *args)
     finally:
@@ -128,6 +128,11 @@ def test_stop_and_start_with_a_frozen_instance_that_may_run_the_application_exit
     assert error.startswith("supv: error: s2 did not answer (timeout") and "app:p2" in error, error
     assert "may still run there" in error
     assert p1_after_stop == "STOPPED"
+    # the report does not call p2 stopped either (s1 shows it STOPPED; it runs on s2): unconfirmed
+    report = json.loads(stopped.stdout)
+    assert report["result"] == "failed", report
+    outcomes = {row["process_name"]: (row["outcome"], row["instance"]) for row in report["processes"]}
+    assert outcomes == {"p1": ("STOPPED", "s1"), "p2": ("LOST", "s2")}, outcomes
     # what the stop could not see: p2 still runs on s2
     assert s2.wait_process("app:p2", ["RUNNING"])["statename"] == "RUNNING"
     # a start cannot know either that p2 was not running on s2 already: it is now running on both
