@@ -37,7 +37,7 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: boo
 
     \b
     Exit status: 0 no conflict left; 1 a conflict is left (a stop failed); 2 usage, rules or
-    configuration error; 3 no instance answered; 130 interrupted.
+    configuration error, or a NAMESPEC that names nothing; 3 no instance answered; 130 interrupted.
     \b
     Examples:
       supv conciliate -c etc/supv.conf --dry-run

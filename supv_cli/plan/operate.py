@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
-from supv_cli.errors import UsageError
+from supv_cli.errors import UsageError, unknown_names
 from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
@@ -271,12 +271,27 @@ def _unreachable(status: ClusterStatus, application_name: str, process: ProcessS
 CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
 
 
+def check_namespecs(status: ClusterStatus, namespecs: Sequence[str]) -> None:
+    """``APP``, ``APP:*`` or ``APP:PROC`` that names nothing is the usage error of every command (exit 2),
+    not an empty selection."""
+    unknown = [name for name in dict.fromkeys(spec.partition(":")[0] for spec in namespecs)
+               if name not in status.applications]
+    if unknown:
+        raise unknown_names("application", unknown, list(status.applications))
+    for spec in namespecs:
+        application_name, _, process_name = spec.partition(":")
+        names = [p.process_name for p in status.applications[application_name].processes]
+        if process_name not in ("", "*", *names):
+            raise unknown_names("process", [spec], [f"{application_name}:{name}" for name in names])
+
+
 def conflicts(status: ClusterStatus, namespecs: Sequence[str] = ()) -> list[ProcessStatus]:
     """Managed processes active on several instances, limited to ``APP:PROC`` / ``APP:*`` / ``APP`` when
     given."""
     found = status.conflicts()
     if not namespecs:
         return found
+    check_namespecs(status, namespecs)
     wanted = [spec.partition(":") for spec in namespecs]
     return [p for p in found if any(p.application_name == app and (not sep or name in ("*", p.process_name))
                                     for app, sep, name in wanted)]
