@@ -57,9 +57,11 @@ def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval
     from supv_cli.cli.output import echo_err, print_json
     from supv_cli.cli.run_common import local_instance
     from supv_cli.plan.operate import Missing, readiness
+    from supv_cli.plan.planner import refuse_processes
     from supv_cli.status import evaluate
 
     started = time.monotonic()
+    refuse_processes(applications, "wait")
     app.settings.require_instances()
     rules = app.require_rules()
     local_one = local_instance(app.instances, local)
