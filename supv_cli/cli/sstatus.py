@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import click
 
+from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
 from supv_cli.cli.output import render as render_view
@@ -116,7 +117,7 @@ def view(processes: Sequence[ProcessStatus]) -> View:
 @click.command("sstatus", context_settings={"help_option_names": ["-h", "--help"]})
 @cluster_options
 @output_options
-@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...")
+@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_processes)
 @click.pass_obj
 def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     """Show every process across the instances, as supvisorsctl sstatus.

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import (
     cluster_options,
     dry_run_option,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 @click.command("stop-plan")
 @cluster_options
 @output_options
-@click.argument("applications", nargs=-1, metavar="[APP]...")
+@click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @dry_run_option()
 @click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT, show_default=True,
               metavar="SECONDS", help="Margin over a program's stopwaitsecs before its stop is failed.")

@@ -41,6 +41,11 @@ def test_aliases_run_the_same_command(alias, command):
                                                        "scen3_srv:scen3_check_common_data_bus",
                                                        "scen3_srv:scen3_check_internal_data_bus"]),
     ("supv restart-plan sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
+    # the commands of issue 9 that take applications or processes complete the same names
+    (f"supv run-plan -r {RULES} sc", None, ["scen3_srv"]),
+    ("supv stop-plan sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
+    ("supv application-info sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
+    ("supv sstatus scen3_srv:scen3_check_i", {"SUPV_RULES": str(RULES)}, ["scen3_srv:scen3_check_internal_data_bus"]),
     ("supv wait sc", None, []),                                      # no rules: nothing, no error
     ("supv wait -r /nonexistent.xml sc", None, []),
 ])
