@@ -68,7 +68,9 @@ def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
             document = documents[0]
             report.update(applications=len(document.applications), models=len(document.models),
                           aliases=len(document.aliases))
-        failed |= not report["valid"] or (strict and bool(report["warnings"]))
+        if strict and report["warnings"]:  # errors now: the file is not valid, and says so everywhere
+            report["valid"], report["errors"], report["warnings"] = False, report["warnings"], []
+        failed |= not report["valid"]
         reports.append(report)
         for line in report["errors"]:
             echo_err(line)

@@ -49,9 +49,12 @@ def test_check_strict_turns_warnings_into_errors(tmp_path):
     result = run_supv("rules", "check", "--strict", "--json", str(path))
     assert result.exit_code == 2
     report = json.loads(result.stdout)
-    assert report[0]["valid"] is True
-    assert "ignored" in report[0]["warnings"][0]
-    assert f"{path}:3: warning: required ' true ' ignored" in result.stderr
+    # exit 2 is "invalid" (cli.md): the report and stderr say so too, not "valid" with a warning
+    assert report[0]["valid"] is False and report[0]["warnings"] == []
+    assert "ignored" in report[0]["errors"][0]
+    lines = result.stderr.splitlines()
+    assert any(line.startswith(f"{path}:3: required ' true ' ignored") for line in lines), lines
+    assert "warning" not in result.stderr and "valid (" not in result.stderr
 
 
 # The resolved rules of the seed's rules file (spec §1.13; the seed sets RESTART_PROCESS on the model
