@@ -13,8 +13,8 @@ from supv_cli.cli.options import (
     output_options,
     poll_interval_option,
     quiet_option,
+    start_options,
 )
-from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -25,15 +25,8 @@ if TYPE_CHECKING:
 @output_options
 @click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @dry_run_option("Print the plan (stages, instance per program, loads, reasons); change nothing.")
-@click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT, show_default=True,
-              envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
-              help="Margin over a program's startsecs to reach RUNNING before it is failed [SUPV_START_TIMEOUT].")
-@click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT, show_default=True,
-              envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
-              help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")
+@start_options
 @poll_interval_option
-@click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the supervisord "
-              "that started supv, from SUPERVISOR_SERVER_URL).")
 @quiet_option
 @click.option("--watch", is_flag=True, help="Stay running as the controller: automatic start and failover "
               "(see the Failover section of supv-run-plan(1)).")

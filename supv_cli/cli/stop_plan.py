@@ -13,8 +13,8 @@ from supv_cli.cli.options import (
     output_options,
     poll_interval_option,
     quiet_option,
+    stop_timeout_option,
 )
-from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 @output_options
 @click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @dry_run_option()
-@click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT, show_default=True,
-              metavar="SECONDS", help="Margin over a program's stopwaitsecs before its stop is failed.")
+@stop_timeout_option
 @poll_interval_option
 @quiet_option
 @click.pass_obj
