@@ -45,14 +45,14 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: boo
       supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf --strategy stop
     """
     from supv_cli.cli.output import echo_err
-    from supv_cli.cli.run_common import execute, plan_start, plan_view, report_view
+    from supv_cli.cli.run_common import emit_plan, execute, plan_start, report_view
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.operate import conciliation_plan, conciliation_run
 
     rules, snapshot, status = plan_start(app, [])
     if dry_run:
-        app.emit(plan_view(conciliation_plan(rules, snapshot, status, namespecs, strategy)))
+        emit_plan(app, conciliation_plan(rules, snapshot, status, namespecs, strategy), snapshot, single=True)
         return
     run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
     if run is None:

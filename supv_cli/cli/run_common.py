@@ -41,6 +41,20 @@ def plan_view(plan: Any) -> View:
     return View(data=plan.to_dict, tables=table)
 
 
+def emit_plan(app: App, plan: Any, snapshot: Any, single: bool = False) -> None:
+    """``--dry-run``: print the plan; exit 3 when an instance that may run one of its applications (only
+    its processes when ``single``) did not answer: the plan was made without what runs there."""
+    from supv_cli.unanswered import may_still_run
+
+    app.emit(plan_view(plan))
+    names = list(dict.fromkeys(application.application_name for application in plan.applications()))
+    processes = {placement.namespec for placement in plan.placements()} if single else None
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(), processes)
+    if risk:
+        reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
+        raise unanswered_message((risk, reasons))
+
+
 def report_view(run: Any, unanswered: Unanswered | None = None) -> View:
     """The final report of a run. ``unanswered``: what may still run on the instances that did not
     answer (nick -> namespecs) and why they did not: the stops it makes unconfirmed are LOST, and the
@@ -131,11 +145,16 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         raise CommandFailed(code)
     if risk is not None:
-        found, reasons = risk
-        raise ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may "
-                                     f"still run there" for nick, namespecs in found.items()))
+        raise unanswered_message(risk)
     if code is not ExitCode.OK:
         raise CommandFailed(code)
+
+
+def unanswered_message(unanswered: Unanswered) -> ClusterError:
+    """Exit 3, naming each instance that did not answer, why, and what may still run there."""
+    found, reasons = unanswered
+    return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
+                                  f"run there" for nick, namespecs in found.items()))
 
 
 def unanswered_risk(app: App, run: Any, snapshot: Any) -> Unanswered | None:
@@ -187,10 +206,11 @@ def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bo
     if dry_run:
         if kind == "restart":
             stop = process_plan(rules, snapshot, status, "stop", processes)
-            app.emit(plan_view(restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
-                rules, snap, after, "start", processes, chosen, local_one))))
+            emit_plan(app, restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
+                rules, snap, after, "start", processes, chosen, local_one)), snapshot, single=True)
         else:
-            app.emit(plan_view(process_plan(rules, snapshot, status, kind, processes, chosen, local_one)))
+            emit_plan(app, process_plan(rules, snapshot, status, kind, processes, chosen, local_one), snapshot,
+                      single=True)
         return
     if kind == "restart":
         run: Any = restart_processes(rules, status, processes, options, chosen)

@@ -71,7 +71,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import execute, local_instance, plan_start, plan_view
+    from supv_cli.cli.run_common import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_start_plan, select_applications
@@ -92,7 +92,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
     if dry_run:
-        app.emit(plan_view(build_start_plan(rules, snapshot, status, applications, local_one)))
+        emit_plan(app, build_start_plan(rules, snapshot, status, applications, local_one), snapshot)
         return
     selected = select_applications(rules, status, applications, "start")
     execute(app, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one)), quiet,

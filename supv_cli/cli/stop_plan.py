@@ -47,14 +47,14 @@ def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv stop-plan -c etc/supv.conf --dry-run
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
-    from supv_cli.cli.run_common import execute, plan_start, plan_view
+    from supv_cli.cli.run_common import emit_plan, execute, plan_start
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_stop_plan, select_applications
 
     rules, snapshot, status = plan_start(app, applications)
     if dry_run:
-        app.emit(plan_view(build_stop_plan(rules, snapshot, status, applications)))
+        emit_plan(app, build_stop_plan(rules, snapshot, status, applications), snapshot)
         return
     selected = select_applications(rules, status, applications, "stop")
     execute(app, Run(rules, "stop", selected, RunOptions(stop_timeout=stop_timeout)), quiet, poll_interval)

@@ -228,7 +228,7 @@ def readiness(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Se
             if placement.action is Action.DONE:
                 continue
             process = status.processes[placement.namespec]
-            missing.append(Missing(placement.namespec, _expected(placement), _now(process),
+            missing.append(Missing(placement.namespec, _expected(placement), _now(process, placement.wait_exit),
                                    _unreachable(status, application.application_name, process)))
         current = status.applications[application.application_name]
         if current.major_failure and not any(m.namespec.startswith(f"{current.application_name}:")
@@ -246,7 +246,10 @@ def _expected(placement: Placement) -> str:
     return f"{goal}{where}"
 
 
-def _now(process: ProcessStatus) -> str:
+def _now(process: ProcessStatus, wait_exit: bool = False) -> str:
+    if wait_exit and process.state is ProcessState.EXITED and process.expected_exit:
+        # the check of an application now entirely stopped: "should be EXITED; now EXITED" would puzzle
+        return "EXITED from an earlier start (its application is stopped: a run-plan runs it again)"
     where = ", ".join(i.nick for i in process.running_on)
     return process.statename + (f" on {where}" if where else "")
 

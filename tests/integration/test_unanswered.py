@@ -168,3 +168,13 @@ def test_an_application_whose_only_instance_is_down_is_still_listed(
         result = supv(command, "hci_02", *args, "--json")
         assert result.exit_code == 3, (command, result.stdout, result.stderr)
         assert "s2 did not answer (connection refused)" in result.stderr, result.stderr
+    # a dry run is made without what s2 runs: the same exit 3 (the plan is printed first)
+    for command in ("run-plan", "stop-plan", "restart-plan"):
+        result = supv(command, "hci_02", *args, "--json", "--dry-run")
+        assert result.exit_code == 3, (command, result.stdout, result.stderr)
+        assert json.loads(result.stdout)["stages"], result.stdout
+        assert "s2 did not answer (connection refused): hci_02:view may still run there" in result.stderr
+    dry = supv("start", "hci_02:view", *args, "--dry-run")
+    assert dry.exit_code == 3, (dry.stdout, dry.stderr)
+    # what s2 cannot run is planned as usual
+    assert supv("run-plan", "hci_01", *args, "--dry-run").exit_code == 0

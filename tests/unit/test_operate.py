@@ -227,6 +227,17 @@ def test_wait_completeness(tmp_path, states, missing):
     assert [m.namespec for m in found] == missing
 
 
+def test_wait_line_of_a_check_that_exited_before_its_application_stopped(tmp_path):
+    """Not "should be EXITED ...; now EXITED": the line says why an exited check is still missing."""
+    CLUSTER3 = instances("1", "2", "3")
+    rules = rules_of(tmp_path, APP, CLUSTER3)
+    snap = snapshot(CLUSTER3, {"*": [info(n) for n in ALL], "1": [info("app:chk", S.EXITED, exitstatus=0)]})
+    lines = [m.line() for m in readiness(rules, snap, status_of(rules, snap))]
+    assert lines[0] == ("app:chk: should be EXITED with an expected code on 1; now EXITED from an earlier start "
+                        "(its application is stopped: a run-plan runs it again)")
+    assert lines[1] == "app:a: should be RUNNING on 1; now STOPPED"
+
+
 def test_wait_lines_say_where_and_what_and_who_is_down(tmp_path):
     CLUSTER3 = instances("1", "2", "3")
     rules = rules_of(tmp_path, APP.replace('<program name="b">', '<program name="b"><identifiers>3'
