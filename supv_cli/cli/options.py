@@ -188,9 +188,17 @@ def stop_timeout_option(func: F) -> F:
                         help="Margin over a program's stopwaitsecs before its stop is failed.")(func)
 
 
+class _StrategyChoice(click.Choice):
+    """Any case is accepted; a bad value is answered with the names as the rules write them (click
+    would list them in lower case)."""
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return f"{value!r} is not one of {', '.join(self.choices)}."
+
+
 def strategy_option(func: F) -> F:
     """--strategy: a starting strategy instead of the application's."""
-    return click.option("--strategy", type=click.Choice(STRATEGIES, case_sensitive=False), default=None,
+    return click.option("--strategy", type=_StrategyChoice(STRATEGIES, case_sensitive=False), default=None,
                         metavar="STRATEGY", help="Starting strategy instead of the application's "
                         f"starting_strategy: {', '.join(STRATEGIES)}.")(func)
 
