@@ -66,5 +66,7 @@ def test_a_bad_strategy_is_answered_with_the_names_in_capitals():
     assert "'bogus' is not one of CONFIG, LESS_LOADED, MOST_LOADED, LOCAL, LESS_LOADED_NODE, MOST_LOADED_NODE" \
         in result.stderr, result.stderr
     # any case is accepted: the command goes on, to the instance (nothing listens on 127.0.0.1:1: exit 3)
-    accepted = run_supv("start", "-i", "127.0.0.1:1", "a:p", "--strategy", "less_loaded", "--dry-run")
+    accepted = run_supv("start", "-i", "127.0.0.1:1", "-r", str(RULES), "a:p", "--strategy", "less_loaded",
+                        "--dry-run")
     assert accepted.exit_code == 3, accepted.stderr
+    assert "no instance answered" in accepted.stderr
