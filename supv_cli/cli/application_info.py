@@ -120,7 +120,7 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
     if silent:
         raise unanswered_error(silent)
     if unknown:  # the rule of every command: the known ones are shown, then exit 2
-        raise unknown_names("application", unknown, list(status.applications))
+        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
     if not check:
         return
     if status.unreachable:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
-from supv_cli.errors import UsageError, unknown_names
+from supv_cli.errors import ClusterError, SupvError, UsageError, unknown_names
 from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
@@ -47,15 +47,16 @@ def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> dict[st
                              "application stage by stage, use supv run-plan / stop-plan / restart-plan")
         application = status.applications.get(application_name)
         if application is None:
-            raise UsageError(f"unknown application {application_name!r} in {namespec!r}: no reachable instance "
-                             f"has this group; known: {', '.join(status.applications) or '(none)'}")
+            message = (f"unknown application {application_name!r} in {namespec!r}: no reachable instance has this "
+                       f"group; known: {', '.join(status.applications) or '(none)'}")
+            raise _maybe_silent(status, message)
         names = [p.process_name for p in application.processes]
         if process_name == "*":
             chosen = names
         elif process_name in names:
             chosen = [process_name]
         else:
-            raise UsageError(f"unknown process {namespec!r}: {application_name} has {', '.join(names)}")
+            raise _maybe_silent(status, f"unknown process {namespec!r}: {application_name} has {', '.join(names)}")
         bucket = selected.setdefault(application_name, [])
         bucket.extend(name for name in chosen if name not in bucket)
     return selected
@@ -274,18 +275,26 @@ def _unreachable(status: ClusterStatus, application_name: str, process: ProcessS
 CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
 
 
+def _maybe_silent(status: ClusterStatus, message: str) -> SupvError:
+    """A name that names nothing: exit 2, or 3 when an instance did not answer (it may have it)."""
+    if status.unreachable:
+        return ClusterError(f"{message}; {len(status.unreachable)} instance(s) did not answer and may have it")
+    return UsageError(message)
+
+
 def check_namespecs(status: ClusterStatus, namespecs: Sequence[str]) -> None:
     """``APP``, ``APP:*`` or ``APP:PROC`` that names nothing is the usage error of every command (exit 2),
     not an empty selection."""
     unknown = [name for name in dict.fromkeys(spec.partition(":")[0] for spec in namespecs)
                if name not in status.applications]
     if unknown:
-        raise unknown_names("application", unknown, list(status.applications))
+        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
     for spec in namespecs:
         application_name, _, process_name = spec.partition(":")
         names = [p.process_name for p in status.applications[application_name].processes]
         if process_name not in ("", "*", *names):
-            raise unknown_names("process", [spec], [f"{application_name}:{name}" for name in names])
+            raise unknown_names("process", [spec], [f"{application_name}:{name}" for name in names],
+                                len(status.unreachable))
 
 
 def conflicts(status: ClusterStatus, namespecs: Sequence[str] = ()) -> list[ProcessStatus]:

@@ -55,7 +55,9 @@ def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str
         refuse_processes(names, command or ("run-plan" if kind == "start" else "stop-plan"))
         unknown = [name for name in names if name not in by_name]
         if unknown:
-            raise unknown_names("application", unknown, list(by_name))
+            # a stop takes any group, so a silent instance may have it; a start takes only what the rules
+            # manage, and those the rules place on a silent instance were already reported (exit 3)
+            raise unknown_names("application", unknown, list(by_name), len(status.unreachable) if kind == "stop" else 0)
         selected = [by_name[name] for name in dict.fromkeys(names)]
         if kind == "start":
             unmanaged = [a.application_name for a in selected if not a.rules.managed]

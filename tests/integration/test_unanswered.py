@@ -178,3 +178,11 @@ def test_an_application_whose_only_instance_is_down_is_still_listed(
     assert dry.exit_code == 3, (dry.stdout, dry.stderr)
     # what s2 cannot run is planned as usual
     assert supv("run-plan", "hci_01", *args, "--dry-run").exit_code == 0
+    # a name no answering instance has may be on s2: exit 3, in every command that could take it
+    for command in (("application-info", "nope"), ("sstatus", "nope"), ("sstatus", "hci_01:nope"),
+                    ("stop-plan", "nope"), ("stop", "nope:view"), ("conciliate", "nope")):
+        result = supv(*command, *args)
+        assert result.exit_code == 3, (command, result.stdout, result.stderr)
+        assert "did not answer and may have it" in result.stderr.strip().splitlines()[-1], (command, result.stderr)
+    # run-plan starts only what the rules manage: an unmanaged name is refused whatever s2 has
+    assert supv("run-plan", "nope", *args).exit_code == 2
