@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.supervisord import Supervisord  # noqa: E402
+from tests.support.supervisord import Supervisord, stop_all  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SUPERVISORCTL = str(BIN / "supervisorctl") if (BIN / "supervisorctl").exists() else "supervisorctl"
@@ -72,13 +72,6 @@ def start_cluster(workdir: Path, size: int, count: int, running: int) -> list[Su
                 break
             time.sleep(0.1)
     return servers
-
-
-def stop_cluster(servers: list[Supervisord]) -> None:
-    for server in servers:
-        server.terminate()
-    for server in servers:
-        server.stop()
 
 
 def wall(command: list[str] | str, shell: bool = False) -> tuple[float, float]:
@@ -140,7 +133,7 @@ def main() -> None:
                 shell_loop = median(loop, args.loop_repeat, shell=True)
                 results.append((size, supv, shell_loop, cpu))
             finally:
-                stop_cluster(servers)
+                stop_all(servers)
 
     help_supv = median(SUPV + ["--help"], 15)
     help_ctl = median([SUPERVISORCTL, "--help"], 15)

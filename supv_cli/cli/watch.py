@@ -33,6 +33,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.cli.run_common import local_instance
     from supv_cli.cluster.settings import ClusterOptions
     from supv_cli.controller import Controller, watch
+    from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.commands import Event
 
     cluster = app.cluster or ClusterOptions()
@@ -80,6 +81,6 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     log(Event("start", "controller", f"{where}: watching {len(app.instances)} instances every "
               f"{options.interval:g}s"))
     try:
-        watch(controller, session.snapshot, session.send, on_events)
+        watch(controller, paced_snapshots(controller, session.poller), session.send, on_events)
     except KeyboardInterrupt:
         raise CommandFailed(ExitCode.INTERRUPTED) from None

@@ -25,6 +25,7 @@ from enum import IntEnum
 from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
+from supv_cli.cluster import workers
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
@@ -165,7 +166,11 @@ def auth_failure(instance: Instance) -> str:
 def call(instance: Instance, method: str, *args: Any, timeout: float = DEFAULT_TIMEOUT,
          username: str | None = None, password: str | None = None) -> Any:
     """Call one XML-RPC ``method`` on ``instance``; raise :class:`CallError` on any failure."""
-    return call_on(make_proxy(instance, timeout, username, password), instance, method, *args, timeout=timeout)
+    proxy = make_proxy(instance, timeout, username, password)
+    try:
+        return call_on(proxy, instance, method, *args, timeout=timeout)
+    finally:
+        proxy("close")()  # a one-off call: its connection is not kept
 
 
 def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
@@ -178,7 +183,10 @@ def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, u
     supervisord: pass ``wait=False`` to ``startProcess`` / ``stopProcess`` and poll snapshots.
     """
     proxy = make_proxy(instance, timeout, username, password)
-    return multicall_on(proxy, instance, calls, timeout)
+    try:
+        return multicall_on(proxy, instance, calls, timeout)
+    finally:
+        proxy("close")()
 
 
 def call_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, method: str, *args: Any,
@@ -247,8 +255,8 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
                 done += 1
                 cond.notify_all()
 
-    for number in range(min(max(1, max_workers), count)):
-        threading.Thread(target=worker, name=f"supv-fan-out-{number}", daemon=True).start()
+    for _ in range(min(max(1, max_workers), count)):
+        workers.submit(worker)
     with cond:
         while done < count:
             remaining = deadline - time.monotonic()

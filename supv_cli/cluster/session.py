@@ -16,6 +16,7 @@ How a command uses it (the CLI gets it from the application object, ``app.sessio
     text = session.call(instance, "supervisor.tailProcessStdoutLog", "grp:prog", 0, 1024)
     states = session.controller_states(snapshot)         # nick -> the supv controller's last state line
     last = session.last_answers()                        # nick -> what it last answered (see unanswered.py)
+    snapshot = session.poller.poll(full=session.poller.due(2.0))  # polling for long: cheap (polling.py)
 
 Low-level calls, fault classification and the fan-out stay in ``cluster/client.py``.
 """
@@ -45,6 +46,7 @@ from supv_cli.cluster.client import (
 )
 from supv_cli.cluster.health import HealthBoard, InstanceHealth
 from supv_cli.cluster.instances import Instance, InstanceList
+from supv_cli.cluster.polling import Poller
 from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
@@ -82,6 +84,24 @@ class InstanceClient:
         """One XML-RPC call; :class:`CallError` on any failure."""
         return self._locked(lambda: call_on(self._proxy, self.instance, method, *args, timeout=self.timeout))
 
+    @property
+    def connections(self) -> int:
+        """Connections opened so far to the instance: one more means the previous one was closed
+        (supervisord restarted, or a call failed); see ``cluster/polling.py``."""
+        transport: Any = self._proxy("transport")
+        return int(transport.connections)
+
+    def peer_closed(self) -> bool | None:
+        """Whether supervisord closed the kept connection (see ``TimeoutTransport.peer_closed``); None
+        when there is none, or when a call holds it."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            transport: Any = self._proxy("transport")
+            return transport.peer_closed()
+        finally:
+            self._lock.release()
+
     def multicall(self, calls: Calls) -> list[Any]:
         """``calls`` in one ``system.multicall`` (see ``client.run_on``)."""
         return self._locked(lambda: multicall_on(self._proxy, self.instance, calls, self.timeout))
@@ -102,6 +122,8 @@ class ClusterSession:
         self.last: Snapshot | None = None
         self._clients: dict[str, InstanceClient] = {}
         self._clients_lock = threading.Lock()
+        #: snapshots at a chosen cost per instance, the configuration cached (cluster/polling.py)
+        self.poller = Poller(self)
 
     # ------------------------------------------------------------------------------------ plumbing
     def client(self, instance: Instance) -> InstanceClient:
@@ -184,7 +206,11 @@ class ClusterSession:
     # ------------------------------------------------------------------------------------ the calls
     def snapshot(self, with_config: bool = True) -> Snapshot:
         """What every instance answers now (one ``system.multicall`` each). ``with_config=False`` leaves
-        out getAllConfigInfo (status views do not need it, see ``client.take_snapshot``)."""
+        out getAllConfigInfo (status views do not need it, see ``client.take_snapshot``); with it, the
+        configuration comes from the poller's cache after the first snapshot."""
+        if with_config:
+            self.last = self.poller.poll()
+            return self.last
         ordered = list(self.instances)
         taken_at = time.time()
         calls = SNAPSHOT_CALLS if with_config else SNAPSHOT_CALLS[:2]

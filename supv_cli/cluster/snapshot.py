@@ -133,9 +133,6 @@ class Snapshot:
     taken_at: float = 0.0
     _index: dict[str, dict[str, ProcessInfo]] = field(default_factory=dict, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        for snap in self.instances:
-            self._index[snap.instance.nick] = {info.namespec: info for info in snap.processes}
 
     def __iter__(self) -> Iterator[InstanceSnapshot]:
         return iter(self.instances)
@@ -150,6 +147,9 @@ class Snapshot:
 
     def info(self, instance: Instance, namespec: str) -> ProcessInfo | None:
         """The process as ``instance`` reports it, or None when it does not know it."""
+        if not self._index and self.instances:  # built on first use: a controller's cycle often needs none
+            for snap in self.instances:
+                self._index[snap.instance.nick] = {info.namespec: info for info in snap.processes}
         return self._index.get(instance.nick, {}).get(namespec)
 
     def namespecs(self) -> list[str]:

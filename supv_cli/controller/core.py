@@ -38,11 +38,11 @@ from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.controller.jobs import Job, JobKind, never_started
 from supv_cli.controller.membership import Membership
+from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import FailureDecisions
 from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.rules.model import RunningFailureStrategy as RFS
-from supv_cli.status import evaluate
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
@@ -94,6 +94,8 @@ class Controller(FailureDecisions):
         self.conciliations: dict[tuple[str, str], float] = {}
         self.reported_conflicts: set[str] = set()
         self.status: ClusterStatus | None = None
+        #: evaluate() again only when an answer changed (pacing.py)
+        self.evaluations = Evaluations(rules)
         #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
         self.recent: deque[str] = deque(maxlen=10)
         #: decisions waiting for a job of the same application to end: app -> (strategy, programs, where)
@@ -124,7 +126,7 @@ class Controller(FailureDecisions):
             self._event(kind, nick, message, instance=nick)
             if kind == "lost":
                 newly_lost.add(nick)
-        status = evaluate(self.rules, self.members.augmented(snapshot), frozenset(self.members.lost))
+        status = self.evaluations(self.members.augmented(snapshot), self.members.lost)
         self.status = status
         self._leadership(snapshot)
         if not self.acting:

@@ -1,0 +1,108 @@
+"""What the controller asks each instance at each cycle: the economics of watching.
+
+Measured (``bench/idle_cost.py``): a request costs a small supervisord about 0.5 ms of CPU whatever it
+asks (HTTP, XML-RPC, a few turns of its main loop), a large one more with the size of the answer; so
+the cost of watching is the number of requests, and the size of the full ones (see
+``cluster/polling.py``). Every cycle (``--interval``, 0.5 s) a controller must notice a dead instance;
+it needs the processes far less often. So, per instance:
+
+* the kept connection of every instance is *watched* at every cycle, for free: a supervisord that
+  dies (kill -9, crash, restart) closes it, and is then asked at once (refused: a missed poll);
+* the acting controller asks each instance for its full process list every ``FULL_EVERY`` seconds,
+  and at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
+  while the instance does not answer RUNNING; in between, ``getState`` every ``PROBE_EVERY`` seconds,
+  which tells a frozen supervisord or a vanished host (its connection stays open) from a quiet one;
+* a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
+  answer of every instance, which the recovery of a double failure rests on), and the leader's instance
+  every ``FULL_EVERY``. When the leader's instance misses a poll, it asks every instance at once, so that
+  its missed polls, quorum and last answers are fresh when it may take over;
+* no leader known (start-up, or a controller started outside supervisord): everything, in full.
+
+So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
+the acting controller notices a frozen supervisord or a host gone without closing its connections
+within ``PROBE_EVERY`` (+ the call timeout), a standby within ``FULL_EVERY`` for the leader's instance
+(``STANDBY_FULL_EVERY`` for the others); a process that crashes on a live instance within
+``FULL_EVERY``.
+
+And a cycle whose answers did not change (the poller gives the very same answer objects, see
+``cluster/polling.py``) does not evaluate the cluster again (:class:`Evaluations`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Collection
+
+from supv_cli.cluster.polling import same_answers
+from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.status import evaluate
+
+if TYPE_CHECKING:
+    from supv_cli.cluster.polling import Poller
+    from supv_cli.controller.core import Controller
+    from supv_cli.rules import Rules
+    from supv_cli.status import ClusterStatus
+
+__all__ = ["FULL_EVERY", "PROBE_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle", "paced_snapshots",
+           "probes_this_cycle"]
+
+#: seconds between two full answers of an instance to the acting controller when no job is in flight
+FULL_EVERY = 2.0
+#: seconds between two full answers of an instance to a standby controller
+STANDBY_FULL_EVERY = 5.0
+#: seconds between two answers of any kind (a probe at least) of an instance to the acting controller
+PROBE_EVERY = 1.0
+
+
+def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
+                    full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY) -> set[str] | None:
+    """The instances to ask for their full answer this cycle (None: every one); the others are watched.
+    ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds."""
+    if acting:
+        return None if busy else due(full_every)
+    if leader is None:
+        return None
+    return due(standby_full_every) | (due(full_every) & {leader})
+
+
+def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]],
+                      probe_every: float = PROBE_EVERY) -> set[str]:
+    """The instances to probe (``getState``) this cycle, besides the full ones: the acting controller's
+    that answered nothing for ``probe_every`` seconds (``due_any``, as ``due`` over any answer)."""
+    return due_any(probe_every) if acting else set()
+
+
+def paced_snapshots(controller: Controller, poller: Poller, full_every: float = FULL_EVERY,
+                    standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], Snapshot]:
+    """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
+    the controller's role needs now (see the module doc)."""
+
+    def snapshot() -> Snapshot:
+        leader = None if controller.acting else controller.leader
+        full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
+                               standby_full_every)
+        taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
+                                                                lambda period: poller.due(period, full=False)))
+        if full is not None and leader is not None and any(
+                snap.instance.nick == leader and not snap.usable for snap in taken):
+            return poller.poll()  # the leader may be going: fresh answers of everyone before deciding
+        return taken
+
+    return snapshot
+
+
+class Evaluations:
+    """``status.evaluate`` for the controller, done again only when something changed: the same
+    answers (by identity) and the same lost instances give the same status, ``evaluate`` being pure."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self._snapshot: Snapshot | None = None
+        self._lost: frozenset[str] = frozenset()
+        self._status: ClusterStatus | None = None
+
+    def __call__(self, snapshot: Snapshot, lost: Collection[str]) -> ClusterStatus:
+        lost = frozenset(lost)
+        if self._status is None or lost != self._lost or not same_answers(snapshot, self._snapshot):
+            self._status = evaluate(self.rules, snapshot, lost)
+            self._snapshot, self._lost = snapshot, lost
+        return self._status
