@@ -95,8 +95,8 @@ SHARED_OPTIONS = {"--dry-run", "-q", "--quiet", "--poll-interval", "--start-time
                   "--stop-timeout", "--local", "--json", "--format", "-i", "--instances", "-r", "--rules", "-c",
                   "--config", "-u", "--username", "--password", "--timeout"}
 #: the same name on purpose, for another meaning: wait's --timeout is its deadline (cli.md; the per-call
-#: timeout is --call-timeout there) and rules check prints JSON without the table/plain formats
-OWN_MEANING = {("wait.py", "--timeout"), ("rules.py", "--json")}
+#: timeout is --call-timeout there)
+OWN_MEANING = {("wait.py", "--timeout")}
 
 
 def option_names(path: Path) -> list[tuple[int, str]]:

@@ -150,3 +150,13 @@ def test_show_hash_over_star_without_instances_is_a_clear_error(tmp_path):
     result = run_supv("rules", "show", "-r", str(path), "a_1")
     assert result.exit_code == 2
     assert "needs the instance list; give -i" in result.stderr
+
+
+def test_check_takes_the_output_options_of_every_command(tmp_path):
+    """cli.md: ``--json`` or ``--format json`` (and SUPV_FORMAT) print the machine output."""
+    path = write_rules(tmp_path, '<application name="a"/>')
+    expected = run_supv("rules", "check", "--json", str(path)).stdout
+    assert json.loads(expected)[0]["valid"] is True
+    assert run_supv("rules", "check", "--format", "json", str(path)).stdout == expected
+    assert run_supv("rules", "check", str(path), env={"SUPV_FORMAT": "json"}).stdout == expected
+    assert run_supv("rules", "check", "--format", "plain", str(path)).stdout == ""
