@@ -23,6 +23,7 @@ from typing import Any, Collection, Iterable, Mapping
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 from supv_cli.errors import SupvError
+from supv_cli.plan.commands import Outcome
 from supv_cli.rules.model import Distribution
 
 _ACTIVE = RUNNING_STATES | {ProcessState.STOPPING}
@@ -162,6 +163,26 @@ def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, appli
         if names:
             found[nick] = list(dict.fromkeys(names))
     return found
+
+
+def unconfirmed_stops(rows: Iterable[Mapping[str, Any]], risk: Mapping[str, Collection[str]],
+                      reasons: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The report ``rows`` of a run where every stop that found nothing to do (ALREADY) for a process
+    that may still run on an instance that did not answer (``risk``: nick -> namespecs, as
+    :func:`may_still_run` gives; ``reasons``: nick -> why) is LOST instead, on that instance: what the
+    answering instances showed (stopped) says nothing about it."""
+    where: dict[str, str] = {}
+    for nick, namespecs in risk.items():
+        for namespec in namespecs:
+            where.setdefault(namespec, nick)
+    marked = []
+    for row in rows:
+        silent = where.get(row["namespec"])
+        if silent is not None and row["action"] == "stop" and row["outcome"] == Outcome.ALREADY.value:
+            row = {**row, "outcome": Outcome.LOST.value, "instance": silent,
+                   "detail": f"{silent} did not answer ({reasons.get(silent, 'no answer')}): may still run there"}
+        marked.append(dict(row))
+    return marked
 
 
 def filled_namespecs(snapshot: Snapshot) -> set[str]:

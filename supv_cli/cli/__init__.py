@@ -37,11 +37,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "conciliate": ("conciliate", "conciliate", "Resolve conflicts once, with a conciliation strategy."),
     "wait": ("wait", "wait", "Wait until applications are fully started (for scripts and CI)."),
     "controller": ("controller", "controller", "Which controller acts; hold and release them for maintenance."),
+    "logs": ("logs", "logs", "Show (and follow) process logs, wherever the processes run."),
+    "events": ("events", "events", "Print one line per change seen across the cluster."),
+    "top": ("top", "top", "Live dashboard: applications, instances, conflicts and the last events."),
 }
 
 #: aliases kept for supvisorsctl users
 ALIASES: dict[str, str] = {"application_info": "application-info", "restart_application": "restart-plan",
-                           "start_process": "start", "stop_process": "stop", "restart_process": "restart"}
+                           "start_process": "start", "stop_process": "stop", "restart_process": "restart",
+                           "tail": "logs"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"

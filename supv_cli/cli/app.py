@@ -113,7 +113,7 @@ class App:
         snapshot = self.session.snapshot(with_config=with_config)
         self.report_unreachable(snapshot)
         if need_answer:
-            require_an_answer(snapshot)
+            require_an_answer(snapshot, self.settings.instances_source)
         return snapshot
 
     def status(self, with_config: bool = False, need_answer: bool = True) -> ClusterStatus:
@@ -181,9 +181,10 @@ def unanswered_error(names: list[str]) -> ClusterError:
                         "the rules, the other instances or its last answer")
 
 
-def require_an_answer(snapshot: Snapshot) -> None:
-    """Exit 3 when no instance answered at all: there is nothing to show or act on."""
+def require_an_answer(snapshot: Snapshot, source: str = "-i / SUPV_INSTANCES") -> None:
+    """Exit 3 when no instance answered at all: there is nothing to show or act on. ``source``: where
+    the instances came from (-i, SUPV_INSTANCES, an inventory), the place to check first."""
     if snapshot.instances and not snapshot.reachable:
         count = len(snapshot.instances)
-        raise ClusterError(f"no instance answered ({count} unreachable): check -i / SUPV_INSTANCES, the "
+        raise ClusterError(f"no instance answered ({count} unreachable): check {source}, the "
                            "credentials and that supervisord is running")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import click
 
+from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
 from supv_cli.cli.output import render as render_view
@@ -76,7 +77,7 @@ def check_problems(selected: Sequence[ApplicationStatus]) -> list[str]:
 @click.option("--check", is_flag=True,
               help="Exit 1 unless every managed application named (all when none is named) is RUNNING "
                    "without major failure; exit 3 if an instance could not be reached.")
-@click.argument("applications", nargs=-1, metavar="[APP]...")
+@click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @click.pass_obj
 def application_info(app: App, check: bool, applications: tuple[str, ...]) -> None:
     """Show the state of applications across the instances, as supvisorsctl application_info.
@@ -119,7 +120,7 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
     if silent:
         raise unanswered_error(silent)
     if unknown:  # the rule of every command: the known ones are shown, then exit 2
-        raise unknown_names("application", unknown, list(status.applications))
+        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
     if not check:
         return
     if status.unreachable:

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from supv_cli.cli.options import dry_run_option
 from supv_cli.cli.output import echo_err
 
 BREED_OPTIONS = ("-b", "--breed")
@@ -75,7 +76,7 @@ Exit codes: 0 success (also when no file matches), 1 a file could not be written
                    "repeated options add up.")
 @click.option("-x", "--extra", is_flag=True, help="Write each copy in a new file group_APP_NN.ini.")
 @click.option("-v", "--verbose", is_flag=True, help="Print what is found, created and written.")
-@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@dry_run_option("Show what would be written; write nothing.")
 @click.argument("more_breeds", nargs=-1, metavar="[APP=N]...")
 def breed(template: str, pattern: str, destination: str, breeds: tuple[str, ...], extra: bool, verbose: bool,
           dry_run: bool, more_breeds: tuple[str, ...]) -> Any:

@@ -37,26 +37,31 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: boo
 
     \b
     Exit status: 0 no conflict left; 1 a conflict is left (a stop failed); 2 usage, rules or
-    configuration error; 3 no instance answered; 130 interrupted.
+    configuration error, or a NAMESPEC that names nothing; 3 no instance answered, or one did not
+    answer (a conflict there cannot be seen: what was seen is resolved first); 130 interrupted.
     \b
     Examples:
       supv conciliate -c etc/supv.conf --dry-run
       supv conciliate -c etc/supv.conf scen3_srv:scen3_track_manager --strategy senicide
       supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf --strategy stop
     """
+    from supv_cli.cli.conflicts import unseen
     from supv_cli.cli.output import echo_err
-    from supv_cli.cli.run_common import execute, plan_start, plan_view, report_view
+    from supv_cli.cli.run_common import emit_plan, execute, plan_start, report_view
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.operate import conciliation_plan, conciliation_run
 
     rules, snapshot, status = plan_start(app, [])
+    error = unseen(snapshot)
     if dry_run:
-        app.emit(plan_view(conciliation_plan(rules, snapshot, status, namespecs, strategy)))
-        return
-    run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
-    if run is None:
-        echo_err("supv: no conflict")
-        app.emit(report_view(Run(rules, "stop", [])))
-        return
-    execute(app, run, quiet, poll_interval)
+        emit_plan(app, conciliation_plan(rules, snapshot, status, namespecs, strategy), snapshot, single=True)
+    else:
+        run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
+        if run is None:
+            echo_err("supv: no conflict" if error is None else "supv: no conflict among the instances that answered")
+            app.emit(report_view(Run(rules, "stop", [])))
+        else:
+            execute(app, run, quiet, poll_interval)
+    if error is not None:
+        raise error

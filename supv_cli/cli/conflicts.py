@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from supv_cli.cli.options import cluster_options, output_options
-from supv_cli.errors import SupvError
+from supv_cli.errors import ClusterError, SupvError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -37,6 +37,15 @@ def conflicts_view(rows: list[dict[str, Any]]) -> View:
     return View(data=lambda: rows, tables=lambda: [Table(HEADERS, cells)], plain=plain)
 
 
+def unseen(snapshot: Any) -> ClusterError | None:
+    """Exit 3 when an instance did not answer: a copy running there cannot be seen, so "no conflict"
+    (or "none left") cannot be said."""
+    silent = [snap.instance.nick for snap in snapshot.unreachable]
+    if not silent:
+        return None
+    return ClusterError(f"{', '.join(silent)} did not answer: a conflict with a copy running there cannot be seen")
+
+
 @click.command("conflicts")
 @cluster_options
 @output_options
@@ -54,14 +63,18 @@ def conflicts(app: App, check: bool) -> None:
 
     \b
     Exit status: 0 shown (or none); 1 --check and there is a conflict; 2 usage, rules or configuration
-    error; 3 no instance answered.
+    error; 3 no instance answered, or --check found none and an instance did not answer.
     \b
     Examples:
       supv conflicts -c etc/supv.conf
       supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf
       supv conflicts -c etc/supv.conf --json | jq -r '.[].process_name'
     """
-    rows = conflict_rows(app.status().conflicts())
+    status = app.status()
+    rows = conflict_rows(status.conflicts())
     app.emit(conflicts_view(rows))
     if check and rows:
         raise SupvError(f"--check: {len(rows)} conflict(s)")
+    error = unseen(status.snapshot) if check else None
+    if error is not None:
+        raise error

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.options import cluster_options, dry_run_option, output_options
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
@@ -174,8 +174,7 @@ def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
         raise CommandFailed(ExitCode.FAILED)
 
 
-DRY_RUN = click.option("--dry-run", is_flag=True, help="Print which controllers would be stopped or started; "
-                       "change nothing.")
+DRY_RUN = dry_run_option("Print which controllers would be stopped or started; change nothing.")
 
 
 @controller.command("hold")

@@ -140,7 +140,7 @@ def instances(app: App, check: bool) -> None:
         row["controller"] = controllers.get(row["nick"])
     app.emit(view(rows))
     report_acting(controllers)
-    require_an_answer(status.snapshot)
+    require_an_answer(status.snapshot, app.settings.instances_source)
     if not check:
         return
     if status.unreachable:

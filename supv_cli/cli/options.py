@@ -137,11 +137,22 @@ def quiet_option(func: F) -> F:
                         help="No progress on stderr (the final report is still printed).")(func)
 
 
-def poll_interval_option(func: F) -> F:
-    """``--poll-interval``, passed as ``poll_interval``."""
-    return click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=DEFAULT_POLL_INTERVAL,
-                        show_default=True, metavar="SECONDS",
-                        help="Longest wait between two polls of the instances.")(func)
+def poll_interval_option(func: F | None = None, *, default: float = DEFAULT_POLL_INTERVAL,
+                         help_text: str = "Longest wait between two polls of the instances.") -> Any:
+    """``--poll-interval``, passed as ``poll_interval``: ``@poll_interval_option``, or
+    ``@poll_interval_option(default=..., help_text=...)`` for a command that polls at its own pace."""
+
+    def decorate(target: F) -> F:
+        return click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=default,
+                            show_default=True, metavar="SECONDS", help=help_text)(target)
+
+    return decorate(func) if func is not None else decorate
+
+
+def local_option(help_text: str = "The instance the LOCAL strategy means (default: the supervisord that "
+                 "started supv, from SUPERVISOR_SERVER_URL).") -> Callable[[F], F]:
+    """``--local NICK``, passed as ``local``."""
+    return click.option("--local", metavar="NICK", help=help_text)
 
 
 # ----------------------------------------------------------------------------- options of the action commands
@@ -158,8 +169,7 @@ def start_options(func: F) -> F:
     """--start-timeout, --exit-timeout and --local: the deadlines and the LOCAL instance of a start."""
     from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 
-    func = click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the "
-                        "supervisord that started supv, from SUPERVISOR_SERVER_URL).")(func)
+    func = local_option()(func)
     func = click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT,
                         show_default=True, envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
                         help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")(func)
@@ -170,6 +180,7 @@ def start_options(func: F) -> F:
 
 
 def stop_timeout_option(func: F) -> F:
+    """``--stop-timeout``, passed as ``stop_timeout``."""
     from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
 
     return click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT,
@@ -177,9 +188,17 @@ def stop_timeout_option(func: F) -> F:
                         help="Margin over a program's stopwaitsecs before its stop is failed.")(func)
 
 
+class _StrategyChoice(click.Choice):
+    """Any case is accepted; a bad value is answered with the names as the rules write them (click
+    would list them in lower case)."""
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return f"{value!r} is not one of {', '.join(self.choices)}."
+
+
 def strategy_option(func: F) -> F:
     """--strategy: a starting strategy instead of the application's."""
-    return click.option("--strategy", type=click.Choice(STRATEGIES, case_sensitive=False), default=None,
+    return click.option("--strategy", type=_StrategyChoice(STRATEGIES, case_sensitive=False), default=None,
                         metavar="STRATEGY", help="Starting strategy instead of the application's "
                         f"starting_strategy: {', '.join(STRATEGIES)}.")(func)
 

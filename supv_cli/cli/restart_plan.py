@@ -50,7 +50,7 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
       supv restart-plan -c etc/supv.conf --dry-run
       supv restart_application -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import execute, local_instance, plan_start, plan_view
+    from supv_cli.cli.run_common import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.operate import restart_plan as dry_restart
     from supv_cli.plan.operate import restart_runs
@@ -60,8 +60,8 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
     local_one = local_instance(app.instances, local)
     if dry_run:
         stop = build_stop_plan(rules, snapshot, status, applications)
-        app.emit(plan_view(dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
-            rules, snap, after, applications, local_one))))
+        emit_plan(app, dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
+            rules, snap, after, applications, local_one)), snapshot)
         return
     options = RunOptions(start_timeout, exit_timeout, stop_timeout, local=local_one)
     execute(app, restart_runs(rules, status, applications, options), quiet, poll_interval)

@@ -33,17 +33,20 @@ def rules() -> None:
 
 
 @rules.command("check")
+@output_options
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--strict", is_flag=True, help="Treat warnings (values Supvisors would ignore) as errors.")
-@click.option("--json", "json_flag", is_flag=True,
-              help="Print one JSON list on stdout, one object per FILE in argument order: "
-                   "{file, valid, errors, warnings, applications, models, aliases}.")
-def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
+@click.pass_obj
+def check(app: App, files: tuple[str, ...], strict: bool) -> None:
     """Validate rules files against the rules schema and Supvisors' checks.
 
     Each FILE is checked on its own: XML syntax, the rules schema (what Supvisors accepts), regular
     expressions of patterns, then every named application and program is resolved to report values that
     Supvisors would ignore (warnings). Problems are printed on stderr as FILE:LINE: message.
+
+    \b
+    --json (--format json): one JSON list on stdout, one object per FILE in argument order:
+    {file, valid, errors, warnings, applications, models, aliases}. Table and plain: nothing on stdout.
 
     \b
     Exit status: 0 all files valid; 2 a file is invalid (or has warnings with --strict).
@@ -68,7 +71,9 @@ def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
             document = documents[0]
             report.update(applications=len(document.applications), models=len(document.models),
                           aliases=len(document.aliases))
-        failed |= not report["valid"] or (strict and bool(report["warnings"]))
+        if strict and report["warnings"]:  # errors now: the file is not valid, and says so everywhere
+            report["valid"], report["errors"], report["warnings"] = False, report["warnings"], []
+        failed |= not report["valid"]
         reports.append(report)
         for line in report["errors"]:
             echo_err(line)
@@ -77,7 +82,7 @@ def check(files: tuple[str, ...], strict: bool, json_flag: bool) -> None:
         if report["valid"]:
             echo_err(f"{path}: valid ({report['applications']} applications, {report['models']} models, "
                      f"{report['aliases']} aliases)")
-    if json_flag:
+    if app.fmt == "json":
         print_json(reports)
     if failed:
         raise CommandFailed(ExitCode.USAGE)

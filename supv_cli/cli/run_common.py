@@ -15,6 +15,8 @@ from supv_cli.errors import ClusterError, CommandFailed, ExitCode, Terminated
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
 
+#: what may still run on the instances that did not answer (nick -> namespecs), and why (nick -> reason)
+Unanswered = tuple[dict[str, list[str]], dict[str, str]]
 PLAN_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Load", "Reason"]
 REPORT_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Outcome", "Elapsed", "Detail"]
 
@@ -39,12 +41,33 @@ def plan_view(plan: Any) -> View:
     return View(data=plan.to_dict, tables=table)
 
 
-def report_view(run: Any) -> View:
-    """The final report of a run."""
+def emit_plan(app: App, plan: Any, snapshot: Any, single: bool = False) -> None:
+    """``--dry-run``: print the plan; exit 3 when an instance that may run one of its applications (only
+    its processes when ``single``) did not answer: the plan was made without what runs there."""
+    from supv_cli.unanswered import may_still_run
+
+    app.emit(plan_view(plan))
+    names = list(dict.fromkeys(application.application_name for application in plan.applications()))
+    processes = {placement.namespec for placement in plan.placements()} if single else None
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(), processes)
+    if risk:
+        reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
+        raise unanswered_message((risk, reasons))
+
+
+def report_view(run: Any, unanswered: Unanswered | None = None) -> View:
+    """The final report of a run. ``unanswered``: what may still run on the instances that did not
+    answer (nick -> namespecs) and why they did not: the stops it makes unconfirmed are LOST, and the
+    run is not a success (it exits 3)."""
+    from supv_cli.unanswered import unconfirmed_stops
+
     rows = run.report()
+    if unanswered is not None:
+        rows = unconfirmed_stops(rows, *unanswered)
 
     def data() -> Any:
-        result = "interrupted" if run.interrupted else ("failed" if run.failed() else "success")
+        failed = run.failed() or unanswered is not None
+        result = "interrupted" if run.interrupted else ("failed" if failed else "success")
         return {"kind": run.kind, "result": result, "processes": rows}
 
     def table() -> list[Table]:
@@ -116,20 +139,28 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
                   interval=poll_interval)
         except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated): the report still follows
             terminated = isinstance(interrupt, Terminated)
-    app.emit(report_view(run))
     code = ExitCode.TERMINATED if terminated else exit_code(run, last[0])
+    risk = unanswered_risk(app, run, last[0])
+    app.emit(report_view(run, risk))
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         raise CommandFailed(code)
-    risk = unanswered_risk(app, run, last[0])
-    if risk:
-        raise risk
+    if risk is not None:
+        raise unanswered_message(risk)
     if code is not ExitCode.OK:
         raise CommandFailed(code)
 
 
-def unanswered_risk(app: App, run: Any, snapshot: Any) -> ClusterError | None:
-    """The error (exit 3) when an instance that may run one of the run's applications did not answer at
-    the end: naming it and what may still run there (or not have been started)."""
+def unanswered_message(unanswered: Unanswered) -> ClusterError:
+    """Exit 3, naming each instance that did not answer, why, and what may still run there."""
+    found, reasons = unanswered
+    return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
+                                  f"run there" for nick, namespecs in found.items()))
+
+
+def unanswered_risk(app: App, run: Any, snapshot: Any) -> Unanswered | None:
+    """When an instance that may run one of the run's applications did not answer at the end: what
+    may still run there, or not have been started (nick -> namespecs), and why each did not answer
+    (nick -> reason). The command then exits 3."""
     from supv_cli.unanswered import may_still_run
 
     if snapshot is None:
@@ -139,9 +170,7 @@ def unanswered_risk(app: App, run: Any, snapshot: Any) -> ClusterError | None:
                          single_processes(run))
     if not risk:
         return None
-    reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
-    return ClusterError("; ".join(f"{nick} did not answer ({reasons[nick]}): {', '.join(namespecs)} may still "
-                                  f"run there" for nick, namespecs in risk.items()))
+    return risk, {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
 
 
 def single_processes(run: Any) -> set[str] | None:
@@ -177,10 +206,11 @@ def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bo
     if dry_run:
         if kind == "restart":
             stop = process_plan(rules, snapshot, status, "stop", processes)
-            app.emit(plan_view(restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
-                rules, snap, after, "start", processes, chosen, local_one))))
+            emit_plan(app, restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
+                rules, snap, after, "start", processes, chosen, local_one)), snapshot, single=True)
         else:
-            app.emit(plan_view(process_plan(rules, snapshot, status, kind, processes, chosen, local_one)))
+            emit_plan(app, process_plan(rules, snapshot, status, kind, processes, chosen, local_one), snapshot,
+                      single=True)
         return
     if kind == "restart":
         run: Any = restart_processes(rules, status, processes, options, chosen)

@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import (
     cluster_options,
     dry_run_option,
     output_options,
     poll_interval_option,
     quiet_option,
+    start_options,
 )
-from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -22,17 +23,10 @@ if TYPE_CHECKING:
 @click.command("run-plan")
 @cluster_options
 @output_options
-@click.argument("applications", nargs=-1, metavar="[APP]...")
+@click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @dry_run_option("Print the plan (stages, instance per program, loads, reasons); change nothing.")
-@click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT, show_default=True,
-              envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
-              help="Margin over a program's startsecs to reach RUNNING before it is failed [SUPV_START_TIMEOUT].")
-@click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT, show_default=True,
-              envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
-              help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")
+@start_options
 @poll_interval_option
-@click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (default: the supervisord "
-              "that started supv, from SUPERVISOR_SERVER_URL).")
 @quiet_option
 @click.option("--watch", is_flag=True, help="Stay running as the controller: automatic start and failover "
               "(see the Failover section of supv-run-plan(1)).")
@@ -81,7 +75,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import execute, local_instance, plan_start, plan_view
+    from supv_cli.cli.run_common import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_start_plan, select_applications
@@ -102,7 +96,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
     if dry_run:
-        app.emit(plan_view(build_start_plan(rules, snapshot, status, applications, local_one)))
+        emit_plan(app, build_start_plan(rules, snapshot, status, applications, local_one), snapshot)
         return
     selected = select_applications(rules, status, applications, "start")
     execute(app, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one)), quiet,

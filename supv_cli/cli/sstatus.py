@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Sequence
 
 import click
 
+from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
 from supv_cli.cli.output import render as render_view
-from supv_cli.errors import CommandFailed, ExitCode
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -116,7 +117,7 @@ def view(processes: Sequence[ProcessStatus]) -> View:
 @click.command("sstatus", context_settings={"help_option_names": ["-h", "--help"]})
 @cluster_options
 @output_options
-@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...")
+@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_processes)
 @click.pass_obj
 def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     """Show every process across the instances, as supvisorsctl sstatus.
@@ -162,5 +163,8 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     app.emit(view(processes))
     if silent:
         raise unanswered_error(silent)
+    if errors and status.unreachable:  # the name may be on an instance that did not answer
+        raise ClusterError(f"{', '.join(arg for arg, _ in errors)}: {len(status.unreachable)} instance(s) did "
+                           "not answer and may have it")
     if errors:  # the rule of every command for names that name nothing: exit 2, after the known ones
         raise CommandFailed(ExitCode.USAGE)

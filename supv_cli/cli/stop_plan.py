@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import (
     cluster_options,
     dry_run_option,
     output_options,
     poll_interval_option,
     quiet_option,
+    stop_timeout_option,
 )
-from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -22,10 +23,9 @@ if TYPE_CHECKING:
 @click.command("stop-plan")
 @cluster_options
 @output_options
-@click.argument("applications", nargs=-1, metavar="[APP]...")
+@click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @dry_run_option()
-@click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT, show_default=True,
-              metavar="SECONDS", help="Margin over a program's stopwaitsecs before its stop is failed.")
+@stop_timeout_option
 @poll_interval_option
 @quiet_option
 @click.pass_obj
@@ -47,14 +47,14 @@ def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv stop-plan -c etc/supv.conf --dry-run
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
-    from supv_cli.cli.run_common import execute, plan_start, plan_view
+    from supv_cli.cli.run_common import emit_plan, execute, plan_start
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_stop_plan, select_applications
 
     rules, snapshot, status = plan_start(app, applications)
     if dry_run:
-        app.emit(plan_view(build_stop_plan(rules, snapshot, status, applications)))
+        emit_plan(app, build_stop_plan(rules, snapshot, status, applications), snapshot)
         return
     selected = select_applications(rules, status, applications, "stop")
     execute(app, Run(rules, "stop", selected, RunOptions(stop_timeout=stop_timeout)), quiet, poll_interval)

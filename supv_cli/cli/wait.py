@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from supv_cli.cli.completion import complete_applications
-from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.options import cluster_options, local_option, output_options, poll_interval_option
 from supv_cli.errors import CommandFailed, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -25,9 +25,8 @@ DEFAULT_WAIT = 60.0
 @click.option("--timeout", "deadline", type=click.FloatRange(min=0), default=DEFAULT_WAIT, show_default=True,
               metavar="SECONDS", help="Give up after this long (exit 1, or 3 when an instance needed does not "
               "answer).")
-@click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=0.1, show_default=True,
-              metavar="SECONDS", help="Time between two looks at the instances.")
-@click.option("--local", metavar="NICK", help="The instance the LOCAL strategy means (as run-plan).")
+@poll_interval_option(default=0.1, help_text="Time between two looks at the instances.")
+@local_option("The instance the LOCAL strategy means (as run-plan).")
 @click.pass_obj
 def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval: float,
          local: str | None) -> None:
@@ -57,9 +56,11 @@ def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval
     from supv_cli.cli.output import echo_err, print_json
     from supv_cli.cli.run_common import local_instance
     from supv_cli.plan.operate import Missing, readiness
+    from supv_cli.plan.planner import refuse_processes
     from supv_cli.status import evaluate
 
     started = time.monotonic()
+    refuse_processes(applications, "wait")
     app.settings.require_instances()
     rules = app.require_rules()
     local_one = local_instance(app.instances, local)

@@ -14,6 +14,8 @@ import xmlrpc.client
 from typing import Any, Callable
 from xml.etree import ElementTree
 
+from supv_cli.cluster.xmlchars import has_forbidden, restore, shelter
+
 __all__ = ["parse_response"]
 
 
@@ -137,7 +139,14 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
     except xmlrpc.client.Fault:
         raise
     except Exception:
-        parser, unmarshaller = xmlrpc.client.getparser()
-        parser.feed(data)
-        parser.close()
-        return tuple(unmarshaller.close())
+        if has_forbidden(data):  # control characters of a coloured log: see cluster/xmlchars.py
+            return restore(_unmarshal(shelter(data)))
+        return _unmarshal(data)
+
+
+def _unmarshal(data: bytes) -> tuple[Any, ...]:
+    """xmlrpc.client's own parse: its errors and rare types as they are there."""
+    parser, unmarshaller = xmlrpc.client.getparser()
+    parser.feed(data)
+    parser.close()
+    return tuple(unmarshaller.close())

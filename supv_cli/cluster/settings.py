@@ -77,6 +77,8 @@ class ClusterSettings:
     default_starting_strategy: str | None = None
     #: the ``-c`` file, when one was read
     config_file: str | None = None
+    #: where the instances came from, for messages: ``-i``, ``SUPV_INSTANCES`` or the file
+    instances_source: str = "-i / SUPV_INSTANCES"
     #: things worth telling the user on stderr (a rules glob that matched nothing, an overridden value...)
     warnings: tuple[str, ...] = ()
     #: the error to raise when a command needs instances and there are none
@@ -130,8 +132,10 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
     file_instances = from_file.instances if from_file else None
     if option_wins("instances", bool(options.instances), file_instances is not None):
         instances = InstanceList.parse(options.instances)
+        instances_source = option_source("instances", options.origin("instances")).label
     else:
         instances = file_instances or InstanceList()
+        instances_source = f"the instances of {from_file.path}" if from_file else "-i / SUPV_INSTANCES"
     no_rules = ConfigError(NO_RULES)
     if option_wins("rules", bool(options.rules), bool(from_file and from_file.rules_files is not None)):
         rules_files, rules_warnings = expand_rules_patterns(options.rules, os.getcwd(), keep_order=True)
@@ -161,6 +165,7 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         default_starting_strategy=from_file.default_starting_strategy if from_file else None,
         config_file=from_file.path if from_file else None,
+        instances_source=instances_source,
         warnings=tuple(warnings + overrides.lines()),
         no_instances=no_instances,
         no_rules=no_rules,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
-from supv_cli.errors import UsageError
+from supv_cli.errors import ClusterError, SupvError, UsageError, unknown_names
 from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
@@ -47,15 +47,16 @@ def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> dict[st
                              "application stage by stage, use supv run-plan / stop-plan / restart-plan")
         application = status.applications.get(application_name)
         if application is None:
-            raise UsageError(f"unknown application {application_name!r} in {namespec!r}: no reachable instance "
-                             f"has this group; known: {', '.join(status.applications) or '(none)'}")
+            message = (f"unknown application {application_name!r} in {namespec!r}: no reachable instance has this "
+                       f"group; known: {', '.join(status.applications) or '(none)'}")
+            raise _maybe_silent(status, message)
         names = [p.process_name for p in application.processes]
         if process_name == "*":
             chosen = names
         elif process_name in names:
             chosen = [process_name]
         else:
-            raise UsageError(f"unknown process {namespec!r}: {application_name} has {', '.join(names)}")
+            raise _maybe_silent(status, f"unknown process {namespec!r}: {application_name} has {', '.join(names)}")
         bucket = selected.setdefault(application_name, [])
         bucket.extend(name for name in chosen if name not in bucket)
     return selected
@@ -228,7 +229,7 @@ def readiness(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Se
             if placement.action is Action.DONE:
                 continue
             process = status.processes[placement.namespec]
-            missing.append(Missing(placement.namespec, _expected(placement), _now(process),
+            missing.append(Missing(placement.namespec, _expected(placement), _now(process, placement.wait_exit),
                                    _unreachable(status, application.application_name, process)))
         current = status.applications[application.application_name]
         if current.major_failure and not any(m.namespec.startswith(f"{current.application_name}:")
@@ -246,7 +247,10 @@ def _expected(placement: Placement) -> str:
     return f"{goal}{where}"
 
 
-def _now(process: ProcessStatus) -> str:
+def _now(process: ProcessStatus, wait_exit: bool = False) -> str:
+    if wait_exit and process.state is ProcessState.EXITED and process.expected_exit:
+        # the check of an application now entirely stopped: "should be EXITED; now EXITED" would puzzle
+        return "EXITED from an earlier start (its application is stopped: a run-plan runs it again)"
     where = ", ".join(i.nick for i in process.running_on)
     return process.statename + (f" on {where}" if where else "")
 
@@ -271,12 +275,35 @@ def _unreachable(status: ClusterStatus, application_name: str, process: ProcessS
 CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
 
 
+def _maybe_silent(status: ClusterStatus, message: str) -> SupvError:
+    """A name that names nothing: exit 2, or 3 when an instance did not answer (it may have it)."""
+    if status.unreachable:
+        return ClusterError(f"{message}; {len(status.unreachable)} instance(s) did not answer and may have it")
+    return UsageError(message)
+
+
+def check_namespecs(status: ClusterStatus, namespecs: Sequence[str]) -> None:
+    """``APP``, ``APP:*`` or ``APP:PROC`` that names nothing is the usage error of every command (exit 2),
+    not an empty selection."""
+    unknown = [name for name in dict.fromkeys(spec.partition(":")[0] for spec in namespecs)
+               if name not in status.applications]
+    if unknown:
+        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
+    for spec in namespecs:
+        application_name, _, process_name = spec.partition(":")
+        names = [p.process_name for p in status.applications[application_name].processes]
+        if process_name not in ("", "*", *names):
+            raise unknown_names("process", [spec], [f"{application_name}:{name}" for name in names],
+                                len(status.unreachable))
+
+
 def conflicts(status: ClusterStatus, namespecs: Sequence[str] = ()) -> list[ProcessStatus]:
     """Managed processes active on several instances, limited to ``APP:PROC`` / ``APP:*`` / ``APP`` when
     given."""
     found = status.conflicts()
     if not namespecs:
         return found
+    check_namespecs(status, namespecs)
     wanted = [spec.partition(":") for spec in namespecs]
     return [p for p in found if any(p.application_name == app and (not sep or name in ("*", p.process_name))
                                     for app, sep, name in wanted)]

@@ -23,12 +23,22 @@ if TYPE_CHECKING:
 
 #: Action and Placement are re-exported: callers of the planner read plans without importing the model
 __all__ = ["Action", "Placement", "build_start_plan", "build_stop_plan", "ensure_rules", "process_stages",
-           "select_applications"]
+           "refuse_processes", "select_applications"]
 
 
 # ----------------------------------------------------------------------------------- application choice
 #: the command acting on processes that matches each command acting on applications
 _PROCESS_COMMANDS = {"run-plan": "start", "stop-plan": "stop", "restart-plan": "restart"}
+
+
+def refuse_processes(names: Sequence[str], command: str) -> None:
+    """``APP:PROC`` given to ``command``, which takes applications: a usage error that points to the
+    command acting on processes, when there is one."""
+    processes = [name for name in names if ":" in name]
+    if processes:
+        other = _PROCESS_COMMANDS.get(command)
+        hint = f", or use `supv {other} {' '.join(processes)}` for processes" if other else " (APP, not APP:PROC)"
+        raise UsageError(f"{', '.join(processes)}: {command} takes applications; name applications here{hint}")
 
 
 def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str], kind: str,
@@ -42,14 +52,12 @@ def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str
     """
     by_name = status.applications
     if names:
-        processes = [name for name in names if ":" in name]
-        if processes:
-            command = command or ("run-plan" if kind == "start" else "stop-plan")
-            raise UsageError(f"{', '.join(processes)}: {command} takes applications; name applications here, "
-                             f"or use `supv {_PROCESS_COMMANDS[command]} {' '.join(processes)}` for processes")
+        refuse_processes(names, command or ("run-plan" if kind == "start" else "stop-plan"))
         unknown = [name for name in names if name not in by_name]
         if unknown:
-            raise unknown_names("application", unknown, list(by_name))
+            # a stop takes any group, so a silent instance may have it; a start takes only what the rules
+            # manage, and those the rules place on a silent instance were already reported (exit 3)
+            raise unknown_names("application", unknown, list(by_name), len(status.unreachable) if kind == "stop" else 0)
         selected = [by_name[name] for name in dict.fromkeys(names)]
         if kind == "start":
             unmanaged = [a.application_name for a in selected if not a.rules.managed]

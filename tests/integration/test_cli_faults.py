@@ -148,3 +148,20 @@ def test_a_signal_while_supv_is_imported_is_a_clean_exit(signum: int, code: int,
         assert supv.returncode == code, err[-2000:]
         assert line in err
         assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def test_the_entry_point_handles_signals_as_soon_as_it_is_imported() -> None:
+    """The console script imports ``supv_cli.__main__`` and then runs code of its own before calling
+    ``main()``: the early handlers must be in place once the import returns, and the import must not
+    pull anything slow (``typing``, click) in before them, or a Ctrl-C there prints a traceback."""
+    probe = ("import signal, sys\n"
+             "before = set(sys.modules)\n"
+             "import supv_cli.__main__ as entry\n"
+             "new = set(sys.modules) - before\n"
+             "print(signal.getsignal(signal.SIGINT) is entry._exit_at_once,"
+             " signal.getsignal(signal.SIGTERM) is entry._exit_at_once, sorted(new))\n")
+    done = subprocess.run([sys.executable, "-c", probe], env=clean_env(), stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=30, check=True)
+    sigint, sigterm, new = done.stdout.decode().split(" ", 2)
+    assert (sigint, sigterm) == ("True", "True"), done.stdout
+    assert "'typing'" not in new and "click" not in new, new

@@ -291,6 +291,14 @@ def test_conflict_made_by_hand_is_conciliated(cluster: Cluster) -> None:
     assert cluster.running("svc:alpha") == [home]
     supv("conflicts", *args, "--check")
     assert report("conciliate", *args)["processes"] == []
+    # an instance that does not answer may run a copy: "no conflict" cannot be said (exit 3)
+    blind = ("-i", " ".join([server.spec for server in cluster.servers.values()] + ["<dead>127.0.0.1:1"]),
+             "-r", str(cluster.rules))
+    assert report("conflicts", *blind) == []                              # the view itself is fine
+    unseen = supv("conflicts", *blind, "--check", code=3)
+    assert unseen.stderr.strip().endswith("dead did not answer: a conflict with a copy running there cannot "
+                                          "be seen"), unseen.stderr
+    assert report("conciliate", *blind, code=3)["processes"] == []
 
 
 # ============================================================================================= controllers

@@ -118,7 +118,7 @@ def test_stop_and_start_with_a_frozen_instance_that_may_run_the_application_exit
     args = ("-i", f"{s1.spec} {s2.spec}", "-r", write_rules(tmp_path, SHARED_RULES))
     s2.sigstop()
     try:
-        stopped = supv("stop-plan", "app", *args)
+        stopped = supv("stop-plan", "app", *args, "--json")
         p1_after_stop = s1.proxy().supervisor.getProcessInfo("app:p1")["statename"]
         started = supv("run-plan", "app", *args)
     finally:
@@ -128,6 +128,11 @@ def test_stop_and_start_with_a_frozen_instance_that_may_run_the_application_exit
     assert error.startswith("supv: error: s2 did not answer (timeout") and "app:p2" in error, error
     assert "may still run there" in error
     assert p1_after_stop == "STOPPED"
+    # the report does not call p2 stopped either (s1 shows it STOPPED; it runs on s2): unconfirmed
+    report = json.loads(stopped.stdout)
+    assert report["result"] == "failed", report
+    outcomes = {row["process_name"]: (row["outcome"], row["instance"]) for row in report["processes"]}
+    assert outcomes == {"p1": ("STOPPED", "s1"), "p2": ("LOST", "s2")}, outcomes
     # what the stop could not see: p2 still runs on s2
     assert s2.wait_process("app:p2", ["RUNNING"])["statename"] == "RUNNING"
     # a start cannot know either that p2 was not running on s2 already: it is now running on both
@@ -163,3 +168,21 @@ def test_an_application_whose_only_instance_is_down_is_still_listed(
         result = supv(command, "hci_02", *args, "--json")
         assert result.exit_code == 3, (command, result.stdout, result.stderr)
         assert "s2 did not answer (connection refused)" in result.stderr, result.stderr
+    # a dry run is made without what s2 runs: the same exit 3 (the plan is printed first)
+    for command in ("run-plan", "stop-plan", "restart-plan"):
+        result = supv(command, "hci_02", *args, "--json", "--dry-run")
+        assert result.exit_code == 3, (command, result.stdout, result.stderr)
+        assert json.loads(result.stdout)["stages"], result.stdout
+        assert "s2 did not answer (connection refused): hci_02:view may still run there" in result.stderr
+    dry = supv("start", "hci_02:view", *args, "--dry-run")
+    assert dry.exit_code == 3, (dry.stdout, dry.stderr)
+    # what s2 cannot run is planned as usual
+    assert supv("run-plan", "hci_01", *args, "--dry-run").exit_code == 0
+    # a name no answering instance has may be on s2: exit 3, in every command that could take it
+    for command in (("application-info", "nope"), ("sstatus", "nope"), ("sstatus", "hci_01:nope"),
+                    ("stop-plan", "nope"), ("stop", "nope:view"), ("conciliate", "nope")):
+        result = supv(*command, *args)
+        assert result.exit_code == 3, (command, result.stdout, result.stderr)
+        assert "did not answer and may have it" in result.stderr.strip().splitlines()[-1], (command, result.stderr)
+    # run-plan starts only what the rules manage: an unmanaged name is refused whatever s2 has
+    assert supv("run-plan", "nope", *args).exit_code == 2

@@ -88,3 +88,30 @@ def test_importing_the_core_loads_no_cli_library() -> None:
                           cwd=PACKAGE.parent)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+#: options several commands share: each is defined once, in supv_cli/cli/options.py (issue 9, Structure)
+SHARED_OPTIONS = {"--dry-run", "-q", "--quiet", "--poll-interval", "--start-timeout", "--exit-timeout",
+                  "--stop-timeout", "--local", "--json", "--format", "-i", "--instances", "-r", "--rules", "-c",
+                  "--config", "-u", "--username", "--password", "--timeout"}
+#: the same name on purpose, for another meaning: wait's --timeout is its deadline (cli.md; the per-call
+#: timeout is --call-timeout there)
+OWN_MEANING = {("wait.py", "--timeout")}
+
+
+def option_names(path: Path) -> list[tuple[int, str]]:
+    """(line, name) of every option name given to ``click.option(...)`` in the file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "option":
+            found.extend((node.lineno, arg.value) for arg in node.args
+                         if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("-"))
+    return found
+
+
+def test_shared_options_are_defined_once_in_options_py() -> None:
+    defined_elsewhere = [f"{path.name}:{line}: {name}" for path in sorted((PACKAGE / "cli").glob("*.py"))
+                         if path.name != "options.py" for line, name in option_names(path)
+                         if name in SHARED_OPTIONS and (path.name, name) not in OWN_MEANING]
+    assert defined_elsewhere == [], "use the decorators of supv_cli/cli/options.py"
+    assert {name for _, name in option_names(PACKAGE / "cli" / "options.py")} >= SHARED_OPTIONS

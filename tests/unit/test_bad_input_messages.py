@@ -157,3 +157,24 @@ def test_a_reference_to_no_model_is_a_located_warning_naming_it(tmp_path: Path) 
     assert rules.unknown_references() == [expected_p, expected_q]
     assert rules.process_rules("a", "p").start_sequence == 0       # ignored: the defaults apply
     assert expected_p in rules.warnings                          # every command resolving p reports it
+
+
+# ------------------------------------------------------------------ item 8: "no instance answered" names the source
+
+@pytest.mark.parametrize(("given", "where"), [("option", "check -i,"), ("environment", "check SUPV_INSTANCES,"),
+                                              ("inventory", "check the instances of INVENTORY,")])
+def test_no_instance_answered_points_at_where_the_instances_came_from(tmp_path: Path, given: str,
+                                                                       where: str) -> None:
+    """Nothing listens on 127.0.0.1:1 (refused at once): the hint names -i, SUPV_INSTANCES or the file
+    the instances came from, not always "-i / SUPV_INSTANCES"."""
+    from tests.support.cli import run_supv
+
+    inventory = tmp_path / "supv.conf"
+    inventory.write_text("[supv]\n\n[instance:s1]\nserverurl = http://127.0.0.1:1\n")
+    args = {"option": ["-i", "127.0.0.1:1"], "environment": [], "inventory": ["-c", str(inventory)]}[given]
+    env = {"SUPV_INSTANCES": "127.0.0.1:1"} if given == "environment" else {}
+    result = run_supv("instances", *args, env=env)
+    assert result.exit_code == ExitCode.UNREACHABLE, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("supv: error: no instance answered (1 unreachable): ")
+    assert where.replace("INVENTORY", str(inventory)) in error, error

@@ -41,6 +41,11 @@ def test_aliases_run_the_same_command(alias, command):
                                                        "scen3_srv:scen3_check_common_data_bus",
                                                        "scen3_srv:scen3_check_internal_data_bus"]),
     ("supv restart-plan sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
+    # the commands of issue 9 that take applications or processes complete the same names
+    (f"supv run-plan -r {RULES} sc", None, ["scen3_srv"]),
+    ("supv stop-plan sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
+    ("supv application-info sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
+    ("supv sstatus scen3_srv:scen3_check_i", {"SUPV_RULES": str(RULES)}, ["scen3_srv:scen3_check_internal_data_bus"]),
     ("supv wait sc", None, []),                                      # no rules: nothing, no error
     ("supv wait -r /nonexistent.xml sc", None, []),
 ])
@@ -53,3 +58,15 @@ def test_wait_timeout_is_the_deadline_and_call_timeout_the_call():
     assert "--call-timeout" in help_text and "Give up after this long" in help_text
     bad = run_supv("wait", "-i", "127.0.0.1:1", "--timeout", "-1")
     assert bad.exit_code == 2
+
+
+def test_a_bad_strategy_is_answered_with_the_names_in_capitals():
+    result = run_supv("start", "-i", "127.0.0.1:1", "a:p", "--strategy", "bogus")
+    assert result.exit_code == 2
+    assert "'bogus' is not one of CONFIG, LESS_LOADED, MOST_LOADED, LOCAL, LESS_LOADED_NODE, MOST_LOADED_NODE" \
+        in result.stderr, result.stderr
+    # any case is accepted: the command goes on, to the instance (nothing listens on 127.0.0.1:1: exit 3)
+    accepted = run_supv("start", "-i", "127.0.0.1:1", "-r", str(RULES), "a:p", "--strategy", "less_loaded",
+                        "--dry-run")
+    assert accepted.exit_code == 3, accepted.stderr
+    assert "no instance answered" in accepted.stderr

@@ -78,3 +78,13 @@ def test_unknown_names_are_usage_errors_unless_an_instance_did_not_answer() -> N
     maybe = unknown_names("application", ["nope"], ["a"], unreachable=1)
     assert isinstance(maybe, ClusterError) and maybe.exit_code == ExitCode.UNREACHABLE
     assert str(maybe).endswith("1 instance(s) did not answer and may have it")
+
+
+def test_wait_takes_applications_and_says_so_itself() -> None:
+    """``supv wait APP:PROC`` is refused by wait (not in run-plan's name) before any instance is asked."""
+    from tests.support.cli import run_supv
+
+    result = run_supv("wait", "-i", "127.0.0.1:1", "a:p", "b")
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    assert result.stderr.strip() == "supv: error: a:p: wait takes applications; name applications here " \
+                                    "(APP, not APP:PROC)"

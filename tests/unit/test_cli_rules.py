@@ -49,9 +49,12 @@ def test_check_strict_turns_warnings_into_errors(tmp_path):
     result = run_supv("rules", "check", "--strict", "--json", str(path))
     assert result.exit_code == 2
     report = json.loads(result.stdout)
-    assert report[0]["valid"] is True
-    assert "ignored" in report[0]["warnings"][0]
-    assert f"{path}:3: warning: required ' true ' ignored" in result.stderr
+    # exit 2 is "invalid" (cli.md): the report and stderr say so too, not "valid" with a warning
+    assert report[0]["valid"] is False and report[0]["warnings"] == []
+    assert "ignored" in report[0]["errors"][0]
+    lines = result.stderr.splitlines()
+    assert any(line.startswith(f"{path}:3: required ' true ' ignored") for line in lines), lines
+    assert "warning" not in result.stderr and "valid (" not in result.stderr
 
 
 # The resolved rules of the seed's rules file (spec §1.13; the seed sets RESTART_PROCESS on the model
@@ -147,3 +150,13 @@ def test_show_hash_over_star_without_instances_is_a_clear_error(tmp_path):
     result = run_supv("rules", "show", "-r", str(path), "a_1")
     assert result.exit_code == 2
     assert "needs the instance list; give -i" in result.stderr
+
+
+def test_check_takes_the_output_options_of_every_command(tmp_path):
+    """cli.md: ``--json`` or ``--format json`` (and SUPV_FORMAT) print the machine output."""
+    path = write_rules(tmp_path, '<application name="a"/>')
+    expected = run_supv("rules", "check", "--json", str(path)).stdout
+    assert json.loads(expected)[0]["valid"] is True
+    assert run_supv("rules", "check", "--format", "json", str(path)).stdout == expected
+    assert run_supv("rules", "check", str(path), env={"SUPV_FORMAT": "json"}).stdout == expected
+    assert run_supv("rules", "check", "--format", "plain", str(path)).stdout == ""

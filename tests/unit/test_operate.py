@@ -227,6 +227,17 @@ def test_wait_completeness(tmp_path, states, missing):
     assert [m.namespec for m in found] == missing
 
 
+def test_wait_line_of_a_check_that_exited_before_its_application_stopped(tmp_path):
+    """Not "should be EXITED ...; now EXITED": the line says why an exited check is still missing."""
+    CLUSTER3 = instances("1", "2", "3")
+    rules = rules_of(tmp_path, APP, CLUSTER3)
+    snap = snapshot(CLUSTER3, {"*": [info(n) for n in ALL], "1": [info("app:chk", S.EXITED, exitstatus=0)]})
+    lines = [m.line() for m in readiness(rules, snap, status_of(rules, snap))]
+    assert lines[0] == ("app:chk: should be EXITED with an expected code on 1; now EXITED from an earlier start "
+                        "(its application is stopped: a run-plan runs it again)")
+    assert lines[1] == "app:a: should be RUNNING on 1; now STOPPED"
+
+
 def test_wait_lines_say_where_and_what_and_who_is_down(tmp_path):
     CLUSTER3 = instances("1", "2", "3")
     rules = rules_of(tmp_path, APP.replace('<program name="b">', '<program name="b"><identifiers>3'
@@ -257,7 +268,25 @@ def test_conciliation_picks(tmp_path, strategy, stopped):
     assert run is not None
     drive(rules, script, run)
     assert sorted(nick for *_, nick in script.log) == stopped
-    assert conciliation_run(rules, status, ["other"], strategy, RunOptions()) is None
+    assert conciliation_run(rules, status, ["app:b"], strategy, RunOptions()) is None  # no conflict there
+
+
+@pytest.mark.parametrize("namespecs, message", [
+    (["other"], "unknown application other: no reachable instance has it; known: app"),
+    (["app:a", "other:*"], "unknown application other"),
+    (["app:nope"], "unknown process app:nope: no reachable instance has it; known: app:a, app:chk, app:b"),
+])
+def test_conciliate_refuses_names_that_name_nothing(tmp_path, namespecs, message):
+    """As every command: an unknown name is exit 2, not an empty selection with "no conflict"."""
+    CLUSTER3 = instances("1", "2", "3")
+    rules = rules_of(tmp_path, APP, CLUSTER3)
+    snap = snapshot(CLUSTER3, {"*": [info(n) for n in ALL], "1": [info("app:a", S.RUNNING)],
+                               "2": [info("app:a", S.RUNNING)]})
+    status = status_of(rules, snap)
+    for attempt in (lambda: conciliation_run(rules, status, namespecs, "infanticide", RunOptions()),
+                    lambda: conciliation_plan(rules, snap, status, namespecs, "infanticide")):
+        with pytest.raises(UsageError, match=message):
+            attempt()
 
 
 def test_stop_plan_is_unchanged_by_the_placer(tmp_path):

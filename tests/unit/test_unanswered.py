@@ -17,6 +17,7 @@ from supv_cli.unanswered import (
     homogeneous_copies,
     may_still_run,
     silent_hosts,
+    unconfirmed_stops,
 )
 
 from .rules_helpers import rules_from
@@ -135,3 +136,26 @@ def test_silent_hosts_of_an_unknown_managed_application(rules: Rules) -> None:
     assert silent_hosts(snapshot, rules, INSTANCES, "hci_02") == ["c2"]
     assert silent_hosts(snapshot, rules, INSTANCES, "hci_03") == []
     assert silent_hosts(snapshot, rules, INSTANCES, "nope") == []  # unmanaged: an unknown name stays unknown
+
+
+def row(namespec: str, action: str, outcome: str, instance: str | None = None) -> dict[str, object]:
+    return {"namespec": namespec, "action": action, "outcome": outcome, "instance": instance, "detail": "d"}
+
+
+RISK = {"c2": ["srv:a", "srv:b"]}
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    # a stop that saw nothing to do on the answering instances: unconfirmed, on the silent one
+    (row("srv:a", "stop", "ALREADY"), ("LOST", "c2", "c2 did not answer (timeout): may still run there")),
+    # stopped where it was seen: that much is true (the error line says what may still run elsewhere)
+    (row("srv:b", "stop", "STOPPED", "c1"), ("STOPPED", "c1", "d")),
+    # a start that found it running is not a stop left undone
+    (row("srv:a", "start", "ALREADY"), ("ALREADY", None, "d")),
+    # not at risk: unchanged
+    (row("srv:c", "stop", "ALREADY"), ("ALREADY", None, "d")),
+])
+def test_unconfirmed_stops(given: dict[str, object], expected: tuple[str, str | None, str]) -> None:
+    (marked,) = unconfirmed_stops([given], RISK, {"c2": "timeout"})
+    assert (marked["outcome"], marked["instance"], marked["detail"]) == expected
+    assert given["outcome"] in ("ALREADY", "STOPPED")  # the run's own rows are not changed

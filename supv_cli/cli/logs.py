@@ -1,0 +1,131 @@
+"""``supv logs`` (alias ``tail``): process logs read through supervisord, wherever the processes run."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+import click
+
+from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.output import echo_err
+from supv_cli.errors import ClusterError, SupvError, UsageError
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.look.follow import Ask
+    from supv_cli.look.logtail import Item
+
+
+def emit(items: Sequence[Item], fmt: str) -> None:
+    """Lines on stdout (flushed: ``-f`` is a stream), notices on stderr."""
+    from supv_cli.look.logtail import LogLine
+
+    for item in items:
+        if isinstance(item, LogLine):
+            # color=True: the line as logged, colour sequences included (click drops them in a pipe)
+            click.echo(json.dumps(item.to_dict()) if fmt == "json" else item.prefixed(), color=True)
+        else:
+            echo_err(f"supv: logs: {item.line()}")
+    if items:
+        sys.stdout.flush()
+
+
+def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
+    """Make the calls of ``asks`` through the session: one ``system.multicall`` per instance, all
+    instances at once. One entry per ask: its results, or the error that made its instance fail."""
+    by_nick: dict[str, list[int]] = {}
+    for index, ask in enumerate(asks):
+        by_nick.setdefault(ask.source.nick, []).append(index)
+    instances = {snap.instance.nick: snap.instance for snap in snapshot.instances}
+    calls = {nick: [call for index in indexes for call in asks[index].calls] for nick, indexes in by_nick.items()}
+    answers = app.session.each([instances[nick] for nick in by_nick],
+                               lambda client: client.multicall(calls[client.instance.nick]))
+    results: list[Any] = [None] * len(asks)
+    for indexes, answer in zip(by_nick.values(), answers):
+        position = 0
+        for index in indexes:
+            width = len(asks[index].calls)
+            results[index] = answer if isinstance(answer, BaseException) else answer[position:position + width]
+            position += width
+    return results
+
+
+@click.command("logs", context_settings={"help_option_names": ["-h", "--help"]})
+@cluster_options
+@output_options
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing new lines until interrupted; follow a process that moves to another instance.")
+@click.option("-n", "--lines", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
+              help="Lines of each log to print first (0: only new lines with -f).")
+@click.option("--stderr", "use_stderr", is_flag=True, help="Read the stderr log instead of the stdout log.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
+              help="With -f: seconds between two reads.")
+@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...")
+@click.pass_obj
+def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, namespecs: tuple[str, ...]) -> None:
+    """Show the logs of processes, read through supervisord on the instance that runs each one.
+
+    NAMESPEC is APP:PROC, APP:* (every process of the application) or a program name. Each process's
+    log is read on the instance where it runs, or, if it runs nowhere, where it stopped last, with
+    Supervisor's tailProcessStdoutLog / readProcessStdoutLog (tail*/readProcessStderrLog with --stderr):
+    nothing to install, and only the supervisord HTTP port is needed. The last N lines (-n) of each log
+    are printed, then, with -f, every new line as it comes, the lines of several processes merged line
+    by line. With -f, a process that starts on another instance is followed there (a line on stderr
+    says so) and its new log is read from where it was before it started there.
+
+    \b
+    Lines are prefixed with where they come from (plain):
+      server_1 scen3_srv:scen3_item_manager | 2026-11-30 23:49:43 scen3_item_manager alive
+    JSON lines (--json): {instance, application_name, process_name, stream, line}.
+
+    Memory is bounded whatever the log size: at most 1 MiB is read back for -n, 64 KiB per read; a log
+    growing faster than it is read is skipped forward and the skip is said on stderr; a log rotated or
+    truncated is read again from its start; a line is printed once complete. A process that logs to no
+    file (stdout_logfile=NONE, or --stderr with redirect_stderr=true) is said so on stderr.
+
+    \b
+    Exit status: 0 shown; 1 a log could not be read (no log file); 2 usage or configuration error, or a
+    NAMESPEC no reachable instance knows; 3 the instance of a log did not answer; 130 interrupted.
+
+    \b
+    Examples:
+      supv logs -c etc/supv.conf scen3_srv:scen3_item_manager
+      supv logs -c etc/supv.conf -f 'scen3_hci_01:*'
+      supv tail -c etc/supv.conf -n 100 --stderr scen3_srv:scen3_track_manager --json | jq -r .line
+    """
+    from supv_cli.cli.polling import poll, use_watch_timeout
+    from supv_cli.look.follow import LogFollower
+    from supv_cli.look.logtail import expand
+
+    if follow:
+        use_watch_timeout(app)
+    snapshot = app.snapshot(with_config=False)  # unreachable instances said once; exit 3 if none answers
+    names, unknown = expand(snapshot, namespecs)
+    if unknown:
+        where = "no reachable instance knows" if snapshot.unreachable else "no instance knows"
+        error: SupvError = (ClusterError if snapshot.unreachable else UsageError)(
+            f"{where} {', '.join(unknown)}: check the name with supv sstatus (APP:PROC or APP:*)")
+        raise error
+    follower = LogFollower(names, "stderr" if use_stderr else "stdout", lines)
+    failed_instances: set[str] = set()
+    while True:
+        started = time.monotonic()
+        asks, items = follower.plan(snapshot, probe_sizes=follow)
+        emit(items, app.fmt)
+        for ask, results in zip(asks, ask_all(app, snapshot, asks)):
+            if isinstance(results, BaseException) and ask.purpose == "read":
+                failed_instances.add(ask.source.nick)
+            emit(follower.take(ask, results), app.fmt)
+        if not follow:
+            break
+        time.sleep(max(0.0, started + interval - time.monotonic()))
+        snapshot = poll(app)
+    emit(follower.finish(), app.fmt)
+    if failed_instances:
+        raise ClusterError(f"could not read the logs on {', '.join(sorted(failed_instances))}")
+    if follower.unreadable():
+        raise SupvError(f"no log file for {', '.join(s.namespec for s in follower.unreadable())}")

@@ -1,0 +1,173 @@
+"""``supv top``: a live dashboard of the cluster (rich), or one frame printed when not on a terminal."""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from collections import deque
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from supv_cli.cli.options import cluster_options
+
+if TYPE_CHECKING:
+    from supv_cli.cli.app import App
+    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.status import ClusterStatus
+
+#: seconds between two reads of the controllers' state lines (a 16 KiB log tail each)
+ROLES_EVERY = 5.0
+#: how many events a dashboard keeps
+EVENTS_KEPT = 100
+#: the width of a frame printed in a pipe when COLUMNS does not say
+PIPE_WIDTH = 80
+#: seconds between two redraws of a frame that did not change (its header time moves on)
+REDRAW_EVERY = 5.0
+
+
+class Keys:
+    """Single key presses on a terminal's stdin (cbreak mode, restored by :meth:`close`); on anything
+    else, a plain sleep."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self.saved: Any = None
+        if sys.stdin.isatty():
+            import termios
+            import tty
+
+            self.fd = sys.stdin.fileno()
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+
+    def wait(self, seconds: float) -> bool:
+        """Wait ``seconds``; True as soon as ``q`` is pressed."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if self.fd is None:
+                time.sleep(max(0.0, remaining))
+                return False
+            if remaining <= 0:
+                return False
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready and b"q" in os.read(self.fd, 64).lower():
+                return True
+
+    def close(self) -> None:
+        if self.fd is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            self.fd = None
+
+
+def roles_of(app: App, snapshot: Snapshot) -> dict[str, str]:
+    """nick -> ``acting`` / ``standby`` for the instances running a supv controller."""
+    states = app.session.controller_states(snapshot)
+    return {nick: "acting" if state.get("acting") else "standby" for nick, state in states.items()}
+
+
+@click.command("top", context_settings={"help_option_names": ["-h", "--help"]})
+@cluster_options
+@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
+              help="Seconds between two refreshes.")
+@click.option("--once", is_flag=True, help="Print one frame and exit (also when stdout is not a terminal).")
+@click.pass_obj
+def top(app: App, interval: float, once: bool) -> None:
+    """Live dashboard of the cluster: applications, instances, conflicts and the last events.
+
+    Refreshed every --interval seconds from the same polls as the controller (run-plan --watch):
+    the applications (state, operational status LED, major and minor failure, from the rules -r), the
+    instances (state, load as a bar against the 100 % cap, running/total processes, the role of the supv
+    controller running there: acting or standby, read every 5 s), the conflicts (managed processes
+    active on several instances) and the last changes seen (as supv events prints them). The frame is
+    redrawn when something in it changes, and every 5 s otherwise (the time in its header says when).
+    Press q or Ctrl-C to quit; the terminal is restored.
+
+    On a terminal shorter than the frame, the rows that need attention are kept (an application not
+    RUNNING or failing, an instance not RUNNING or running a controller) and the others are summarised
+    in one line, e.g. '+ 22 more instances: 22 RUNNING, load 0-45 %'; the events get the rest (3 at
+    least). With --once, or when stdout is not a terminal, one whole frame is printed (nothing cut,
+    80 columns unless COLUMNS says otherwise) and top exits.
+
+    \b
+    Exit status: 0 quit with q or printed once; 2 usage or configuration error; 3 no instance
+    answered (--once); 130 interrupted (Ctrl-C).
+
+    \b
+    Examples:
+      supv top -c etc/supv.conf
+      supv top -c etc/supv.conf --once > frame.txt
+      watch -n 5 'COLUMNS=100 supv top -c etc/supv.conf --once'
+    """
+    from supv_cli.cli.polling import use_watch_timeout
+
+    use_watch_timeout(app)
+    if once or not sys.stdout.isatty():
+        print_once(app, interval)
+        return
+    run_live(app, interval)
+
+
+def print_once(app: App, interval: float) -> None:
+    """One whole frame on stdout (warnings on stderr); exit 3 when no instance answered."""
+    import shutil
+
+    from supv_cli.cli.output import no_color
+    from supv_cli.cli.top_render import text_lines
+    from supv_cli.look.dashboard import build_frame
+
+    status = app.status(with_config=False)
+    width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+    frame = build_frame(status, roles_of(app, status.snapshot), (), interval)
+    for line in text_lines(frame, width, color=not no_color()):
+        click.echo(line)
+
+
+def run_live(app: App, interval: float) -> None:
+    """Refresh a full-screen frame until q (or Ctrl-C); the screen and the terminal are restored.
+    Nothing is written on stderr meanwhile (it would tear the frame): unreachable instances are in it."""
+    from rich.console import Console
+    from rich.live import Live
+
+    from supv_cli.cli.polling import conflicts_in, snapshots
+    from supv_cli.cli.top_render import render
+    from supv_cli.cluster.polling import same_answers
+    from supv_cli.look.changes import ChangeDetector
+    from supv_cli.look.dashboard import build_frame, fit
+    from supv_cli.status import evaluate
+
+    app.session  # noqa: B018  ("no instances" is an error before the screen is taken)
+    rules = app.rules  # loaded, and its warnings said, before the screen is taken
+    console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+    detector = ChangeDetector()
+    events: deque[Any] = deque(maxlen=EVENTS_KEPT)
+    roles: dict[str, str] = {}
+    roles_read = -ROLES_EVERY
+    keys = Keys()
+    previous: Snapshot | None = None
+    status: ClusterStatus | None = None
+    drawn: tuple[Any, int] | None = None
+    drawn_at = float("-inf")
+    try:
+        with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
+            for snapshot in snapshots(app, interval, wait=keys.wait):
+                if status is None or not same_answers(snapshot, previous):  # the answers changed
+                    status = evaluate(rules, app.fill(snapshot))
+                previous = snapshot
+                events.extend(detector.feed(snapshot, conflicts_in(status) if rules is not None else None))
+                if time.monotonic() - roles_read >= ROLES_EVERY:
+                    roles, roles_read = roles_of(app, snapshot), time.monotonic()
+                frame = fit(build_frame(status, roles, list(events), interval), console.height)
+                # drawing costs more than polling: only what changed, or the clock every REDRAW_EVERY
+                key = (replace(frame, taken_at=0.0), console.width)
+                if key != drawn or time.monotonic() - drawn_at >= REDRAW_EVERY:
+                    live.update(render(replace(frame, taken_at=snapshot.taken_at), live=True), refresh=True)
+                    drawn, drawn_at = key, time.monotonic()
+    finally:
+        keys.close()

@@ -1,0 +1,43 @@
+"""Control characters in supervisord's XML-RPC answers (coloured logs), which XML 1.0 forbids.
+
+supervisord escapes only ``&``, ``<`` and ``>`` in the strings it sends: a log line holding an ANSI
+colour sequence (``ESC[31m``) reaches the client as a raw ``\\x1b`` inside ``<string>``, which every XML
+parser refuses ("not well-formed (invalid token)"), so ``readProcessStdoutLog`` on a coloured log fails
+as a whole. :func:`shelter` moves each forbidden byte to a private-use character before parsing and
+:func:`restore` moves them back in the parsed values: the text comes back exactly as it was logged.
+Only used when the normal parse failed, so a well-formed answer costs nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: the C0 controls XML 1.0 forbids (tab, line feed and carriage return are allowed)
+_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: where they are sheltered: U+F700 + the byte (private use area, not met in logs)
+_BASE = 0xF700
+_SHELTERED = re.compile("[\uf700-\uf71f]")
+
+
+def has_forbidden(data: bytes) -> bool:
+    """True when ``data`` holds a control character that XML 1.0 forbids."""
+    return _FORBIDDEN.search(data) is not None
+
+
+def shelter(data: bytes) -> bytes:
+    """``data`` with each forbidden control byte replaced by its private-use character (UTF-8)."""
+    return _FORBIDDEN.sub(lambda match: chr(_BASE + match.group()[0]).encode("utf-8"), data)
+
+
+def restore(value: Any) -> Any:
+    """Undo :func:`shelter` in a parsed value (strings, in lists and structs too)."""
+    if isinstance(value, str):
+        return _SHELTERED.sub(lambda match: chr(ord(match.group()) - _BASE), value)
+    if isinstance(value, list):
+        return [restore(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(restore(item) for item in value)
+    if isinstance(value, dict):
+        return {restore(key): restore(item) for key, item in value.items()}
+    return value
