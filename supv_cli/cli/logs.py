@@ -85,11 +85,13 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
     Memory is bounded whatever the log size: at most 1 MiB is read back for -n, 64 KiB per read; a log
     growing faster than it is read is skipped forward and the skip is said on stderr; a log rotated or
     truncated is read again from its start; a line is printed once complete. A process that logs to no
-    file (stdout_logfile=NONE, or --stderr with redirect_stderr=true) is said so on stderr.
+    file (stdout_logfile=NONE, or --stderr with redirect_stderr=true) is said so on stderr, and so is a
+process that never started since its supervisord started (no log yet).
 
     \b
-    Exit status: 0 shown; 1 a log could not be read (no log file); 2 usage or configuration error, or a
-    NAMESPEC no reachable instance knows; 3 the instance of a log did not answer; 130 interrupted.
+    Exit status: 0 shown (or stdout closed: | head); 1 a log could not be read (no log file); 2 usage or
+    configuration error, or a NAMESPEC no reachable instance knows; 3 the instance of a log did not
+    answer; 130 interrupted; 143 terminated.
 
     \b
     Examples:
@@ -97,7 +99,7 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
       supv logs -c etc/supv.conf -f 'scen3_hci_01:*'
       supv tail -c etc/supv.conf -n 100 --stderr scen3_srv:scen3_track_manager --json | jq -r .line
     """
-    from supv_cli.cli.polling import poll, use_watch_timeout
+    from supv_cli.cli.polling import check_stdout, poll, use_watch_timeout
     from supv_cli.look.follow import LogFollower
     from supv_cli.look.logtail import expand
 
@@ -122,6 +124,7 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
             emit(follower.take(ask, results), app.fmt)
         if not follow:
             break
+        check_stdout()
         time.sleep(max(0.0, started + interval - time.monotonic()))
         snapshot = poll(app)
     emit(follower.finish(), app.fmt)

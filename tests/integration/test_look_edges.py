@@ -1,0 +1,60 @@
+"""``supv logs`` / ``supv events`` at their edges, against real supervisord: a reader that goes away
+(``| head``), a process that never started.
+
+The commands run as real ``python -m supv_cli`` processes; every wait has a generous deadline.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SupervisordFactory
+from tests.support.cli import run_supv
+from tests.support.scenario3 import supv_env
+
+pytestmark = pytest.mark.integration
+
+SLEEPER = {"command": "sleep 1000", "autostart": False, "autorestart": False, "startsecs": 0}
+CHATTY = {"command": "sh -c 'seq 1 400; exec sleep 1000'", "autostart": True, "startsecs": 0}
+
+
+def supv_into_closed_pipe(*args: str, read_lines: int = 0) -> tuple[int, str, list[str]]:
+    """Run supv with stdout into a pipe whose reader goes after ``read_lines`` lines (as ``| head``);
+    its exit status, its stderr and the lines read."""
+    process = subprocess.Popen([sys.executable, "-m", "supv_cli", *args], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=supv_env())
+    assert process.stdout is not None and process.stderr is not None
+    lines = [process.stdout.readline() for _ in range(read_lines)]
+    process.stdout.close()
+    try:
+        code = process.wait(30)      # a watch that printed nothing must notice the reader gone by itself
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        raise AssertionError(f"supv {' '.join(args)} still runs with nobody reading its output") from None
+    return code, process.stderr.read(), lines
+
+
+def test_a_reader_going_away_ends_the_command_with_status_0(supervisord: SupervisordFactory) -> None:
+    server = supervisord(nick="s1", programs={"idle": SLEEPER, "chatty": CHATTY})
+    server.wait_process("chatty:chatty", ["RUNNING"])
+
+    code, err, _ = supv_into_closed_pipe("events", "-i", server.spec, "--interval", "0.2")
+    assert (code, "Traceback" not in err) == (0, True), err                     # a quiet cluster: no line ever
+
+    code, err, lines = supv_into_closed_pipe("logs", "-i", server.spec, "-n", "300", "chatty", read_lines=1)
+    assert lines == ["s1 chatty:chatty | 101\n"]
+    assert (code, err) == (0, ""), err                                          # click alone says 1
+
+    code, err, _ = supv_into_closed_pipe("logs", "-i", server.spec, "-f", "-n", "0", "--interval", "0.2", "idle")
+    assert code == 0, err
+
+
+def test_a_process_that_never_started_is_said_so(supervisord: SupervisordFactory) -> None:
+    server = supervisord(nick="s1", programs={"idle": SLEEPER})
+    result = run_supv("logs", "-i", server.spec, "idle:idle")
+    assert result.exit_code == 0 and result.stdout == "", result.stderr
+    assert "supv: logs: idle:idle on s1: never started since its supervisord started" in result.stderr
