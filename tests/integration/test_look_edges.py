@@ -63,43 +63,20 @@ def test_a_process_that_never_started_is_said_so(supervisord: SupervisordFactory
 def test_top_live_rewrites_only_its_header_while_nothing_changes(supervisord: SupervisordFactory) -> None:
     """A quiet cluster: the header's clock moves every poll but the frame is not drawn again (a full
     redraw costs rich more than a poll); a change draws it in full."""
-    import os
-    import pty
     import re
-    import select
-    import time
+
+    from tests.support.terminal import OnTerminal
 
     server = supervisord(nick="s1", programs={"idle": SLEEPER})
-    master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "supv_cli", "top", "-i", server.spec, "--interval", "0.2"],
-                               stdin=slave, stdout=slave, stderr=slave,
-                               env={**supv_env(), "COLUMNS": "80", "LINES": "24", "TZ": "UTC"})
-    drawn = b""
-
-    def read_for(seconds: float, until: bytes = b"") -> None:
-        nonlocal drawn
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not (until and until in drawn):
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                drawn += os.read(master, 65536)
-
-    try:
-        read_for(30, until=b"Last events")
-        assert b"Last events" in drawn, drawn
-        drawn = b""
-        read_for(2.5)                                            # quiet: ~12 polls
+    with OnTerminal("top", "-i", server.spec, "--interval", "0.2") as top:
+        assert b"Last events" in top.read(30, until=b"Last events"), top.drawn
+        top.drawn = b""
+        drawn = top.read(2.5)                                    # quiet: ~12 polls
         clocks = set(re.findall(rb"\x1b7\x1b\[H.*?supv top.*?(\d\d:\d\d:\d\d)", drawn))
         assert len(clocks) >= 2, drawn                           # the clock moved on...
         assert b"Instances" not in drawn, drawn                  # ...without a full redraw
         server.proxy().supervisor.startProcess("idle:idle", False)
-        read_for(20, until=b"idle:idle")
+        drawn = top.read(20, until=b"idle:idle")
         assert b"Instances" in drawn and b"idle:idle" in drawn   # a change: the whole frame
-        os.write(master, b"q")
-        assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        os.close(master)
-        os.close(slave)
+        top.press(b"q")
+        assert top.process.wait(20) == 0
