@@ -80,3 +80,14 @@ def test_top_live_rewrites_only_its_header_while_nothing_changes(supervisord: Su
         assert b"Instances" in drawn and b"idle:idle" in drawn   # a change: the whole frame
         top.press(b"q")
         assert top.process.wait(20) == 0
+
+
+def test_names_that_name_nothing_come_after_the_logs_of_the_others(supervisord: SupervisordFactory) -> None:
+    server = supervisord(nick="s1", programs={"chatty": CHATTY})
+    server.wait_process("chatty:chatty", ["RUNNING"])
+    result = run_supv("logs", "-i", server.spec, "-n", "1", "nope:x", "chatty", "zz")
+    assert (result.exit_code, result.stdout) == (2, "s1 chatty:chatty | 400\n"), result.stderr
+    assert result.stderr.splitlines() == [f"supv: error: no instance knows {name}: check the name with supv "
+                                          "sstatus (APP:PROC or APP:*)" for name in ("nope:x", "zz")]
+    result = run_supv("logs", "-i", server.spec, "-f", "chatty", "zz")   # a stream: refused before it starts
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
