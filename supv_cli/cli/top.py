@@ -157,7 +157,7 @@ def run_live(app: App, interval: float) -> None:
     seen = 0  # events seen so far (the deque keeps the last ones)
     built: tuple[Any, ...] = ()  # what the frame was built from
     frame: Any = None
-    drawn: tuple[Any, int] | None = None  # the frame drawn in full (without its time), and the width
+    drawn: tuple[Any, ...] | None = None  # the frame drawn in full (without its time), and the size
     drawn_at = float("-inf")
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
@@ -177,7 +177,7 @@ def run_live(app: App, interval: float) -> None:
                 # a full redraw costs rich more than a poll: only when the frame changed (or every
                 # REDRAW_EVERY); otherwise only the header line, whose clock says the frame is current
                 timed = replace(frame, taken_at=snapshot.taken_at)
-                key = (replace(frame, taken_at=0.0), console.width)
+                key = (replace(frame, taken_at=0.0), console.width, console.height)  # resized: in full
                 if key != drawn or time.monotonic() - drawn_at >= REDRAW_EVERY:
                     live.update(render(timed, live=True), refresh=True)
                     drawn, drawn_at = key, time.monotonic()
