@@ -47,7 +47,9 @@ if TYPE_CHECKING:
               "this long.")
 @click.option("--quorum", type=click.IntRange(min=1), default=None, metavar="N",
               help="--watch: act only while seeing N instances (answering, not lost); default: a strict "
-                   "majority of the instance list; 1: act whatever is seen.")
+                   "majority of the instance list, so a side cut off by a partition acts on nothing, but with "
+                   "most instances down nothing is restarted; lower it when consoles are often off; 1: act "
+                   "whatever is seen (both sides of a partition act).")
 @click.option("--no-autostart", is_flag=True, help="--watch: failover only, no automatic start.")
 @click.option("--controller-program", default="supv_controller", show_default=True, metavar="NAME",
               help="--watch: the group/program name of the controllers in supervisord (leader election).")

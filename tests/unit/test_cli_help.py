@@ -70,3 +70,10 @@ def test_errors_never_show_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith(f"{bad}:1: ")
+
+
+def test_run_plan_help_gives_the_quorum_trade_off():
+    # issue 10 item 3: --quorum is documented with its price in --help, not only in the man page
+    text = " ".join(run_supv("run-plan", "--help").stdout.split())
+    quorum = text[text.index("--quorum N"):text.index("--no-autostart")]
+    assert "majority" in quorum and "down" in quorum and "partition" in quorum, quorum
