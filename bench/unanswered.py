@@ -8,11 +8,13 @@
 
 (c) the controllers of Scenario 3 (``run-plan --watch``, 1 s timeout, 0.5 s cycle): how long after a
     server is frozen the acting controller declares it lost (``--lost-after 2`` missed polls).
+(d) the same with the acting controller's own server frozen (as a host that vanishes without closing
+    its connections): how long until a standby says it acts.
 
 Each command runs in a new interpreter (what a user waits for), with the default ``--timeout`` (5 s).
 Every supervisord started here (and its programs) is stopped at the end, by pid.
 
-Run: python bench/unanswered.py [--timeout 5] [--trials 4]
+Run: python bench/unanswered.py [--timeout 5] [--trials 4] [--parts abcd]
 """
 
 from __future__ import annotations
@@ -73,50 +75,62 @@ def compare(scenario: Scenario3, timeout: float, label: str, nick: str, command:
         print(f"    {last}")
 
 
-def freeze_detection(folder: Path, trials: int) -> None:
-    """(c): freeze a standby server; time until the acting controller says it is lost."""
+def freeze_detection(folder: Path, trials: int, parts: str) -> None:
+    """(c): freeze a standby server; time until the acting controller says it is lost. (d): freeze the
+    acting controller's server; time until a controller elsewhere says it acts."""
     cluster = Scenario3(prepare(folder / "scenario_3_controllers"), controllers=True)
     cluster.start()
-    found = []
+    found: dict[str, list[float]] = {part: [] for part in "cd" if part in parts}
     try:
-        for _ in range(trials):
-            snapshot = failover.wait_settled(cluster)
-            acting = next(iter(failover.acting_controllers(snapshot)))
-            nick = next(n for n in SERVERS if n != acting)
-            others = failover.instances_of(cluster, down=(nick,))
-            cluster.servers[nick].sigstop()
-            frozen_at, seen = time.monotonic(), None
-            try:
-                while seen is None and time.monotonic() - frozen_at < 30:
-                    states = failover.acting_controllers(take_snapshot(others, timeout=1))
-                    if any(nick in state.get("lost", []) for state in states.values()):
-                        seen = time.monotonic() - frozen_at
-                    time.sleep(0.05)
-            finally:
-                cluster.servers[nick].sigcont()
-            found.append(seen if seen is not None else float("inf"))
+        for part in found:
+            for _ in range(trials):
+                snapshot = failover.wait_settled(cluster)
+                acting = next(iter(failover.acting_controllers(snapshot)))
+                nick = acting if part == "d" else next(n for n in SERVERS if n != acting)
+                others = failover.instances_of(cluster, down=(nick,))
+                cluster.servers[nick].sigstop()
+                frozen_at, seen = time.monotonic(), None
+                try:
+                    while seen is None and time.monotonic() - frozen_at < 30:
+                        states = failover.acting_controllers(take_snapshot(others, timeout=1))
+                        if (any(nick in state.get("lost", []) for state in states.values()) if part == "c"
+                                else any(other != nick for other in states)):
+                            seen = time.monotonic() - frozen_at
+                        time.sleep(0.05)
+                finally:
+                    cluster.servers[nick].sigcont()
+                found[part].append(seen if seen is not None else float("inf"))
     finally:
         cluster.stop()
-    print(f"(c) a frozen server is lost for the acting controller after: median {statistics.median(found):.2f}s "
-          f"(trials {', '.join(f'{t:.2f}' for t in found)})")
+    labels = {"c": "(c) a frozen server is lost for the acting controller after",
+              "d": "(d) the acting controller's server frozen: a standby acts after"}
+    for part, times in found.items():
+        print(f"{labels[part]}: median {statistics.median(times):.2f}s "
+              f"(trials {', '.join(f'{t:.2f}' for t in times)})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=5.0)
-    parser.add_argument("--trials", type=int, default=4, help="freezes of (c)")
+    parser.add_argument("--trials", type=int, default=4, help="freezes of (c) and of (d)")
+    parser.add_argument("--parts", default="abcd", help="the parts to run, e.g. cd")
     options = parser.parse_args()
     timeout = options.timeout
     with tempfile.TemporaryDirectory(prefix="supv-bench-unanswered-") as folder:
-        scenario = Scenario3(prepare(Path(folder) / "scenario_3"))
-        scenario.start()
-        try:
-            print(f"Scenario 3 on {len(scenario.servers)} supervisord, --timeout {timeout:g}")
-            compare(scenario, timeout, "(a)", "console_3", ["run-plan", "scen3_hci_01"], ["stop-plan", "scen3_hci_01"])
-            compare(scenario, timeout, "(b)", "server_2", ["stop-plan", "scen3_srv"], ["run-plan", "scen3_srv"])
-        finally:
-            scenario.stop()
-        freeze_detection(Path(folder), options.trials)
+        if "a" in options.parts or "b" in options.parts:
+            scenario = Scenario3(prepare(Path(folder) / "scenario_3"))
+            scenario.start()
+            try:
+                print(f"Scenario 3 on {len(scenario.servers)} supervisord, --timeout {timeout:g}")
+                if "a" in options.parts:
+                    compare(scenario, timeout, "(a)", "console_3", ["run-plan", "scen3_hci_01"],
+                            ["stop-plan", "scen3_hci_01"])
+                if "b" in options.parts:
+                    compare(scenario, timeout, "(b)", "server_2", ["stop-plan", "scen3_srv"], ["run-plan", "scen3_srv"])
+            finally:
+                scenario.stop()
+        if "c" in options.parts or "d" in options.parts:
+            freeze_detection(Path(folder), options.trials, options.parts)
 
 
 if __name__ == "__main__":
