@@ -108,16 +108,21 @@ class Poller:
             return {nick for nick, known in self._known.items()
                     if now - (known.answered_at if full else known.asked_at) >= period}
 
-    def poll(self, full: Collection[str] | None = None, probe: Collection[str] = ()) -> Snapshot:
+    def poll(self, full: Collection[str] | None = None, probe: Collection[str] = (),
+             skip: Collection[str] = ()) -> Snapshot:
         """One snapshot: instances named in ``full`` (None: all) get a full poll, those in ``probe`` a
         probe; the others are *watched*: asked (a probe) only when their kept connection was closed by
-        supervisord or there is none, else their last answer stands."""
+        supervisord or there is none, else their last answer stands. Those in ``skip`` that answered
+        (or failed) before are not asked at all: their last answer stands."""
         instances = list(self.session.instances)
         kinds: dict[str, str] = {}
         with self._lock:
             settled = {nick: known.last is not None and known.last.usable for nick, known in self._known.items()}
+            skipped = {nick for nick in skip if nick in self._known and self._known[nick].last is not None}
         for instance in instances:
             nick = instance.nick
+            if nick in skipped:
+                continue
             if full is None or nick in full or not settled.get(nick, False):
                 kinds[nick] = "full"  # an instance not answering RUNNING is always asked, in full
             elif nick in probe or self.session.client(instance).peer_closed() is not False:

@@ -14,8 +14,8 @@ it needs the processes far less often. So, per instance:
   which tells a frozen supervisord or a vanished host (its connection stays open) from a quiet one;
 * a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
   answer of every instance, which the recovery of a double failure rests on), and the leader's instance
-  every ``FULL_EVERY``. When the leader's instance misses a poll, it asks every instance at once, so that
-  its missed polls, quorum and last answers are fresh when it may take over;
+  every ``FULL_EVERY``. When the leader's instance misses a poll, it asks every other instance at once, so
+  that its missed polls, quorum and last answers are fresh when it may take over;
 * no leader known (start-up, or a controller started outside supervisord): everything, in full.
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
@@ -84,7 +84,9 @@ def paced_snapshots(controller: Controller, poller: Poller, full_every: float = 
                                                                 lambda period: poller.due(period, full=False)))
         if full is not None and leader is not None and any(
                 snap.instance.nick == leader and not snap.usable for snap in taken):
-            return poller.poll()  # the leader may be going: fresh answers of everyone before deciding
+            # the leader may be going: fresh answers of everyone before deciding, but the leader's own,
+            # whose timeout was just waited (waiting it twice a cycle delayed a takeover by a second a cycle)
+            return poller.poll(skip={leader})
         return taken
 
     return snapshot

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import xmlrpc.client
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,13 +15,14 @@ import pytest
 from supv_cli.cluster import workers
 from supv_cli.cluster.polling import same_answers
 from supv_cli.cluster.rpcparse import _flat_structs, _Unsupported, parse_response
-from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.cluster.snapshot import Snapshot, Unreachable
 from supv_cli.controller.pacing import (
     FULL_EVERY,
     PROBE_EVERY,
     STANDBY_FULL_EVERY,
     Evaluations,
     full_this_cycle,
+    paced_snapshots,
     probes_this_cycle,
 )
 
@@ -138,3 +141,36 @@ def test_unchanged_answers_are_not_evaluated_again(tmp_path: Any) -> None:
     assert not same_answers(first, equal_copy)  # only identity tells "unchanged": no deep comparison
     changed = snapshot(cluster, {"s1": [info("app:p", S.EXITED, start=1.0, stop=2.0)], "s2": [info("app:p")]})
     assert evaluations(changed, set()).applications["app"] != status.applications["app"]
+
+
+class ScriptedPoller:
+    """What paced_snapshots needs of a Poller, over a scripted cluster: ``silent`` instances time out;
+    each poll records which instances it asked (the ones a real poll would wait for)."""
+
+    def __init__(self, nicks: tuple[str, ...], silent: set[str]) -> None:
+        self.cluster = instances(*nicks)
+        self.silent = silent
+        self.asked: list[set[str]] = []
+
+    def due(self, period: float, full: bool = True) -> set[str]:
+        return {i.nick for i in self.cluster}
+
+    def poll(self, full: Any = None, probe: Any = (), skip: Any = ()) -> Snapshot:
+        self.asked.append({i.nick for i in self.cluster} - set(skip))
+        taken = snapshot(self.cluster, {})
+        return Snapshot(tuple(replace(s, state="UNREACHABLE", reason="timeout", error_kind=Unreachable.TIMEOUT)
+                              if s.instance.nick in self.silent else s for s in taken.instances))
+
+
+def test_a_standby_does_not_wait_twice_in_one_cycle_for_a_silent_leader() -> None:
+    # the leader's instance misses a poll: the standby asks everyone again at once (fresh answers before
+    # it may take over), but not the leader's instance, whose timeout it has just waited: one timeout
+    # per cycle, so a frozen leader is taken over one timeout sooner per cycle
+    poller = ScriptedPoller(("s1", "s2", "s3"), silent={"s1"})
+    standby = SimpleNamespace(acting=False, leader="s1", jobs=[])
+    taken = paced_snapshots(standby, poller)()  # type: ignore[arg-type]
+    assert [sorted(asked) for asked in poller.asked] == [["s1", "s2", "s3"], ["s2", "s3"]]
+    assert not next(s for s in taken.instances if s.instance.nick == "s1").reachable
+    poller.silent, poller.asked = set(), []
+    paced_snapshots(standby, poller)()  # type: ignore[arg-type]
+    assert len(poller.asked) == 1   # the leader answers: one poll
