@@ -25,7 +25,7 @@ def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
     BACKOFF, STOPPING / STOPPED, EXITED expected / FATAL, UNKNOWN, EXITED unexpected). Load and counts
     are null for an instance that did not answer.
     """
-    from supv_cli.status import instance_counts, process_counts
+    from supv_cli.status.loads import instance_counts, process_counts
 
     instance = snap.instance
     data: dict[str, Any] = {
