@@ -50,7 +50,7 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
       supv restart-plan -c etc/supv.conf --dry-run
       supv restart_application -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import emit_plan, execute, local_instance, plan_start
+    from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.operate import restart_plan as dry_restart
     from supv_cli.plan.operate import restart_runs

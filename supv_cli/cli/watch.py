@@ -30,7 +30,7 @@ def stamp() -> str:
 
 def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
     """Run the controller until SIGTERM / Ctrl-C."""
-    from supv_cli.cli.run_common import local_instance
+    from supv_cli.cli.actions import local_instance
     from supv_cli.cluster.settings import ClusterOptions
     from supv_cli.controller import Controller, watch
     from supv_cli.controller.pacing import paced_snapshots
