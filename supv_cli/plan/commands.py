@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from supv_cli.cluster.instances import Instance
+from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.plan.model import Placement
 
 #: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
@@ -68,7 +69,7 @@ class Command:
     outcome: Outcome | None = None
     detail: str = ""
     finished: float | None = None
-    state: str = ""                # last state seen
+    state: ProcessState | None = None  # last state seen
     missed: int = 0
     pending_load: bool = False
 

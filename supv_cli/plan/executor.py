@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.cluster.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.commands import ApplicationJob, Command, Event, Outcome, Request, RunOptions
 from supv_cli.plan.model import Action, Placement
 from supv_cli.plan.placer import Placer
@@ -253,15 +253,15 @@ class Run:
                              now)
                 return
             state = info.state
-        previous, command.state = command.state, state.name
+        previous, command.state = command.state, state
         if job.kind == "stop":
             verdict = stop_verdict(command, state, now, self.options)
             if verdict is not None:
                 self._finish(job, command, *verdict, now)
             return
-        if state is ProcessState.BACKOFF and previous != "BACKOFF":
+        if state is ProcessState.BACKOFF and previous is not ProcessState.BACKOFF:
             command.deadline = now + self._budget(placement, job.kind)  # Supervisor retries: the clock restarts
-        if state is ProcessState.RUNNING and placement.wait_exit and previous != "RUNNING":
+        if state is ProcessState.RUNNING and placement.wait_exit and previous is not ProcessState.RUNNING:
             command.deadline = now + self.options.exit_timeout  # RUNNING: now it has to exit
         verdict = start_verdict(command, state, info, now, self.options)
         if verdict is not None:
@@ -327,7 +327,7 @@ class Run:
         loads: dict[str, int] = {}
         for command in self.commands():
             if (command.pending_load and command.instance is not None and command.outcome is None
-                    and command.state not in ("STARTING", "RUNNING", "BACKOFF")):
+                    and command.state not in RUNNING_STATES):
                 nick = command.instance.nick
                 loads[nick] = loads.get(nick, 0) + command.placement.expected_loading
         return loads
