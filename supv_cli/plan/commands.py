@@ -20,12 +20,6 @@ DEFAULT_EXIT_TIMEOUT = 60.0
 DEFAULT_STOP_TIMEOUT = 5.0
 #: consecutive unanswered polls after which an instance is lost for a command
 DEFAULT_LOST_AFTER = 2
-#: Supervisor fault codes the executor reacts to
-FAULT_ALREADY_STARTED = 60
-#: the process was spawned but died at once; supervisord retries it (BACKOFF, startretries), so its
-#: state decides, as for any start (behaviour spec §3.5: BACKOFF is in progress)
-FAULT_SPAWN_ERROR = 50
-FAULT_NOT_RUNNING = 70
 
 
 class Outcome(str, Enum):

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from supv_cli.cluster.snapshot import ProcessInfo, ProcessState
-from supv_cli.plan.commands import (
-    FAULT_ALREADY_STARTED,
-    FAULT_NOT_RUNNING,
-    FAULT_SPAWN_ERROR,
-    Command,
-    Outcome,
-    RunOptions,
-)
+from supv_cli.cluster.snapshot import Faults, ProcessInfo, ProcessState
+from supv_cli.plan.commands import Command, Outcome, RunOptions
 from supv_cli.plan.model import Placement
 
 __all__ = ["Verdict", "answer_verdict", "budget", "start_verdict", "stop_verdict"]
@@ -41,9 +34,11 @@ def answer_verdict(command: Command, result: Any) -> Verdict | None:
     """What the answer to a start / stop request (True, or a CallError) means: None when the request
     was taken (the command now waits for the process state), else how the command ends."""
     code = getattr(result, "fault_code", None)
-    if result is True or code == FAULT_ALREADY_STARTED or (code == FAULT_SPAWN_ERROR and command.kind == "start"):
+    # SPAWN_ERROR: spawned but died at once; supervisord retries it (BACKOFF, startretries), so its
+    # state decides, as for any start (behaviour spec §3.5: BACKOFF is in progress)
+    if result is True or code == Faults.ALREADY_STARTED or (code == Faults.SPAWN_ERROR and command.kind == "start"):
         return None
-    if command.kind == "stop" and code == FAULT_NOT_RUNNING:
+    if command.kind == "stop" and code == Faults.NOT_RUNNING:
         return Outcome.STOPPED, "was not running"
     if code is not None:
         return Outcome.FAILED, f"refused by supervisord: {getattr(result, 'reason', result)}"

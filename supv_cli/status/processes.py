@@ -19,14 +19,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import RUNNING_STATES, STOPPED_STATES, ProcessInfo, ProcessState
+from supv_cli.cluster.snapshot import ACTIVE_STATES, RUNNING_STATES, STOPPED_STATES, ProcessInfo, ProcessState
 from supv_cli.rules.model import ProcessRules
 
 __all__ = ["ProcessStatus", "is_crashed", "lost_info", "synthesize"]
 
 #: the order in which a conflict picks its synthetic state (Supvisors' ``running_state``)
 _CONFLICT_ORDER = (ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STARTING, ProcessState.STOPPING)
-_ACTIVE_STATES = RUNNING_STATES | {ProcessState.STOPPING}
 
 
 @dataclass(frozen=True)
@@ -139,11 +138,11 @@ def synthesize(application_name: str, process_name: str, infos: Sequence[tuple[I
     effective: list[tuple[Instance, ProcessInfo]] = []
     lost_on: list[Instance] = []
     for instance, info in infos:
-        if instance.nick in lost and info.state in _ACTIVE_STATES:
+        if instance.nick in lost and info.state in ACTIVE_STATES:
             info = lost_info(info, instance.nick)
             lost_on.append(instance)
         effective.append((instance, info))
-    active = [(instance, info) for instance, info in effective if info.state in _ACTIVE_STATES]
+    active = [(instance, info) for instance, info in effective if info.state in ACTIVE_STATES]
     running_on = tuple(instance for instance, info in active if info.state in RUNNING_STATES)
     stopping_on = tuple(instance for instance, info in active if info.state == ProcessState.STOPPING)
     if len(active) > 1:
