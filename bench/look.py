@@ -72,9 +72,10 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 # --------------------------------------------------------------------------------------------- latency
 
-def latency(workdir: Path, interval: float, trials: int, chooser: random.Random) -> list[float]:
+def latency(workdir: Path, interval: float, trials: int, chooser: random.Random,
+            host: str = "127.0.6.1") -> list[float]:
     """Seconds from each state change (call returned) to its line on ``supv events``' stdout."""
-    server = Supervisord(workdir / f"latency-{interval:g}", nick="bench", host="127.0.6.1",
+    server = Supervisord(workdir / f"latency-{interval:g}", nick="bench", host=host,
                          programs={"p": {"command": "sleep 1000", "startsecs": 0, "autostart": False,
                                          "stopwaitsecs": 1}})
     server.start()
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20.0, help="seconds of CPU measurement")
     parser.add_argument("--interval", type=float, action="append", help="events --interval (repeatable)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--host", default="127.0.6.1", help="loopback address of the latency supervisord")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     chooser = random.Random(seed)
@@ -193,7 +195,7 @@ def main() -> None:
         print("\nevent latency (state change done in supervisord -> line read on the pipe)")
         print(f"{'interval':>9} {'trials':>6} {'median':>7} {'p90':>7} {'max':>7}  aim (median <= interval + 0.1)")
         for interval in args.interval or [1.0, 0.5]:
-            delays = sorted(latency(workdir, interval, args.trials, chooser))
+            delays = sorted(latency(workdir, interval, args.trials, chooser, args.host))
             median = statistics.median(delays)
             p90 = delays[int(0.9 * (len(delays) - 1))]
             verdict = "ok" if median <= interval + 0.1 else "MISSED"

@@ -117,6 +117,13 @@ class LazyGroup(click.Group):
             terminated = isinstance(interrupt, Terminated)
             click.echo("supv: terminated" if terminated else "supv: interrupted", err=True)
             ctx.exit(int(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED))
+        except BrokenPipeError:
+            # stdout closed early (``supv logs ... | head``): the reader had what it wanted, not a
+            # failure. click would exit 1; what is still buffered must not fail again at exit
+            from supv_cli.cli.output import silence_stdout
+
+            silence_stdout()
+            ctx.exit(int(ExitCode.OK))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]

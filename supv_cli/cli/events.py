@@ -45,7 +45,8 @@ def events(app: App, count: int | None, interval: float) -> None:
     and null names; kind conflict has from/to NONE or CONFLICT and the nicks in instances.
 
     \b
-    Exit status: 0 after N events (--count); 2 usage or configuration error; 130 interrupted.
+    Exit status: 0 after N events (--count), or stdout closed (| head: seen at the next poll); 2 usage
+    or configuration error; 130 interrupted; 143 terminated.
 
     \b
     Examples:

@@ -34,6 +34,16 @@ def emit(items: Sequence[Item], fmt: str) -> None:
         sys.stdout.flush()
 
 
+def unknown_names_error(unknown: Sequence[str], unreachable: bool) -> SupvError:
+    """One error line per NAMESPEC that names nothing: exit 2, or 3 when an instance did not answer
+    (it may have it)."""
+    where = "no reachable instance knows" if unreachable else "no instance knows"
+    lines = [f"{where} {name}: check the name with supv sstatus (APP:PROC or APP:*)" for name in unknown]
+    error: SupvError = (ClusterError if unreachable else UsageError)(lines[0])
+    error.errors = lines  # type: ignore[attr-defined]  # report_error prints each line
+    return error
+
+
 def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
     """Make the calls of ``asks`` through the session: one ``system.multicall`` per instance, all
     instances at once. One entry per ask: its results, or the error that made its instance fail."""
@@ -85,11 +95,17 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
     Memory is bounded whatever the log size: at most 1 MiB is read back for -n, 64 KiB per read; a log
     growing faster than it is read is skipped forward and the skip is said on stderr; a log rotated or
     truncated is read again from its start; a line is printed once complete. A process that logs to no
-    file (stdout_logfile=NONE, or --stderr with redirect_stderr=true) is said so on stderr.
+    file (stdout_logfile=NONE, or --stderr with redirect_stderr=true) is said so on stderr, and so is a
+process that never started since its supervisord started (no log yet).
 
     \b
-    Exit status: 0 shown; 1 a log could not be read (no log file); 2 usage or configuration error, or a
-    NAMESPEC no reachable instance knows; 3 the instance of a log did not answer; 130 interrupted.
+    A NAMESPEC that names nothing is said (one line each) after the logs of the others; with -f, before
+    anything is followed, and nothing is.
+
+    \b
+    Exit status: 0 shown (or stdout closed: | head); 1 a log could not be read (no log file); 2 usage or
+    configuration error, or a NAMESPEC no reachable instance knows; 3 the instance of a log did not
+    answer; 130 interrupted; 143 terminated.
 
     \b
     Examples:
@@ -97,7 +113,7 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
       supv logs -c etc/supv.conf -f 'scen3_hci_01:*'
       supv tail -c etc/supv.conf -n 100 --stderr scen3_srv:scen3_track_manager --json | jq -r .line
     """
-    from supv_cli.cli.polling import poll, use_watch_timeout
+    from supv_cli.cli.polling import check_stdout, poll, use_watch_timeout
     from supv_cli.look.follow import LogFollower
     from supv_cli.look.logtail import expand
 
@@ -105,11 +121,9 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
         use_watch_timeout(app)
     snapshot = app.snapshot(with_config=False)  # unreachable instances said once; exit 3 if none answers
     names, unknown = expand(snapshot, namespecs)
-    if unknown:
-        where = "no reachable instance knows" if snapshot.unreachable else "no instance knows"
-        error: SupvError = (ClusterError if snapshot.unreachable else UsageError)(
-            f"{where} {', '.join(unknown)}: check the name with supv sstatus (APP:PROC or APP:*)")
-        raise error
+    unknown_error = unknown_names_error(unknown, bool(snapshot.unreachable)) if unknown else None
+    if unknown_error is not None and (follow or not names):  # a stream does not start with a name missing
+        raise unknown_error
     follower = LogFollower(names, "stderr" if use_stderr else "stdout", lines)
     failed_instances: set[str] = set()
     while True:
@@ -122,10 +136,13 @@ def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, 
             emit(follower.take(ask, results), app.fmt)
         if not follow:
             break
+        check_stdout()
         time.sleep(max(0.0, started + interval - time.monotonic()))
         snapshot = poll(app)
     emit(follower.finish(), app.fmt)
     if failed_instances:
         raise ClusterError(f"could not read the logs on {', '.join(sorted(failed_instances))}")
+    if unknown_error is not None:  # a view shows what it knows, then the names that name nothing
+        raise unknown_error
     if follower.unreadable():
         raise SupvError(f"no log file for {', '.join(s.namespec for s in follower.unreadable())}")

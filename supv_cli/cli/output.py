@@ -25,6 +25,31 @@ def no_color() -> bool:
     return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
 
 
+def stdout_gone() -> bool:
+    """True when stdout is a pipe (or socket) whose reader has gone (``supv events | head -1``): a
+    stream that writes rarely would otherwise only notice it at its next line, maybe never."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (tests capture it)
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)  # nothing asked: only what is always reported, an error or a hang-up
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def silence_stdout() -> None:
+    """Send what is still to be written on stdout to /dev/null (its reader has gone)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 def echo_err(message: str) -> None:
     """A line of talk on stderr."""
     click.echo(message, err=True)

@@ -40,7 +40,7 @@ def poll(app: App) -> Snapshot:
 def snapshots(app: App, interval: float, wait: Callable[[float], bool] | None = None,
               clock: Callable[[], float] = time.monotonic) -> Iterator[Snapshot]:
     """A fresh snapshot every ``interval`` seconds (from the start of one poll to the next), until
-    ``wait(seconds)`` returns True (default: sleep, never stop)."""
+    ``wait(seconds)`` returns True (default: sleep, never stop) or stdout's reader goes."""
 
     def sleep(seconds: float) -> bool:
         time.sleep(seconds)
@@ -50,8 +50,18 @@ def snapshots(app: App, interval: float, wait: Callable[[float], bool] | None = 
     while True:
         started = clock()
         yield poll(app)
+        check_stdout()
         if wait(max(0.0, started + interval - clock())):
             return
+
+
+def check_stdout() -> None:
+    """Raise BrokenPipeError when stdout's reader has gone (the error boundary exits 0): a watch that
+    prints rarely must not outlive ``| head -1`` until its next line."""
+    from supv_cli.cli.output import stdout_gone
+
+    if stdout_gone():
+        raise BrokenPipeError("stdout closed")
 
 
 class ConflictWatch:

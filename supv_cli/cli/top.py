@@ -25,8 +25,9 @@ ROLES_EVERY = 5.0
 EVENTS_KEPT = 100
 #: the width of a frame printed in a pipe when COLUMNS does not say
 PIPE_WIDTH = 80
-#: seconds between two redraws of a frame that did not change (its header time moves on)
-REDRAW_EVERY = 5.0
+#: seconds between two full redraws of a frame that did not change (meanwhile only its header line is
+#: written again, for its clock): a full redraw costs rich ~10 ms, more than a poll
+REDRAW_EVERY = 60.0
 
 
 class Keys:
@@ -86,7 +87,7 @@ def top(app: App, interval: float, once: bool) -> None:
     instances (state, load as a bar against the 100 % cap, running/total processes, the role of the supv
     controller running there: acting or standby, read every 5 s), the conflicts (managed processes
     active on several instances) and the last changes seen (as supv events prints them). The frame is
-    redrawn when something in it changes, and every 5 s otherwise (the time in its header says when).
+    redrawn when something in it changes; otherwise only its header line is, for its clock.
     Press q or Ctrl-C to quit; the terminal is restored.
 
     On a terminal shorter than the frame, the rows that need attention are kept (an application not
@@ -136,7 +137,7 @@ def run_live(app: App, interval: float) -> None:
     from rich.live import Live
 
     from supv_cli.cli.polling import conflicts_in, snapshots
-    from supv_cli.cli.top_render import render
+    from supv_cli.cli.top_render import HeaderLine, render
     from supv_cli.cluster.polling import same_answers
     from supv_cli.look.changes import ChangeDetector
     from supv_cli.look.dashboard import build_frame, fit
@@ -150,9 +151,13 @@ def run_live(app: App, interval: float) -> None:
     roles: dict[str, str] = {}
     roles_read = -ROLES_EVERY
     keys = Keys()
+    header = HeaderLine(console)
     previous: Snapshot | None = None
     status: ClusterStatus | None = None
-    drawn: tuple[Any, int] | None = None
+    seen = 0  # events seen so far (the deque keeps the last ones)
+    built: tuple[Any, ...] = ()  # what the frame was built from
+    frame: Any = None
+    drawn: tuple[Any, ...] | None = None  # the frame drawn in full (without its time), and the size
     drawn_at = float("-inf")
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
@@ -160,14 +165,23 @@ def run_live(app: App, interval: float) -> None:
                 if status is None or not same_answers(snapshot, previous):  # the answers changed
                     status = evaluate(rules, app.fill(snapshot))
                 previous = snapshot
-                events.extend(detector.feed(snapshot, conflicts_in(status) if rules is not None else None))
+                changes = detector.feed(snapshot, conflicts_in(status) if rules is not None else None)
+                events.extend(changes)
+                seen += len(changes)
                 if time.monotonic() - roles_read >= ROLES_EVERY:
                     roles, roles_read = roles_of(app, snapshot), time.monotonic()
-                frame = fit(build_frame(status, roles, list(events), interval), console.height)
-                # drawing costs more than polling: only what changed, or the clock every REDRAW_EVERY
-                key = (replace(frame, taken_at=0.0), console.width)
+                # a quiet cluster gives the same status object: its frame is not built again
+                if not built or built[0] is not status or built[1:] != (roles, seen, console.height):
+                    frame = fit(build_frame(status, roles, list(events), interval), console.height)
+                    built = (status, roles, seen, console.height)
+                # a full redraw costs rich more than a poll: only when the frame changed (or every
+                # REDRAW_EVERY); otherwise only the header line, whose clock says the frame is current
+                timed = replace(frame, taken_at=snapshot.taken_at)
+                key = (replace(frame, taken_at=0.0), console.width, console.height)  # resized: in full
                 if key != drawn or time.monotonic() - drawn_at >= REDRAW_EVERY:
-                    live.update(render(replace(frame, taken_at=snapshot.taken_at), live=True), refresh=True)
+                    live.update(render(timed, live=True), refresh=True)
                     drawn, drawn_at = key, time.monotonic()
+                else:
+                    header.draw(timed)
     finally:
         keys.close()

@@ -42,6 +42,30 @@ def header(frame: Frame, live: bool) -> Any:
     return text
 
 
+class HeaderLine:
+    """Writes only the header line of a live frame (top left of rich's alternate screen), for its clock:
+    a few hundred microseconds where a full redraw costs rich ~10 ms."""
+
+    def __init__(self, console: Any) -> None:
+        import io
+
+        from rich.console import Console
+
+        self.console = console
+        self._buffer = io.StringIO()
+        self._renderer = Console(file=self._buffer, color_system=console.color_system, no_color=console.no_color,
+                                 force_terminal=True, highlight=False, legacy_windows=False)
+
+    def draw(self, frame: Frame) -> None:
+        self._renderer.width = self.console.width
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._renderer.print(header(frame, live=True), end="")
+        # save the cursor, home, the line, erase the rest of it, restore the cursor
+        self.console.file.write(f"\x1b7\x1b[H{self._buffer.getvalue()}\x1b[K\x1b8")
+        self.console.file.flush()
+
+
 def applications(frame: Frame) -> Any:
     from rich.text import Text
 

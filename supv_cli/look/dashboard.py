@@ -115,7 +115,8 @@ def _instances_summary(rows: Sequence[InstanceRow]) -> str:
     text = f"+ {len(rows)} more instances: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     loads = [row.load for row in rows if row.load is not None]
     if loads:
-        text += f", load {min(loads)}-{max(loads)} %"
+        low, high = min(loads), max(loads)
+        text += f", load {low} %" if low == high else f", load {low}-{high} %"
     return text
 
 

@@ -146,6 +146,8 @@ class LogCursor:
         self._decode_failures = 0
         if self.offset is None:
             text, size, _ = results[1]
+            if not int(size) and not int(info.get("start") or 0):  # supervisord tails a missing file as empty
+                out.append(Notice(self.source, NEVER_STARTED))
             return out + self._backlog(str(text).encode("utf-8"), int(size))
         size = int(results[1][1])
         return out + self._advance(str(results[2]).encode("utf-8"), size)
@@ -222,6 +224,10 @@ def _text(line: bytes) -> str:
 
 def _reason(error: BaseException) -> str:
     return str(getattr(error, "reason", None) or error)
+
+
+#: what is said of an empty log whose process never started (since its supervisord started)
+NEVER_STARTED = "never started since its supervisord started: nothing logged yet"
 
 
 def _no_file_message(stream: str) -> str:

@@ -235,41 +235,17 @@ def test_top_once(tmp_path: Path, supervisord: SupervisordFactory) -> None:
 def test_top_live_quits_on_q_and_restores_the_terminal(supervisord: SupervisordFactory) -> None:
     """On a (pseudo) terminal: the full-screen frame is drawn, q quits with 0, the screen and the
     terminal settings (echo, canonical mode) are as they were."""
-    import os
-    import pty
-    import select
     import termios
 
-    def read(fd: int) -> bytes:
-        """What is there within a second (never blocks longer: a hung top fails the test)."""
-        ready, _, _ = select.select([fd], [], [], 1.0)
-        try:
-            return os.read(fd, 65536) if ready else b""
-        except OSError:  # the child closed its side
-            return b""
+    from tests.support.terminal import OnTerminal
 
     s1 = supervisord(nick="s1", programs={"p": {"command": "sleep 1000", "startsecs": 0}})
-    master, slave = pty.openpty()
-    before = termios.tcgetattr(slave)
-    process = subprocess.Popen([sys.executable, "-m", "supv_cli", "top", "-i", s1.spec, "--interval", "0.2"],
-                               stdin=slave, stdout=slave, stderr=slave, env={**supv_env(), "COLUMNS": "80",
-                                                                             "LINES": "24"})
-    drawn = b""
-    try:
-        deadline = time.monotonic() + 30
-        while b"Last events" not in drawn and time.monotonic() < deadline:
-            drawn += read(master)
+    with OnTerminal("top", "-i", s1.spec, "--interval", "0.2") as top:
+        before = termios.tcgetattr(top.slave)
+        drawn = top.read(30, until=b"Last events")
         assert b"Last events" in drawn and b"\x1b[?1049h" in drawn       # the alternate screen
-        os.write(master, b"q")
-        assert process.wait(20) == 0
-        deadline = time.monotonic() + 10
-        while b"\x1b[?1049l" not in drawn and time.monotonic() < deadline:   # written on its way out
-            drawn += read(master)
+        top.press(b"q")
+        assert top.process.wait(20) == 0
+        drawn = top.read(10, until=b"\x1b[?1049l")                        # written on its way out
         assert b"\x1b[?1049l" in drawn                                    # the screen restored
-        assert termios.tcgetattr(slave) == before                         # echo and line mode back
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        os.close(master)
-        os.close(slave)
+        assert termios.tcgetattr(top.slave) == before                     # echo and line mode back

@@ -32,8 +32,10 @@ class FakeSupervisord:
         name = params[0]
         path = self.files.get(name)
         if method == "supervisor.getProcessInfo":
+            # a process that ran has a start time (and its AUTO log file was created when it started)
+            ran = name in self.states or (path is not None and path.exists())
             return {"name": name, "stdout_logfile": str(path) if path else "", "stderr_logfile": "",
-                    "state": int(self.states.get(name, ProcessState.STOPPED))}
+                    "state": int(self.states.get(name, ProcessState.STOPPED)), "start": 1_700_000_000 if ran else 0}
         if path is None or not path.exists():
             return ["", 0, False] if "tail" in method else CallError(INSTANCE, Unreachable.FAULT, "fault: NO_FILE", 20)
         if "tail" in method:
@@ -189,6 +191,19 @@ def test_a_log_not_created_yet_is_empty(tmp_path):
     assert poll(cursor, server) == []
     path.write_bytes(b"first\n")
     assert texts(poll(cursor, server)) == ["first"]
+
+
+def test_a_process_that_never_started_is_said_so(tmp_path):
+    path = tmp_path / "never.log"                     # AUTO: created when the process starts
+    server = FakeSupervisord({"app:p": path})
+    cursor = LogCursor(SRC, lines=10)
+    assert texts(poll(cursor, server)) == [f"! {logtail.NEVER_STARTED}"]
+    assert poll(cursor, server) == []                 # said once; then waiting for its first line
+    path.write_bytes(b"first\n")
+    assert texts(poll(cursor, server)) == ["first"]
+    empty = tmp_path / "empty.log"                    # it ran and printed nothing: nothing to say
+    empty.write_bytes(b"")
+    assert poll(LogCursor(SRC, lines=10), FakeSupervisord({"app:p": empty})) == []
 
 
 def test_json_and_plain_lines():

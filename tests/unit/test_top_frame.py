@@ -159,3 +159,13 @@ def test_thirty_instances_on_an_80x24_terminal():
     assert any(line.startswith("app_3 ") and "Degraded" in line for line in lines)
     assert "+ 2 more applications: 2 RUNNING" in lines
     assert lines[-4] == "Last events (17 earlier not shown)"
+
+
+@pytest.mark.parametrize(("loads", "summary"), [
+    ((0, 0, 0), "+ 3 more instances: 3 RUNNING, load 0 %"),          # one load: not "0-0 %"
+    ((5, 40, 12), "+ 3 more instances: 3 RUNNING, load 5-40 %"),
+    ((None, None, None), "+ 3 more instances: 3 RUNNING"),
+])
+def test_the_summary_of_the_instances_left_out(loads, summary):
+    instances = tuple(InstanceRow(f"i{n}", "RUNNING", "", load, 1, 2) for n, load in enumerate(loads))
+    assert fit(Frame(T0, 1.0, (), instances, (), ()), 7).more_instances == summary
