@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 @click.option("--startup-grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
               metavar="SECONDS", help="--watch: the automatic start waits for every instance to answer, at most "
               "this long.")
+@click.option("--quorum", type=click.IntRange(min=1), default=None, metavar="N",
+              help="--watch: act only while seeing N instances (answering, not lost); default: a strict "
+                   "majority of the instance list; 1: act whatever is seen.")
 @click.option("--no-autostart", is_flag=True, help="--watch: failover only, no automatic start.")
 @click.option("--controller-program", default="supv_controller", show_default=True, metavar="NAME",
               help="--watch: the group/program name of the controllers in supervisord (leader election).")
@@ -52,7 +55,8 @@ if TYPE_CHECKING:
 def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
              start_timeout: float, exit_timeout: float, poll_interval: float, local: str | None,
              quiet: bool, watch: bool, interval: float, lost_after: int, conciliate: str, restart_budget: int,
-             budget_window: float, startup_grace: float, no_autostart: bool, controller_program: str) -> None:
+             budget_window: float, startup_grace: float, quorum: int | None, no_autostart: bool,
+             controller_program: str) -> None:
     """Start applications stage by stage, as Supvisors' rules say.
 
     Applications go by start_sequence (lowest first, equal values in parallel; every managed application
@@ -84,7 +88,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
 
         options = ControllerOptions(interval=interval, lost_after=lost_after, conciliate=Conciliation(conciliate),
                                     restart_budget=restart_budget, budget_window=budget_window,
-                                    startup_grace=startup_grace, autostart=not no_autostart,
+                                    startup_grace=startup_grace, autostart=not no_autostart, quorum=quorum,
                                     controller_program=controller_program,
                                     run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
         run_controller(app, options, local, applications)

@@ -33,6 +33,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.cli.actions import local_instance
     from supv_cli.cluster.settings import ClusterOptions
     from supv_cli.controller import Controller, watch
+    from supv_cli.controller.events import EventKind
+    from supv_cli.controller.loop import GracefulStop, Stopped
     from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.commands import Event
 
@@ -47,6 +49,9 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     if unmanaged:
         raise click.BadParameter(f"no rules element matches {', '.join(unmanaged)}: supv cannot start it",
                                  param_hint="APP")
+    if options.quorum is not None and options.quorum > len(app.instances):
+        raise click.BadParameter(f"{options.quorum} is more than the {len(app.instances)} instances of the "
+                                 "list: give at most that many", param_hint="--quorum")
     controller = Controller(rules, app.instances, local, options, only=frozenset(applications))
     last_state: list[str] = [""]
     last_beat = [time.monotonic()]
@@ -65,7 +70,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         beat = time.monotonic() - last_beat[0] >= HEARTBEAT
         if beat:  # proof of life, also in the state line that `supv instances` reads
             last_beat[0] = time.monotonic()
-            log(Event("alive", "controller", f"{cycles[0]} cycles, {'acting' if controller.acting else 'standby'}"))
+            role = "acting" if controller.state()["acting"] else "standby"
+            log(Event(EventKind.ALIVE, "controller", f"{cycles[0]} cycles, {role}"))
         state = json.dumps(controller.state(), sort_keys=True)
         if state != last_state[0] or beat:  # one line on stdout each time what the controller knows changes
             last_state[0] = state
@@ -73,14 +79,18 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
                                    "cycles": cycles[0], **controller.state()}))
             sys.stdout.flush()
 
-    def terminate(signum: int, frame: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, terminate)
+    # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
+    stop = GracefulStop()
+    signal.signal(signal.SIGTERM, stop.request)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
-    log(Event("start", "controller", f"{where}: watching {len(app.instances)} instances every "
+    log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "
               f"{options.interval:g}s"))
     try:
-        watch(controller, paced_snapshots(controller, session.poller), session.send, on_events)
+        # an instance the session would skip after a timeout is asked anyway: a missed poll is a poll
+        # made and not answered (--lost-after), never one skipped
+        session.poller.ask_all = True
+        watch(controller, paced_snapshots(controller, session.poller), session.send, on_events, sleep=stop.sleep)
+    except Stopped:
+        log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:
         raise CommandFailed(ExitCode.INTERRUPTED) from None

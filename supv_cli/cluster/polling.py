@@ -93,6 +93,8 @@ class Poller:
         self.session = session
         self.config_max_age = config_max_age
         self.clock = clock
+        #: ask unresponsive instances too (the controller: a poll the session skips is not a missed poll)
+        self.ask_all = False
         self._known = {instance.nick: _Known() for instance in session.instances}
         self._lock = threading.Lock()
         #: the last snapshot given
@@ -122,7 +124,8 @@ class Poller:
                 kinds[nick] = "probe"
         asked = [instance for instance in instances if instance.nick in kinds]
         taken_at = time.time()
-        entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"))
+        entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
+                                    self.ask_all)
         results = dict(zip((instance.nick for instance in asked), entries))
         snaps = []
         with self._lock:

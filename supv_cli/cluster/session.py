@@ -135,16 +135,18 @@ class ClusterSession:
                 self._clients[instance.nick] = client
             return client
 
-    def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R]) -> list[R | CallError]:
+    def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
+             ask_all: bool = False) -> list[R | CallError]:
         """``work`` on every instance concurrently, for at most the timeout in all; one entry per instance:
         what ``work`` returned or the :class:`CallError` it failed with. An unresponsive instance is not
-        asked (its entry fails at once) and a background probe watches for its return."""
+        asked (its entry fails at once) and a background probe watches for its return, unless
+        ``ask_all``."""
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
         for index, instance in enumerate(instances):
             health = self.health[instance]
             with self.health.lock:
-                skip = health.unresponsive
+                skip = health.unresponsive and not ask_all
             if skip:
                 # the reason it had: the user was told once, and this is not a new failure
                 entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT, health.reason)

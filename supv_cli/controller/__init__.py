@@ -4,6 +4,7 @@
 * :mod:`.recovery`: the running failure strategies applied to lost and crashed programs;
 * :mod:`.conciliation`: programs running on several instances;
 * :mod:`.jobs`: what the controller does (staged runs) and why;
+* :mod:`.events`: the kinds of events it logs;
 * :mod:`.core`: the pure state machine (one :meth:`~.core.Controller.cycle` per snapshot);
 * :mod:`.loop`: :func:`~.loop.watch`, the driver (snapshot, cycle, send, sleep).
 """

@@ -1,28 +1,25 @@
 """The controller of ``supv run-plan --watch``: automatic start and failover, level-triggered.
 
-Each cycle it looks at a fresh snapshot and decides, deterministically, from the rules and what the
-instances answer (behaviour spec §3.9, decisions.md):
+Each cycle it looks at a fresh snapshot and decides, deterministically, from the rules, what the
+instances answer now and what each answered last (behaviour spec §3.9, decisions.md, docs/failover.md):
 
-* liveness: an instance that misses ``lost_after`` consecutive polls is lost; what it was running is
-  known from the last snapshot it answered (every controller, acting or standing by, keeps it), or, for
-  an instance this controller never saw, re-derived from the rules (the sequenced programs of running
-  applications that may run there and now run nowhere);
-* leadership: only the controller on the first live instance (instance-list order) that runs a
-  controller program acts; the others watch and take over when it is lost; a controller started outside
-  supervisord acts alone;
-* instance lost: each process that ran there and runs nowhere else gets its running_failure_strategy,
-  per application the strongest of STOP_APPLICATION > RESTART_APPLICATION > RESTART_PROCESS > CONTINUE,
-  RESTART_PROCESS promoted to RESTART_APPLICATION when the application is now stopped; SHUTDOWN and
-  RESTART do nothing on this path (as Supvisors);
-* process crash on a live instance (FATAL or unexpected exit after running): STOP_APPLICATION and
-  RESTART_APPLICATION act, RESTART_PROCESS and CONTINUE leave it to Supervisor's autorestart, SHUTDOWN and
-  RESTART shut down / restart every supervisord;
-* every restart has a budget (``restart_budget`` per ``budget_window`` seconds, per program or application);
-* a managed program active on several instances is reported and kept on one (``conciliate``);
-* automatic start: managed applications with start_sequence > 0 never started, once every instance
-  answered or the start-up grace period is over.
+* liveness (:mod:`.membership`): an instance that misses ``lost_after`` consecutive polls is lost; a
+  missed poll alone changes nothing (the instance keeps its last answer, its vote and its leadership);
+* quorum: the controller acts only while it sees (answering, not lost) ``quorum`` instances, a strict
+  majority of the list by default: the minority side of a partition starts and stops nothing;
+* leadership: only the controller on the first instance (list order), not lost, whose last answer shows
+  a controller program running, acts; the others keep watching and take over when it is *lost*; a
+  controller started outside supervisord acts alone (and says so when it sees another one);
+* recovery (:mod:`.recovery`): every program last seen active on a lost instance, running nowhere now and
+  not stopped on purpose gets its running_failure_strategy, every cycle until it runs again or a log line
+  says why not; crashes on live instances get theirs too;
+* conciliation (:mod:`.conciliation`): a managed program active on several instances is kept on one;
+* automatic start: managed applications with start_sequence > 0 never started, on complete evidence (an
+  answer, or a declared loss, from every candidate instance), once every instance answered or the
+  start-up grace period is over.
 
-The controller is a pure state machine over snapshots (``cycle``); ``watch`` drives it.
+The controller is a pure state machine over snapshots (:meth:`Controller.cycle`); :func:`.loop.watch`
+drives it.
 """
 
 from __future__ import annotations
@@ -36,21 +33,28 @@ from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
 from supv_cli.controller.conciliation import Conciliation, victims
-from supv_cli.controller.jobs import Job, JobKind, never_started
-from supv_cli.controller.membership import Membership
+from supv_cli.controller.events import RECENT
+from supv_cli.controller.events import EventKind as K
+from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
+from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
-from supv_cli.controller.recovery import FailureDecisions
+from supv_cli.controller.recovery import Recovery
 from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
-from supv_cli.rules.model import RunningFailureStrategy as RFS
+from supv_cli.plan.placement import resolve_identifiers
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
-    from supv_cli.status import ClusterStatus
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: seconds before an application still never started (no resource, its instance was down...) is
 #: started automatically again; a console that comes back with its HCI never started gets it then
 AUTOSTART_RETRY = 30.0
+
+
+def majority(instances: int) -> int:
+    """The default quorum: a strict majority of the instance list."""
+    return instances // 2 + 1
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,12 @@ class ControllerOptions:
     autostart: bool = True
     #: the group or program name of the controller itself on the instances (leader election)
     controller_program: str = "supv_controller"
+    #: instances to see before acting (None: a strict majority of the list; 1: act alone)
+    quorum: int | None = None
     run: RunOptions = field(default_factory=RunOptions)
 
 
-class Controller(FailureDecisions):
+class Controller(Recovery):
     """Automatic start and failover; call :meth:`cycle` with each new snapshot."""
 
     def __init__(self, rules: Rules, instances: InstanceList, local: Instance | None,
@@ -82,31 +88,40 @@ class Controller(FailureDecisions):
             # the LOCAL starting strategy of the controller's starts means the instance it runs on
             options = replace(options, run=replace(options.run, local=local))
         self.options = options
+        self.quorum = min(options.quorum or majority(len(instances)), len(instances))
         self.started = time.monotonic() if now is None else now
         self.events: list[Event] = []
         self.members = Membership(instances, options.lost_after)
         self.acting = False
         self.leader: str | None = None
+        #: False while this controller sees too few instances to act (the minority side of a partition)
+        self.in_quorum = True
+        #: what the last cycle saw (in_quorum also waits after a minority period), cycles in quorum
+        self.quorum_seen = True
+        self.quorum_streak = 0
+        self.was_minority = False
+        self.holding = False
         self.jobs: list[Job] = []
         #: application -> when this controller last started it automatically (retried after AUTOSTART_RETRY)
         self.autostarted: dict[str, float] = {}
-        self.restarts: dict[str, deque[float]] = {}
         self.conciliations: dict[tuple[str, str], float] = {}
         self.reported_conflicts: set[str] = set()
+        self.rivals: set[str] = set()
+        #: rules identifiers -> the instances they resolve to (the instance list never changes)
+        self._candidates: dict[tuple[str, ...], list[Instance]] = {}
         self.status: ClusterStatus | None = None
         #: evaluate() again only when an answer changed (pacing.py)
         self.evaluations = Evaluations(rules)
         #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
         self.recent: deque[str] = deque(maxlen=10)
-        #: decisions waiting for a job of the same application to end: app -> (strategy, programs, where)
-        self.deferred: dict[str, tuple[RFS, set[str], str | None]] = {}
+        self._init_recovery()
 
     # ------------------------------------------------------------------ events
     def _event(self, kind: str, subject: str, message: str, process: str | None = None,
                instance: str | None = None) -> None:
         event = Event(kind, subject, message, process, instance)
         self.events.append(event)
-        if kind in ("lost", "back", "decision", "budget", "conciliate", "derive"):
+        if kind in RECENT:
             self.recent.append(f"{time.strftime('%H:%M:%S')} {event.line()}")
 
     def drain_events(self) -> list[Event]:
@@ -119,53 +134,81 @@ class Controller(FailureDecisions):
 
     # ------------------------------------------------------------------ the cycle
     def cycle(self, snapshot: Snapshot, now: float) -> list[Request]:
-        """One look at the cluster: update liveness and leadership, decide, step the runs."""
+        """One look at the cluster: update liveness, quorum and leadership, decide, step the runs."""
         previous = dict(self.members.seen)
-        newly_lost = set()
         for kind, nick, message in self.members.update(snapshot):
             self._event(kind, nick, message, instance=nick)
-            if kind == "lost":
-                newly_lost.add(nick)
+            if kind is K.BACK:  # a later loss of the same instance is a new loss, moved for free again
+                self.handled = {key: t for key, t in self.handled.items() if key[1] != nick}
         status = self.evaluations(self.members.augmented(snapshot), self.members.lost)
         self.status = status
-        self._leadership(snapshot)
-        if not self.acting:
+        self._witness_crashes(snapshot, previous, status)
+        self._forget_starts(snapshot)
+        self._leadership()
+        if not self._quorum() or not self.acting:
             self.jobs = []
             return []
-        for nick in sorted(newly_lost, key=self.members.index):
-            self._instance_lost(nick, previous, status, now)
-        self._crashes(snapshot, previous, status, now)
+        # a majority missed this very poll: hold still this cycle (jobs kept). The controller cut off
+        # from the others so stops before they declare it lost and take over; never two acting at once
+        self.holding = sum(1 for s in snapshot.instances if s.reachable) < self.quorum
+        if self.holding:
+            return []
+        self._rivals()
+        self._handle_crashes(status, now)
+        self._recover(status, now)
         requests = self._conciliate(snapshot, status, now)
         if self.options.autostart:
             self._autostart(snapshot, status, now)
-        self._retry_deferred(status, now)
-        return requests + self._step_jobs(snapshot, status, now)
+        requests += self._step_jobs(snapshot, status, now)
+        self._note_starts(requests, now)
+        return requests
 
-    def _retry_deferred(self, status: ClusterStatus, now: float) -> None:
-        """Decisions deferred while their application had a job: apply them now if still needed."""
-        for name in list(self.deferred):
-            application = status.applications.get(name)
-            if self._busy(name) or application is None:
-                continue
-            strategy, programs, where = self.deferred.pop(name)
-            restart = [p for p in application.processes if p.process_name in programs and not p.running_on]
-            if strategy is RFS.RESTART_PROCESS and not restart:
-                continue  # they run again: nothing left to do
-            self._job_for(application, strategy, restart, now, where)
+    def _quorum(self) -> bool:
+        """Enough instances seen to act; said once when lost, once when back. Back from the minority
+        side, a controller waits lost_after + 1 cycles before acting: the majority side's controller
+        keeps acting until this one's instance answered lost_after polls, so they do not act at once."""
+        seen = self.members.visible()
+        ok = seen >= self.quorum
+        self.quorum_streak = self.quorum_streak + 1 if ok else 0
+        if ok != self.quorum_seen:
+            if ok:
+                self._event(K.QUORUM, "controller", f"sees {seen} of {len(self.instances)} instances again "
+                            f"(quorum {self.quorum})")
+            else:
+                self._event(K.QUORUM, "controller", f"sees only {seen} of {len(self.instances)} instances "
+                            f"(quorum {self.quorum}): minority side, starting and stopping nothing")
+                self.was_minority = True
+        self.quorum_seen = ok
+        self.in_quorum = ok and (not self.was_minority or self.quorum_streak > self.options.lost_after)
+        return self.in_quorum
 
-    def _leadership(self, snapshot: Snapshot) -> None:
+    def _leadership(self) -> None:
         if self.local is None:
             leader = None
             acting = True
         else:
-            leader = self.members.leader(snapshot, self.options.controller_program)
+            leader = self.members.leader(self.options.controller_program)
             if leader is None:  # no controller seen running (e.g. our own is still STARTING): we act alone
                 leader = self.local.nick
             acting = leader == self.local.nick
         if (leader, acting) != (self.leader, self.acting):
             what = "acting" if acting else f"standing by (leader: {leader})"
-            self._event("leader", "controller", what + (f" on {self.local.nick}" if self.local else " (solo)"))
+            self._event(K.LEADER, "controller", what + (f" on {self.local.nick}" if self.local else " (solo)"))
         self.leader, self.acting = leader, acting
+
+    def _rivals(self) -> None:
+        """A controller started by hand acts whatever the others do: say so once per other controller
+        seen running (stop one of them, or start this one from supervisord)."""
+        if self.local is not None:
+            return
+        program = self.options.controller_program
+        for instance in self.instances:
+            nick = instance.nick
+            if nick not in self.rivals and nick not in self.members.lost \
+                    and self.members.runs_controller(nick, program):
+                self.rivals.add(nick)
+                self._event(K.RIVAL, "controller", f"another controller ({program}) runs on {nick} and acts "
+                            "too: two controllers act at once; stop one of them", instance=nick)
 
     def _busy(self, application: str) -> bool:
         """A job still has work for this application: a step to come, or its part of the current run
@@ -180,26 +223,29 @@ class Controller(FailureDecisions):
         return False
 
     def _add_job(self, job: Job, message: str) -> None:
-        self._event("decision", ",".join(job.applications), message)
+        self._event(K.DECISION, ",".join(job.applications), message)
         self.jobs.append(job)
 
     # ------------------------------------------------------------------ conflicts
     def _conciliate(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
         requests: list[Request] = []
+        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
         for process in status.conflicts():
             if self._busy(process.application_name):
                 continue
             where = ", ".join(i.nick for i in process.running_on)
             if process.namespec not in self.reported_conflicts:
-                self._event("conflict", process.application_name, f"running on {where}", process.process_name)
+                self._event(K.CONFLICT, process.application_name, f"running on {where}", process.process_name)
                 self.reported_conflicts.add(process.namespec)
+            if any(i.nick not in answering for i in process.running_on):
+                continue  # a copy known only from a last answer: settle it once every copy is seen
             rule = self.options.conciliate
             for victim in victims(process, rule, self.members.index):
                 key = (process.namespec, victim.nick)
                 if now - self.conciliations.get(key, -1e9) < _CONCILIATION_RETRY:
                     continue
                 self.conciliations[key] = now
-                self._event("conciliate", process.application_name, f"{rule}: stopping it on {victim.nick}",
+                self._event(K.CONCILIATE, process.application_name, f"{rule}: stopping it on {victim.nick}",
                             process.process_name, victim.nick)
                 requests.append(Request(victim, "supervisor.stopProcess", (process.namespec, False)))
         for namespec in list(self.reported_conflicts):
@@ -213,15 +259,39 @@ class Controller(FailureDecisions):
         everyone = self.members.everyone_seen(snapshot)
         if not everyone and now - self.started < self.options.startup_grace:
             return
-        names = [a.application_name for a in status.applications.values()
-                 if a.managed and a.rules.start_sequence > 0
-                 and now - self.autostarted.get(a.application_name, -AUTOSTART_RETRY) >= AUTOSTART_RETRY
-                 and (not self.only or a.application_name in self.only)
-                 and not self._busy(a.application_name) and never_started(a)]
+        names, missed = [], {}
+        for a in status.applications.values():
+            name = a.application_name
+            if not a.managed or a.rules.start_sequence <= 0 or (self.only and name not in self.only) \
+                    or now - self.autostarted.get(name, -AUTOSTART_RETRY) < AUTOSTART_RETRY or self._busy(name):
+                continue
+            if never_started(a):
+                if self._evidence(a):
+                    names.append(name)
+            elif (programs := missed_starts(a)) and self._evidence(a):
+                missed[name] = programs
         if names:
             self.autostarted.update((name, now) for name in names)
             self._add_job(Job(JobKind.AUTOSTART, tuple(names), [("start", None)]),
                           "automatic start: " + ", ".join(names))
+        for name, programs in missed.items():
+            self.autostarted[name] = now
+            self._add_job(Job(JobKind.AUTOSTART, (name,), [("start", {name: programs})]),
+                          f"automatic start of programs never started: {', '.join(programs)}")
+
+    def _evidence(self, application: ApplicationStatus) -> bool:
+        """"Never started" holds only on complete evidence: every candidate instance of the application's
+        programs answered (now or its last answer) or is declared lost; a missing answer is not STOPPED."""
+        return all(self.members.known(instance.nick)
+                   for process in application.processes for instance in self._candidates_of(process))
+
+    def _candidates_of(self, process: ProcessStatus) -> list[Instance]:
+        """The instances the rules of ``process`` allow (resolved once per identifier list)."""
+        identifiers = tuple(process.rules.identifiers or ("*",))
+        candidates = self._candidates.get(identifiers)
+        if candidates is None:
+            candidates = self._candidates[identifiers] = resolve_identifiers(identifiers, self.instances)
+        return candidates
 
     # ------------------------------------------------------------------ jobs
     def _step_jobs(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
@@ -232,7 +302,6 @@ class Controller(FailureDecisions):
                     self.events += job.run.drain_events()
                 if not job.steps:
                     self.jobs.remove(job)
-                    self._retry_failed_restarts(job, status)
                     continue
                 kind, single = job.steps.pop(0)
                 if kind.startswith("supervisor."):
@@ -248,24 +317,11 @@ class Controller(FailureDecisions):
             requests += job.run.step(snapshot, status, now, others)
         return requests
 
-    def _retry_failed_restarts(self, job: Job, status: ClusterStatus) -> None:
-        """A RESTART_PROCESS that failed (its new instance died, no resource...) is tried again while its
-        budget lasts: the failure is still there, the controller is level-triggered."""
-        if job.purpose is not JobKind.RESTART_PROCESS or job.run is None:
-            return
-        for command in job.run.commands():
-            process = status.processes.get(command.namespec)
-            if command.outcome is not None and command.outcome.failed and process is not None \
-                    and not process.running_on:
-                name = command.placement.application_name
-                _, programs, _ = self.deferred.get(name, (RFS.RESTART_PROCESS, set(), None))
-                self.deferred[name] = (RFS.RESTART_PROCESS, programs | {command.placement.process_name}, "retry")
-
     def on_result(self, request: Request, result: Any, now: float) -> None:
         """Route an answer to the run that made the request (controller requests are only logged)."""
         if request.command is None:
             if result is not True:
-                self._event("failed", request.args[0] if request.args else request.method,
+                self._event(K.FAILED, request.args[0] if request.args else request.method,
                             f"{request.method} on {request.instance.nick}: {getattr(result, 'reason', result)}")
             return
         for job in self.jobs:
@@ -274,7 +330,12 @@ class Controller(FailureDecisions):
                 return
 
     def state(self) -> dict[str, Any]:
-        """What the controller knows, for people and for `supv instances`."""
-        return {"acting": self.acting, "leader": self.leader, "lost": sorted(self.members.lost, key=self.members.index),
+        """What the controller knows, for people and for `supv instances` (``acting`` is False on the
+        minority side and while a majority misses a poll; ``missed``: instances that missed the last
+        poll, not lost; ``quorum``: instances seen and needed)."""
+        return {"acting": self.acting and self.in_quorum and not self.holding, "leader": self.leader,
+                "lost": sorted(self.members.lost, key=self.members.index),
+                "missed": [i.nick for i in self.instances if self.members.health(i.nick) is Health.MISSED],
+                "quorum": {"seen": self.members.visible(), "needed": self.quorum},
                 "jobs": [{"purpose": j.purpose.value, "applications": list(j.applications)} for j in self.jobs],
                 "recent": list(self.recent)}

@@ -11,7 +11,7 @@ from supv_cli.cluster.snapshot import ProcessState
 
 if TYPE_CHECKING:
     from supv_cli.plan.executor import Run
-    from supv_cli.status import ApplicationStatus
+    from supv_cli.status import ApplicationStatus, ProcessStatus
 
 
 class JobKind(StrEnum):
@@ -42,5 +42,19 @@ class Job:
 
 def never_started(application: ApplicationStatus) -> bool:
     """Supvisors' rule: every process STOPPED and never stopped (stop time 0) on every instance."""
-    return all(info.state is ProcessState.STOPPED and info.stop == 0
-               for process in application.processes for _, info in process.infos)
+    return application.statename == "STOPPED" and all(_never_ran(process) for process in application.processes)
+
+
+def missed_starts(application: ApplicationStatus) -> list[str]:
+    """The programs of a started application that its start should have started and that never ran
+    anywhere (a start sent to an instance lost before anyone saw the program there): sequenced, not
+    wait_exit, STOPPED and never stopped on every instance that knows them."""
+    if application.statename == "STOPPED":
+        return []
+    return [process.process_name for process in application.processes
+            if process.rules.start_sequence > 0 and not process.rules.wait_exit and not process.running_on
+            and _never_ran(process)]
+
+
+def _never_ran(process: ProcessStatus) -> bool:
+    return all(info.state is ProcessState.STOPPED and info.stop == 0 for _, info in process.infos)

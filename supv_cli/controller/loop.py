@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.core import Controller
+from supv_cli.controller.events import EventKind
 from supv_cli.plan.commands import Event, Request
 
 
@@ -29,7 +30,36 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as error:  # never die on one bad cycle
-            controller._event("error", "controller", f"cycle failed: {type(error).__name__}: {error}")
+            controller._event(EventKind.ERROR, "controller", f"cycle failed: {type(error).__name__}: {error}")
         on_events(controller.drain_events())
         done += 1
         sleep(max(0.0, started + controller.options.interval - clock()))
+
+
+class Stopped(Exception):
+    """Raised by :meth:`GracefulStop.sleep` once a stop was asked: the cycle before it is complete."""
+
+
+class GracefulStop:
+    """SIGTERM for the controller: the cycle in progress ends (its requests sent, its events logged),
+    then :func:`watch` stops. Give :meth:`request` to the signal and :meth:`sleep` to :func:`watch`."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sleep = sleep
+        self.asked = False
+        self._sleeping = False
+
+    def request(self, *_: Any) -> None:
+        """Ask to stop (a signal handler): at once when between two cycles, else after this one."""
+        self.asked = True
+        if self._sleeping:
+            raise Stopped
+
+    def sleep(self, seconds: float) -> None:
+        if self.asked:
+            raise Stopped
+        self._sleeping = True
+        try:
+            self._sleep(seconds)
+        finally:
+            self._sleeping = False

@@ -1,15 +1,31 @@
 """Which instances answer, which are lost, what each answered last, and which controller leads.
 
 Kept by every controller, acting or standing by, so that the one that takes over knows what ran on an
-instance that stopped answering. Pure: it only looks at the snapshots it is given.
+instance that stopped answering. Pure: it only looks at the snapshots it is given, however often (a
+standby may poll less often than the acting controller: nothing here counts on seeing every cycle).
+
+The one rule for every decision that depends on an instance being gone: it must be *lost*, i.e. have
+missed ``lost_after`` polls in a row. A single missed poll changes nothing: the instance keeps its last
+answer (its programs still count as running there), its leadership and its vote in the quorum.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Iterator
 
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
+from supv_cli.controller.events import EventKind
+
+
+class Health(StrEnum):
+    """What a controller knows of one instance."""
+
+    ANSWERING = "answering"   # answered the last poll
+    MISSED = "missed"         # missed fewer than lost_after polls: its last answer still counts
+    LOST = "lost"             # missed lost_after polls in a row
+    UNSEEN = "unseen"         # never answered this controller, not lost yet
 
 
 class Membership:
@@ -22,44 +38,101 @@ class Membership:
         self.seen: dict[str, InstanceSnapshot] = {}
         self.misses: dict[str, int] = {}
         self.lost: set[str] = set()
+        #: instances back from a loss -> answers in a row since; they lead again after lost_after of them
+        self.recovering: dict[str, int] = {}
+        #: lost instances -> polls since they were declared lost
+        self.lost_for: dict[str, int] = {}
+        #: when each instance was last known alive (``Snapshot.taken_at`` of a cycle it was reachable in)
+        self.alive_at: dict[str, float] = {}
+        self._order = {instance.nick: position for position, instance in enumerate(instances)}
 
     def index(self, nick: str) -> int:
         """Position in the instance list (unknown nicks last)."""
-        for position, instance in enumerate(self.instances):
-            if instance.nick == nick:
-                return position
-        return len(self.instances)
+        return self._order.get(nick, len(self._order))
 
-    def update(self, snapshot: Snapshot) -> Iterator[tuple[str, str, str]]:
+    def update(self, snapshot: Snapshot) -> Iterator[tuple[EventKind, str, str]]:
         """Take a new snapshot into account; yield ``(kind, nick, message)`` for each instance newly
-        ``lost`` or ``back``."""
+        LOST or BACK."""
         for snap in snapshot.instances:
             nick = snap.instance.nick
             if snap.reachable:
                 self.misses[nick] = 0
+                if nick in self.recovering:
+                    self.recovering[nick] += 1
+                    if self.recovering[nick] >= self.lost_after:
+                        del self.recovering[nick]
                 if nick in self.lost:
                     self.lost.discard(nick)
-                    yield "back", nick, "answers again"
+                    self.lost_for.pop(nick, None)
+                    self.recovering[nick] = 1
+                    yield EventKind.BACK, nick, "answers again"
                 self.seen[nick] = snap
+                self.alive_at[nick] = snapshot.taken_at
                 continue
             self.misses[nick] = self.misses.get(nick, 0) + 1
-            if self.misses[nick] >= self.lost_after and nick not in self.lost:
+            self.recovering.pop(nick, None)
+            if nick in self.lost:
+                self.lost_for[nick] = self.lost_for.get(nick, 0) + 1
+            elif self.misses[nick] >= self.lost_after:
                 self.lost.add(nick)
-                yield "lost", nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})"
+                self.lost_for[nick] = 0
+                yield EventKind.LOST, nick, f"lost after {self.misses[nick]} missed polls ({snap.reason})"
+
+    def health(self, nick: str) -> Health:
+        if nick in self.lost:
+            return Health.LOST
+        if nick not in self.seen:
+            return Health.UNSEEN
+        return Health.MISSED if self.misses.get(nick, 0) else Health.ANSWERING
+
+    def visible(self) -> int:
+        """How many instances this controller sees: they answered, and are not lost (a missed poll
+        keeps an instance visible, as it keeps it out of the lost ones)."""
+        return sum(1 for instance in self.instances
+                   if self.health(instance.nick) in (Health.ANSWERING, Health.MISSED))
+
+    def known(self, nick: str) -> bool:
+        """Complete evidence about ``nick``: an answer (now or its last one) or a declared loss."""
+        return nick in self.seen or nick in self.lost
 
     def everyone_seen(self, snapshot: Snapshot) -> bool:
         return all(s.instance.nick in self.seen for s in snapshot.instances)
 
+    def loss_time(self, nick: str) -> float:
+        """When ``nick`` was last known alive (epoch): the snapshot of the last cycle it was reachable in
+        (an answer kept from an earlier poll counts: its connection was still open), and at least the
+        time its last answer gives (supervisord's ``now``, or its latest start or stop); 0 when never seen."""
+        last = self.seen.get(nick)
+        if last is None:
+            return 0.0
+        answered = max((max(info.now, info.start, info.stop) for info in last.processes), default=0.0)
+        return max(answered, self.alive_at.get(nick, 0.0))
+
     def augmented(self, snapshot: Snapshot) -> Snapshot:
-        """The snapshot with lost instances replaced by what they answered last (status marks it lost)."""
-        snaps = tuple(self.seen[s.instance.nick] if s.instance.nick in self.lost and s.instance.nick in self.seen
-                      else s for s in snapshot.instances)
+        """The snapshot with each instance that did not answer replaced by what it answered last: a
+        missed poll is not an empty instance (status marks the lost ones lost)."""
+        snaps = tuple(self.seen.get(s.instance.nick, s) if not s.reachable else s for s in snapshot.instances)
         return Snapshot(snaps, snapshot.taken_at)
 
-    def leader(self, snapshot: Snapshot, program: str) -> str | None:
-        """The first instance of the list that answers, is not lost, and runs the controller program."""
-        for snap in snapshot.instances:
-            if snap.reachable and snap.instance.nick not in self.lost and any(
-                    program in (info.group, info.name) and info.state in RUNNING_STATES for info in snap.processes):
-                return snap.instance.nick
+    def runs_controller(self, nick: str, program: str) -> bool:
+        """The last answer of ``nick`` shows the controller program active."""
+        last = self.seen.get(nick)
+        return last is not None and any(program in (info.group, info.name) and info.state in RUNNING_STATES
+                                        for info in last.processes)
+
+    def leader(self, program: str) -> str | None:
+        """The first instance of the list, not lost, whose last answer shows the controller program
+        active, and that has not just come back (it leads again after ``lost_after`` answers in a row):
+        leadership moves only on a declared loss, never on one missed poll. An instance never seen and
+        not lost yet may run the leader: it is presumed to until it answers or is lost. A leader just
+        declared lost leads one poll more: the controller cut off there stops acting as soon as it misses
+        a majority's answers, which then comes first."""
+        for instance in self.instances:
+            nick = instance.nick
+            if nick in self.lost and self.lost_for.get(nick, 0) < 1 and self.runs_controller(nick, program):
+                return nick
+            if nick in self.lost or nick in self.recovering:
+                continue
+            if nick not in self.seen or self.runs_controller(nick, program):
+                return nick
         return None

@@ -1,38 +1,62 @@
-"""How the controller handles failures (behaviour spec §3.9): an instance lost, a process crashed.
+"""How the controller handles failures (behaviour spec §3.9): programs of lost instances, crashes.
 
-A mixin of :class:`~supv_cli.controller.core.Controller`, kept apart to keep each file about one thing:
-it turns failed processes into jobs (RESTART_PROCESS, RESTART_APPLICATION, STOP_APPLICATION, or
-SHUTDOWN / RESTART of every supervisord), per application the strongest strategy, within the restart
-budget. It uses the controller's ``rules``, ``instances``, ``options``, ``members``, ``restarts``,
-``deferred``, ``jobs`` and its ``_event`` / ``_busy`` / ``_add_job`` methods.
+Level-triggered: every cycle the acting controller derives from the answers it has (the current ones and
+the last answer of every instance, kept by every controller, acting or not) which programs are
+*orphans*: last seen active on an instance that is now lost, running nowhere now, and not stopped on
+purpose since. Each orphan gets its running_failure_strategy, whether the loss happened before or after
+this controller started acting, and whoever sent the starts that put it where it was last seen. An
+orphan is acted on once for free (moving a program off a lost instance is not a failure of the program);
+while it stays an orphan (its restart failed: no resource, its new instance died...) it is tried again,
+charged to the restart budget. Nothing stays an orphan without a log line saying why.
+
+Crashes on a live instance are edges (a process that was active and is now FATAL or exited
+unexpectedly): every controller records the ones it sees, so that a standby that takes over before the
+acting one handled a crash still handles it.
+
+A mixin of :class:`~supv_cli.controller.core.Controller`; it uses the controller's ``rules``,
+``instances``, ``options``, ``members``, ``jobs`` and its ``_event`` / ``_busy`` / ``_add_job``.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
+from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, Step
-from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 
 if TYPE_CHECKING:
+    from supv_cli.plan.commands import Request
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: per application, the strongest strategy wins
 PRIORITY = {RFS.STOP_APPLICATION: 3, RFS.RESTART_APPLICATION: 2, RFS.RESTART_PROCESS: 1, RFS.CONTINUE: 0}
+#: seconds between two tries of the same orphan (its restart failed)
+RETRY_PAUSE = 1.0
+
+#: identifies one loss of one program: (namespec, lost instance, start time there; 0 when derived)
+LossKey = tuple[str, str, float]
 
 
-class FailureDecisions:
+@dataclass(frozen=True)
+class Orphan:
+    """A program last seen active on a lost instance, running nowhere now."""
+
+    process: ProcessStatus
+    nick: str
+    key: LossKey
+
+
+class Recovery:
     """Failure handling of the controller (mixin)."""
 
     rules: Any
     instances: Any
     options: Any
     members: Any
-    restarts: dict[str, deque[float]]
-    deferred: dict[str, tuple[RFS, set[str], str | None]]
     jobs: list[Any]
 
     if TYPE_CHECKING:  # provided by the controller
@@ -43,56 +67,207 @@ class FailureDecisions:
 
         def _add_job(self, job: Job, message: str) -> None: ...
 
-    # ------------------------------------------------------------------ failures
-    def _budget(self, key: str, now: float) -> bool:
+        def _candidates_of(self, process: ProcessStatus) -> list[Any]: ...
+
+    def _init_recovery(self) -> None:
+        self.restarts: dict[str, deque[float]] = {}
+        #: loss key -> when it was first acted on (a later try is a retry, charged to the budget)
+        self.handled: dict[LossKey, float] = {}
+        #: program or application -> when it was last tried
+        self.tried: dict[str, float] = {}
+        #: (what was said, about what): each reason for not acting is logged once
+        self.said: set[tuple[str, Any]] = set()
+        #: crashes seen and not handled yet: (namespec, nick, stop time) -> namespec
+        self.crashes: dict[tuple[str, str, float], str] = {}
+        #: starts this controller sent, until their instance answers again: (namespec, nick) -> when
+        self.sent: dict[tuple[str, str], float] = {}
+
+    def _say_once(self, reason: str, about: Any, kind: str, subject: str, message: str,
+                  process: str | None = None, instance: str | None = None) -> None:
+        if (reason, about) not in self.said:
+            self.said.add((reason, about))
+            self._event(kind, subject, message, process, instance)
+
+    # ------------------------------------------------------------------ budget
+    def _budget(self, key: str, now: float, about: Any = None) -> bool:
         history = self.restarts.setdefault(key, deque())
         while history and now - history[0] > self.options.budget_window:
             history.popleft()
         if len(history) >= self.options.restart_budget:
-            self._event("budget", key, f"restarted {len(history)} times in {self.options.budget_window:g}s: "
-                        "not restarting again (fix it, then run supv run-plan)")
+            self._say_once("budget", (key, about, history[0]), K.BUDGET, key,
+                           f"restarted {len(history)} times in {self.options.budget_window:g}s: "
+                           "not restarting again (fix it, then run supv run-plan)")
             return False
         history.append(now)
         return True
 
+    # ------------------------------------------------------------------ orphans of lost instances
+    def _forget_starts(self, snapshot: Snapshot) -> None:
+        """Starts sent to an instance that answered since: its answer tells what became of them."""
+        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
+        if self.sent:
+            self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering}
 
-    def _instance_lost(self, nick: str, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
-                       now: float) -> None:
-        """Apply the running failure strategies to what ran on a lost instance."""
-        last = previous.get(nick) or self.members.seen.get(nick)
-        if last is not None:
-            active = [info.namespec for info in last.processes if info.state in RUNNING_STATES]
-        else:
-            active = self._derived(nick, status)
-            if active:
-                self._event("derive", nick, "never seen by this controller: from the rules, it may have run "
-                            + ", ".join(active), instance=nick)
-        failed = [status.processes[n] for n in active if n in status.processes and not status.processes[n].running_on]
-        self._decide(failed, status, now, path="lost", where=nick)
+    def _note_starts(self, requests: Sequence[Request], now: float) -> None:
+        """Remember the starts about to be sent until their instance answers again: a start sent to an
+        instance lost before it answered counts as active there (it was sent, it may run)."""
+        self.sent.update(((r.args[0], r.instance.nick), now) for r in requests
+                         if r.method == "supervisor.startProcess")
+
+    def _orphans(self, status: ClusterStatus) -> dict[str, list[Orphan]]:
+        """application -> its orphans, from the last answers of the lost instances (or, for a lost
+        instance never seen, from the rules), and the starts sent to them since."""
+        found: dict[str, Orphan] = {}
+        for (namespec, nick), when in self.sent.items():
+            process = status.processes.get(namespec)
+            if nick in self.members.lost and process is not None and not process.running_on:
+                found[namespec] = Orphan(process, nick, (namespec, nick, when))
+        for nick in sorted(self.members.lost, key=self.members.index):
+            last: InstanceSnapshot | None = self.members.seen.get(nick)
+            if last is None:
+                for namespec in self._derived(nick, status):
+                    found.setdefault(namespec, Orphan(status.processes[namespec], nick, (namespec, nick, 0.0)))
+                continue
+            for info in last.processes:
+                process = status.processes.get(info.namespec)
+                if info.state not in RUNNING_STATES or process is None or process.running_on:
+                    continue
+                known = found.get(info.namespec)
+                if known is None or info.start > known.key[2]:   # the most recent start wins
+                    found[info.namespec] = Orphan(process, nick, (info.namespec, nick, info.start))
+        by_app: dict[str, list[Orphan]] = {}
+        for orphan in found.values():
+            if not self._stopped_on_purpose(orphan, status):
+                by_app.setdefault(orphan.process.application_name, []).append(orphan)
+        return by_app
 
     def _derived(self, nick: str, status: ClusterStatus) -> list[str]:
         """Programs that may have run on an instance never seen: sequenced programs of applications that
         still run (a stopped application may have been stopped on purpose) that now run nowhere and whose
-        candidates include it."""
+        candidates include it. Said once per lost instance."""
         result = []
         instance = self.instances.find(nick)
         for application in status.applications.values():
             if not application.rules.managed or application.statename == "STOPPED":
                 continue
             for process in application.processes:
-                if process.rules.start_sequence <= 0 or process.running_on:
+                if process.rules.start_sequence <= 0 or process.running_on or process.rules.wait_exit:
                     continue
-                if process.rules.wait_exit:
-                    continue
-                candidates = resolve_identifiers(process.rules.identifiers or ("*",), self.instances)
-                if instance in candidates:
+                if instance in self._candidates_of(process):
                     result.append(process.namespec)
+        if result:
+            self._say_once("derive", (nick, tuple(result)), K.DERIVE, nick, "never seen by this controller: "
+                           "from the rules, it may have run " + ", ".join(result), instance=nick)
         return result
 
-    def _crashes(self, snapshot: Snapshot, previous: dict[str, InstanceSnapshot], status: ClusterStatus,
-                 now: float) -> None:
-        """Processes that were running on a live instance and are now FATAL / exited unexpectedly."""
-        crashed: list[ProcessStatus] = []
+    def _stopped_on_purpose(self, orphan: Orphan, status: ClusterStatus) -> bool:
+        """Stopped since the loss: the program itself (moved, then stopped), or its whole application
+        (nothing of it runs and a program of it was stopped): it is left alone, and that is said once."""
+        if orphan.key[2] == 0.0:
+            return False  # derived: no time to compare with (stopped applications were left out)
+        since = self.members.loss_time(orphan.nick)
+
+        def stopped_after(process: ProcessStatus) -> bool:
+            return not process.running_on and any(
+                info.state is ProcessState.STOPPED and info.stop > since and instance.nick not in self.members.lost
+                for instance, info in process.infos)
+
+        process = orphan.process
+        application = status.applications.get(process.application_name)
+        whole = application is not None and not any(p.running_on for p in application.processes) \
+            and any(stopped_after(p) for p in application.processes)
+        if stopped_after(process) or whole:
+            what = "its application was" if whole and not stopped_after(process) else "it was"
+            self._say_once("purpose", orphan.key, K.DECISION, process.application_name,
+                           f"{what} stopped after {orphan.nick} was lost: not restarted", process.process_name)
+            return True
+        return False
+
+    def _recover(self, status: ClusterStatus, now: float) -> None:
+        """Apply the running failure strategies to every orphan (each cycle: level-triggered)."""
+        for name, orphans in self._orphans(status).items():
+            if self._busy(name):
+                for orphan in orphans:
+                    self._say_once("busy", orphan.key, K.DECISION, name, f"lost {orphan.nick}: deferred until "
+                                   "the current job of the application ends", orphan.process.process_name)
+                continue
+            self._decide_lost(name, orphans, status, now)
+
+    def _decide_lost(self, name: str, orphans: Sequence[Orphan], status: ClusterStatus, now: float) -> None:
+        application = status.applications.get(name)
+        where = ",".join(sorted({o.nick for o in orphans}, key=self.members.index))
+        if application is None or not application.managed:
+            self._say_once("unmanaged", tuple(o.key for o in orphans), K.DECISION, name,
+                           f"unmanaged (lost {where}): nothing to do")
+            return
+        strongest, considered = RFS.CONTINUE, []
+        for orphan in orphans:
+            strategy = orphan.process.rules.running_failure_strategy
+            if strategy in (RFS.SHUTDOWN, RFS.RESTART):
+                self._say_once("shutdown", orphan.key, K.DECISION, name, f"{strategy.value} (lost {orphan.nick}): "
+                               "not applied on an instance loss (as Supvisors)", orphan.process.process_name)
+                continue
+            if (strategy is RFS.RESTART_PROCESS and orphan.process.rules.start_sequence > 0
+                    and application.statename == "STOPPED"):
+                strategy = RFS.RESTART_APPLICATION  # nothing of the application runs any more
+            considered.append((orphan, strategy))
+            if PRIORITY[strategy] > PRIORITY[strongest]:
+                strongest = strategy
+        if not considered:
+            return
+        keys = tuple(o.key for o, _ in considered)
+        cause = f" (lost {where})"
+        if strongest is RFS.CONTINUE:
+            self._say_once("continue", keys, K.DECISION, name, f"CONTINUE{cause}: nothing restarted")
+            return
+        if strongest is RFS.STOP_APPLICATION:
+            if any(p.running_on for p in application.processes):
+                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
+            else:
+                self._say_once("stopped", keys, K.DECISION, name, f"STOP_APPLICATION{cause}: nothing of it runs")
+            return
+        if strongest is RFS.RESTART_APPLICATION:
+            note = self._try(name, keys, now)
+            if note is not None:
+                self._restart_application(application, cause + note)
+            return
+        names, notes = [], set()
+        for orphan, strategy in considered:
+            note = self._try(orphan.process.namespec, [orphan.key], now) \
+                if strategy is RFS.RESTART_PROCESS else None
+            if note is not None:
+                names.append(orphan.process.process_name)
+                notes.add(note)
+        if names:
+            self._add_job(Job(JobKind.RESTART_PROCESS, (name,), [("start", {name: names})]),
+                          f"RESTART_PROCESS{cause}{''.join(sorted(notes))}: {', '.join(names)}")
+
+    def _try(self, subject: str, keys: Sequence[LossKey], now: float) -> str | None:
+        """May ``subject`` (a program or an application) be restarted for these losses? The first try of
+        a loss is free (``""``); a retry (``" (retry)"``) waits RETRY_PAUSE and is charged to the budget;
+        None: not now."""
+        fresh = [key for key in keys if key not in self.handled]
+        if fresh:
+            self.handled.update((key, now) for key in fresh)
+            note = ""
+        elif now - self.tried.get(subject, -1e9) < RETRY_PAUSE or not self._budget(subject, now, about=keys[0]):
+            return None
+        else:
+            note = " (retry)"
+        self.tried[subject] = now
+        return note
+
+    def _restart_application(self, application: ApplicationStatus, cause: str) -> None:
+        name = application.application_name
+        steps: list[Step] = [("stop", None)] if any(p.running_on for p in application.processes) else []
+        steps.append(("start", None))
+        self._add_job(Job(JobKind.RESTART_APPLICATION, (name,), steps), f"RESTART_APPLICATION{cause}")
+
+    # ------------------------------------------------------------------ crashes on live instances
+    def _witness_crashes(self, snapshot: Snapshot, previous: dict[str, InstanceSnapshot],
+                         status: ClusterStatus) -> None:
+        """Record the processes that were active and are now FATAL / exited unexpectedly (every
+        controller does, acting or not), and forget those that run again."""
         for snap in snapshot.instances:
             before = previous.get(snap.instance.nick)
             if not snap.reachable or before is None:
@@ -104,94 +279,53 @@ class FailureDecisions:
                     continue
                 if info.state in (ProcessState.FATAL, ProcessState.UNKNOWN) or (
                         info.state is ProcessState.EXITED and not info.expected_exit):
-                    process = status.processes.get(info.namespec)
-                    if process is not None and not process.running_on:
-                        self._event("crash", process.application_name,
-                                    f"{info.state.name} (exit {info.exitstatus})", process.process_name,
-                                    snap.instance.nick)
-                        crashed.append(process)
-        self._decide(crashed, status, now, path="crash", where=None)
+                    self.crashes[(info.namespec, snap.instance.nick, info.stop)] = info.namespec
+        for key in list(self.crashes):
+            process = status.processes.get(key[0])
+            if process is None or process.running_on:
+                del self.crashes[key]
 
-    def _decide(self, failed: Sequence[ProcessStatus], status: ClusterStatus, now: float, path: str,
-                where: str | None) -> None:
-        by_app: dict[str, list[ProcessStatus]] = {}
-        for process in failed:
-            by_app.setdefault(process.application_name, []).append(process)
-        for name, processes in by_app.items():
-            application = status.applications.get(name)
-            if application is None or not application.managed:
-                self._event("decision", name, "unmanaged: nothing to do")
-                continue
-            strongest = RFS.CONTINUE
-            restart: list[ProcessStatus] = []
-            considered = 0
-            for process in processes:
-                strategy = process.rules.running_failure_strategy
-                if path == "crash" and strategy in (RFS.SHUTDOWN, RFS.RESTART):
-                    self._shutdown_all(strategy, process, now)
-                    continue
-                if path == "crash" and strategy is RFS.RESTART_PROCESS:
-                    self._event("decision", name, "RESTART_PROCESS: left to Supervisor's autorestart",
-                                process.process_name)
-                    continue
-                if strategy in (RFS.SHUTDOWN, RFS.RESTART):
-                    self._event("decision", name, f"{strategy.value}: not applied on an instance loss "
-                                "(as Supvisors)", process.process_name)
-                    continue
-                considered += 1
-                if (strategy is RFS.RESTART_PROCESS and process.rules.start_sequence > 0
-                        and application.statename == "STOPPED"):
-                    strategy = RFS.RESTART_APPLICATION  # nothing of the application runs any more
-                if strategy is RFS.RESTART_PROCESS:
-                    restart.append(process)
-                if PRIORITY[strategy] > PRIORITY[strongest]:
-                    strongest = strategy
-            if considered:
-                self._job_for(application, strongest, restart, now, where)
+    def _handle_crashes(self, status: ClusterStatus, now: float) -> None:
+        by_app: dict[str, list[tuple[ProcessStatus, str]]] = {}
+        for key in list(self.crashes):
+            namespec, nick, _ = key
+            process = status.processes[namespec]
+            if self._busy(process.application_name):
+                continue  # handled once the application's job ends, if still crashed
+            del self.crashes[key]
+            info = process.info_on(self.instances.find(nick))
+            detail = f"{info.state.name} (exit {info.exitstatus})" if info else "crashed"
+            self._event(K.CRASH, process.application_name, detail, process.process_name, nick)
+            by_app.setdefault(process.application_name, []).append((process, nick))
+        for name, crashed in by_app.items():
+            self._decide_crash(name, crashed, status, now)
 
-    def _job_for(self, application: ApplicationStatus, strategy: RFS, restart: list[ProcessStatus], now: float,
-                 where: str | None) -> None:
-        name = application.application_name
-        cause = " (retry)" if where == "retry" else (f" (lost {where})" if where else "")
-        if strategy is RFS.CONTINUE:
-            self._event("decision", name, f"CONTINUE{cause}: nothing restarted")
+    def _decide_crash(self, name: str, crashed: Sequence[tuple[ProcessStatus, str]], status: ClusterStatus,
+                      now: float) -> None:
+        application = status.applications.get(name)
+        if application is None or not application.managed:
+            self._event(K.DECISION, name, "unmanaged: nothing to do")
             return
-        if self._busy(name):
-            self._event("decision", name, f"{strategy.value}{cause}: deferred until the current job of the "
-                        "application ends")
-            previous, programs, _ = self.deferred.get(name, (RFS.CONTINUE, set(), where))
-            self.deferred[name] = (strategy if PRIORITY[strategy] > PRIORITY[previous] else previous,
-                                   programs | {p.process_name for p in restart}, where)
-            return
-        running = any(p.running_on for p in application.processes)
-        # the budget is for programs that fail (a crash, a restart that failed), not for moving the
-        # programs of a lost instance: a server lost four times in a row must not strand its programs
-        charged = where is None or where == "retry"
-
-        def allowed(key: str) -> bool:
-            return self._budget(key, now) if charged else True
-
-        if strategy is RFS.STOP_APPLICATION:
-            if running:
-                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
-            return
-        if strategy is RFS.RESTART_APPLICATION:
-            if allowed(name):
-                steps: list[Step] = [("stop", None)] if running else []
-                steps.append(("start", None))
-                self._add_job(Job(JobKind.RESTART_APPLICATION, (name,), steps), f"RESTART_APPLICATION{cause}")
-            return
-        names = [p.process_name for p in restart if allowed(p.namespec)]
-        if names:
-            self._add_job(Job(JobKind.RESTART_PROCESS, (name,), [("start", {name: names})]),
-                          f"RESTART_PROCESS{cause}: {', '.join(names)}")
-
+        strongest = RFS.CONTINUE
+        for process, _ in crashed:
+            strategy = process.rules.running_failure_strategy
+            if strategy in (RFS.SHUTDOWN, RFS.RESTART):
+                self._shutdown_all(strategy, process, now)
+            elif strategy in (RFS.RESTART_PROCESS, RFS.CONTINUE):
+                self._event(K.DECISION, name, f"{strategy.value}: left to Supervisor's autorestart",
+                            process.process_name)
+            elif PRIORITY[strategy] > PRIORITY[strongest]:
+                strongest = strategy
+        if strongest is RFS.STOP_APPLICATION:
+            if any(p.running_on for p in application.processes):
+                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [("stop", None)]), "STOP_APPLICATION")
+        elif strongest is RFS.RESTART_APPLICATION and self._budget(name, now):
+            self._restart_application(application, "")
 
     def _shutdown_all(self, strategy: RFS, process: ProcessStatus, now: float) -> None:
         if not self._budget(f"{strategy.value}:{process.namespec}", now):
             return
         method = "supervisor.shutdown" if strategy is RFS.SHUTDOWN else "supervisor.restart"
-        self._event("decision", process.application_name, f"{strategy.value}: {method} on every instance",
+        self._event(K.DECISION, process.application_name, f"{strategy.value}: {method} on every instance",
                     process.process_name)
         self.jobs.append(Job(JobKind(strategy.value), (process.application_name,), [(method, None)]))
-

@@ -30,6 +30,7 @@ from supv_cli.cluster.client import take_snapshot
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState
 from tests.conftest import SupervisordFactory
+from tests.support import waiting
 from tests.support.cli import run_supv
 from tests.support.scenario3 import SERVERS, Scenario3, ScenarioSupervisord, prepare, supv_env
 from tests.support.supervisord import Supervisord
@@ -56,16 +57,8 @@ Placement = dict[str, list[str]]
 # ============================================================================================= helpers
 def wait_for(what: str, probe: Callable[[], T], done: Callable[[T], bool], deadline: float = DEADLINE,
              every: float = 0.1) -> tuple[T, float]:
-    """Probe until ``done``; return the last value and the time it took, or fail saying what was seen."""
-    started = time.monotonic()
-    while True:
-        value = probe()
-        elapsed = time.monotonic() - started
-        if done(value):
-            return value, elapsed
-        if elapsed > deadline:
-            raise AssertionError(f"{what}: not within {deadline:g}s; last seen: {value}")
-        time.sleep(every)
+    """:func:`tests.support.waiting.wait_for` with this file's deadline."""
+    return waiting.wait_for(what, probe, done, deadline, every)
 
 
 def hold(what: str, probe: Callable[[], T], ok: Callable[[T], bool], seconds: float = HOLD) -> T:

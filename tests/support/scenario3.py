@@ -27,7 +27,6 @@ import importlib.util
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -116,24 +115,6 @@ class ScenarioSupervisord(Supervisord):
         return {**supv_env(), "IDENTIFIER": self.nick, "SCEN3_HOST": self.host, "SCEN3_PORT": str(self.port),
                 "SCEN3_RUN": str(self.run_dir),
                 "SUPV_SUPERVISORCTL": f"{sys.executable} -m supervisor.supervisorctl", **self.extra_env}
-
-    def power_cut(self) -> list[int]:
-        """kill -9 supervisord and every program it runs (each is the leader of its own process group,
-        found by parent pid in /proc): the host is lost. Returns the program pids killed. Start it
-        again with :meth:`start` (same port when ``keep_port``)."""
-        self._record_children()
-        children = sorted(self._child_pids)
-        os.kill(self.pid, signal.SIGKILL)
-        for pid in children:
-            try:
-                if os.getpgid(pid) == pid:
-                    os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        assert self.process is not None
-        self.process.wait(10)
-        self._child_pids.clear()
-        return children
 
 
 class Scenario3:

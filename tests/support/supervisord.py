@@ -245,6 +245,24 @@ class Supervisord:
         assert self.process is not None
         self.process.wait(10)
 
+    def power_cut(self) -> list[int]:
+        """kill -9 supervisord and every program it runs (each is the leader of its own process group,
+        found by parent pid in /proc): the host is lost. Returns the program pids killed. Start it
+        again with :meth:`start`."""
+        self._record_children()
+        children = sorted(self._child_pids)
+        os.kill(self.pid, signal.SIGKILL)
+        for pid in children:
+            try:
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        assert self.process is not None
+        self.process.wait(10)
+        self._child_pids.clear()
+        return children
+
     def terminate(self) -> None:
         """Ask supervisord to stop (SIGTERM) without waiting: stopping several servers at once
         takes the time of one (each needs about a second to shut down)."""

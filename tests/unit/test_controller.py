@@ -240,7 +240,8 @@ def test_automatic_start_waits_for_the_instances_or_the_grace(tmp_path):
 
 
 def test_a_loss_during_a_job_is_deferred_not_forgotten(tmp_path):
-    h = Harness(tmp_path, started_cluster())
+    # two servers of four lost: no majority left, --quorum 2 lets the rest act
+    h = Harness(tmp_path, started_cluster(), options=replace(OPTIONS, quorum=2))
     h.run(0.5)
     h.script.down.add("s1")
     h.run(0.6)                                   # s1 lost: a RESTART_PROCESS job starts svc_a, svc_d
@@ -297,7 +298,7 @@ def test_a_loss_is_not_held_back_by_the_rest_of_the_automatic_start(tmp_path):
 
 
 def test_moves_after_instance_losses_are_not_charged_to_the_budget(tmp_path):
-    h = Harness(tmp_path, started_cluster(), options=replace(OPTIONS, restart_budget=1))
+    h = Harness(tmp_path, started_cluster(), options=replace(OPTIONS, restart_budget=1, quorum=2))
     h.run(0.5)
     for victim in ("s1", "s2"):            # svc_a moves twice: s1 -> s2, then s2 -> s3
         h.script.down.add(victim)
