@@ -23,8 +23,8 @@ from typing import Any, Collection, Iterable, Mapping
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 from supv_cli.errors import SupvError
-from supv_cli.plan.commands import Outcome
 from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.plan.run_types import Outcome
 from supv_cli.rules.model import Distribution
 
 #: nick -> what that instance last answered in this command

@@ -113,7 +113,7 @@ def status(app: App, program: str) -> None:
 def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
     """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
     from supv_cli.cli.output import Table, View, echo_err
-    from supv_cli.plan.commands import Request
+    from supv_cli.plan.run_types import Request
 
     snapshot = app.snapshot(with_config=True)
     found = controllers(snapshot, program)

@@ -36,7 +36,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.controller.events import EventKind
     from supv_cli.controller.loop import GracefulStop, Stopped
     from supv_cli.controller.pacing import paced_snapshots
-    from supv_cli.plan.commands import Event
+    from supv_cli.plan.run_types import Event
 
     cluster = app.cluster or ClusterOptions()
     if cluster.timeout is None:  # the controller's own default beats the -c file's: not a user's override

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import RUNNING_STATES, ProcessState, Snapshot
-from supv_cli.plan.commands import ApplicationJob, Command, Event, Outcome, Request, RunOptions
-from supv_cli.plan.model import Action, Placement
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
+from supv_cli.plan.run_types import ApplicationJob, Command, Event, Outcome, Request, RunOptions
+from supv_cli.plan.stages import Action, Placement
 from supv_cli.plan.verdicts import answer_verdict, budget, start_verdict, stop_verdict
 from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from supv_cli.cluster.snapshot import Faults, ProcessInfo, ProcessState
-from supv_cli.plan.commands import Command, Outcome, RunOptions
-from supv_cli.plan.model import Placement
+from supv_cli.plan.run_types import Command, Outcome, RunOptions
+from supv_cli.plan.stages import Placement
 
 __all__ = ["Verdict", "answer_verdict", "budget", "start_verdict", "stop_verdict"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import ProcessState
-from supv_cli.plan.model import Placement
+from supv_cli.plan.stages import Placement
 
 #: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
 DEFAULT_START_TIMEOUT = 10.0
