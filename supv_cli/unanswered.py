@@ -21,13 +21,11 @@ from dataclasses import replace
 from typing import Any, Collection, Iterable, Mapping
 
 from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.cluster.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 from supv_cli.errors import SupvError
-from supv_cli.plan.commands import Outcome
+from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.plan.run_types import Outcome
 from supv_cli.rules.model import Distribution
-
-_ACTIVE = RUNNING_STATES | {ProcessState.STOPPING}
-_WILDCARD = "*"
 
 #: nick -> what that instance last answered in this command
 LastAnswers = Mapping[str, InstanceSnapshot]
@@ -55,9 +53,9 @@ def allowed_nicks(rules: Any, instances: InstanceList, application: str, process
 
 def _resolve(names: Iterable[str], instances: InstanceList) -> set[str]:
     names = tuple(names)
-    if not names or _WILDCARD in names:
+    if not names:
         return {instance.nick for instance in instances}
-    return {instance.nick for instance in instances.filter(names)}
+    return {instance.nick for instance in resolve_identifiers(names, instances)}
 
 
 def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[str],
@@ -151,7 +149,7 @@ def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, appli
         nick = snap.instance.nick
         last = (last_answers or {}).get(nick)
         if last is not None:
-            names = [info.namespec for info in last.processes if info.group in wanted and info.state in _ACTIVE]
+            names = [info.namespec for info in last.processes if info.group in wanted and info.state in ACTIVE_STATES]
         else:
             names = [namespec for namespec, (group, name) in known.items()
                      if nick in allowed_nicks(rules, instances, group, name)]

@@ -31,7 +31,7 @@ def select_applications(status: ClusterStatus, names: Sequence[str]) -> tuple[li
 def plain_lines(all_applications: Sequence[ApplicationStatus], selected: Sequence[ApplicationStatus]) -> list[str]:
     """supvisorsctl's layout, trailing spaces included: the width of the name column comes from every
     application known, not only the selected ones."""
-    from supv_cli.cli.status_common import column_width
+    from supv_cli.cli.status_render import column_width
 
     width = column_width((app.application_name for app in all_applications), "Application")
     template = f"%(name)-{width}s%(state)-10s%(major)-7s%(minor)-7s"
@@ -51,7 +51,7 @@ def view(status: ClusterStatus, selected: Sequence[ApplicationStatus]) -> View:
     """The selected applications: JSON objects, supvisorsctl's plain layout, a rich table."""
 
     def table() -> list[Table]:
-        from supv_cli.cli.status_common import led_cell, state_cell, styled
+        from supv_cli.cli.status_render import led_cell, state_cell, styled
 
         rows = [[styled(app.application_name, None), state_cell(app.statename), app.major_failure,
                  app.minor_failure, led_cell(app.operational_status)] for app in selected]
@@ -108,7 +108,7 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
       supv application-info -c etc/supv.conf --check && echo "all applications up"
     """
     from supv_cli.cli.app import unanswered_error
-    from supv_cli.cli.status_common import report_acting
+    from supv_cli.cli.status_render import report_acting
 
     status = app.status()
     selected, unknown = select_applications(status, applications)

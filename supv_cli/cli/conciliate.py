@@ -45,12 +45,12 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: boo
       supv conciliate -c etc/supv.conf scen3_srv:scen3_track_manager --strategy senicide
       supv conflicts -c etc/supv.conf --check || supv conciliate -c etc/supv.conf --strategy stop
     """
+    from supv_cli.cli.actions import emit_plan, execute, plan_start, report_view
     from supv_cli.cli.conflicts import unseen
     from supv_cli.cli.output import echo_err
-    from supv_cli.cli.run_common import emit_plan, execute, plan_start, report_view
-    from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.executor import Run
     from supv_cli.plan.operate import conciliation_plan, conciliation_run
+    from supv_cli.plan.run_types import RunOptions
 
     rules, snapshot, status = plan_start(app, [])
     error = unseen(snapshot)

@@ -26,7 +26,7 @@ def conflicts_view(rows: list[dict[str, Any]]) -> View:
     """JSON: the rows; plain: supvisorsctl's layout (each column as wide as its longest value + 2, the
     last one free); table: a rich table."""
     from supv_cli.cli.output import Table, View
-    from supv_cli.cli.status_common import column_width
+    from supv_cli.cli.status_render import column_width
 
     cells = [(r["application_name"], r["process_name"], ",".join(r["instances"])) for r in rows]
 

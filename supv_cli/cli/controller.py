@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from supv_cli.cli.options import cluster_options, dry_run_option, output_options
+from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
@@ -38,9 +39,9 @@ def controllers(snapshot: Any, program: str) -> list[tuple[Any, Any]]:
 
 def role(info: Any, state: dict[str, Any] | None) -> str:
     if not info.running:
-        return "held" if info.state.name in ("STOPPED", "EXITED") else info.state.name.lower()
+        return "held" if info.state in (ProcessState.STOPPED, ProcessState.EXITED) else info.state.name.lower()
     if state is None:
-        return "starting" if info.state.name == "STARTING" else "unknown"
+        return "starting" if info.state is ProcessState.STARTING else "unknown"
     return "acting" if state.get("acting") else "standby"
 
 
@@ -112,7 +113,7 @@ def status(app: App, program: str) -> None:
 def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
     """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
     from supv_cli.cli.output import Table, View, echo_err
-    from supv_cli.plan.commands import Request
+    from supv_cli.plan.run_types import Request
 
     snapshot = app.snapshot(with_config=True)
     found = controllers(snapshot, program)
@@ -143,10 +144,10 @@ def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
             info = current.info(instance, key[1])
             if info is None:
                 continue
-            if info.stopped if kind == "hold" else info.state.name == "RUNNING":
+            if info.stopped if kind == "hold" else info.state is ProcessState.RUNNING:
                 outcome[key] = ("STOPPED" if kind == "hold" else "RUNNING", info.state.name)
                 pending.pop(key)
-            elif kind == "release" and info.state.name in ("FATAL", "EXITED"):
+            elif kind == "release" and info.state in (ProcessState.FATAL, ProcessState.EXITED):
                 outcome[key] = ("FAILED", info.state.name)
                 pending.pop(key)
     for key in pending:

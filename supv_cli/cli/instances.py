@@ -25,7 +25,7 @@ def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
     BACKOFF, STOPPING / STOPPED, EXITED expected / FATAL, UNKNOWN, EXITED unexpected). Load and counts
     are null for an instance that did not answer.
     """
-    from supv_cli.status import instance_counts, process_counts
+    from supv_cli.status.loads import instance_counts, process_counts
 
     instance = snap.instance
     data: dict[str, Any] = {
@@ -66,7 +66,7 @@ def _cells(row: dict[str, Any]) -> dict[str, str]:
 
 def plain_lines(rows: list[dict[str, Any]]) -> list[str]:
     """supvisorsctl-style columns (each as wide as its longest value + 2); the reason comes last."""
-    from supv_cli.cli.status_common import column_width
+    from supv_cli.cli.status_render import column_width
 
     cells = [_cells(row) for row in rows]
     widths = {key: column_width((c[key] for c in cells), title) for key, title in COLUMNS[:-1]}
@@ -80,7 +80,7 @@ def view(rows: list[dict[str, Any]]) -> View:
     """The instances view: JSON rows, supvisorsctl-style plain columns, a rich table."""
 
     def table() -> list[Table]:
-        from supv_cli.cli.status_common import state_cell, styled
+        from supv_cli.cli.status_render import state_cell, styled
 
         cells_rows = []
         for row in rows:
@@ -131,7 +131,7 @@ def instances(app: App, check: bool) -> None:
       until supv instances -c etc/supv.conf --check >/dev/null; do sleep 1; done
     """
     from supv_cli.cli.app import require_an_answer
-    from supv_cli.cli.status_common import report_acting
+    from supv_cli.cli.status_render import report_acting
 
     status = app.status(need_answer=False)  # the table is shown even when no instance answered
     rows = [summarize(status, snap) for snap in status.snapshot.instances]

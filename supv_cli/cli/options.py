@@ -167,7 +167,7 @@ def action_options(func: F) -> F:
 
 def start_options(func: F) -> F:
     """--start-timeout, --exit-timeout and --local: the deadlines and the LOCAL instance of a start."""
-    from supv_cli.plan.commands import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
+    from supv_cli.plan.run_types import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 
     func = local_option()(func)
     func = click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT,
@@ -181,7 +181,7 @@ def start_options(func: F) -> F:
 
 def stop_timeout_option(func: F) -> F:
     """``--stop-timeout``, passed as ``stop_timeout``."""
-    from supv_cli.plan.commands import DEFAULT_STOP_TIMEOUT
+    from supv_cli.plan.run_types import DEFAULT_STOP_TIMEOUT
 
     return click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT,
                         show_default=True, metavar="SECONDS",

@@ -37,8 +37,8 @@ def restart(app: App, namespecs: tuple[str, ...], strategy: str | None, dry_run:
       supv restart -c etc/supv.conf 'scen3_srv:*' --strategy MOST_LOADED --dry-run
       supv restart_process -c etc/supv.conf scen3_srv:scen3_item_manager --json
     """
-    from supv_cli.cli.run_common import operate_processes
-    from supv_cli.plan.commands import RunOptions
+    from supv_cli.cli.actions import operate_processes
+    from supv_cli.plan.run_types import RunOptions
 
     operate_processes(app, "restart", namespecs, dry_run, quiet, poll_interval,
                       RunOptions(start_timeout, exit_timeout, stop_timeout), strategy, local)

@@ -50,11 +50,11 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
       supv restart-plan -c etc/supv.conf --dry-run
       supv restart_application -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import emit_plan, execute, local_instance, plan_start
-    from supv_cli.plan.commands import RunOptions
+    from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.operate import restart_plan as dry_restart
     from supv_cli.plan.operate import restart_runs
     from supv_cli.plan.planner import build_start_plan, build_stop_plan
+    from supv_cli.plan.run_types import RunOptions
 
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)

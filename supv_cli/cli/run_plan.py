@@ -77,10 +77,10 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.run_common import emit_plan, execute, local_instance, plan_start
-    from supv_cli.plan.commands import RunOptions
+    from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_start_plan, select_applications
+    from supv_cli.plan.run_types import RunOptions
 
     if watch:
         if dry_run:

@@ -64,7 +64,7 @@ def select_processes(status: ClusterStatus, namespecs: Sequence[str],
 def plain_lines(processes: Sequence[ProcessStatus]) -> list[str]:
     """supvisorsctl's layout; the Supervisor column is the Python repr of the list of instance nicks.
     Nothing at all (not even the title) when there is no process."""
-    from supv_cli.cli.status_common import column_width
+    from supv_cli.cli.status_render import column_width
     from supv_cli.cluster.snapshot import ProcessState
 
     if not processes:
@@ -91,7 +91,7 @@ def view(processes: Sequence[ProcessStatus]) -> View:
     """The processes: JSON objects, supvisorsctl's plain layout, a rich table (nothing when empty)."""
 
     def table() -> list[Table]:
-        from supv_cli.cli.status_common import state_cell, styled
+        from supv_cli.cli.status_render import state_cell, styled
         from supv_cli.cluster.snapshot import ProcessState
 
         rows = []

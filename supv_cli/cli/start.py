@@ -39,8 +39,8 @@ def start(app: App, namespecs: tuple[str, ...], strategy: str | None, dry_run: b
       supv start -c etc/supv.conf 'scen3_hci_01:*' --strategy LESS_LOADED --dry-run
       supv start_process -c etc/supv.conf scen3_srv:scen3_item_manager --json
     """
-    from supv_cli.cli.run_common import operate_processes
-    from supv_cli.plan.commands import RunOptions
+    from supv_cli.cli.actions import operate_processes
+    from supv_cli.plan.run_types import RunOptions
 
     operate_processes(app, "start", namespecs, dry_run, quiet, poll_interval,
                       RunOptions(start_timeout, exit_timeout), strategy, local)

@@ -34,8 +34,8 @@ def stop(app: App, namespecs: tuple[str, ...], dry_run: bool, quiet: bool,
       supv stop -c etc/supv.conf 'scen3_hci_02:*' --dry-run
       supv stop_process -c etc/supv.conf scen3_srv:scen3_item_manager --json
     """
-    from supv_cli.cli.run_common import operate_processes
-    from supv_cli.plan.commands import RunOptions
+    from supv_cli.cli.actions import operate_processes
+    from supv_cli.plan.run_types import RunOptions
 
     operate_processes(app, "stop", namespecs, dry_run, quiet, poll_interval,
                       RunOptions(stop_timeout=stop_timeout))

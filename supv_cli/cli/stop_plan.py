@@ -47,10 +47,10 @@ def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv stop-plan -c etc/supv.conf --dry-run
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
-    from supv_cli.cli.run_common import emit_plan, execute, plan_start
-    from supv_cli.plan.commands import RunOptions
+    from supv_cli.cli.actions import emit_plan, execute, plan_start
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_stop_plan, select_applications
+    from supv_cli.plan.run_types import RunOptions
 
     rules, snapshot, status = plan_start(app, applications)
     if dry_run:

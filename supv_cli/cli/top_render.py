@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from supv_cli.cli.status_common import LED, LED_STYLES, STATE_STYLES
+from supv_cli.cli.status_render import LED, LED_STYLES, STATE_STYLES
 from supv_cli.look.dashboard import Frame, load_bar
 
 #: the style of a load bar: green up to 70 %, then orange, red at and above the 100 % cap

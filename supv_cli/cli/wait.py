@@ -53,8 +53,8 @@ def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval
       supv wait -c etc/supv.conf scen3_srv && ./run_tests.sh
       supv wait -c etc/supv.conf --timeout 30 --json | jq .missing
     """
+    from supv_cli.cli.actions import local_instance
     from supv_cli.cli.output import echo_err, print_json
-    from supv_cli.cli.run_common import local_instance
     from supv_cli.plan.operate import Missing, readiness
     from supv_cli.plan.planner import refuse_processes
     from supv_cli.status import evaluate

@@ -21,18 +21,17 @@ import socket
 import threading
 import time
 import xmlrpc.client
-from enum import IntEnum
 from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
 from supv_cli.cluster import workers
 from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "Faults", "as_result", "call", "call_on", "classify",
+    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
     "credentials", "fan_out", "instance_label", "instance_snapshot", "make_proxy", "multicall_many",
     "multicall_on", "run_on", "take_snapshot", "unreachable_snapshot", "with_elapsed",
 ]
@@ -48,30 +47,6 @@ R = TypeVar("R")
 
 #: ``(method, params)`` pairs, as given to :func:`run_on`
 Calls = Sequence[Tuple[str, Sequence[Any]]]
-
-
-class Faults(IntEnum):
-    """Supervisor's XML-RPC fault codes (``supervisor.xmlrpc.Faults``), for callers that must react to
-    one (an executor treats ALREADY_STARTED as success, for instance)."""
-
-    UNKNOWN_METHOD = 1
-    INCORRECT_PARAMETERS = 2
-    BAD_ARGUMENTS = 3
-    SIGNATURE_UNSUPPORTED = 4
-    SHUTDOWN_STATE = 6
-    BAD_NAME = 10
-    BAD_SIGNAL = 11
-    NO_FILE = 20
-    NOT_EXECUTABLE = 21
-    FAILED = 30
-    ABNORMAL_TERMINATION = 40
-    SPAWN_ERROR = 50
-    ALREADY_STARTED = 60
-    NOT_RUNNING = 70
-    SUCCESS = 80
-    ALREADY_ADDED = 90
-    STILL_RUNNING = 91
-    CANT_REREAD = 92
 
 
 def instance_label(instance: Instance) -> str:

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
-from supv_cli.cluster.client import SNAPSHOT_CALLS, CallError, Faults, instance_snapshot, unreachable_snapshot
-from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
+from supv_cli.cluster.client import SNAPSHOT_CALLS, CallError, instance_snapshot, unreachable_snapshot
+from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession, InstanceClient

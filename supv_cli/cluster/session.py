@@ -12,7 +12,7 @@ How a command uses it (the CLI gets it from the application object, ``app.sessio
     snapshot = session.snapshot(with_config=False)       # status views; run/stop want the config
     for health in session.unreported():                  # each unreachable instance reported once
         warn(health.line())
-    results = session.send(requests)                     # plan.commands.Request list -> one result each
+    results = session.send(requests)                     # plan.run_types.Request list -> one result each
     text = session.call(instance, "supervisor.tailProcessStdoutLog", "grp:prog", 0, 1024)
     states = session.controller_states(snapshot)         # nick -> the supv controller's last state line
     last = session.last_answers()                        # nick -> what it last answered (see unanswered.py)
@@ -239,7 +239,7 @@ class ClusterSession:
         return entry
 
     def send(self, requests: Sequence[Any]) -> list[Any]:
-        """Send ``requests`` (objects with ``instance``, ``method``, ``args``, e.g. ``plan.commands.Request``):
+        """Send ``requests`` (objects with ``instance``, ``method``, ``args``, e.g. ``plan.run_types.Request``):
         one multicall per instance, all instances concurrently. One result per request, in order: the
         call's result, or the :class:`CallError` of the call or of its instance."""
         by_instance: dict[str, list[Any]] = {}

@@ -7,7 +7,7 @@ instance) and consumed by the pure ``status`` and ``plan`` modules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Iterator
 
 from supv_cli.cluster.instances import Instance
@@ -33,9 +33,35 @@ class ProcessState(int, Enum):
             return cls.UNKNOWN
 
 
+class Faults(IntEnum):
+    """Supervisor's XML-RPC fault codes (``supervisor.xmlrpc.Faults``), for callers that must react to
+    one (an executor treats ALREADY_STARTED as success, for instance)."""
+
+    UNKNOWN_METHOD = 1
+    INCORRECT_PARAMETERS = 2
+    BAD_ARGUMENTS = 3
+    SIGNATURE_UNSUPPORTED = 4
+    SHUTDOWN_STATE = 6
+    BAD_NAME = 10
+    BAD_SIGNAL = 11
+    NO_FILE = 20
+    NOT_EXECUTABLE = 21
+    FAILED = 30
+    ABNORMAL_TERMINATION = 40
+    SPAWN_ERROR = 50
+    ALREADY_STARTED = 60
+    NOT_RUNNING = 70
+    SUCCESS = 80
+    ALREADY_ADDED = 90
+    STILL_RUNNING = 91
+    CANT_REREAD = 92
+
+
 RUNNING_STATES = frozenset({ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STARTING})
 STOPPED_STATES = frozenset({ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL,
                             ProcessState.UNKNOWN})
+#: where a process is counted as present (Supvisors' ``running_identifiers``): running or stopping
+ACTIVE_STATES = RUNNING_STATES | {ProcessState.STOPPING}
 
 
 class Unreachable(str, Enum):

@@ -39,9 +39,9 @@ from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Recovery
-from supv_cli.plan.commands import Event, Request, RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.plan.run_types import Event, Request, RunOptions
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules

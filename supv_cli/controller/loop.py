@@ -8,7 +8,7 @@ from typing import Any, Callable
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.core import Controller
 from supv_cli.controller.events import EventKind
-from supv_cli.plan.commands import Event, Request
+from supv_cli.plan.run_types import Event, Request
 
 
 def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],

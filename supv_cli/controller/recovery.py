@@ -29,7 +29,7 @@ from supv_cli.controller.jobs import Job, JobKind, Step
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 
 if TYPE_CHECKING:
-    from supv_cli.plan.commands import Request
+    from supv_cli.plan.run_types import Request
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: per application, the strongest strategy wins

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from supv_cli.cluster.snapshot import ProcessState, Snapshot
-from supv_cli.look.logtail import ACTIVE, Item, LogCursor, Notice, Source, locate, log_method
+from supv_cli.cluster.snapshot import ACTIVE_STATES, ProcessState, Snapshot
+from supv_cli.look.logtail import Item, LogCursor, Notice, Source, locate, log_method
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class LogFollower:
             # taken once the process started there holds some of its new lines: the last size taken
             # before is kept
             if (not isinstance(results, BaseException) and not any(isinstance(r, BaseException) for r in results)
-                    and ProcessState.from_code(int(results[0].get("state", 0))) not in ACTIVE):
+                    and ProcessState.from_code(int(results[0].get("state", 0))) not in ACTIVE_STATES):
                 self.sizes[ask.source] = int(results[1][1])
             return []
         cursor = self.current.get(ask.source.namespec)

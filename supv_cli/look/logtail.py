@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
 
-from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.cluster.snapshot import ACTIVE_STATES, Faults, Snapshot
 
 #: bytes read per poll and per process
 CHUNK = 65536
@@ -37,9 +37,6 @@ BACKLOG_MAX = 1 << 20
 #: bytes read back per line asked for with ``-n`` (the backlog is at least 4 KiB)
 BYTES_PER_LINE = 512
 STREAMS = ("stdout", "stderr")
-#: Supervisor's fault codes met here
-_NO_FILE = 20
-_FAILED = 30
 
 
 @dataclass(frozen=True)
@@ -141,7 +138,7 @@ class LogCursor:
             self.path = path
             return out
         self.path = path
-        if (self.offset is not None and getattr(results[2], "fault_code", None) == _NO_FILE
+        if (self.offset is not None and getattr(results[2], "fault_code", None) == Faults.NO_FILE
                 and not isinstance(results[1], BaseException) and int(results[1][1]) == 0):
             return out  # not created yet: the process never ran here since supervisord started
         if any(isinstance(result, BaseException) for result in results[1:]):
@@ -209,7 +206,7 @@ class LogCursor:
 
     def _failed(self, error: BaseException) -> list[Item]:
         text = _reason(error)
-        if getattr(error, "fault_code", None) == _FAILED and "decode" in text.lower():
+        if getattr(error, "fault_code", None) == Faults.FAILED and "decode" in text.lower():
             # the read cut a UTF-8 character (or the log holds an undecodable byte)
             self._decode_failures += 1
             if self._decode_failures <= 3:
@@ -242,10 +239,6 @@ def _no_file_message(stream: str) -> str:
 
 # -------------------------------------------------------------------------------- where the log is
 
-#: where a process is active: its log is being written
-ACTIVE = frozenset({ProcessState.STARTING, ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STOPPING})
-
-
 def locate(snapshot: Snapshot, namespec: str, current: str | None = None) -> str | None:
     """The nick of the instance whose log of ``namespec`` to read.
 
@@ -256,7 +249,7 @@ def locate(snapshot: Snapshot, namespec: str, current: str | None = None) -> str
     """
     known = [(snap.instance.nick, info) for snap in snapshot.instances if snap.reachable
              for info in [snapshot.info(snap.instance, namespec)] if info is not None]
-    active = [nick for nick, info in known if info.state in ACTIVE]
+    active = [nick for nick, info in known if info.state in ACTIVE_STATES]
     if active:
         return current if current in active else active[0]
     if current is not None:

@@ -5,7 +5,8 @@
 starting failure strategy of required programs (§3.6; timeouts included, decisions.md), opens the next
 program stage of each application and the next application stage, and returns the XML-RPC requests to
 send. It never touches the network: ``drive`` takes the snapshots and sends the requests. The controller
-uses the same machine for automatic start and failover.
+uses the same machine for automatic start and failover. What an answer or a process state means for
+one command is decided in :mod:`supv_cli.plan.verdicts`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,12 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import ProcessState, Snapshot
-from supv_cli.plan.commands import (
-    FAULT_ALREADY_STARTED,
-    FAULT_NOT_RUNNING,
-    FAULT_SPAWN_ERROR,
-    ApplicationJob,
-    Command,
-    Event,
-    Outcome,
-    Request,
-    RunOptions,
-)
-from supv_cli.plan.model import Action, Placement
+from supv_cli.cluster.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
+from supv_cli.plan.run_types import ApplicationJob, Command, Event, Outcome, Request, RunOptions
+from supv_cli.plan.stages import Action, Placement
+from supv_cli.plan.verdicts import answer_verdict, budget, start_verdict, stop_verdict
 from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy
 
 if TYPE_CHECKING:
@@ -205,10 +197,7 @@ class Run:
         return requests
 
     def _budget(self, placement: Placement, kind: str) -> float:
-        """Time allowed from the request: stopwaitsecs or startsecs, plus the margin."""
-        if kind == "stop":
-            return placement.stopwaitsecs + self.options.stop_timeout
-        return placement.startsecs + self.options.start_timeout
+        return budget(placement, kind, self.options)
 
     # ------------------------------------------------------------------ results of requests
     def on_result(self, request: Request, result: Any, now: float) -> None:
@@ -219,25 +208,16 @@ class Run:
         job = self._job(command)
         if command.outcome is not None:
             return
-        code = getattr(result, "fault_code", None)
-        kind = getattr(result, "kind", None)
-        if result is True or code == FAULT_ALREADY_STARTED or (code == FAULT_SPAWN_ERROR
-                                                              and command.kind == "start"):
+        verdict = answer_verdict(command, result)
+        if verdict is None:
             command.sent = now
             command.deadline = now + self._budget(command.placement, job.kind)
             verb = "start sent" if command.kind == "start" else "stop sent"
             self._event(command.kind, command.placement.application_name,
                         f"{verb} ({command.placement.reason})" if command.kind == "start" else verb,
                         command.placement.process_name, command.instance)
-        elif command.kind == "stop" and code == FAULT_NOT_RUNNING:
-            self._finish(job, command, Outcome.STOPPED, "was not running", now)
-        elif code is not None:
-            self._finish(job, command, Outcome.FAILED, f"refused by supervisord: {getattr(result, 'reason', result)}",
-                         now)
-        elif kind is not None:
-            self._finish(job, command, Outcome.LOST, f"instance unreachable: {getattr(result, 'reason', result)}", now)
         else:
-            self._finish(job, command, Outcome.FAILED, f"unexpected answer {result!r}", now)
+            self._finish(job, command, *verdict, now)
 
     def _job(self, command: Command) -> ApplicationJob:
         for job in self.jobs:
@@ -255,7 +235,7 @@ class Run:
             # waiting for a STOPPING process anywhere, or for one started elsewhere
             process = status.processes.get(placement.namespec)
             state = process.state if process else ProcessState.UNKNOWN
-            info_exitstatus = None
+            info = None
         else:
             assert command.instance is not None
             snap = next((s for s in snapshot.instances if s.instance.nick == command.instance.nick), None)
@@ -273,41 +253,19 @@ class Run:
                              now)
                 return
             state = info.state
-            info_exitstatus = (info.exitstatus, info.expected_exit, info.spawnerr)
-        previous, command.state = command.state, state.name
+        previous, command.state = command.state, state
         if job.kind == "stop":
-            self._update_stop(job, command, state, now)
+            verdict = stop_verdict(command, state, now, self.options)
+            if verdict is not None:
+                self._finish(job, command, *verdict, now)
             return
-        if state is ProcessState.BACKOFF and previous != "BACKOFF":
+        if state is ProcessState.BACKOFF and previous is not ProcessState.BACKOFF:
             command.deadline = now + self._budget(placement, job.kind)  # Supervisor retries: the clock restarts
-        if state is ProcessState.RUNNING and placement.wait_exit and previous != "RUNNING":
+        if state is ProcessState.RUNNING and placement.wait_exit and previous is not ProcessState.RUNNING:
             command.deadline = now + self.options.exit_timeout  # RUNNING: now it has to exit
-        if state is ProcessState.RUNNING and not placement.wait_exit:
-            self._finish(job, command, Outcome.RUNNING, "RUNNING", now)
-        elif state is ProcessState.EXITED:
-            exitstatus, expected, _ = info_exitstatus if info_exitstatus else (None, False, "")
-            if placement.wait_exit and expected:
-                self._finish(job, command, Outcome.EXITED, f"exited with expected code {exitstatus}", now)
-            else:
-                self._finish(job, command, Outcome.FAILED,
-                             f"exited with code {exitstatus}" + ("" if expected else " (not in exitcodes)"), now)
-        elif state in (ProcessState.FATAL, ProcessState.STOPPED, ProcessState.STOPPING, ProcessState.UNKNOWN):
-            spawnerr = info_exitstatus[2] if info_exitstatus else ""
-            self._finish(job, command, Outcome.FAILED, f"{state.name}" + (f": {spawnerr}" if spawnerr else ""), now)
-        elif command.deadline is not None and now > command.deadline:
-            if placement.wait_exit and state is ProcessState.RUNNING:
-                detail = f"no exit within {self.options.exit_timeout:g}s of RUNNING"
-            else:
-                detail = f"no RUNNING within {self._budget(placement, job.kind):g}s"
-            self._finish(job, command, Outcome.TIMEOUT, f"{detail} (state {state.name})", now)
-
-    def _update_stop(self, job: ApplicationJob, command: Command, state: ProcessState, now: float) -> None:
-        if state in (ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL):
-            self._finish(job, command, Outcome.STOPPED, state.name, now)
-        elif command.deadline is not None and now > command.deadline:
-            self._finish(job, command, Outcome.TIMEOUT,
-                         f"not stopped within {self._budget(command.placement, job.kind):g}s (state {state.name})",
-                         now)
+        verdict = start_verdict(command, state, info, now, self.options)
+        if verdict is not None:
+            self._finish(job, command, *verdict, now)
 
     # ------------------------------------------------------------------ endings and strategies
     def _finish(self, job: ApplicationJob, command: Command, outcome: Outcome, detail: str, now: float) -> None:
@@ -369,7 +327,7 @@ class Run:
         loads: dict[str, int] = {}
         for command in self.commands():
             if (command.pending_load and command.instance is not None and command.outcome is None
-                    and command.state not in ("STARTING", "RUNNING", "BACKOFF")):
+                    and command.state not in RUNNING_STATES):
                 nick = command.instance.nick
                 loads[nick] = loads.get(nick, 0) + command.placement.expected_loading
         return loads

@@ -19,12 +19,12 @@ from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import ClusterError, SupvError, UsageError, unknown_names
-from supv_cli.plan.commands import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.executor import Run
-from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
 from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import build_start_plan, select_applications
+from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, RunOptions
+from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
 from supv_cli.rules.model import Distribution, StartingStrategy
 
 if TYPE_CHECKING:

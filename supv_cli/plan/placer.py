@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
-from supv_cli.plan.model import Action, Placement
 from supv_cli.plan.placement import (
     LoadModel,
     assign_homogeneous,
@@ -30,6 +29,7 @@ from supv_cli.plan.placement import (
     resolve_identifiers,
     unresolved_reason,
 )
+from supv_cli.plan.stages import Action, Placement
 from supv_cli.rules.identifiers import program_name_and_index
 from supv_cli.rules.model import Distribution, StartingStrategy
 

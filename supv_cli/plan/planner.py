@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.errors import PlanError, UsageError, unknown_names
-from supv_cli.plan.model import Action, ApplicationPlan, Placement, Plan
 from supv_cli.plan.placer import Placer
+from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules

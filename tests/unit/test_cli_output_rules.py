@@ -61,8 +61,8 @@ def test_plans_take_applications_and_point_to_the_process_commands(tmp_path, bui
 
 
 def test_restart_plan_points_to_restart(tmp_path) -> None:
-    from supv_cli.plan.commands import RunOptions
     from supv_cli.plan.operate import restart_runs
+    from supv_cli.plan.run_types import RunOptions
 
     rules = rules_of(tmp_path, '<application name="a"><start_sequence>1</start_sequence></application>', CLUSTER)
     snap = snapshot(CLUSTER, {"*": [info("a:p")]})

@@ -12,9 +12,9 @@ from xml.parsers.expat import ExpatError
 
 import pytest
 
-from supv_cli.cluster.client import CallError, Faults, classify, fan_out, instance_snapshot, make_proxy
+from supv_cli.cluster.client import CallError, classify, fan_out, instance_snapshot, make_proxy
 from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import ProcessState, Unreachable
+from supv_cli.cluster.snapshot import Faults, ProcessState, Unreachable
 from supv_cli.cluster.transport import TimeoutTransport, parse_response
 from supv_cli.errors import ExitCode
 

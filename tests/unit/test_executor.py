@@ -7,9 +7,9 @@ import pytest
 
 from supv_cli.cluster.client import CallError
 from supv_cli.cluster.snapshot import Unreachable
-from supv_cli.plan.commands import RunOptions
 from supv_cli.plan.executor import Run
 from supv_cli.plan.planner import select_applications
+from supv_cli.plan.run_types import RunOptions
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot, status_of
 

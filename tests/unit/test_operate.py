@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from supv_cli.errors import UsageError
-from supv_cli.plan.commands import RunOptions
 from supv_cli.plan.operate import (
     conciliation_plan,
     conciliation_run,
@@ -19,6 +18,7 @@ from supv_cli.plan.operate import (
     select_processes,
 )
 from supv_cli.plan.planner import Action, build_start_plan, build_stop_plan
+from supv_cli.plan.run_types import RunOptions
 from supv_cli.rules.model import StartingStrategy
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot, status_of

@@ -9,19 +9,11 @@ import pytest
 from supv_cli.cluster.instances import Instance, parse_instance
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.rules.model import ApplicationRules, ProcessRules
-from supv_cli.status import (
-    ApplicationState,
-    FormulaError,
-    ProcessStatus,
-    application_state,
-    application_status,
-    evaluate,
-    evaluate_formula,
-    failures,
-    operational_status,
-    process_counts,
-    synthesize,
-)
+from supv_cli.status import ApplicationState, ProcessStatus, evaluate
+from supv_cli.status.applications import application_state, application_status, failures, operational_status
+from supv_cli.status.formula import FormulaError, evaluate_formula
+from supv_cli.status.loads import process_counts
+from supv_cli.status.processes import synthesize
 
 from .rules_helpers import rules_from
 

@@ -9,7 +9,8 @@ from enum import Enum
 from typing import Any
 
 from supv_cli.cluster.instances import Instance
-from supv_cli.plan.model import Placement
+from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.plan.stages import Placement
 
 #: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
 DEFAULT_START_TIMEOUT = 10.0
@@ -19,12 +20,6 @@ DEFAULT_EXIT_TIMEOUT = 60.0
 DEFAULT_STOP_TIMEOUT = 5.0
 #: consecutive unanswered polls after which an instance is lost for a command
 DEFAULT_LOST_AFTER = 2
-#: Supervisor fault codes the executor reacts to
-FAULT_ALREADY_STARTED = 60
-#: the process was spawned but died at once; supervisord retries it (BACKOFF, startretries), so its
-#: state decides, as for any start (behaviour spec §3.5: BACKOFF is in progress)
-FAULT_SPAWN_ERROR = 50
-FAULT_NOT_RUNNING = 70
 
 
 class Outcome(str, Enum):
@@ -68,7 +63,7 @@ class Command:
     outcome: Outcome | None = None
     detail: str = ""
     finished: float | None = None
-    state: str = ""                # last state seen
+    state: ProcessState | None = None  # last state seen
     missed: int = 0
     pending_load: bool = False
 
