@@ -10,7 +10,6 @@ the controller's polls cheaper (kept connections, the configuration cached) make
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 if TYPE_CHECKING:
@@ -27,8 +26,8 @@ def use_watch_timeout(app: App) -> None:
     from supv_cli.cluster.settings import ClusterOptions
 
     cluster = app.cluster or ClusterOptions()
-    if cluster.timeout is None:
-        app.cluster = replace(cluster, timeout=WATCH_TIMEOUT)
+    if cluster.timeout is None:  # a default of the command, not a user's override: no precedence warning
+        app.replace_settings(timeout=WATCH_TIMEOUT)
 
 
 def poll(app: App) -> Snapshot:

@@ -31,16 +31,14 @@ def stamp() -> str:
 def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.actions import local_instance
-    from supv_cli.cluster.settings import ClusterOptions
+    from supv_cli.cli.polling import use_watch_timeout
     from supv_cli.controller import Controller, watch
     from supv_cli.controller.events import EventKind
     from supv_cli.controller.loop import GracefulStop, Stopped
     from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.run_types import Event
 
-    cluster = app.cluster or ClusterOptions()
-    if cluster.timeout is None:  # the controller's own default beats the -c file's: not a user's override
-        app.replace_settings(timeout=WATCH_TIMEOUT)
+    use_watch_timeout(app)  # the controller's own default beats the -c file's: not a user's override
     session = app.session
     rules = app.require_rules()
     json_lines = app.fmt == "json"

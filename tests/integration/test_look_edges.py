@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,17 @@ def test_names_that_name_nothing_come_after_the_logs_of_the_others(supervisord: 
                                           "sstatus (APP:PROC or APP:*)" for name in ("nope:x", "zz")]
     result = run_supv("logs", "-i", server.spec, "-f", "chatty", "zz")   # a stream: refused before it starts
     assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+
+
+@pytest.mark.parametrize("command", [("top", "--once"), ("events", "--count", "1", "--interval", "0.2")])
+def test_the_watch_timeout_of_a_command_is_no_override_of_the_inventory(
+        supervisord: SupervisordFactory, tmp_path: Path, command: tuple[str, ...]) -> None:
+    # events/top poll with the controller's 1 s call timeout by default: a default of theirs, which an
+    # inventory's own timeout must not be warned about as a command-line override
+    flapping = {"command": "sleep 0.3", "autostart": True, "autorestart": True, "startsecs": 0}
+    server = supervisord(nick="s1", programs={"flapping": flapping})  # always something for events to say
+    inventory = tmp_path / "supv.conf"
+    inventory.write_text(f"[supv]\ntimeout = 5\n\n[instance:s1]\nserverurl = {server.url}\n")
+    result = run_supv(*command, "-c", str(inventory))
+    assert result.exit_code == 0, result.stderr
+    assert "overrides" not in result.stderr
