@@ -6,10 +6,10 @@ Pure: :func:`victims` says where to stop it; the controller sends the stops and 
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Callable
 
 from supv_cli.cluster.instances import Instance
+from supv_cli.compat import StrEnum
 
 if TYPE_CHECKING:
     from supv_cli.status import ProcessStatus

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from supv_cli.compat import StrEnum
 
 
 class EventKind(StrEnum):

@@ -4,10 +4,10 @@ the rule that says an application was never started."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.compat import StrEnum
 
 if TYPE_CHECKING:
     from supv_cli.plan.executor import Run

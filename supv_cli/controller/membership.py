@@ -11,11 +11,11 @@ answer (its programs still count as running there), its leadership and its vote 
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Iterator
 
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
+from supv_cli.compat import StrEnum
 from supv_cli.controller.events import EventKind
 
 
