@@ -34,7 +34,6 @@ NONE = "NONE"
 CONFLICT = "CONFLICT"
 INSTANCE_UP = "RUNNING"
 INSTANCE_DOWN = "UNREACHABLE"
-KINDS = ("process", "instance", "conflict")
 
 
 def iso_time(when: float) -> str:
