@@ -136,10 +136,10 @@ def run_live(app: App, interval: float) -> None:
     from rich.console import Console
     from rich.live import Live
 
-    from supv_cli.cli.polling import conflicts_in, snapshots
+    from supv_cli.cli.polling import snapshots
     from supv_cli.cli.top_render import HeaderLine, render
     from supv_cli.cluster.polling import same_answers
-    from supv_cli.look.changes import ChangeDetector
+    from supv_cli.look.changes import ChangeDetector, conflicts_in
     from supv_cli.look.dashboard import build_frame, fit
     from supv_cli.status import evaluate
 

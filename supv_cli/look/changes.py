@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
+
+if TYPE_CHECKING:
+    from supv_cli.status import ClusterStatus
 
 #: the state of a process that an instance does not know (added or removed since the last poll)
 NONE = "NONE"
@@ -174,6 +177,12 @@ class ChangeDetector:
                     changes.append(_conflict(when, namespec, CONFLICT, NONE, nicks))
         self._conflicts = current
         return changes
+
+
+def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
+    """namespec -> nicks of the conflicts of an evaluated status (what :meth:`ChangeDetector.feed` and
+    ``top``'s frame are given)."""
+    return {p.namespec: tuple(i.nick for i in p.identifiers) for p in status.conflicts()}
 
 
 def _conflict(when: float, namespec: str, before: str, after: str, nicks: tuple[str, ...]) -> Change:
