@@ -90,28 +90,13 @@ class Change:
                 "instances": list(self.instances)}
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """What one instance said of one process."""
-
-    group: str
-    name: str
-    state: str
-    pid: int
-    reason: str
-
-
-def _seen(info: ProcessInfo) -> _Seen:
-    return _Seen(info.group, info.name, info.state.name, info.pid, info.spawnerr)
-
-
 class ChangeDetector:
     """Feed it consecutive snapshots; it returns what changed since the previous one (see module doc)."""
 
     def __init__(self) -> None:
         self._up: dict[str, bool] = {}
         #: nick -> namespec -> what that instance last reported (kept while the instance is away)
-        self._processes: dict[str, dict[str, _Seen]] = {}
+        self._processes: dict[str, dict[str, ProcessInfo]] = {}
         self._conflicts: dict[str, tuple[str, ...]] = {}
         #: nick -> the answer last compared (an economical poller gives the same object when unchanged)
         self._answers: dict[str, InstanceSnapshot] = {}
@@ -145,7 +130,7 @@ class ChangeDetector:
         self._up[nick] = up
         if not up:
             return changes
-        now = {info.namespec: _seen(info) for info in snap.processes}
+        now = {info.namespec: info for info in snap.processes}
         before_map = self._processes.get(nick)
         self._processes[nick] = now
         if before_map is None:  # first answer of this instance: the baseline
@@ -153,17 +138,18 @@ class ChangeDetector:
         for namespec, seen in now.items():
             old = before_map.get(namespec)
             if old is None:
-                changes.append(self._process(when, nick, seen, NONE, seen.state))
+                changes.append(self._process(when, nick, seen, NONE))
             elif old.state != seen.state or (old.pid and seen.pid and old.pid != seen.pid):
-                changes.append(self._process(when, nick, seen, old.state, seen.state))
+                changes.append(self._process(when, nick, seen, old.state.name))
         for namespec, old in before_map.items():
             if namespec not in now:
-                changes.append(Change(when, "process", nick, old.state, NONE, old.group, old.name))
+                changes.append(Change(when, "process", nick, old.state.name, NONE, old.group, old.name))
         return changes
 
     @staticmethod
-    def _process(when: float, nick: str, seen: _Seen, before: str, after: str) -> Change:
-        return Change(when, "process", nick, before, after, seen.group, seen.name, seen.pid or None, seen.reason)
+    def _process(when: float, nick: str, seen: ProcessInfo, before: str) -> Change:
+        return Change(when, "process", nick, before, seen.state.name, seen.group, seen.name, seen.pid or None,
+                      seen.spawnerr)
 
     def _conflict_changes(self, conflicts: Mapping[str, Sequence[str]], when: float) -> list[Change]:
         changes: list[Change] = []
