@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.rules import Rules
-    from supv_cli.status import ClusterStatus
 
 
 def use_watch_timeout(app: App) -> None:
@@ -84,6 +83,7 @@ class ConflictWatch:
         if same_answers(snapshot, self._last):
             return self._conflicts
         self._last = snapshot
+        from supv_cli.look.changes import conflicts_in
         from supv_cli.status import evaluate
 
         key = frozenset((snap.instance.nick, info.namespec) for snap in snapshot.instances for info in snap.processes
@@ -91,9 +91,4 @@ class ConflictWatch:
         if key != self._key:
             self._key, self._conflicts = key, conflicts_in(evaluate(self.rules, snapshot))
         return self._conflicts
-
-
-def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
-    """namespec -> nicks of the conflicts of an evaluated status."""
-    return {p.namespec: tuple(i.nick for i in p.identifiers) for p in status.conflicts()}
 

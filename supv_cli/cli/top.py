@@ -136,10 +136,10 @@ def run_live(app: App, interval: float) -> None:
     from rich.console import Console
     from rich.live import Live
 
-    from supv_cli.cli.polling import conflicts_in, snapshots
+    from supv_cli.cli.polling import snapshots
     from supv_cli.cli.top_render import HeaderLine, render
     from supv_cli.cluster.polling import same_answers
-    from supv_cli.look.changes import ChangeDetector
+    from supv_cli.look.changes import ChangeDetector, conflicts_in
     from supv_cli.look.dashboard import build_frame, fit
     from supv_cli.status import evaluate
 
@@ -154,6 +154,7 @@ def run_live(app: App, interval: float) -> None:
     header = HeaderLine(console)
     previous: Snapshot | None = None
     status: ClusterStatus | None = None
+    conflicts: dict[str, tuple[str, ...]] | None = None  # of status
     seen = 0  # events seen so far (the deque keeps the last ones)
     built: tuple[Any, ...] = ()  # what the frame was built from
     frame: Any = None
@@ -164,8 +165,9 @@ def run_live(app: App, interval: float) -> None:
             for snapshot in snapshots(app, interval, wait=keys.wait):
                 if status is None or not same_answers(snapshot, previous):  # the answers changed
                     status = evaluate(rules, app.fill(snapshot))
+                    conflicts = conflicts_in(status) if rules is not None else None
                 previous = snapshot
-                changes = detector.feed(snapshot, conflicts_in(status) if rules is not None else None)
+                changes = detector.feed(snapshot, conflicts)
                 events.extend(changes)
                 seen += len(changes)
                 if time.monotonic() - roles_read >= ROLES_EVERY:

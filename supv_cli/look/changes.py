@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
+
+if TYPE_CHECKING:
+    from supv_cli.status import ClusterStatus
 
 #: the state of a process that an instance does not know (added or removed since the last poll)
 NONE = "NONE"
 CONFLICT = "CONFLICT"
 INSTANCE_UP = "RUNNING"
 INSTANCE_DOWN = "UNREACHABLE"
-KINDS = ("process", "instance", "conflict")
 
 
 def iso_time(when: float) -> str:
@@ -88,28 +90,13 @@ class Change:
                 "instances": list(self.instances)}
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """What one instance said of one process."""
-
-    group: str
-    name: str
-    state: str
-    pid: int
-    reason: str
-
-
-def _seen(info: ProcessInfo) -> _Seen:
-    return _Seen(info.group, info.name, info.state.name, info.pid, info.spawnerr)
-
-
 class ChangeDetector:
     """Feed it consecutive snapshots; it returns what changed since the previous one (see module doc)."""
 
     def __init__(self) -> None:
         self._up: dict[str, bool] = {}
         #: nick -> namespec -> what that instance last reported (kept while the instance is away)
-        self._processes: dict[str, dict[str, _Seen]] = {}
+        self._processes: dict[str, dict[str, ProcessInfo]] = {}
         self._conflicts: dict[str, tuple[str, ...]] = {}
         #: nick -> the answer last compared (an economical poller gives the same object when unchanged)
         self._answers: dict[str, InstanceSnapshot] = {}
@@ -143,7 +130,7 @@ class ChangeDetector:
         self._up[nick] = up
         if not up:
             return changes
-        now = {info.namespec: _seen(info) for info in snap.processes}
+        now = {info.namespec: info for info in snap.processes}
         before_map = self._processes.get(nick)
         self._processes[nick] = now
         if before_map is None:  # first answer of this instance: the baseline
@@ -151,17 +138,18 @@ class ChangeDetector:
         for namespec, seen in now.items():
             old = before_map.get(namespec)
             if old is None:
-                changes.append(self._process(when, nick, seen, NONE, seen.state))
+                changes.append(self._process(when, nick, seen, NONE))
             elif old.state != seen.state or (old.pid and seen.pid and old.pid != seen.pid):
-                changes.append(self._process(when, nick, seen, old.state, seen.state))
+                changes.append(self._process(when, nick, seen, old.state.name))
         for namespec, old in before_map.items():
             if namespec not in now:
-                changes.append(Change(when, "process", nick, old.state, NONE, old.group, old.name))
+                changes.append(Change(when, "process", nick, old.state.name, NONE, old.group, old.name))
         return changes
 
     @staticmethod
-    def _process(when: float, nick: str, seen: _Seen, before: str, after: str) -> Change:
-        return Change(when, "process", nick, before, after, seen.group, seen.name, seen.pid or None, seen.reason)
+    def _process(when: float, nick: str, seen: ProcessInfo, before: str) -> Change:
+        return Change(when, "process", nick, before, seen.state.name, seen.group, seen.name, seen.pid or None,
+                      seen.spawnerr)
 
     def _conflict_changes(self, conflicts: Mapping[str, Sequence[str]], when: float) -> list[Change]:
         changes: list[Change] = []
@@ -175,6 +163,12 @@ class ChangeDetector:
                     changes.append(_conflict(when, namespec, CONFLICT, NONE, nicks))
         self._conflicts = current
         return changes
+
+
+def conflicts_in(status: ClusterStatus) -> dict[str, tuple[str, ...]]:
+    """namespec -> nicks of the conflicts of an evaluated status (what :meth:`ChangeDetector.feed` and
+    ``top``'s frame are given)."""
+    return {p.namespec: tuple(i.nick for i in p.identifiers) for p in status.conflicts()}
 
 
 def _conflict(when: float, namespec: str, before: str, after: str, nicks: tuple[str, ...]) -> Change:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
-from supv_cli.look.changes import Change
+from supv_cli.look.changes import Change, conflicts_in
 from supv_cli.status import ClusterStatus
 
 #: lines of a frame besides the rows: the header line, the applications' and instances' titles and
@@ -92,8 +92,7 @@ def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequenc
                                     len(snap.processes), roles.get(nick, "")))
         else:
             rows.append(InstanceRow(nick, "UNREACHABLE", snap.reason, None, None, None, roles.get(nick, "")))
-    conflicts = tuple((process.namespec, tuple(i.nick for i in process.identifiers))
-                      for process in status.conflicts())
+    conflicts = tuple(conflicts_in(status).items())
     running = sum(1 for row in rows if row.state == "RUNNING")
     return Frame(status.snapshot.taken_at, interval, apps, tuple(rows), conflicts, tuple(events),
                  instance_count=len(rows), running_count=running, application_count=len(apps))

@@ -36,7 +36,6 @@ MAX_LINE = 65536
 BACKLOG_MAX = 1 << 20
 #: bytes read back per line asked for with ``-n`` (the backlog is at least 4 KiB)
 BYTES_PER_LINE = 512
-STREAMS = ("stdout", "stderr")
 
 
 @dataclass(frozen=True)
