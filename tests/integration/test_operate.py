@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -24,6 +24,7 @@ from supv_cli.cluster.snapshot import ProcessState
 from tests.support.cli import run_supv
 from tests.support.scenario3 import ROOT, supv_env
 from tests.support.supervisord import Supervisord
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -150,16 +151,6 @@ def outcomes(data: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str | Non
     """(action, namespec) -> (outcome, instance) of a run report."""
     return {(r["action"], f"{r['application_name']}:{r['process_name']}"): (r["outcome"], r["instance"])
             for r in data["processes"]}
-
-
-def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool], deadline: float = 20.0) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        value = probe()
-        if done(value):
-            return value
-        assert time.monotonic() < end, f"{what}: not within {deadline:g}s; last seen {value}"
-        time.sleep(0.2)
 
 
 def supv_process(*args: str) -> subprocess.Popen[str]:
@@ -308,8 +299,9 @@ def test_hold_then_kill_a_server_nothing_moves_release_moves_it(cluster: Cluster
     assert outcomes(moved)[("start", "svc:gamma")] == ("RUNNING", "server_3")
     released = report("controller", "release", *args)
     assert {(r["instance"], r["outcome"]) for r in released["controllers"]} == {(n, "RUNNING") for n in SERVERS}
-    status = wait_for("a controller acts", lambda: json.loads(run_supv("controller", "status", *args, "--json").stdout),
-                      lambda s: s["acting"] == "server_1")
+    status, _ = wait_for("a controller acts",
+                         lambda: json.loads(run_supv("controller", "status", *args, "--json").stdout),
+                         lambda s: s["acting"] == "server_1", deadline=20.0)
     assert {c["instance"]: c["role"] for c in status["controllers"]} == {
         "server_1": "acting", "server_2": "standby", "server_3": "standby"}
 
