@@ -100,14 +100,15 @@ def fill_unanswered(snapshot: Snapshot, rules: Any, instances: InstanceList,
         return snapshot
     known_specs = {info.namespec for snap in snapshot.reachable for info in snap.processes}
     known_groups = {info.group for snap in snapshot.reachable for info in snap.processes}
-    by_group: dict[str, list[ProcessInfo]] = {}
+    by_group: dict[str, dict[str, ProcessInfo]] = {}  # group -> namespec -> its first answer
     for snap in snapshot.reachable:
         for info in snap.processes:
-            if info.namespec not in {i.namespec for i in by_group.get(info.group, [])}:
-                by_group.setdefault(info.group, []).append(info)
+            by_group.setdefault(info.group, {}).setdefault(info.namespec, info)
     added: dict[str, list[ProcessInfo]] = {snap.instance.nick: [] for snap in silent}
+    why_of = {snap.instance.nick: f"{snap.instance.nick} did not answer: {snap.reason or snap.state}"
+              for snap in silent}
     for snap in silent:
-        why = f"{snap.instance.nick} did not answer: {snap.reason or snap.state}"
+        why = why_of[snap.instance.nick]
         last = (last_answers or {}).get(snap.instance.nick)
         for info in last.processes if last is not None else ():
             if info.namespec not in known_specs:
@@ -116,10 +117,9 @@ def fill_unanswered(snapshot: Snapshot, rules: Any, instances: InstanceList,
     copies = homogeneous_copies(rules, instances, sorted(known_groups), [snap.instance for snap in silent])
     for name, (nick, sibling) in copies.items():
         already = {info.namespec for info in added[nick]}
-        reason = next(f"{nick} did not answer: {s.reason or s.state}" for s in silent if s.instance.nick == nick)
-        for info in by_group.get(sibling, []):
+        for info in by_group.get(sibling, {}).values():
             if f"{name}:{info.name}" not in already:
-                added[nick].append(_unknown(name, info.name, reason))
+                added[nick].append(_unknown(name, info.name, why_of[nick]))
     if not any(added.values()):
         return snapshot
     snaps = tuple(replace(snap, processes=snap.processes + tuple(added.get(snap.instance.nick, ())))

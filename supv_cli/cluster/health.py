@@ -77,11 +77,6 @@ class InstanceHealth:
         """Whether to start a background probe now (one at a time, PROBE_PAUSE apart)."""
         return self.unresponsive and not self.probing and now - self.probe_ended >= PROBE_PAUSE
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"nick": self.instance.nick, "health": self.health.value,
-                "error_kind": self.kind.name if self.kind is not None else None, "reason": self.reason,
-                "elapsed": round(self.elapsed, 3), "unresponsive": self.unresponsive}
-
 
 class HealthBoard:
     """The health of every instance of a session, with the lock that guards it."""

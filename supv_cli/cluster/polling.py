@@ -97,8 +97,6 @@ class Poller:
         self.ask_all = False
         self._known = {instance.nick: _Known() for instance in session.instances}
         self._lock = threading.Lock()
-        #: the last snapshot given
-        self.last: Snapshot | None = None
 
     def due(self, period: float, full: bool = True) -> set[str]:
         """Nicks whose last full answer (``full=False``: last answer of any kind) is older than ``period``
@@ -142,8 +140,7 @@ class Poller:
                         known.asked_at = self.clock()
                 assert known.last is not None  # asked above: it was not known to answer RUNNING
                 snaps.append(known.last)
-        self.last = Snapshot(instances=tuple(snaps), taken_at=taken_at)
-        return self.last
+        return Snapshot(instances=tuple(snaps), taken_at=taken_at)
 
     @staticmethod
     def _settle(known: _Known, entry: Any) -> InstanceSnapshot:

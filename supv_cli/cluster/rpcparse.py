@@ -29,16 +29,8 @@ def _value(element: ElementTree.Element) -> Any:
         return element.text or ""  # a value without type is a string
     typed = element[0]
     tag, text = typed.tag, typed.text or ""
-    if tag == "string":
-        return text
-    if tag in ("int", "i4", "i8"):
-        return int(text)
-    if tag == "boolean":
-        if text.strip() not in ("0", "1"):
-            raise _Unsupported(tag)
-        return text.strip() == "1"
-    if tag == "double":
-        return float(text)
+    if tag in _CONVERT:  # the scalars, read as in the flat structs below
+        return _CONVERT[tag](text)
     if tag == "array":
         data = typed.find("data")
         return [] if data is None else [_value(item) for item in data]
@@ -119,9 +111,7 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
     """
     try:
         return (_flat_structs(data),)
-    except _Unsupported:
-        pass
-    except ValueError:  # a bad number or encoding: the full parsers say it
+    except (_Unsupported, ValueError):  # ValueError: a bad number or encoding, the full parsers say it
         pass
     try:
         root = ElementTree.fromstring(data)

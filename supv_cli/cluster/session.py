@@ -215,18 +215,15 @@ class ClusterSession:
             return self.last
         ordered = list(self.instances)
         taken_at = time.time()
-        calls = SNAPSHOT_CALLS if with_config else SNAPSHOT_CALLS[:2]
+        calls = SNAPSHOT_CALLS[:2]  # getState, getAllProcessInfo
 
         def one(client: InstanceClient) -> InstanceSnapshot:
             return instance_snapshot(client.instance, client.multicall(calls))
 
         snaps = []
         for instance, entry in zip(ordered, self.each(ordered, one)):
-            health = self.health[instance]
-            if isinstance(entry, InstanceSnapshot):
-                snaps.append(with_elapsed(entry, health.elapsed))
-            else:
-                snaps.append(with_elapsed(unreachable_snapshot(entry), health.elapsed))
+            snap = entry if isinstance(entry, InstanceSnapshot) else unreachable_snapshot(entry)
+            snaps.append(with_elapsed(snap, self.health[instance].elapsed))
         self.last = Snapshot(instances=tuple(snaps), taken_at=taken_at)
         return self.last
 
@@ -277,10 +274,6 @@ class ClusterSession:
     def unreported(self) -> list[InstanceHealth]:
         """Unreachable instances not reported yet (then marked reported: each is reported once)."""
         return self.health.unreported()
-
-    def last_answer(self, instance: Instance) -> InstanceSnapshot | None:
-        """What ``instance`` last answered in this session (None if it never did)."""
-        return self.health[instance].last_answer
 
     @staticmethod
     def line(health: InstanceHealth) -> str:
