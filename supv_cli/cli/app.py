@@ -141,7 +141,7 @@ class App:
         from supv_cli.unanswered import filled_namespecs, silent_hosts
 
         filled = {namespec.split(":", 1)[0] for namespec in filled_namespecs(status.snapshot)}
-        silent = {snap.instance.nick: snap.reason or snap.state for snap in status.snapshot.unreachable}
+        silent = unanswered_reasons(status.snapshot)
         found = []
         for name in dict.fromkeys(names):
             if name in filled:
@@ -173,6 +173,11 @@ class App:
     def emit(self, view: View) -> None:
         """Print a view on stdout in the command's format."""
         render(view, self.fmt)
+
+
+def unanswered_reasons(snapshot: Snapshot) -> dict[str, str]:
+    """Why each instance of ``snapshot`` that did not answer did not (nick -> reason)."""
+    return {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
 
 
 def unanswered_error(names: list[str]) -> ClusterError:
