@@ -43,7 +43,6 @@ _UNSET: Any = object()
 class App:
     """Settings, rules (lazily), the cluster session and the output format of one command run."""
 
-    debug: bool = False
     #: set by ``cluster_options``; None for a command without them (the defaults then apply)
     cluster: ClusterOptions | None = None
     fmt: str = "plain"
