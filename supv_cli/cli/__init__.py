@@ -66,13 +66,11 @@ DEBUG_HELP = "Also show the Python traceback of an error (same exit code) [SUPV_
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         ctx.meta[DEBUG] = True
-        if hasattr(ctx.obj, "debug"):
-            ctx.obj.debug = True
 
 
 def debugging(ctx: click.Context) -> bool:
     """``--debug`` given before or after the command, or SUPV_DEBUG."""
-    return bool(ctx.meta.get(DEBUG) or getattr(ctx.obj, "debug", False))
+    return bool(ctx.meta.get(DEBUG))
 
 
 def with_debug_option(command: click.Command) -> click.Command:
@@ -148,7 +146,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     from supv_cli.cli.app import App
 
-    ctx.obj = App(debug=debug)
+    ctx.obj = App()
     if debug:
         ctx.meta[DEBUG] = True
 

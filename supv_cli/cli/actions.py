@@ -44,15 +44,12 @@ def plan_view(plan: Any) -> View:
 def emit_plan(app: App, plan: Any, snapshot: Any, single: bool = False) -> None:
     """``--dry-run``: print the plan; exit 3 when an instance that may run one of its applications (only
     its processes when ``single``) did not answer: the plan was made without what runs there."""
-    from supv_cli.unanswered import may_still_run
-
     app.emit(plan_view(plan))
     names = list(dict.fromkeys(application.application_name for application in plan.applications()))
     processes = {placement.namespec for placement in plan.placements()} if single else None
-    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(), processes)
-    if risk:
-        reasons = {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
-        raise unanswered_message((risk, reasons))
+    risk = unanswered_in(app, snapshot, names, processes)
+    if risk is not None:
+        raise unanswered_message(risk)
 
 
 def report_view(run: Any, unanswered: Unanswered | None = None) -> View:
@@ -161,16 +158,19 @@ def unanswered_risk(app: App, run: Any, snapshot: Any) -> Unanswered | None:
     """When an instance that may run one of the run's applications did not answer at the end: what
     may still run there, or not have been started (nick -> namespecs), and why each did not answer
     (nick -> reason). The command then exits 3."""
-    from supv_cli.unanswered import may_still_run
-
     if snapshot is None:
         return None
-    names = [job.name for job in run.jobs]
-    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(),
-                         single_processes(run))
-    if not risk:
-        return None
-    return risk, {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
+    return unanswered_in(app, snapshot, [job.name for job in run.jobs], single_processes(run))
+
+
+def unanswered_in(app: App, snapshot: Any, names: Sequence[str], processes: set[str] | None) -> Unanswered | None:
+    """What of the applications ``names`` (only the namespecs ``processes`` when given) may still run on
+    the instances of ``snapshot`` that did not answer, and why they did not; None when nothing."""
+    from supv_cli.cli.app import unanswered_reasons
+    from supv_cli.unanswered import may_still_run
+
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(), processes)
+    return (risk, unanswered_reasons(snapshot)) if risk else None
 
 
 def single_processes(run: Any) -> set[str] | None:

@@ -43,7 +43,6 @@ _UNSET: Any = object()
 class App:
     """Settings, rules (lazily), the cluster session and the output format of one command run."""
 
-    debug: bool = False
     #: set by ``cluster_options``; None for a command without them (the defaults then apply)
     cluster: ClusterOptions | None = None
     fmt: str = "plain"
@@ -141,7 +140,7 @@ class App:
         from supv_cli.unanswered import filled_namespecs, silent_hosts
 
         filled = {namespec.split(":", 1)[0] for namespec in filled_namespecs(status.snapshot)}
-        silent = {snap.instance.nick: snap.reason or snap.state for snap in status.snapshot.unreachable}
+        silent = unanswered_reasons(status.snapshot)
         found = []
         for name in dict.fromkeys(names):
             if name in filled:
@@ -173,6 +172,11 @@ class App:
     def emit(self, view: View) -> None:
         """Print a view on stdout in the command's format."""
         render(view, self.fmt)
+
+
+def unanswered_reasons(snapshot: Snapshot) -> dict[str, str]:
+    """Why each instance of ``snapshot`` that did not answer did not (nick -> reason)."""
+    return {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
 
 
 def unanswered_error(names: list[str]) -> ClusterError:

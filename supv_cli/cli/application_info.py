@@ -9,7 +9,6 @@ import click
 from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
-from supv_cli.cli.output import render as render_view
 from supv_cli.errors import ClusterError, SupvError, unknown_names
 
 if TYPE_CHECKING:
@@ -40,11 +39,6 @@ def plain_lines(all_applications: Sequence[ApplicationStatus], selected: Sequenc
         lines.append(template % {"name": app.application_name, "state": app.statename,
                                  "major": app.major_failure, "minor": app.minor_failure})
     return lines
-
-
-def render(status: ClusterStatus, selected: Sequence[ApplicationStatus], fmt: str) -> None:
-    """Print the selected applications in ``fmt`` (table, plain or json) on stdout."""
-    render_view(view(status, selected), fmt)
 
 
 def view(status: ClusterStatus, selected: Sequence[ApplicationStatus]) -> View:

@@ -97,13 +97,8 @@ def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | N
     stdout_console().print(table)
 
 
-def print_plain_table(headers: Sequence[str], rows: Sequence[Row]) -> None:
-    """Plain columns, stable for awk: a header line then one line per row."""
-    click.echo(plain_table(headers, rows))
-
-
 def plain_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
-    """The text of :func:`print_plain_table`."""
+    """Plain columns, stable for awk: a header line then one line per row."""
     from tabulate import tabulate
 
     if not rows:

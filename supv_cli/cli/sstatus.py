@@ -9,7 +9,6 @@ import click
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
-from supv_cli.cli.output import render as render_view
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
@@ -80,11 +79,6 @@ def plain_lines(processes: Sequence[ProcessStatus]) -> list[str]:
                                  "state": process.statename, "expected": expected,
                                  "identifiers": [instance.nick for instance in process.identifiers]})
     return lines
-
-
-def render(processes: Sequence[ProcessStatus], fmt: str) -> None:
-    """Print the processes in ``fmt`` (table, plain or json) on stdout."""
-    render_view(view(processes), fmt)
 
 
 def view(processes: Sequence[ProcessStatus]) -> View:

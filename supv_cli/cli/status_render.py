@@ -3,7 +3,7 @@ say, state colours, supvisorsctl widths."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from supv_cli.cli.output import echo_err
 
@@ -56,9 +56,3 @@ def led_cell(operational_status: str) -> str:
 def column_width(values: Iterable[Any], title: str) -> int:
     """supvisorsctl's ``max_template``: the longest of the title and the values, plus 2."""
     return max([len(title)] + [len(str(value)) for value in values]) + 2
-
-
-def escape_all(values: Sequence[Any]) -> list[str]:
-    from rich.markup import escape
-
-    return [escape(str(value)) for value in values]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from supv_cli.cli import application_info, instances, sstatus
+from supv_cli.cli.output import render
 from supv_cli.cluster.instances import parse_instance
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.status import evaluate
@@ -95,7 +96,7 @@ def test_application_info_selection_follows_discovery_order(status):
 
 
 def test_application_info_json(status, capsys):
-    application_info.render(status, list(status.applications.values()), "json")
+    render(application_info.view(status, list(status.applications.values())), "json")
     data = json.loads(capsys.readouterr().out)
     assert data[2] == {"application_name": "scen3_srv", "managed": True, "statecode": 2, "statename": "RUNNING",
                        "major_failure": False, "minor_failure": True, "operational_status": "Degraded"}
@@ -106,7 +107,7 @@ def test_application_info_json(status, capsys):
 def test_application_info_table_has_led_column(status, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
-    application_info.render(status, list(status.applications.values()), "table")
+    render(application_info.view(status, list(status.applications.values())), "table")
     out = capsys.readouterr().out
     assert "Operational" in out.splitlines()[1]
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
@@ -170,7 +171,7 @@ def test_sstatus_widths_come_from_the_shown_processes(status):
 
 def test_sstatus_json(status, capsys):
     processes, _ = sstatus.select_processes(status, ["scen3_srv:*"])
-    sstatus.render(processes, "json")
+    render(sstatus.view(processes), "json")
     data = json.loads(capsys.readouterr().out)
     assert data[2] == {"application_name": "scen3_srv", "process_name": "scen3_track_manager", "statecode": 200,
                        "statename": "FATAL", "expected_exit": False, "identifiers": [],
