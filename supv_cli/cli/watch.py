@@ -32,9 +32,9 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.actions import local_instance
     from supv_cli.cli.polling import use_watch_timeout
-    from supv_cli.controller import Controller, watch
+    from supv_cli.controller.core import Controller
     from supv_cli.controller.events import EventKind
-    from supv_cli.controller.loop import GracefulStop, Stopped
+    from supv_cli.controller.loop import GracefulStop, Stopped, watch
     from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.run_types import Event
 
