@@ -8,7 +8,7 @@ import click
 
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import action_options, cluster_options, output_options, stop_timeout_option
-from supv_cli.plan.operate import CONCILIATE_STRATEGIES
+from supv_cli.controller.conciliation import CONCILIATE_STRATEGIES
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App

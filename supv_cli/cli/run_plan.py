@@ -86,7 +86,8 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
         if dry_run:
             raise click.UsageError("--watch and --dry-run cannot be used together")
         from supv_cli.cli.watch import run_controller
-        from supv_cli.controller import Conciliation, ControllerOptions
+        from supv_cli.controller.conciliation import Conciliation
+        from supv_cli.controller.core import ControllerOptions
 
         options = ControllerOptions(interval=interval, lost_after=lost_after, conciliate=Conciliation(conciliate),
                                     restart_budget=restart_budget, budget_window=budget_window,

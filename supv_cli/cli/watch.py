@@ -32,9 +32,9 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.actions import local_instance
     from supv_cli.cli.polling import use_watch_timeout
-    from supv_cli.controller import Controller, watch
+    from supv_cli.controller.core import Controller
     from supv_cli.controller.events import EventKind
-    from supv_cli.controller.loop import GracefulStop, Stopped
+    from supv_cli.controller.loop import GracefulStop, Stopped, watch
     from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.run_types import Event
 
@@ -65,16 +65,17 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         cycles[0] += 1
         for event in events:
             log(event)
+        known = controller.state()
         beat = time.monotonic() - last_beat[0] >= HEARTBEAT
         if beat:  # proof of life, also in the state line that `supv instances` reads
             last_beat[0] = time.monotonic()
-            role = "acting" if controller.state()["acting"] else "standby"
+            role = "acting" if known["acting"] else "standby"
             log(Event(EventKind.ALIVE, "controller", f"{cycles[0]} cycles, {role}"))
-        state = json.dumps(controller.state(), sort_keys=True)
+        state = json.dumps(known, sort_keys=True)
         if state != last_state[0] or beat:  # one line on stdout each time what the controller knows changes
             last_state[0] = state
             click.echo(json.dumps({"time": stamp(), "controller": local.nick if local else None,
-                                   "cycles": cycles[0], **controller.state()}))
+                                   "cycles": cycles[0], **known}))
             sys.stdout.flush()
 
     # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0

@@ -7,11 +7,7 @@
 * :mod:`.events`: the kinds of events it logs;
 * :mod:`.core`: the pure state machine (one :meth:`~.core.Controller.cycle` per snapshot);
 * :mod:`.loop`: :func:`~.loop.watch`, the driver (snapshot, cycle, send, sleep).
+
+Nothing is imported here: :mod:`.conciliation` is light and used outside the controller (``supv
+conciliate``, ``supv_cli.plan.operate``); importing it must not load the controller itself.
 """
-
-from supv_cli.controller.conciliation import Conciliation
-from supv_cli.controller.core import AUTOSTART_RETRY, Controller, ControllerOptions
-from supv_cli.controller.jobs import JobKind
-from supv_cli.controller.loop import watch
-
-__all__ = ["AUTOSTART_RETRY", "Conciliation", "Controller", "ControllerOptions", "JobKind", "watch"]

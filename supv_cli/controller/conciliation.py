@@ -27,6 +27,10 @@ class Conciliation(StrEnum):
     USER = "user"                 # only report
 
 
+#: the rules ``supv conciliate`` accepts (the controller's, without "only report")
+CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
+
+
 def victims(process: ProcessStatus, rule: Conciliation, index: Callable[[str], int]) -> list[Instance]:
     """The instances where ``process`` must be stopped under ``rule`` (ties on the start time go by
     instance-list ``index``, so that every controller picks the same ones)."""

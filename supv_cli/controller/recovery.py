@@ -270,7 +270,7 @@ class Recovery:
         controller does, acting or not), and forget those that run again."""
         for snap in snapshot.instances:
             before = previous.get(snap.instance.nick)
-            if not snap.reachable or before is None:
+            if not snap.reachable or before is None or before is snap:  # the same answer: nothing changed
                 continue
             old = {info.namespec: info for info in before.processes}
             for info in snap.processes:

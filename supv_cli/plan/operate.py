@@ -271,10 +271,6 @@ def _unreachable(status: ClusterStatus, application_name: str, process: ProcessS
 
 
 # ----------------------------------------------------------------------------------- conflicts
-#: the rules ``supv conciliate`` accepts (the controller's, without "only report")
-CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
-
-
 def _maybe_silent(status: ClusterStatus, message: str) -> SupvError:
     """A name that names nothing: exit 2, or 3 when an instance did not answer (it may have it)."""
     if status.unreachable:

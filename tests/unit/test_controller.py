@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from supv_cli.cluster.snapshot import Snapshot
-from supv_cli.controller import Conciliation, Controller, ControllerOptions
+from supv_cli.controller.conciliation import Conciliation
+from supv_cli.controller.core import Controller, ControllerOptions
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot
 
@@ -310,7 +311,7 @@ def test_moves_after_instance_losses_are_not_charged_to_the_budget(tmp_path):
 def test_a_never_started_application_is_started_again_later(tmp_path):
     # hci's only instance (c1) is down at first: nothing to start; when c1 answers, hci is started at the
     # next automatic start (every AUTOSTART_RETRY seconds), as a console that reboots gets its HCI again
-    from supv_cli.controller import AUTOSTART_RETRY
+    from supv_cli.controller.core import AUTOSTART_RETRY
 
     base = snapshot(CLUSTER, {"*": [info(n) for n in SERVICES] + [info("hci:view")]})
     h = Harness(tmp_path, base)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from supv_cli.controller import Controller, ControllerOptions, watch
-from supv_cli.controller.loop import GracefulStop, Stopped
+from supv_cli.controller.core import Controller, ControllerOptions
+from supv_cli.controller.loop import GracefulStop, Stopped, watch
 
 from .plan_helpers import S, info, instances, rules_of, snapshot
 
