@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from supv_cli.cli.options import cluster_options, dry_run_option, output_options
+from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
 
-DEFAULT_PROGRAM = "supv_controller"
 #: margin over startsecs / stopwaitsecs before a hold or release is failed
 MARGIN = 5.0
 
 
 def program_option(func: Any) -> Any:
-    return click.option("--controller-program", "program", default=DEFAULT_PROGRAM, show_default=True,
+    return click.option("--controller-program", "program", default=CONTROLLER_PROGRAM, show_default=True,
                         metavar="NAME", help="Group or program name of the controllers in supervisord.")(func)
 
 

@@ -15,6 +15,7 @@ from supv_cli.cli.options import (
     quiet_option,
     start_options,
 )
+from supv_cli.cluster import CONTROLLER_PROGRAM
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
                    "most instances down nothing is restarted; lower it when consoles are often off; 1: act "
                    "whatever is seen (both sides of a partition act).")
 @click.option("--no-autostart", is_flag=True, help="--watch: failover only, no automatic start.")
-@click.option("--controller-program", default="supv_controller", show_default=True, metavar="NAME",
+@click.option("--controller-program", default=CONTROLLER_PROGRAM, show_default=True, metavar="NAME",
               help="--watch: the group/program name of the controllers in supervisord (leader election).")
 @click.pass_obj
 def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,

@@ -28,6 +28,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence, TypeVar
 
+from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.cluster.client import (
     DEFAULT_MAX_WORKERS,
     SNAPSHOT_CALLS,
@@ -50,10 +51,8 @@ from supv_cli.cluster.polling import Poller
 from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
-__all__ = ["CONTROLLER_PROGRAM", "ClusterSession", "InstanceClient", "last_state_line"]
+__all__ = ["ClusterSession", "InstanceClient", "last_state_line"]
 
-#: the group/program name of the supv controllers in supervisord (``run-plan --watch``)
-CONTROLLER_PROGRAM = "supv_controller"
 #: how much of the end of a controller's stdout log to read
 TAIL_BYTES = 16384
 

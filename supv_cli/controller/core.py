@@ -29,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
@@ -67,7 +68,7 @@ class ControllerOptions:
     startup_grace: float = 10.0
     autostart: bool = True
     #: the group or program name of the controller itself on the instances (leader election)
-    controller_program: str = "supv_controller"
+    controller_program: str = CONTROLLER_PROGRAM
     #: instances to see before acting (None: a strict majority of the list; 1: act alone)
     quorum: int | None = None
     run: RunOptions = field(default_factory=RunOptions)
