@@ -13,8 +13,17 @@ import click
 
 from supv_cli import __version__
 from supv_cli.cli import ALIASES, COMMANDS, EXIT_CODES_HELP, cli
-from supv_cli.cli.manpage.roff import HelpText, bold, escape, example_roff, exit_roff, italic, paragraphs_roff
-from supv_cli.cli.manpage.roff import read_help, unbreakable
+from supv_cli.cli.manpage.roff import (
+    HelpText,
+    bold,
+    escape,
+    example_roff,
+    exit_roff,
+    italic,
+    paragraphs_roff,
+    read_help,
+    unbreakable,
+)
 from supv_cli.cli.options import ENV
 
 #: options every command that talks to supervisord has: one ``[CLUSTER OPTIONS]`` in a synopsis
@@ -146,7 +155,8 @@ def entry(param: click.Parameter, context: click.Context) -> Entry | None:
     if isinstance(param, click.Argument):
         var = param.metavar or (param.name or "").upper()
         many = "; one or more" if param.nargs == -1 else ""
-        return Entry((var, var.rstrip(".").rstrip(), (param.name or "").upper()), italic(var),
+        keys = (var, var.strip("[]. "), var.replace("[", "").replace("]", "").strip(". "), (param.name or "").upper())
+        return Entry(keys, italic(var),
                      ("Required" if param.required else "Optional") + many + ".")
     assert isinstance(param, click.Option)
     names = [*param.opts, *param.secondary_opts]
@@ -169,7 +179,7 @@ def entry(param: click.Parameter, context: click.Context) -> Entry | None:
 def entries(part: Part) -> list[Entry]:
     """Arguments first (what the command acts on), then the options in the order of ``--help``."""
     params = part.command.get_params(part.context)
-    ordered = [param for param in params if isinstance(param, click.Argument)]
+    ordered: list[click.Parameter] = [param for param in params if isinstance(param, click.Argument)]
     ordered += [param for param in params if not isinstance(param, click.Argument)]
     found = [entry(param, part.context) for param in ordered]
     return [item for item in found if item is not None]
@@ -219,7 +229,9 @@ def commands_section() -> list[str]:
     for name, (_, _, summary) in COMMANDS.items():
         aliases = aliases_of(name)
         tag = bold(name) + (f" (alias {', '.join(bold(alias) for alias in aliases)})" if aliases else "")
-        out.extend([".TP", tag, f"{escape(summary)} See {bold(f'supv-{name}')}(1)."])
+        subcommands = [part.path.split()[-1] for part in parts(name)[1:]]
+        also = f" Subcommands: {', '.join(bold(sub) for sub in subcommands)}." if subcommands else ""
+        out.extend([".TP", tag, f"{escape(summary)}{also} See {bold(f'supv-{name}')}(1)."])
     return out
 
 
