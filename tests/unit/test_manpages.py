@@ -10,10 +10,11 @@ import click
 import pytest
 
 from supv_cli.cli import ALIASES, COMMANDS
-from supv_cli.cli.manpage import MAN_DIR, ProseError, page_names, render_page
+from supv_cli.cli.manpage import DOCS_DIR, MAN_DIR, ProseError, page_names, render_page
 from supv_cli.cli.manpage.__main__ import main as manpage_main
 from supv_cli.cli.manpage.generate import command_of, parts
 from supv_cli.cli.manpage.prose import import_page
+from supv_cli.cli.manpage.reference import render_reference
 from supv_cli.cli.manpage.roff import exit_codes, lost_quotes
 from tests.support.cli import run_supv
 
@@ -24,6 +25,13 @@ REGENERATE = "python -m supv_cli.cli.manpage --write"
 def test_the_committed_page_is_what_the_generator_makes(page: str) -> None:
     committed = (MAN_DIR / f"{page}.1").read_text(encoding="utf-8")
     assert committed == render_page(page), f"man/{page}.1 is stale: run {REGENERATE}"
+
+
+def test_the_command_reference_is_what_the_generator_makes() -> None:
+    committed = (DOCS_DIR / "cli.md").read_text(encoding="utf-8")
+    assert committed == render_reference(), f"docs/cli.md is stale: run {REGENERATE}"
+    for name in [*COMMANDS, *ALIASES]:
+        assert f"`{name}`" in committed
 
 
 def test_every_command_has_a_page_and_every_page_a_command() -> None:
@@ -162,8 +170,9 @@ def test_import_turns_a_hand_written_page_into_prose() -> None:
 
 
 def test_check_mode_names_a_stale_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert manpage_main(["--write", "--man-dir", str(tmp_path)]) == 0
-    assert manpage_main(["--check", "--man-dir", str(tmp_path)]) == 0
+    dirs = ["--man-dir", str(tmp_path), "--docs-dir", str(tmp_path)]
+    assert manpage_main(["--write", *dirs]) == 0
+    assert manpage_main(["--check", *dirs]) == 0
     (tmp_path / "supv-stop.1").write_text("stale\n", encoding="utf-8")
-    assert manpage_main(["--check", "--man-dir", str(tmp_path)]) == 1
+    assert manpage_main(["--check", *dirs]) == 1
     assert "supv-stop.1: differs from the generator" in capsys.readouterr().err

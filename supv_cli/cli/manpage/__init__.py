@@ -18,6 +18,8 @@ from supv_cli.cli.manpage.roff import escape
 
 #: the repository's man/ folder (pages) and man/src/ (their prose)
 MAN_DIR = Path(__file__).resolve().parents[3] / "man"
+#: the repository's docs/, where the command reference docs/cli.md goes
+DOCS_DIR = MAN_DIR.parent / "docs"
 #: sections where prose replaces what the help text would give
 PROSE_WINS = ("DESCRIPTION", "EXAMPLES", "SEE ALSO")
 #: where a generated section goes when the prose has no heading for it: before the first of these
@@ -166,6 +168,10 @@ def render_page(page: str, man_dir: Path = MAN_DIR) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_all(man_dir: Path = MAN_DIR) -> dict[Path, str]:
-    """Every page the generator makes: path -> text."""
-    return {man_dir / f"{page}.1": render_page(page, man_dir) for page in page_names()}
+def render_all(man_dir: Path = MAN_DIR, docs_dir: Path = DOCS_DIR) -> dict[Path, str]:
+    """Every file the generator makes: path -> text (the pages, and the command reference)."""
+    from supv_cli.cli.manpage.reference import render_reference
+
+    made = {man_dir / f"{page}.1": render_page(page, man_dir) for page in page_names()}
+    made[docs_dir / "cli.md"] = render_reference()
+    return made

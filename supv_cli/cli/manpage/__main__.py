@@ -1,7 +1,8 @@
 """``python -m supv_cli.cli.manpage``: check, write or start the man pages.
 
   --check (default)          exit 1 and name the pages that differ from what the generator makes
-  --write                    rewrite man/supv*.1 from the click commands and man/src/*.roff
+  --write                    rewrite man/supv*.1 from the click commands and man/src/*.roff, and
+                             docs/cli.md (the command reference) from the same commands
   --import-prose PAGE.1...   turn hand-written pages into prose files (man/src/PAGE.roff), for a
                              command that has none yet; then review the commented-out parts and --write
 """
@@ -12,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from supv_cli.cli.manpage import MAN_DIR, ProseError, prose_path, render_all
+from supv_cli.cli.manpage import DOCS_DIR, MAN_DIR, ProseError, prose_path, render_all
 from supv_cli.cli.manpage.prose import import_page
 
 
@@ -26,11 +27,12 @@ def main(argv: list[str] | None = None) -> int:
                       help="hand-written pages to turn into prose files")
     parser.add_argument("--force", action="store_true", help="with --import-prose: overwrite a prose file")
     parser.add_argument("--man-dir", type=Path, default=MAN_DIR, help=f"default {MAN_DIR}")
+    parser.add_argument("--docs-dir", type=Path, default=DOCS_DIR, help=f"where cli.md goes; default {DOCS_DIR}")
     args = parser.parse_args(argv)
     if args.import_prose:
         return import_pages(args.import_prose, args.man_dir, args.force)
     try:
-        pages = render_all(args.man_dir)
+        pages = render_all(args.man_dir, args.docs_dir)
     except ProseError as error:
         print(f"supv-manpage: error: {error}", file=sys.stderr)
         return 2

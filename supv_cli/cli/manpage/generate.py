@@ -169,11 +169,28 @@ def entry(param: click.Parameter, context: click.Context) -> Entry | None:
     envvar = param.envvar if isinstance(param.envvar, str) else None
     if envvar and envvar not in help_text:
         extras.append(f"Environment: {envvar}.")
+    bounds = range_text(param.type)
+    if bounds:
+        extras.append(bounds)
     show_default = param.show_default if param.show_default is not None else context.show_default
     if show_default and param.default is not None and not param.is_flag:
         extras.append(f"Default: {param.default}.")
     text = " ".join(part for part in (help_text.strip(), *extras) if part)
     return Entry(tuple(names), tag, escape(text))
+
+
+def range_text(kind: click.ParamType) -> str:
+    """``Range: 0.02 to 10.``, ``At least 0.1.``: the bounds ``--help`` shows as ``[0.02<=x<=10]``."""
+    if not isinstance(kind, (click.FloatRange, click.IntRange)):
+        return ""
+    low, high = kind.min, kind.max
+    if low is not None and high is not None:
+        return f"Range: {low} to {high}."
+    if low is not None:
+        return f"At least {low}." if not kind.min_open else f"More than {low}."
+    if high is not None:
+        return f"At most {high}." if not kind.max_open else f"Less than {high}."
+    return ""
 
 
 def entries(part: Part) -> list[Entry]:
