@@ -14,6 +14,7 @@ from pathlib import Path
 from supv_cli.cli import COMMANDS
 from supv_cli.cli.manpage import generate as gen
 from supv_cli.cli.manpage.prose import Prose, ProseError, read_prose
+from supv_cli.cli.manpage.reference import render_reference
 from supv_cli.cli.manpage.roff import escape
 
 #: the repository's man/ folder (pages) and man/src/ (their prose)
@@ -170,8 +171,6 @@ def render_page(page: str, man_dir: Path = MAN_DIR) -> str:
 
 def render_all(man_dir: Path = MAN_DIR, docs_dir: Path = DOCS_DIR) -> dict[Path, str]:
     """Every file the generator makes: path -> text (the pages, and the command reference)."""
-    from supv_cli.cli.manpage.reference import render_reference
-
     made = {man_dir / f"{page}.1": render_page(page, man_dir) for page in page_names()}
     made[docs_dir / "cli.md"] = render_reference()
     return made

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import click
 
+import supv_cli.cli.manpage.generate as gen
 from supv_cli.cli import ALIASES, COMMANDS, EXIT_CODES_HELP
-from supv_cli.cli.manpage import generate as gen
 from supv_cli.cli.manpage.roff import read_help
 from supv_cli.cli.options import ENV
 
