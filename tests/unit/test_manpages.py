@@ -130,6 +130,7 @@ def prose_dir(tmp_path: Path, page: str, text: str) -> Path:
     (".SH EXIT STATUS\n.TP\n.B 0\nStopped.\n.TP\n.B 7\nOdd.\n", "EXIT STATUS lists codes [0, 7]"),
     ('.SH OUTPUT\n.B {"kind", "result"}\n', 'groff drops a "'),
     ("loose text\n.SH DESCRIPTION\n", "text before the first .SH"),
+    (".SH OPTIONS\n.\\\" +command stop\nx\n", "belongs under .SH COMMANDS"),
 ])
 def test_prose_that_disagrees_with_the_command_is_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ProseError, match=re.escape(message)):
@@ -147,6 +148,16 @@ def test_prose_notes_and_sections_are_merged(tmp_path: Path) -> None:
     assert "A note." in options.split("\\fB\\-\\-stop\\-timeout\\fR")[1].split(".TP")[0]
     assert "Hand\\-written." in page and "supv stop x:y" in page
     assert "\\fB\\-\\-quiet\\fR" in page and "\\fB\\-\\-poll\\-interval\\fR" in page   # the drift of issue 19
+
+
+def test_command_notes_of_the_main_page(tmp_path: Path) -> None:
+    page = render_page("supv", prose_dir(tmp_path, "supv", ".SH COMMANDS\n.\\\" +command top\nA note.\n"))
+    entry = page.split("\\fBtop\\fR", 1)[1].split(".TP")[0]
+    assert entry.index("A note.") < entry.index("supv\\-top")     # the note, then the page reference
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with pytest.raises(ProseError, match="no such command"):
+        render_page("supv", prose_dir(bad, "supv", ".SH COMMANDS\n.\\\" +command nope\nx\n"))
 
 
 def test_a_command_without_prose_gets_a_whole_page_from_its_help(tmp_path: Path) -> None:

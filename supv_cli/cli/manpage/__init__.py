@@ -53,6 +53,8 @@ def options_roff(entries_by_part: list[tuple[str | None, list[gen.Entry]]], pros
         for item in entries:
             out.extend([".TP", item.tag, item.text])
             for index, note in enumerate(prose.notes):
+                if note.kind != "param":
+                    continue
                 keys = note.keys
                 if part is not None and len(keys) > 1 and keys[0] == part.split()[-1]:
                     keys = keys[1:]
@@ -62,9 +64,27 @@ def options_roff(entries_by_part: list[tuple[str | None, list[gen.Entry]]], pros
                     out.extend(note.lines)
                     used.add(index)
     for index, note in enumerate(prose.notes):
-        if index not in used:
+        if index not in used and note.kind == "param":
             raise ProseError(f"{note.where}: +param {' '.join(note.keys)}: no such option or argument; "
                              "rename the note or remove it")
+    return out
+
+
+def commands_roff(prose: Prose) -> list[str]:
+    """supv(1)'s COMMANDS, each entry followed by the prose notes naming it."""
+    notes = [note for note in prose.notes if note.kind == "command"]
+    for note in notes:
+        unknown = [key for key in note.keys if key not in COMMANDS]
+        if unknown:
+            raise ProseError(f"{note.where}: +command {' '.join(unknown)}: no such command in COMMANDS; "
+                             "rename the note or remove it")
+    out: list[str] = []
+    for name, lines in gen.commands_section():
+        out.extend(lines[:-1])                  # the tag and the summary; the page reference goes last
+        for note in notes:
+            if name in note.keys:
+                out.extend(note.lines)
+        out.append(lines[-1])
     return out
 
 
@@ -80,7 +100,7 @@ def generated_sections(page: str, prose: Prose) -> tuple[str, dict[str, list[str
             "NAME": [f"supv \\- {escape(gen.cli.help.split(chr(10))[0].rstrip('.')) if gen.cli.help else ''}"],
             "SYNOPSIS": gen.root_synopsis(),
             "DESCRIPTION": gen.paragraphs_roff(root.paragraphs),
-            "COMMANDS": gen.commands_section(),
+            "COMMANDS": commands_roff(prose),
             "OPTIONS": options_roff([(None, gen.root_entries())], prose),
             "EXIT STATUS": gen.exit_roff(root.exit_codes),
             "SEE ALSO": gen.see_also_commands(),

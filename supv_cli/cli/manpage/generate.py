@@ -165,7 +165,7 @@ def entry(param: click.Parameter, context: click.Context) -> Entry | None:
     if param.secondary_opts:
         tag += ", " + ", ".join(bold(name) for name in param.secondary_opts)
     help_text = param.help or ""
-    extras = []
+    extras = ["Required."] if param.required else []
     envvar = param.envvar if isinstance(param.envvar, str) else None
     if envvar and envvar not in help_text:
         extras.append(f"Environment: {envvar}.")
@@ -240,15 +240,15 @@ def root_entries() -> list[Entry]:
     return [item for item in (entry(param, context) for param in cli.get_params(context)) if item is not None]
 
 
-def commands_section() -> list[str]:
-    """One ``.TP`` per command: its summary, its aliases and its page."""
-    out: list[str] = []
+def commands_section() -> list[tuple[str, list[str]]]:
+    """(command, its ``.TP`` entry: summary, aliases, subcommands and page), in the table's order."""
+    out: list[tuple[str, list[str]]] = []
     for name, (_, _, summary) in COMMANDS.items():
         aliases = aliases_of(name)
         tag = bold(name) + (f" (alias {', '.join(bold(alias) for alias in aliases)})" if aliases else "")
         subcommands = [part.path.split()[-1] for part in parts(name)[1:]]
         also = f" Subcommands: {', '.join(bold(sub) for sub in subcommands)}." if subcommands else ""
-        out.extend([".TP", tag, f"{escape(summary)}{also} See {bold(f'supv-{name}')}(1)."])
+        out.append((name, [".TP", tag, f"{escape(summary)}{also}", f"See {bold(f'supv-{name}')}(1)."]))
     return out
 
 

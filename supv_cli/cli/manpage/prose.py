@@ -6,7 +6,7 @@ A prose file is roff cut by ``.SH`` lines, in the order of the page. Sections th
   the same heading is added after the generated text, and the heading places the section. Under
   OPTIONS, a line ``.\\" +param --flag`` (or an argument's metavar, or ``SUBCOMMAND --flag`` for a group)
   opens a note added to that option's entry; a note naming no option is an error (the option was
-  renamed or removed).
+  renamed or removed). Under COMMANDS (supv(1)), ``.\\" +command NAME`` does the same for a command.
 - DESCRIPTION, EXAMPLES, SEE ALSO: prose wins; the click help text fills them when prose has none.
 Comment lines (``.\\"``) are never copied to the page.
 """
@@ -20,7 +20,9 @@ from pathlib import Path
 from supv_cli.cli.manpage.roff import lost_quotes
 
 SH_RE = re.compile(r'^\.SH\s+"?([^"]*?)"?\s*$')
-PARAM_RE = re.compile(r'^\.\\"\s*\+param\s+(.+?)\s*$')
+PARAM_RE = re.compile(r'^\.\\"\s*\+(param|command)\s+(.+?)\s*$')
+#: the section each kind of note belongs to
+NOTE_SECTION = {"param": "OPTIONS", "command": "COMMANDS"}
 COMMENT = '.\\"'
 
 
@@ -30,6 +32,7 @@ class ProseError(ValueError):
 
 @dataclass
 class Note:
+    kind: str           # param (an option or argument) or command (an entry of supv(1)'s COMMANDS)
     keys: tuple[str, ...]
     lines: list[str]
     where: str          # FILE:LINE of its +param line, for errors
@@ -73,9 +76,10 @@ def read_prose(path: Path) -> Prose:
                 raise ProseError(f"{where}: section {title} is written twice; merge the two")
             prose.sections.append((title, []))
         elif param:
-            if title != "OPTIONS":
-                raise ProseError(f"{where}: a +param note belongs under .SH OPTIONS; move it there")
-            note = Note(tuple(param.group(1).replace("\\-", "-").split()), [], where)
+            kind = param.group(1)
+            if title != NOTE_SECTION[kind]:
+                raise ProseError(f"{where}: a +{kind} note belongs under .SH {NOTE_SECTION[kind]}; move it there")
+            note = Note(kind, tuple(param.group(2).replace("\\-", "-").split()), [], where)
             prose.notes.append(note)
         elif line.startswith(COMMENT):
             continue
