@@ -62,7 +62,8 @@ def test_an_unknown_name_is_still_no_such_command():
     ("start_application", ["CONFIG", "app"], ["--strategy", "CONFIG", "app"]),
     ("start_application", ["-c", "etc/supv.conf", "LESS_LOADED", "a", "b"],
      ["-c", "etc/supv.conf", "--strategy", "LESS_LOADED", "a", "b"]),
-    ("start_application", ["--config=x.conf", "MOST_LOADED_NODE"], ["--config=x.conf", "--strategy", "MOST_LOADED_NODE"]),
+    ("start_application", ["--config=x.conf", "MOST_LOADED_NODE"],
+     ["--config=x.conf", "--strategy", "MOST_LOADED_NODE"]),
     ("start_application", ["--dry-run", "LOCAL", "app"], ["--dry-run", "--strategy", "LOCAL", "app"]),
     ("start_application", ["app", "CONFIG"], ["app", "CONFIG"]),            # only the first argument
     ("start_application", ["config", "app"], ["config", "app"]),            # upper case, as supvisorsctl
@@ -87,7 +88,8 @@ def test_supvisorsctl_shapes(name, args, expected):
 @pytest.mark.parametrize("alias, command", [("test_start_application", "run-plan"), ("master", "controller status"),
                                             ("application_rules", "rules show"), ("sreload", "reload")])
 def test_aliases_show_the_help_of_their_command(alias, command):
-    assert run_supv(alias, "--help").stdout.splitlines()[2:] == run_supv(*command.split(), "--help").stdout.splitlines()[2:]
+    help_text = run_supv(*command.split(), "--help").stdout
+    assert run_supv(alias, "--help").stdout.splitlines()[2:] == help_text.splitlines()[2:]
 
 
 def test_a_strategy_first_on_the_command_line_reaches_the_option():
