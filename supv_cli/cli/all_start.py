@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
@@ -54,12 +54,39 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
       supv all_start -i '<a>127.0.0.1:61001 <b>127.0.0.1:61002' monitor --dry-run
     """
     from supv_cli.cli.output import Table, View
-    from supv_cli.errors import CommandFailed, ExitCode, unknown_names
-    from supv_cli.plan.anywhere import all_start_targets, start_outcome
-    from supv_cli.plan.run_types import Request
+    from supv_cli.errors import CommandFailed, ExitCode
+    from supv_cli.plan.anywhere import all_start_targets
 
     status = app.status(with_config=True)
-    rules = app.rules
+    rows: list[dict[str, Any]] = []
+    todo = []
+    for process in select(status, namespecs):
+        targets = all_start_targets(status, process, app.rules)
+        for instance in process.running_on:
+            rows.append(_row(process, instance.nick, "none", "ALREADY", "running there already"))
+        for instance, info in targets:
+            row = _row(process, instance.nick, "start", "PLANNED" if dry_run else "", "")
+            rows.append(row)
+            todo.append((row, instance, info))
+        if not targets and not process.running_on:
+            rows.append(_row(process, "-", "none", "NO_RESOURCE", "no answering instance allowed by its rules has it"))
+    if not dry_run:
+        start_and_wait(app, todo, start_timeout, poll_interval)
+    failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT", "NO_RESOURCE")]
+    data = {"kind": "all_start", "result": "failed" if failed else ("planned" if dry_run else "success"),
+            "processes": rows}
+    app.emit(View(data=lambda: data, tables=lambda: [Table(HEADERS, [
+        [r["application_name"], r["process_name"], r["instance"], r["action"], r["outcome"], f"{r['elapsed']:.1f}s",
+         r["detail"]] for r in rows])]))
+    if failed:
+        raise CommandFailed(ExitCode.FAILED)
+
+
+def select(status: Any, namespecs: Sequence[str]) -> list[Any]:
+    """The processes ``APP:PROC``, ``APP:*`` (``APP:``) or ``NAME`` (``NAME:NAME``) name, in argument order;
+    a name that names nothing is exit 2 (3 when an instance did not answer)."""
+    from supv_cli.errors import unknown_names
+
     processes: list[Any] = []
     for spec in namespecs:
         application_name, _, process_name = spec.partition(":") if ":" in spec else (spec, ":", spec)
@@ -71,47 +98,36 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
             raise unknown_names("process", [spec], [p.namespec for p in application.processes],
                                 len(status.unreachable))
         processes.extend(p for p in found if p not in processes)
-    rows: list[dict[str, Any]] = []
-    todo = []
-    for process in processes:
-        targets = all_start_targets(status, process, rules)
-        for instance in process.running_on:
-            rows.append(_row(process, instance.nick, "none", "ALREADY", "running there already"))
-        for instance, info in targets:
-            row = _row(process, instance.nick, "start", "PLANNED" if dry_run else "", "")
-            rows.append(row)
-            todo.append((row, instance, info))
-        if not targets and not process.running_on:
-            rows.append(_row(process, "-", "none", "NO_RESOURCE", "no answering instance allowed by its rules has it"))
-    if not dry_run:
-        started = time.monotonic()
-        answers = app.session.send([Request(instance, "supervisor.startProcess", (info.namespec, False))
-                                    for _, instance, info in todo])
-        waiting = []
-        for (row, instance, info), answer in zip(todo, answers):
-            if answer is True:
-                waiting.append((row, instance, info.namespec, started + info.startsecs + start_timeout))
-            else:
-                row.update(outcome="FAILED", detail=str(getattr(answer, "reason", answer)))
-        while waiting:
-            time.sleep(poll_interval)
-            snapshot = app.session.snapshot(with_config=True)
-            for entry in list(waiting):
-                row, instance, namespec, deadline = entry
-                done = start_outcome(snapshot.info(instance, namespec))
-                if done is None and time.monotonic() > deadline:
-                    done = ("TIMEOUT", f"not RUNNING within {deadline - started:g}s")
-                if done is not None:
-                    row.update(outcome=done[0], detail=done[1], elapsed=round(time.monotonic() - started, 3))
-                    waiting.remove(entry)
-    failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT", "NO_RESOURCE")]
-    data = {"kind": "all_start", "result": "failed" if failed else ("planned" if dry_run else "success"),
-            "processes": rows}
-    app.emit(View(data=lambda: data, tables=lambda: [Table(HEADERS, [
-        [r["application_name"], r["process_name"], r["instance"], r["action"], r["outcome"], f"{r['elapsed']:.1f}s",
-         r["detail"]] for r in rows])]))
-    if failed:
-        raise CommandFailed(ExitCode.FAILED)
+    return processes
+
+
+def start_and_wait(app: App, todo: list[tuple[dict[str, Any], Any, Any]], start_timeout: float,
+                   poll_interval: float) -> None:
+    """Send every start at once (wait=False), then poll until each is over or past its deadline
+    (startsecs + ``start_timeout``); the outcome goes into its row."""
+    from supv_cli.plan.anywhere import start_outcome
+    from supv_cli.plan.run_types import Request
+
+    started = time.monotonic()
+    answers = app.session.send([Request(instance, "supervisor.startProcess", (info.namespec, False))
+                                for _, instance, info in todo])
+    waiting = []
+    for (row, instance, info), answer in zip(todo, answers):
+        if answer is True:
+            waiting.append((row, instance, info.namespec, started + info.startsecs + start_timeout))
+        else:
+            row.update(outcome="FAILED", detail=str(getattr(answer, "reason", answer)))
+    while waiting:
+        time.sleep(poll_interval)
+        snapshot = app.session.snapshot(with_config=True)
+        for entry in list(waiting):
+            row, instance, namespec, deadline = entry
+            done = start_outcome(snapshot.info(instance, namespec))
+            if done is None and time.monotonic() > deadline:
+                done = ("TIMEOUT", f"not RUNNING within {deadline - started:g}s")
+            if done is not None:
+                row.update(outcome=done[0], detail=done[1], elapsed=round(time.monotonic() - started, 3))
+                waiting.remove(entry)
 
 
 def _row(process: Any, nick: str, action: str, outcome: str, detail: str) -> dict[str, Any]:

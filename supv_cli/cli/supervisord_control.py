@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import click
 
 from supv_cli.cli.output import Table, View, echo_err, warn
-from supv_cli.errors import ClusterError, CommandFailed, ExitCode, UsageError
+from supv_cli.errors import ClusterError, CommandFailed, ExitCode, SupvError, UsageError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -174,6 +174,12 @@ def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Any) ->
             pending.append(target)
         else:
             target.finish("FAILED", str(getattr(answer, "reason", answer)))
+    _wait(app, kind, pending)
+    return tracked
+
+
+def _wait(app: App, kind: Kind, pending: list[Target]) -> None:
+    """Poll each target until its restart (shutdown) is seen done, or its deadline passes."""
     while pending:
         time.sleep(0.05)
         for target in list(pending):
@@ -192,7 +198,6 @@ def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Any) ->
                 doing = "still answering" if kind is SHUTDOWN else f"not seen restarting ({state or 'no answer'})"
                 target.finish("TIMEOUT", doing)
                 pending.remove(target)
-    return tracked
 
 
 def report(app: App, kind: Kind, tracked: Sequence[Target], held: Sequence[str]) -> None:
@@ -224,7 +229,12 @@ def control(app: App, kind: Kind, nicks: Sequence[str], yes: bool, program: str,
     if held:
         echo_err(f"supv: holding the controllers first ({', '.join(held)}): nothing is started or moved "
                  f"automatically while supervisord {'restarts' if kind is RELOAD else 'shuts down'}")
-        switch_controllers(app, program, "hold")
+        try:
+            switch_controllers(app, program, "hold")
+        except SupvError:
+            echo_err(f"supv: {kind.name}: nothing {'restarted' if kind is RELOAD else 'shut down'}: the "
+                     "controllers could not all be held (--no-hold goes on without holding them)")
+            raise
         snapshot = app.snapshot(with_config=True)
     tracked = request(app, kind, targets, snapshot)
     if held and kind is RELOAD and not keep_held:
