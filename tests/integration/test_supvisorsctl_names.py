@@ -20,6 +20,7 @@ from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState
 from tests.support.cli import run_supv
 from tests.support.supervisord import Supervisord
+from tests.support.terminal import OnTerminal
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -135,6 +136,16 @@ def test_reload_and_shutdown_refuse_without_yes_on_a_pipe(cluster: Cluster) -> N
     assert cluster.pids("supv_controller:supv_controller") == controllers   # no controller held
     assert all(cluster.starts_logged(nick) == 1 for nick in NICKS)
     assert supv("reload", *cluster.args, "--instance", "nope", "--yes", code=2).stderr.count("\n") == 1
+
+
+def test_reload_asks_on_a_terminal_and_a_no_touches_nothing(cluster: Cluster) -> None:
+    keepers = cluster.pids("keeper:keeper")
+    with OnTerminal("reload", *cluster.args, "--instance", "s1") as terminal:
+        assert b"Restart supervisord on s1" in terminal.read(20, until=b"[y/N]")
+        terminal.press(b"n\r")
+        assert terminal.process.wait(20) == 2
+        assert b"not confirmed; nothing was touched" in terminal.read(2, until=b"touched")
+    assert cluster.pids("keeper:keeper") == keepers and cluster.starts_logged("s1") == 1
 
 
 def test_reload_restarts_the_named_instance_only_with_the_controllers_held(cluster: Cluster) -> None:
