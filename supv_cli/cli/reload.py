@@ -31,7 +31,8 @@ def reload(app: App, nicks: tuple[str, ...], yes: bool, program: str, no_hold: b
     stderr), so that no controller moves programs away from an instance while it restarts; once every
     instance named is RUNNING again they are released (`supv controller release`), unless --keep-held.
     A restart is done when supervisord answers RUNNING again after a new start (seen in its log, or seen
-    down); every wait has a deadline (the longest stopwaitsecs there + --timeout + 10 s).
+    down); every wait has a deadline (the stopwaitsecs of what runs there, group after group,
+    + --timeout + 10 s).
 
     Without --yes it asks on a terminal, and exits 2 touching nothing when stdin is not a terminal.
 

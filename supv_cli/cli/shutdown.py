@@ -29,7 +29,8 @@ def shutdown(app: App, nicks: tuple[str, ...], yes: bool, program: str, no_hold:
     remotely. The controllers are held first (`supv controller hold`, its report on stderr) and stay
     held, so that no controller starts elsewhere what ran on the instances shut down; `supv controller
     release` resumes automatic start and failover when you want it. A shutdown is done when the instance
-    no longer answers (deadline: the longest stopwaitsecs there + --timeout + 10 s).
+    no longer answers (deadline: the stopwaitsecs of what runs there, group after group, + --timeout
+    + 10 s).
 
     Without --yes it asks on a terminal, and exits 2 touching nothing when stdin is not a terminal.
 

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cluster.instances import Instance
 
-#: seconds added to the longest stopwaitsecs of an instance before its restart or shutdown is failed
+#: seconds added to the time an instance may take to stop its processes before its restart or
+#: shutdown is failed
 MARGIN = 10.0
 #: what supervisord writes in its log each time it starts (supervisor/options.py, write_pidfile)
 STARTED = "supervisord started with pid"
@@ -150,6 +151,16 @@ def last_start(log: str | None) -> str | None:
     return lines[-1] if lines else None
 
 
+def stop_budget(processes: Sequence[Any]) -> float:
+    """How long supervisord may take to stop what runs: it stops one group after the other, each within
+    the longest stopwaitsecs of its running processes."""
+    longest: dict[str, int] = {}
+    for info in processes:
+        if info.running:
+            longest[info.group] = max(longest.get(info.group, 0), info.stopwaitsecs)
+    return float(sum(longest.values()))
+
+
 def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Any) -> list[Target]:
     """Send the restart or shutdown to each target that answered, and wait for it to be done: restarted
     (a new start in its log, or seen down then RUNNING again) or shut down (no longer answering)."""
@@ -163,8 +174,7 @@ def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Any) ->
             target.finish("UNREACHABLE", "did not answer: not touched")
     for target in live:
         snap = answering[target.instance.nick]
-        longest = max([info.stopwaitsecs for info in snap.processes if info.running] or [0])
-        target.deadline = time.monotonic() + longest + app.settings.timeout + MARGIN
+        target.deadline = time.monotonic() + stop_budget(snap.processes) + app.settings.timeout + MARGIN
         if kind is RELOAD:
             target.log_mark = last_start(_probe(app, target.instance)[1])
     answers = app.session.send([Request(t.instance, kind.method, ()) for t in live])
