@@ -16,7 +16,7 @@ import click
 
 from supv_cli import __version__
 from supv_cli.cli.options import ENV_DEBUG
-from supv_cli.errors import ExitCode, SupvError, Terminated
+from supv_cli.errors import ExitCode, SupvError, Terminated, UsageError
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
 #: The summary is here so that ``supv --help`` does not import every command module.
@@ -122,6 +122,20 @@ class LazyGroup(click.Group):
             command = command.commands[word]  # type: ignore[attr-defined]
         command = alias_command(cmd_name, command, [w for w in words[1:] if w.startswith("-")])
         return with_debug_option(command)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                          list[str]]:
+        """An unknown command name is one line (exit 2) with the closest names, not click's usage block."""
+        name = args[0]
+        if ctx.resilient_parsing or name.startswith("-") or self.get_command(ctx, name) is not None:
+            return super().resolve_command(ctx, args)
+        import difflib
+
+        from supv_cli.cli.supvisors_names import UNSUPPORTED
+
+        close = difflib.get_close_matches(name, [*COMMANDS, *ALIASES, *UNSUPPORTED], n=3)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise UsageError(f"No such command {name!r}{hint}: `supv --help` lists the commands and the Supvisors names")
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a SupvError becomes one line on stderr and its exit code, Ctrl-C exit 130 and

@@ -53,9 +53,14 @@ def test_names_that_need_the_plugin_exit_2_with_one_line(name):
     assert "Instead:" in run_supv(name, "--help").stdout
 
 
-def test_an_unknown_name_is_still_no_such_command():
-    result = run_supv("start_everything")
-    assert result.exit_code == 2 and "No such command" in result.stderr
+@pytest.mark.parametrize("name, hint", [("frobnicate", None), ("start_aplication", "start_application"),
+                                        ("sreloda", "sreload"), ("update_numproc", "update_numprocs")])
+def test_an_unknown_name_is_one_line_with_the_closest_names(name, hint):
+    result = run_supv(name, "x", "--json")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"supv: error: No such command '{name}'")
+    assert (f"did you mean {hint}" in line) if hint else "did you mean" not in line
 
 
 @pytest.mark.parametrize("name, args, expected", [
