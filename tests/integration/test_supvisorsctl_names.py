@@ -202,6 +202,11 @@ def test_aliases_take_supvisorsctl_shapes(cluster: Cluster) -> None:
     rules = json.loads(supv("application_rules", *cluster.args, "work", "--json").stdout)
     assert rules[0]["application_name"] == "work" and rules[0]["managed"] is True
     assert supv("instance_status", *cluster.args).stdout.count("RUNNING") == 3
+    process = json.loads(supv("process_rules", *cluster.args, "work:worker_2", "--json").stdout)
+    assert process[0]["expected_loading"] == 40 and process[0]["identifiers"] == ["s1", "s2"]
+    # the stand-in controllers print no state line: none is seen acting (exit 1), each is listed
+    master = json.loads(supv("master", *cluster.args, "--json", code=1).stdout)
+    assert master["acting"] is None and [c["instance"] for c in master["controllers"]] == list(NICKS)
     supv("start_application", *cluster.args, "MOST_LOADED", "work", "-q")
     # MOST_LOADED (not the application's CONFIG, which would fill s1 first): s2 wins the tie, then is
     # the most loaded until full
