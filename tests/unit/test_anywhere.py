@@ -100,3 +100,36 @@ def test_stop_budget(running, expected):
 ])
 def test_last_start(log, expected):
     assert last_start(log) == expected
+
+
+LIGHT = """
+<application name="work"><starting_strategy>CONFIG</starting_strategy><programs>
+  <program pattern="worker_"><identifiers>a,b</identifiers><start_sequence>1</start_sequence>
+    <expected_loading>10</expected_loading></program>
+</programs></application>
+"""
+
+
+@pytest.mark.parametrize("strategy, expected", [
+    (None, ["a", "a", "a"]),                       # the application's CONFIG: the first with room
+    ("LESS_LOADED", ["a", "b", "a"]),              # --strategy (start_application LESS_LOADED work)
+])
+def test_run_plan_strategy_reaches_the_placement(tmp_path, strategy, expected):
+    from supv_cli.plan.planner import build_start_plan
+    from supv_cli.rules.model import StartingStrategy
+
+    inst = instances("a", "b")
+    rules = rules_of(tmp_path, LIGHT, inst)
+    snap = snapshot(inst, {"*": WORKERS})
+    plan = build_start_plan(rules, snap, status_of(rules, snap), ["work"], None,
+                            StartingStrategy(strategy) if strategy else None)
+    (application,) = plan.applications()
+    assert application.strategy.value == (strategy or "CONFIG")
+    assert [p.instance.nick for p in application.placements()] == expected
+
+
+def test_run_plan_refuses_strategy_with_watch():
+    from tests.support.cli import run_supv
+
+    result = run_supv("run-plan", "-i", "127.0.0.1:1", "--watch", "--strategy", "CONFIG")
+    assert result.exit_code == 2 and "--watch and --strategy" in result.stderr
