@@ -41,6 +41,8 @@ STRATEGY_FIRST = frozenset({"start_application", "test_start_application", "rest
                             "test_start_process", "restart_process", "start_any_process"})
 #: names whose first argument may be a conciliation strategy
 CONCILIATION_FIRST = frozenset({"conciliate"})
+#: names where supvisorsctl takes instance identifiers (or `all`) and supv shows every instance
+EVERY_INSTANCE = frozenset({"instance_status", "sstate"})
 
 _INSIDE = "needs code inside supervisord (the Supvisors plugin); supv only uses stock XML-RPC"
 #: name -> (why supv does not do it, what to do instead)
@@ -98,27 +100,44 @@ def _takes_value(command: click.Command, token: str) -> bool:
     return False
 
 
+def _positionals(command: click.Command, args: list[str]) -> list[int]:
+    """The indexes of the positional words of ``args`` (option values skipped; none after ``--``)."""
+    found = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            break
+        if token.startswith("-") and token != "-":
+            index += 2 if "=" not in token and _takes_value(command, token) else 1
+            continue
+        found.append(index)
+        index += 1
+    return found
+
+
 def reshape(command: click.Command, name: str, args: list[str]) -> list[str]:
     """supvisorsctl's argument shapes: a first positional argument that is a strategy becomes
-    ``--strategy``. Anything else is left to the command (and its errors)."""
+    ``--strategy``; ``instance_status all`` / ``sstate all`` are every instance, as supv shows them (an
+    identifier there is a usage error saying so). Anything else is left to the command (and its errors)."""
     choices: tuple[str, ...]
+    if name in EVERY_INSTANCE:
+        positions = _positionals(command, args)
+        named = [args[i] for i in positions if args[i] != "all"]
+        if named:
+            raise UsageError(f"{name}: supv shows every instance and takes no identifier ({', '.join(named)}); "
+                             "select with --json and jq, e.g. jq '.[] | select(.nick == \"NICK\")'")
+        return [token for i, token in enumerate(args) if i not in positions]
     if name in STRATEGY_FIRST:
         choices, lower = STRATEGIES, False
     elif name in CONCILIATION_FIRST:
         choices, lower = CONCILIATIONS, True
     else:
         return args
-    index = 0
-    while index < len(args):
-        token = args[index]
-        if token == "--":
-            return args
-        if token.startswith("-") and token != "-":
-            index += 2 if "=" not in token and _takes_value(command, token) else 1
-            continue
-        if token in choices:
-            return [*args[:index], "--strategy", token.lower() if lower else token, *args[index + 1:]]
-        return args
+    positions = _positionals(command, args)
+    if positions and args[positions[0]] in choices:
+        index = positions[0]
+        return [*args[:index], "--strategy", args[index].lower() if lower else args[index], *args[index + 1:]]
     return args
 
 
@@ -133,7 +152,12 @@ class SupvisorsAlias(click.Command):
         self.target = target
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, [*self.fixed, *reshape(self.target, self.name or "", args)])
+        try:
+            args = reshape(self.target, self.name or "", args)
+        except UsageError:
+            if not ctx.resilient_parsing:  # shell completion: never an error
+                raise
+        return super().parse_args(ctx, [*self.fixed, *args])
 
     def invoke(self, ctx: click.Context) -> Any:
         return self.target.invoke(ctx)
@@ -141,6 +165,6 @@ class SupvisorsAlias(click.Command):
 
 def alias_command(name: str, target: click.Command, fixed: list[str]) -> click.Command:
     """``target`` under the supvisorsctl name ``name`` (the target itself when nothing changes)."""
-    if not fixed and name not in STRATEGY_FIRST | CONCILIATION_FIRST:
+    if not fixed and name not in STRATEGY_FIRST | CONCILIATION_FIRST | EVERY_INSTANCE:
         return target
     return SupvisorsAlias(name, target, fixed)

@@ -80,6 +80,9 @@ def test_an_unknown_name_is_one_line_with_the_closest_names(name, hint):
     ("conciliate", ["SENICIDE"], ["--strategy", "senicide"]),
     ("conciliate", ["USER"], ["USER"]),                                     # no supv equivalent: left as is
     ("stop_application", ["CONFIG"], ["CONFIG"]),                           # takes no strategy
+    ("instance_status", ["all"], []),                                       # every instance, as supv shows
+    ("instance_status", ["-c", "all", "all", "--json"], ["-c", "all", "--json"]),
+    ("sstate", [], []),
 ])
 def test_supvisorsctl_shapes(name, args, expected):
     words = ALIASES.get(name, name).split()
@@ -88,6 +91,14 @@ def test_supvisorsctl_shapes(name, args, expected):
         if not word.startswith("-"):
             command = command.commands[word]
     assert reshape(command, name, args) == expected
+
+
+@pytest.mark.parametrize("name", ["instance_status", "sstate"])
+def test_identifiers_are_refused_in_one_line_where_supv_shows_every_instance(name):
+    result = run_supv(name, "-i", "127.0.0.1:1", "server_1")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"supv: error: {name}: supv shows every instance") and "server_1" in line
 
 
 @pytest.mark.parametrize("alias, command", [("test_start_application", "run-plan"), ("master", "controller status"),
