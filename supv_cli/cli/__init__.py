@@ -16,7 +16,7 @@ import click
 
 from supv_cli import __version__
 from supv_cli.cli.options import ENV_DEBUG
-from supv_cli.errors import ExitCode, SupvError, Terminated
+from supv_cli.errors import ExitCode, SupvError, Terminated, UsageError
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
 #: The summary is here so that ``supv --help`` does not import every command module.
@@ -40,12 +40,29 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "logs": ("logs", "logs", "Show (and follow) process logs, wherever the processes run."),
     "events": ("events", "events", "Print one line per change seen across the cluster."),
     "top": ("top", "top", "Live dashboard: applications, instances, conflicts and the last events."),
+    # supvisorsctl names that are commands of their own (issue 20; see supv-supvisorsctl(7))
+    "reload": ("reload", "reload", "Restart supervisord on every instance (or --instance), controllers held."),
+    "shutdown": ("shutdown", "shutdown", "Shut supervisord down on every instance (or --instance)."),
+    "start_any_process": ("start_any", "start_any_process",
+                          "Start one stopped process whose namespec matches a regex, where the rules place it."),
+    "all_start": ("all_start", "all_start", "Start a process on every instance its rules allow."),
+    "sversion": ("sversion", "sversion", "Show supv's version and each supervisord's."),
+    "strategies": ("strategies", "strategies", "Show the strategies in force (controller and rules)."),
+    "local_status": ("local_status", "local_status", "Show the processes of the local instance (--local)."),
 }
 
-#: aliases kept for supvisorsctl users
+#: aliases kept for supvisorsctl users: name -> the supv command line it stands for (fixed options
+#: after the command path); supvisorsctl's leading STRATEGY is taken as --strategy (cli/supvisors_names.py)
 ALIASES: dict[str, str] = {"application_info": "application-info", "restart_application": "restart-plan",
                            "start_process": "start", "stop_process": "stop", "restart_process": "restart",
-                           "tail": "logs"}
+                           "tail": "logs",
+                           # issue 20: every supvisorsctl name answers (supv-supvisorsctl(7))
+                           "instance_status": "instances", "application_rules": "rules show",
+                           "process_rules": "rules show", "start_application": "run-plan",
+                           "stop_application": "stop-plan", "test_start_application": "run-plan --dry-run",
+                           "test_start_process": "start --dry-run", "restart_sequence": "restart-plan",
+                           "master": "controller status", "sstate": "controller status",
+                           "sreload": "reload", "sshutdown": "shutdown"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"
@@ -91,13 +108,34 @@ class LazyGroup(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        name = ALIASES.get(cmd_name, cmd_name)
-        if name not in COMMANDS:
+        from supv_cli.cli.supvisors_names import UNSUPPORTED, alias_command, unsupported_command
+
+        if cmd_name in UNSUPPORTED:
+            return with_debug_option(unsupported_command(cmd_name))
+        words = ALIASES.get(cmd_name, cmd_name).split()
+        if words[0] not in COMMANDS:
             return None
-        module_name, attribute, _ = COMMANDS[name]
+        module_name, attribute, _ = COMMANDS[words[0]]
         module = importlib.import_module(f"supv_cli.cli.{module_name}")
         command: click.Command = getattr(module, attribute)
+        for word in (w for w in words[1:] if not w.startswith("-")):  # a subcommand: `rules show`
+            command = command.commands[word]  # type: ignore[attr-defined]
+        command = alias_command(cmd_name, command, [w for w in words[1:] if w.startswith("-")])
         return with_debug_option(command)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                          list[str]]:
+        """An unknown command name is one line (exit 2) with the closest names, not click's usage block."""
+        name = args[0]
+        if ctx.resilient_parsing or name.startswith("-") or self.get_command(ctx, name) is not None:
+            return super().resolve_command(ctx, args)
+        import difflib
+
+        from supv_cli.cli.supvisors_names import UNSUPPORTED
+
+        close = difflib.get_close_matches(name, [*COMMANDS, *ALIASES, *UNSUPPORTED], n=3)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise UsageError(f"No such command {name!r}{hint}: `supv --help` lists the commands and the Supvisors names")
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a SupvError becomes one line on stderr and its exit code, Ctrl-C exit 130 and
@@ -125,7 +163,11 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, summary) for name, (_, _, summary) in COMMANDS.items()]
-        rows.append(("Supvisors names", ", ".join(f"{alias} ({target})" for alias, target in ALIASES.items())))
+        from supv_cli.cli.supvisors_names import SUPVISORSCTL_NAMES, UNSUPPORTED
+
+        rows.append(("Supvisors names", ", ".join(f"{alias} ({target})" for alias, target in ALIASES.items())
+                     + "; " + ", ".join(name for name in SUPVISORSCTL_NAMES if name in COMMANDS)
+                     + "; not available (exit 2, see supv-supvisorsctl(7)): " + ", ".join(UNSUPPORTED)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

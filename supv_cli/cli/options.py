@@ -167,12 +167,19 @@ def action_options(func: F) -> F:
 
 def start_options(func: F) -> F:
     """--start-timeout, --exit-timeout and --local: the deadlines and the LOCAL instance of a start."""
-    from supv_cli.plan.run_types import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
+    from supv_cli.plan.run_types import DEFAULT_EXIT_TIMEOUT
 
     func = local_option()(func)
     func = click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT,
                         show_default=True, envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
                         help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")(func)
+    return start_timeout_option(func)
+
+
+def start_timeout_option(func: F) -> F:
+    """``--start-timeout``, passed as ``start_timeout``."""
+    from supv_cli.plan.run_types import DEFAULT_START_TIMEOUT
+
     return click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT,
                         show_default=True, envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
                         help="Margin over a program's startsecs to reach RUNNING before it is failed "

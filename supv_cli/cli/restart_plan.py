@@ -13,6 +13,7 @@ from supv_cli.cli.options import (
     output_options,
     start_options,
     stop_timeout_option,
+    strategy_option,
 )
 
 if TYPE_CHECKING:
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
 @action_options
 @start_options
 @stop_timeout_option
+@strategy_option
 @click.pass_obj
 def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: bool,
                  poll_interval: float, start_timeout: float, exit_timeout: float, local: str | None,
-                 stop_timeout: float) -> None:
+                 stop_timeout: float, strategy: str | None) -> None:
     """Restart applications: their stop-plan, then their run-plan, in one report.
 
     The stop goes by stop_sequence (highest first), the start by start_sequence, exactly as stop-plan and
@@ -55,13 +57,15 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
     from supv_cli.plan.operate import restart_runs
     from supv_cli.plan.planner import build_start_plan, build_stop_plan
     from supv_cli.plan.run_types import RunOptions
+    from supv_cli.rules.model import StartingStrategy
 
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
+    chosen = StartingStrategy(strategy.upper()) if strategy else None
     if dry_run:
         stop = build_stop_plan(rules, snapshot, status, applications)
         emit_plan(app, dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
-            rules, snap, after, applications, local_one)), snapshot)
+            rules, snap, after, applications, local_one, chosen)), snapshot)
         return
     options = RunOptions(start_timeout, exit_timeout, stop_timeout, local=local_one)
-    execute(app, restart_runs(rules, status, applications, options), quiet, poll_interval)
+    execute(app, restart_runs(rules, status, applications, options, chosen), quiet, poll_interval)

@@ -14,6 +14,7 @@ from supv_cli.cli.options import (
     poll_interval_option,
     quiet_option,
     start_options,
+    strategy_option,
 )
 from supv_cli.cluster import CONTROLLER_PROGRAM
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 @click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
 @dry_run_option("Print the plan (stages, instance per program, loads, reasons); change nothing.")
 @start_options
+@strategy_option
 @poll_interval_option
 @quiet_option
 @click.option("--watch", is_flag=True, help="Stay running as the controller: automatic start and failover "
@@ -57,8 +59,8 @@ if TYPE_CHECKING:
 @click.pass_obj
 def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
              start_timeout: float, exit_timeout: float, poll_interval: float, local: str | None,
-             quiet: bool, watch: bool, interval: float, lost_after: int, conciliate: str, restart_budget: int,
-             budget_window: float, startup_grace: float, quorum: int | None, no_autostart: bool,
+             strategy: str | None, quiet: bool, watch: bool, interval: float, lost_after: int, conciliate: str,
+             restart_budget: int, budget_window: float, startup_grace: float, quorum: int | None, no_autostart: bool,
              controller_program: str) -> None:
     """Start applications stage by stage, as Supvisors' rules say.
 
@@ -84,8 +86,8 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
     from supv_cli.plan.run_types import RunOptions
 
     if watch:
-        if dry_run:
-            raise click.UsageError("--watch and --dry-run cannot be used together")
+        if dry_run or strategy:
+            raise click.UsageError(f"--watch and {'--dry-run' if dry_run else '--strategy'} cannot be used together")
         from supv_cli.cli.watch import run_controller
         from supv_cli.controller.conciliation import Conciliation
         from supv_cli.controller.core import ControllerOptions
@@ -97,11 +99,14 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
                                     run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
         run_controller(app, options, local, applications)
         return
+    from supv_cli.rules.model import StartingStrategy
+
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
+    chosen = StartingStrategy(strategy.upper()) if strategy else None
     if dry_run:
-        emit_plan(app, build_start_plan(rules, snapshot, status, applications, local_one), snapshot)
+        emit_plan(app, build_start_plan(rules, snapshot, status, applications, local_one, chosen), snapshot)
         return
     selected = select_applications(rules, status, applications, "start")
-    execute(app, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one)), quiet,
-            poll_interval)
+    execute(app, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one),
+                     strategy=chosen), quiet, poll_interval)

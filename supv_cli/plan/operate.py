@@ -140,12 +140,14 @@ class RunChain:
             run.interrupt(now)
 
 
-def restart_runs(rules: Rules, status: ClusterStatus, names: Sequence[str], options: RunOptions) -> RunChain:
+def restart_runs(rules: Rules, status: ClusterStatus, names: Sequence[str], options: RunOptions,
+                 strategy: StartingStrategy | None = None) -> RunChain:
     """``restart-plan``: the stop-plan of the applications, then their run-plan (a fresh start: their
-    wait_exit programs run again)."""
+    wait_exit programs run again; ``strategy`` instead of their starting_strategy when given)."""
     stopped = select_applications(rules, status, names, "stop", command="restart-plan")
     started = select_applications(rules, status, names, "start", command="restart-plan")
-    return RunChain("restart", [Run(rules, "stop", stopped, options), Run(rules, "start", started, options)])
+    return RunChain("restart", [Run(rules, "stop", stopped, options),
+                                Run(rules, "start", started, options, strategy=strategy)])
 
 
 def restart_processes(rules: Rules, status: ClusterStatus, processes: dict[str, list[str]], options: RunOptions,

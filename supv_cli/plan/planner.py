@@ -19,6 +19,7 @@ from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
+    from supv_cli.rules.model import StartingStrategy
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: Action and Placement are re-exported: callers of the planner read plans without importing the model
@@ -93,23 +94,25 @@ def _application_stages(applications: Iterable[ApplicationStatus], kind: str,
 
 
 def build_start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = (),
-                     local: Instance | None = None) -> Plan:
-    """The staged start of the selected applications, as a successful run would do it."""
+                     local: Instance | None = None, strategy: StartingStrategy | None = None) -> Plan:
+    """The staged start of the selected applications, as a successful run would do it (``strategy``
+    instead of each application's starting_strategy when given)."""
     placer = Placer.build(rules, snapshot, status, local)
     selected = select_applications(rules, status, names, "start")
     stages = []
     for sequence, applications in _application_stages(selected, "start"):
         app_plans = []
         for application in applications:
-            note = placer.prepare(application)
+            note = placer.prepare(application, strategy)
             program_stages = []
             for program_sequence, processes in process_stages(application, "start"):
-                placed = tuple(placer.place(application, p, program_sequence) for p in processes)
+                placed = tuple(placer.place(application, p, program_sequence, strategy=strategy) for p in processes)
                 program_stages.append((program_sequence, placed))
                 for p in placed:
                     placer.release(p)
             app_plans.append(ApplicationPlan(application.application_name, sequence, application.rules.distribution,
-                                             application.rules.starting_strategy, tuple(program_stages), note))
+                                             strategy or application.rules.starting_strategy, tuple(program_stages),
+                                             note))
         stages.append((sequence, tuple(app_plans)))
     return Plan("start", tuple(stages))
 
