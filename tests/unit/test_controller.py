@@ -203,6 +203,20 @@ def test_never_seen_instance_is_derived_from_the_rules(tmp_path):
     assert sorted(ns for ns, _ in h.starts()) == ["srv:svc_a", "srv:svc_d"]
 
 
+def test_never_seen_instance_derives_nothing_for_an_application_entirely_stopped(tmp_path):
+    # what ran on s1 is unknown and nothing of srv runs on the survivors: srv may have been stopped on
+    # purpose, so nothing is derived (integration test_hold_then_kill relies on srv still running)
+    snap = started_cluster()
+    snap = Snapshot(tuple(replace(s, processes=tuple(replace(p, state=S.STOPPED, stop=5.0)
+                                                       if p.namespec.startswith("srv:") else p
+                                                       for p in s.processes)) for s in snap.instances))
+    h = Harness(tmp_path, snap)
+    h.script.down.add("s1")
+    h.run(2.0)
+    assert h.kinds("lost") and not h.kinds("derive")
+    assert h.starts() == []
+
+
 def test_conflict_is_conciliated_infanticide(tmp_path):
     snap = started_cluster({"s3": [info("srv:svc_a", S.RUNNING, start=50.0)]})    # younger copy on s3
     h = Harness(tmp_path, snap)
