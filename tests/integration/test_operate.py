@@ -299,9 +299,11 @@ def test_hold_then_kill_a_server_nothing_moves_release_moves_it(cluster: Cluster
     assert outcomes(moved)[("start", "svc:gamma")] == ("RUNNING", "server_3")
     released = report("controller", "release", *args)
     assert {(r["instance"], r["outcome"]) for r in released["controllers"]} == {(n, "RUNNING") for n in SERVERS}
-    status, _ = wait_for("a controller acts",
+    # every controller has written its first state line (a standby may start later than server_1's)
+    status, _ = wait_for("a controller acts, the others said their role",
                          lambda: json.loads(run_supv("controller", "status", *args, "--json").stdout),
-                         lambda s: s["acting"] == "server_1", deadline=20.0)
+                         lambda s: s["acting"] == "server_1"
+                         and "unknown" not in {c["role"] for c in s["controllers"]}, deadline=20.0)
     assert {c["instance"]: c["role"] for c in status["controllers"]} == {
         "server_1": "acting", "server_2": "standby", "server_3": "standby"}
 
