@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +69,7 @@ def trial(supv: Path, timeout: float) -> tuple[float, float]:
         servers[2].sigcont()
         for server in servers:
             server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
