@@ -3,7 +3,9 @@
 The controllers are ``supv run-plan --watch`` programs run by supervisord (``--controller-program``,
 default ``supv_controller``, matched as a group or program name). ``hold`` stops that program on every
 instance that has one (wait=False, then polled up to its stopwaitsecs + the call timeout), so that
-nothing is started or moved automatically; ``release`` starts them again. Their state lines are read
+nothing is started or moved automatically; ``release`` starts them again. Each instance is asked and
+switched in its own worker, all at once: a frozen supervisord delays nobody else's stop (measured,
+bench/hold.py), it is only waited for, up to --timeout, after the others were sent theirs. Their state lines are read
 from their stdout logs, as ``supv instances`` does.
 """
 
@@ -73,9 +75,9 @@ def status(app: App, program: str) -> None:
 
     \b
     One row per controller program: Instance, Program, State (supervisord's), Role (acting, standby,
-    held when stopped, unknown when it said nothing yet). Then the acting controller, its lost instances
-    and its recent decisions. JSON: {acting, lost, recent, jobs, controllers: [{instance, namespec,
-    statename, role}], unreachable: [nicks]}.
+    held when stopped, unknown when it said nothing yet). Then the acting controller, its --conciliate
+    strategy, its lost instances and its recent decisions. JSON: {acting, lost, recent, jobs,
+    conciliate, controllers: [{instance, namespec, statename, role}], unreachable: [nicks]}.
 
     \b
     Exit status: 0 shown; 1 no controller acts (none running, or all held); 2 usage or configuration
@@ -94,12 +96,13 @@ def status(app: App, program: str) -> None:
     rows = [{"instance": i.nick, "namespec": info.namespec, "statename": info.state.name,
              "role": role(info, states.get(i.nick))} for i, info in controllers(snapshot, program)]
     data = {"acting": acting, "lost": state.get("lost", []), "recent": state.get("recent", []),
-            "jobs": state.get("jobs", []), "controllers": rows,
+            "jobs": state.get("jobs", []), "conciliate": state.get("conciliate"), "controllers": rows,
             "unreachable": [s.instance.nick for s in snapshot.unreachable]}
     table = Table(["Instance", "Program", "State", "Role"],
                   [[r["instance"], r["namespec"], r["statename"], r["role"]] for r in rows])
     summary = [f"acting: {acting or 'none'}"]
     if acting:
+        summary.append(f"conciliation: {data['conciliate'] or 'not said (an older controller)'}")
         summary.append(f"lost instances: {', '.join(data['lost']) or 'none'}")
         summary += [f"  {line}" for line in data["recent"]]
     app.emit(View(data=lambda: data, tables=lambda: [table, Table(["Controller"], [[line] for line in summary])],
@@ -110,15 +113,50 @@ def status(app: App, program: str) -> None:
         raise CommandFailed(ExitCode.FAILED)
 
 
+def _ask_and_switch(app: App, program: str, kind: str, dry_run: bool) -> tuple[Any, dict[tuple[str, str], Any]]:
+    """Ask every instance what it runs and, in the same worker, at once stop (hold) or start (release)
+    its controller program: a reachable controller is switched as soon as its own supervisord answers,
+    not after a frozen one ran into the timeout. The snapshot (unreachable instances reported, exit 3
+    when none answered) and (nick, namespec) -> the answer to the stop or start sent."""
+    from supv_cli.cli.app import require_an_answer
+    from supv_cli.cluster.client import SNAPSHOT_CALLS, instance_snapshot, unreachable_snapshot
+    from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot
+
+    verb = "stop" if kind == "hold" else "start"
+    session = app.session
+    ordered = list(session.instances)
+    taken_at = time.time()
+
+    def ask_and_switch(client: Any) -> tuple[InstanceSnapshot, dict[tuple[str, str], Any]]:
+        snap = instance_snapshot(client.instance, client.multicall(SNAPSHOT_CALLS))
+        todo = [info for info in snap.processes if program in (info.group, info.name)
+                and info.running == (kind == "hold")]
+        if dry_run or not todo:
+            return snap, {}
+        answers = client.multicall([(f"supervisor.{verb}Process", (info.namespec, False)) for info in todo])
+        return snap, {(client.instance.nick, info.namespec): answer for info, answer in zip(todo, answers)}
+
+    snaps, sent = [], {}
+    for entry in session.each(ordered, ask_and_switch):
+        if isinstance(entry, tuple):
+            snaps.append(entry[0])
+            sent.update(entry[1])
+        else:
+            snaps.append(unreachable_snapshot(entry))
+    snapshot = Snapshot(instances=tuple(snaps), taken_at=taken_at)
+    app.report_unreachable(snapshot)
+    require_an_answer(snapshot, app.settings.instances_source)
+    return snapshot, sent
+
+
 def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
     """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
     from supv_cli.cli.output import Table, View, echo_err
-    from supv_cli.plan.run_types import Request
 
-    snapshot = app.snapshot(with_config=True)
+    verb = "stop" if kind == "hold" else "start"
+    snapshot, sent = _ask_and_switch(app, program, kind, dry_run)
     found = controllers(snapshot, program)
     todo = [(i, info) for i, info in found if info.running == (kind == "hold")]
-    verb = "stop" if kind == "hold" else "start"
     if dry_run:
         planned = [{"instance": i.nick, "namespec": info.namespec, "action": verb if (i, info) in todo else "done",
                     "state": info.state.name} for i, info in found]
@@ -127,7 +165,7 @@ def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
                                             [[r["instance"], r["namespec"], r["action"], r["state"]]
                                              for r in planned])]))
         return
-    answers = app.session.send([Request(i, f"supervisor.{verb}Process", (info.namespec, False)) for i, info in todo])
+    answers = [sent.get((i.nick, info.namespec)) for i, info in todo]
     budget = max([(info.stopwaitsecs if kind == "hold" else info.startsecs) for _, info in todo] or [0]) + MARGIN
     deadline = time.monotonic() + budget
     outcome = {(i.nick, info.namespec): ("ALREADY", "already " + info.state.name) for i, info in found

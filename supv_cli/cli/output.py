@@ -28,10 +28,15 @@ def no_color() -> bool:
 def stdout_gone() -> bool:
     """True when stdout is a pipe (or socket) whose reader has gone (``supv events | head -1``): a
     stream that writes rarely would otherwise only notice it at its next line, maybe never."""
+    return stream_gone(sys.stdout)
+
+
+def stream_gone(stream: Any) -> bool:
+    """True when ``stream`` is a pipe (or socket) whose reader has gone (see :func:`stdout_gone`)."""
     import select
 
     try:
-        fd = sys.stdout.fileno()
+        fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # not a file (tests capture it)
         return False
     poller = select.poll()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import sys
@@ -30,6 +31,15 @@ PIPE_WIDTH = 80
 REDRAW_EVERY = 60.0
 
 
+#: what writing to, reading from or setting a terminal that went away raises (its window closed, the
+#: ssh connection dropped without a SIGHUP reaching us)
+TERMINAL_GONE = (errno.EIO, errno.ENXIO, errno.EPIPE, errno.EBADF)
+
+
+class TerminalGone(Exception):
+    """The terminal top draws on went away (EIO, EOF on its keyboard): top quits."""
+
+
 class Keys:
     """Single key presses on a terminal's stdin (cbreak mode, restored by :meth:`close`); on anything
     else, a plain sleep."""
@@ -56,15 +66,26 @@ class Keys:
             if remaining <= 0:
                 return False
             ready, _, _ = select.select([self.fd], [], [], remaining)
-            if ready and b"q" in os.read(self.fd, 64).lower():
+            if not ready:
+                continue
+            try:
+                pressed = os.read(self.fd, 64)
+            except OSError as error:
+                raise TerminalGone(error.strerror or str(error)) from None
+            if not pressed:  # end of file in cbreak mode: the terminal hung up
+                raise TerminalGone("its keyboard closed")
+            if b"q" in pressed.lower():
                 return True
 
     def close(self) -> None:
         if self.fd is not None:
             import termios
 
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
-            self.fd = None
+            fd, self.fd = self.fd, None
+            try:
+                termios.tcsetattr(fd, termios.TCSADRAIN, self.saved)
+            except (termios.error, OSError):  # the terminal went away: nothing to restore
+                pass
 
 
 def roles_of(app: App, snapshot: Snapshot) -> dict[str, str]:
@@ -112,7 +133,16 @@ def top(app: App, interval: float, once: bool) -> None:
     if once or not sys.stdout.isatty():
         print_once(app, interval)
         return
-    run_live(app, interval)
+    try:
+        run_live(app, interval)
+    except TerminalGone as gone:  # nobody looks any more: quit quietly, exit 0 (as a closed pipe)
+        from supv_cli.cli.output import silence_stdout
+
+        silence_stdout()
+        try:
+            click.echo(f"supv: top: the terminal went away ({gone}); quit", err=True)
+        except (OSError, ValueError):
+            pass
 
 
 def print_once(app: App, interval: float) -> None:
@@ -185,5 +215,9 @@ def run_live(app: App, interval: float) -> None:
                     drawn, drawn_at = key, time.monotonic()
                 else:
                     header.draw(timed)
+    except OSError as error:  # writing to a terminal that went away (rich restoring it on the way out too)
+        if error.errno not in TERMINAL_GONE:
+            raise
+        raise TerminalGone(error.strerror or str(error)) from None
     finally:
         keys.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -28,9 +29,38 @@ def stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
 
 
+class Outputs:
+    """Where the controller still writes: its state lines go to stdout while it is open."""
+
+    stdout_open = True
+
+
+def stderr_gone() -> bool:
+    """True when stderr is a pipe whose reader has gone (its supervisord died): see :func:`outputs_gone`."""
+    from supv_cli.cli.output import stream_gone
+
+    return stream_gone(sys.stderr)
+
+
+def outputs_gone() -> None:
+    """stderr is gone too: nothing can be logged any more, and the supervisord whose pipes these were is
+    gone (a restarted one starts a new controller beside this one): exit 1 rather than act unseen."""
+    from supv_cli.cli.output import silence_stdout
+
+    silence_stdout()
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stderr.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(int(ExitCode.FAILED))
+
+
 def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.actions import local_instance
+    from supv_cli.cli.output import silence_stdout, stdout_gone
     from supv_cli.cli.polling import use_watch_timeout
     from supv_cli.controller.core import Controller
     from supv_cli.controller.events import EventKind
@@ -51,18 +81,33 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         raise click.BadParameter(f"{options.quorum} is more than the {len(app.instances)} instances of the "
                                  "list: give at most that many", param_hint="--quorum")
     controller = Controller(rules, app.instances, local, options, only=frozenset(applications))
+    output = Outputs()
     last_state: list[str] = [""]
     last_beat = [time.monotonic()]
     cycles = [0]
 
     def log(event: Any) -> None:
-        if json_lines:
-            click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
-        else:
-            click.echo(f"{stamp()} {event.line()}", err=True)
+        try:
+            if json_lines:
+                click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
+            else:
+                click.echo(f"{stamp()} {event.line()}", err=True)
+        except (OSError, ValueError):  # stderr closed too: see outputs_gone
+            outputs_gone()
+
+    def stdout_closed(why: str) -> None:
+        """stdout's reader has gone: say it on stderr once, and go on deciding without state lines."""
+        output.stdout_open = False
+        silence_stdout()
+        log(Event(EventKind.ERROR, "controller", f"stdout closed ({why}): no more state lines (supv instances "
+                  "and supv controller status no longer see this controller's role); still deciding"))
 
     def on_events(events: Sequence[Any]) -> None:
         cycles[0] += 1
+        if stderr_gone():
+            outputs_gone()
+        if output.stdout_open and stdout_gone():  # noticed within a cycle, not at the next state line
+            stdout_closed("its reader has gone")
         for event in events:
             log(event)
         known = controller.state()
@@ -72,11 +117,14 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
             role = "acting" if known["acting"] else "standby"
             log(Event(EventKind.ALIVE, "controller", f"{cycles[0]} cycles, {role}"))
         state = json.dumps(known, sort_keys=True)
-        if state != last_state[0] or beat:  # one line on stdout each time what the controller knows changes
+        if (state != last_state[0] or beat) and output.stdout_open:  # one line each time what it knows changes
             last_state[0] = state
-            click.echo(json.dumps({"time": stamp(), "controller": local.nick if local else None,
-                                   "cycles": cycles[0], **known}))
-            sys.stdout.flush()
+            try:
+                click.echo(json.dumps({"time": stamp(), "controller": local.nick if local else None,
+                                       "cycles": cycles[0], **known}))
+                sys.stdout.flush()
+            except (OSError, ValueError) as error:  # EPIPE, or a closed file
+                stdout_closed(getattr(error, "strerror", None) or str(error) or type(error).__name__)
 
     # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
     stop = GracefulStop()

@@ -27,7 +27,7 @@ from xml.parsers.expat import ExpatError
 from supv_cli.cluster import workers
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
-from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
+from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER, AnswerRefused, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
 
 __all__ = [
@@ -79,10 +79,11 @@ class CallError(ClusterError):
 
 
 def make_proxy(instance: Instance, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
-               password: str | None = None) -> xmlrpc.client.ServerProxy:
-    """A ``ServerProxy`` on ``instance`` with a real timeout (``instance``'s own credentials win)."""
+               password: str | None = None, max_answer: int = MAX_ANSWER) -> xmlrpc.client.ServerProxy:
+    """A ``ServerProxy`` on ``instance`` with a real timeout (``instance``'s own credentials win) and
+    answers capped at ``max_answer`` bytes."""
     username, password = credentials(instance, username, password)
-    transport = TimeoutTransport(instance.url, timeout, username, password)
+    transport = TimeoutTransport(instance.url, timeout, username, password, max_answer=max_answer)
     uri = "http://localhost" + RPC_PATH if instance.is_unix else instance.url.rstrip("/") + RPC_PATH
     return xmlrpc.client.ServerProxy(uri, transport=transport)
 
@@ -119,6 +120,10 @@ def classify(instance: Instance, error: BaseException, timeout: float) -> CallEr
     if isinstance(error, http.client.HTTPException):
         return CallError(instance, Unreachable.PROTOCOL,
                          f"not a supervisord (bad HTTP answer: {type(error).__name__})")
+    if isinstance(error, AnswerRefused):  # too large, a DOCTYPE, nested too deep: said as it is
+        return CallError(instance, Unreachable.PROTOCOL, f"not a supervisord ({error})")
+    if isinstance(error, RecursionError):
+        return CallError(instance, Unreachable.PROTOCOL, "not a supervisord (the answer nests too deep)")
     if isinstance(error, (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, KeyError)):
         return CallError(instance, Unreachable.PROTOCOL, "not a supervisord (the answer is not XML-RPC)")
     if isinstance(error, socket.gaierror):

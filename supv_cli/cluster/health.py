@@ -9,6 +9,12 @@ same session. Later calls to it fail at once with the reason it had, while a bac
 probe answers, the instance is asked normally again. An instance that refuses connections is not
 skipped: asking it again costs nothing.
 
+An instance that answers something no supervisord sends (PROTOCOL: a web server, an answer too large,
+a DOCTYPE, values nested too deep) is backed off: not asked again for 1 s, then 2, 4... up to
+:data:`BACKOFF_MAX` seconds while it goes on, even by the controller, which otherwise asks every
+instance each poll. Meanwhile its calls fail at once with the reason it had. Reading and refusing a
+hostile answer costs up to ``MAX_ANSWER`` bytes and their transfer: at most once per back-off period.
+
 Pure bookkeeping: no network here (the session owns the calls).
 """
 
@@ -26,6 +32,10 @@ from supv_cli.cluster.snapshot import InstanceSnapshot, Unreachable
 SLOW_FRACTION = 0.5
 #: seconds between the end of a background probe of an unresponsive instance and the next one
 PROBE_PAUSE = 0.5
+#: seconds an instance that is not a supervisord is not asked, after its first such answer; doubled on
+#: each one after, up to BACKOFF_MAX
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 30.0
 
 
 class Health(str, Enum):
@@ -56,6 +66,9 @@ class InstanceHealth:
     probe_ended: float = 0.0
     #: already reported to the user (an unreachable instance is reported once per command)
     reported: bool = False
+    #: not a supervisord: not asked before ``not_before`` (the session's clock); the current period
+    backoff: float = 0.0
+    not_before: float = float("-inf")
 
     @property
     def answering(self) -> bool:
@@ -67,11 +80,21 @@ class InstanceHealth:
         self.kind, self.reason, self.elapsed = None, "", elapsed
         self.unresponsive = False
         self.reported = False
+        self.backoff, self.not_before = 0.0, float("-inf")
 
     def failed(self, kind: Unreachable, reason: str, elapsed: float) -> None:
         """A call failed without an answer."""
         self.health, self.kind, self.reason, self.elapsed = Health.UNREACHABLE, kind, reason, elapsed
         self.unresponsive = kind is Unreachable.TIMEOUT
+
+    def back_off(self, now: float) -> None:
+        """It answered what no supervisord sends: not asked again for a while, longer each time."""
+        self.backoff = min(BACKOFF_MAX, max(BACKOFF_FIRST, self.backoff * 2))
+        self.not_before = now + self.backoff
+
+    def backed_off(self, now: float) -> bool:
+        """Whether it must not be asked at ``now`` (see :meth:`back_off`)."""
+        return now < self.not_before
 
     def should_probe(self, now: float) -> bool:
         """Whether to start a background probe now (one at a time, PROBE_PAUSE apart)."""

@@ -5,6 +5,11 @@ answers (``getAllProcessInfo``, ``getAllConfigInfo``): arrays of flat structs, o
 are read by one regular expression per struct (measured 5x faster than building an ElementTree of
 ~60 elements per process); anything else is read from an ElementTree, and anything unusual is handed
 to ``xmlrpc.client`` itself, so errors and rare types behave exactly as there.
+
+An answer no supervisord sends is refused before it costs much (:class:`AnswerRefused`): a DOCTYPE
+(entity expansion: a few KB of "billion laughs" cost 70-160 MB and a core per parse), or values nested
+deeper than :data:`MAX_DEPTH` (supervisord nests 3 levels). The size of an answer is capped by the
+transport (``transport.MAX_ANSWER``).
 """
 
 from __future__ import annotations
@@ -16,15 +21,25 @@ from xml.etree import ElementTree
 
 from supv_cli.cluster.xmlchars import has_forbidden, restore, shelter
 
-__all__ = ["parse_response"]
+__all__ = ["MAX_DEPTH", "AnswerRefused", "parse_response"]
+
+#: arrays and structs nested deeper than this are not a supervisord's answer (it nests 3 levels:
+#: multicall results, a struct per process, its exitcodes)
+MAX_DEPTH = 32
+
+
+class AnswerRefused(ValueError):
+    """An answer refused before or while parsing it, with the reason (a DOCTYPE, too deep, too large)."""
 
 
 class _Unsupported(Exception):
     """A response the fast parsers leave to the next one."""
 
 
-def _value(element: ElementTree.Element) -> Any:
+def _value(element: ElementTree.Element, depth: int = 0) -> Any:
     """Convert one ``<value>`` element (the types supervisord sends)."""
+    if depth > MAX_DEPTH:
+        raise AnswerRefused(f"the answer nests values deeper than {MAX_DEPTH} levels")
     if len(element) == 0:
         return element.text or ""  # a value without type is a string
     typed = element[0]
@@ -33,14 +48,14 @@ def _value(element: ElementTree.Element) -> Any:
         return _CONVERT[tag](text)
     if tag == "array":
         data = typed.find("data")
-        return [] if data is None else [_value(item) for item in data]
+        return [] if data is None else [_value(item, depth + 1) for item in data]
     if tag == "struct":
         members = {}
         for member in typed:
             name, value = member.find("name"), member.find("value")
             if name is None or value is None:
                 raise _Unsupported("member")
-            members[name.text or ""] = _value(value)
+            members[name.text or ""] = _value(value, depth + 1)
         return members
     if tag == "nil":
         return None
@@ -107,12 +122,16 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
 
     Arrays of flat structs (what supervisord answers to getAllProcessInfo) by regular expressions, other
     answers from an ElementTree (twice as fast as xmlrpc.client's callbacks per tag), anything unusual
-    by xmlrpc.client itself.
+    by xmlrpc.client itself. :class:`AnswerRefused` for a DOCTYPE (before any parsing) or values nested
+    deeper than :data:`MAX_DEPTH`.
     """
+    if b"<!DOCTYPE" in data:  # entities live in a DTD: none is parsed (XML is case sensitive)
+        raise AnswerRefused("a DOCTYPE in the answer: entities and DTDs are refused")
     try:
         return (_flat_structs(data),)
     except (_Unsupported, ValueError):  # ValueError: a bad number or encoding, the full parsers say it
         pass
+    _check_nesting(data)  # before a parser spends seconds on 100 000 levels
     try:
         root = ElementTree.fromstring(data)
         if root.tag != "methodResponse" or len(root) != 1:
@@ -126,12 +145,12 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
         if body.tag != "params" or any(len(param) != 1 or param[0].tag != "value" for param in body):
             raise _Unsupported(body.tag)
         return tuple(_value(param[0]) for param in body)
-    except xmlrpc.client.Fault:
+    except (xmlrpc.client.Fault, AnswerRefused):
         raise
     except Exception:
         if has_forbidden(data):  # control characters of a coloured log: see cluster/xmlchars.py
-            return restore(_unmarshal(shelter(data)))
-        return _unmarshal(data)
+            return restore(_shallow(_unmarshal(shelter(data))))
+        return _shallow(_unmarshal(data))
 
 
 def _unmarshal(data: bytes) -> tuple[Any, ...]:
@@ -140,3 +159,30 @@ def _unmarshal(data: bytes) -> tuple[Any, ...]:
     parser.feed(data)
     parser.close()
     return tuple(unmarshaller.close())
+
+
+#: an array or struct tag opening or closing (a parser accepts spaces or attributes before its ">")
+_NESTING_TAG = re.compile(rb"<(/?)(?:array|struct)[\s>/]")
+
+
+def _check_nesting(data: bytes) -> None:
+    """:class:`AnswerRefused` as soon as arrays and structs open deeper than :data:`MAX_DEPTH` (a scan
+    of the tags, stopped at the first level too deep: a hostile nesting is refused in microseconds)."""
+    depth = 0
+    for match in _NESTING_TAG.finditer(data):
+        depth += -1 if match.group(1) else 1
+        if depth > MAX_DEPTH:
+            raise AnswerRefused(f"the answer nests values deeper than {MAX_DEPTH} levels")
+
+
+def _shallow(params: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``params`` when no value nests deeper than :data:`MAX_DEPTH`, else :class:`AnswerRefused`
+    (walked with a stack: a hostile nesting must not end in RecursionError)."""
+    stack: list[tuple[Any, int]] = [(value, 0) for value in params]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth >= MAX_DEPTH:
+                raise AnswerRefused(f"the answer nests values deeper than {MAX_DEPTH} levels")
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return params

@@ -50,6 +50,7 @@ from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.polling import Poller
 from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
+from supv_cli.cluster.transport import MAX_ANSWER
 
 __all__ = ["ClusterSession", "InstanceClient", "last_state_line"]
 
@@ -63,10 +64,11 @@ class InstanceClient:
     """The one proxy of a session to one instance; calls to it are serialized (a transport keeping its
     connection open is not thread safe)."""
 
-    def __init__(self, instance: Instance, timeout: float, username: str | None, password: str | None) -> None:
+    def __init__(self, instance: Instance, timeout: float, username: str | None, password: str | None,
+                 max_answer: int = MAX_ANSWER) -> None:
         self.instance = instance
         self.timeout = timeout
-        self._proxy = make_proxy(instance, timeout, username, password)
+        self._proxy = make_proxy(instance, timeout, username, password, max_answer)
         self._lock = threading.Lock()
 
     def _locked(self, func: Callable[[], R]) -> R:
@@ -130,7 +132,8 @@ class ClusterSession:
         with self._clients_lock:
             client = self._clients.get(instance.nick)
             if client is None:
-                client = InstanceClient(instance, self.timeout, self.settings.username, self.settings.password)
+                client = InstanceClient(instance, self.timeout, self.settings.username, self.settings.password,
+                                        self.settings.max_answer)
                 self._clients[instance.nick] = client
             return client
 
@@ -139,17 +142,20 @@ class ClusterSession:
         """``work`` on every instance concurrently, for at most the timeout in all; one entry per instance:
         what ``work`` returned or the :class:`CallError` it failed with. An unresponsive instance is not
         asked (its entry fails at once) and a background probe watches for its return, unless
-        ``ask_all``."""
+        ``ask_all``; one that is not a supervisord is not asked during its back-off (health.py)."""
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
+        now = self.clock()
         for index, instance in enumerate(instances):
             health = self.health[instance]
             with self.health.lock:
-                skip = health.unresponsive and not ask_all
+                backed_off = health.backed_off(now)  # not a supervisord: asked again later (health.py)
+                skip = backed_off or (health.unresponsive and not ask_all)
             if skip:
                 # the reason it had: the user was told once, and this is not a new failure
                 entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT, health.reason)
-                self._probe(health)
+                if not backed_off:
+                    self._probe(health)
             else:
                 asked.append(index)
 
@@ -176,6 +182,8 @@ class ClusterSession:
         with self.health.lock:
             if isinstance(result, CallError) and result.kind is not Unreachable.FAULT:
                 health.failed(result.kind, result.reason, elapsed)
+                if result.kind is Unreachable.PROTOCOL:
+                    health.back_off(self.clock())
             else:
                 health.answered(elapsed, self.timeout)
                 if isinstance(result, InstanceSnapshot) and result.reachable:

@@ -31,9 +31,11 @@ from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.inventory import INVENTORY_SECTION, read_inventory
 from supv_cli.cluster.precedence import COMMAND_LINE, DEFAULT_FILE, ENVIRONMENT, Overrides, file_source, option_source
 from supv_cli.cluster.supvisors_conf import read_supervisord_conf
-from supv_cli.cluster.transport import DEFAULT_TIMEOUT
+from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER
 from supv_cli.errors import ConfigError
 
+#: the environment variable of the cap of one answer (MiB)
+MAX_ANSWER_ENV = "SUPV_MAX_ANSWER"
 NO_INSTANCES = "no instances: give -i SPEC, SUPV_INSTANCES or -c FILE"
 NO_RULES = "no rules file: give -r FILE, SUPV_RULES or -c FILE (its rules_files)"
 #: where the inventory is looked for when neither -c/SUPV_CONFIG nor -i/SUPV_INSTANCES is given
@@ -73,6 +75,8 @@ class ClusterSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
+    #: the cap of one answer's body in bytes (``SUPV_MAX_ANSWER``, in MiB; see ``transport.MAX_ANSWER``)
+    max_answer: int = MAX_ANSWER
     #: Supvisors' ``starting_strategy`` option (the default of applications), None when not given
     default_starting_strategy: str | None = None
     #: the ``-c`` file, when one was read
@@ -163,6 +167,7 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
         username=username,
         password=password,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        max_answer=max_answer(os.environ.get(MAX_ANSWER_ENV)),
         default_starting_strategy=from_file.default_starting_strategy if from_file else None,
         config_file=from_file.path if from_file else None,
         instances_source=instances_source,
@@ -173,6 +178,20 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
     if require_instances:
         settings.require_instances()
     return settings
+
+
+def max_answer(text: str | None) -> int:
+    """The cap of one answer in bytes from ``SUPV_MAX_ANSWER`` (MiB); the default when not set."""
+    if not text:
+        return MAX_ANSWER
+    try:
+        mib = float(text)
+    except ValueError:
+        mib = -1.0
+    if not 1 <= mib < 1 << 20:
+        raise ConfigError(f"{MAX_ANSWER_ENV}={text!r} is not a size: give MiB between 1 and 1048575, "
+                          f"e.g. {MAX_ANSWER_ENV}=64 (default {MAX_ANSWER >> 20})")
+    return int(mib * (1 << 20))
 
 
 def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None, instances: InstanceList,

@@ -31,13 +31,42 @@ def shelter(data: bytes) -> bytes:
 
 
 def restore(value: Any) -> Any:
-    """Undo :func:`shelter` in a parsed value (strings, in lists and structs too)."""
+    """Undo :func:`shelter` in a parsed value (strings, in lists and structs too).
+
+    Iterative, not recursive: a hostile answer nested thousands of levels deep (and holding a control
+    character, so that it comes here) must not end in ``RecursionError``."""
+    if not isinstance(value, (list, tuple, dict)):
+        return _restore_text(value)
+    # each container is copied empty first, then filled by walking an explicit stack of
+    # (source, copy) pairs; tuples are built from a list once their items are done
+    root = _empty(value)
+    stack = [(value, root)]
+    tuples: list[tuple[list[Any], Any, Any]] = []  # (items, parent copy, key in parent) to freeze
+    while stack:
+        source, copy = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, (list, tuple, dict)):
+                child = _empty(item)
+                stack.append((item, child))
+                if isinstance(item, tuple):
+                    tuples.append((child, copy, _restore_text(key)))
+            else:
+                child = _restore_text(item)
+            if isinstance(copy, dict):
+                copy[_restore_text(key)] = child
+            else:
+                copy.append(child)
+    for items, parent, key in reversed(tuples):  # innermost last appended: frozen first
+        parent[key] = tuple(items)
+    return tuple(root) if isinstance(value, tuple) else root
+
+
+def _empty(container: Any) -> Any:
+    return {} if isinstance(container, dict) else []
+
+
+def _restore_text(value: Any) -> Any:
     if isinstance(value, str):
         return _SHELTERED.sub(lambda match: chr(ord(match.group()) - _BASE), value)
-    if isinstance(value, list):
-        return [restore(item) for item in value]
-    if isinstance(value, tuple):
-        return tuple(restore(item) for item in value)
-    if isinstance(value, dict):
-        return {restore(key): restore(item) for key, item in value.items()}
     return value

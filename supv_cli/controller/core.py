@@ -339,4 +339,5 @@ class Controller(Recovery):
                 "missed": [i.nick for i in self.instances if self.members.health(i.nick) is Health.MISSED],
                 "quorum": {"seen": self.members.visible(), "needed": self.quorum},
                 "jobs": [{"purpose": j.purpose.value, "applications": list(j.applications)} for j in self.jobs],
+                "conciliate": self.options.conciliate.value,
                 "recent": list(self.recent)}

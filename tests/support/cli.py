@@ -9,7 +9,7 @@ from supv_cli.cli import cli
 #: fixed terminal facts so that table checks are exact
 BASE_ENV = {"COLUMNS": "200", "NO_COLOR": "1", "SUPV_INSTANCES": None, "SUPV_RULES": None, "SUPV_CONFIG": None,
             "SUPV_USERNAME": None, "SUPV_PASSWORD": None, "SUPV_TIMEOUT": None, "SUPV_FORMAT": None,
-            "SUPV_DEBUG": None}
+            "SUPV_DEBUG": None, "SUPV_MAX_ANSWER": None}
 
 
 def make_runner() -> CliRunner:
