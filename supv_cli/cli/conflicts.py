@@ -24,17 +24,19 @@ def conflict_rows(processes: Sequence[Any]) -> list[dict[str, Any]]:
 
 def conflicts_view(rows: list[dict[str, Any]]) -> View:
     """JSON: the rows; plain: supvisorsctl's layout (each column as wide as its longest value + 2, the
-    last one free); table: a rich table."""
+    last one free); table: a rich table; nothing but ``[]`` in JSON when there is no conflict."""
     from supv_cli.cli.output import Table, View
     from supv_cli.cli.status_render import column_width
 
     cells = [(r["application_name"], r["process_name"], ",".join(r["instances"])) for r in rows]
 
     def plain() -> list[str]:
+        if not cells:  # as supvisorsctl: nothing at all, not even the header, when there is none
+            return []
         widths = [column_width((c[k] for c in cells), HEADERS[k]) for k in range(2)]
         return [f"{line[0]:<{widths[0]}}{line[1]:<{widths[1]}}{line[2]}".rstrip() for line in [HEADERS, *cells]]
 
-    return View(data=lambda: rows, tables=lambda: [Table(HEADERS, cells)], plain=plain)
+    return View(data=lambda: rows, tables=lambda: [Table(HEADERS, cells)] if cells else [], plain=plain)
 
 
 def unseen(snapshot: Any) -> ClusterError | None:
