@@ -28,9 +28,10 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, dry_run: boo
                quiet: bool, poll_interval: float, stop_timeout: float) -> None:
     """Resolve the conflicts once, as the controller's --conciliate does.
 
-    Every managed process active on several instances (limited to the NAMESPECs given: APP, APP:PROC or
-    APP:*) is stopped on the instances the strategy picks and waited for, like a stop-plan stage. Copies
-    started in the same second keep the instance-list order (the first is the oldest).
+    Every managed process active on several instances (limited to the NAMESPECs given: APP:PROC, APP:*
+    or NAME for NAME:NAME; shell globs allowed) is stopped on the instances the strategy picks and waited
+    for, like a stop-plan stage. Copies started in the same second keep the instance-list order (the
+    first is the oldest).
 
     \b
     JSON: the run-plan report (one row per copy stopped); with --dry-run the plan.

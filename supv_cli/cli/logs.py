@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
+from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import echo_err
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
@@ -80,7 +81,7 @@ def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
 @click.option("--stderr", "use_stderr", is_flag=True, help="Read the stderr log instead of the stdout log.")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
               help="With -f: seconds between two reads.")
-@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...")
+@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...", shell_complete=complete_processes)
 @click.pass_obj
 def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, namespecs: tuple[str, ...]) -> None:
     """Show the logs of processes, read through supervisord on the instance that runs each one.
