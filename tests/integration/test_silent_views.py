@@ -144,7 +144,23 @@ def test_an_unmanaged_program_on_several_instances_is_no_conflict(supervisord: S
     assert "s1, s2" in table.stdout and "(conflict)" not in table.stdout
     conflicts = json.loads(supv("conflicts", *args, "--json").stdout)
     assert [(c["application_name"], c["instances"]) for c in conflicts] == [("svc", ["s1", "s2"])]
+    # names, the one grammar: svc is svc:svc; one that names nothing is exit 2
+    assert json.loads(supv("conflicts", *args, "--json", "svc").stdout) == conflicts
+    assert json.loads(supv("conflicts", *args, "--json", "bus:*").stdout) == []
+    assert supv("conflicts", *args, "nope").exit_code == 2
     # without a managed conflict: supv conflicts prints nothing at all (as supvisorsctl)
     only_bus = ("-i", f"{s1.spec} {s2.spec}")
     none = supv("conflicts", *only_bus, "--format", "plain")
     assert (none.exit_code, none.stdout) == (0, "")
+
+
+def test_wait_says_what_a_silent_instance_leaves_unknown(supervisord: SupervisordFactory, tmp_path: Path) -> None:
+    s1 = supervisord(nick="s1", programs={"svc": program()})
+    s2 = supervisord(nick="s2", programs={"svc": program()})
+    rules = write(tmp_path / "rules.xml", '<root><application name="svc"><start_sequence>1</start_sequence>'
+                  '</application></root>')
+    s2.kill9()
+    result = run_supv("wait", "-i", f"{s1.spec} {s2.spec}", "-r", rules, "--timeout", "0")
+    assert result.exit_code == 3, result.stderr
+    assert "supv: not started: s2 did not answer (connection refused): what it runs is not known" in result.stderr
+    assert "should be known" not in result.stderr
