@@ -252,3 +252,38 @@ def silent_hosts(snapshot: Snapshot, rules: Any, instances: InstanceList, applic
         return []
     allowed = allowed_nicks(rules, instances, application)
     return [snap.instance.nick for snap in snapshot.unreachable if snap.instance.nick in allowed]
+
+
+# ----------------------------------------------------------------------------------- across commands
+#: the fields of a process kept in a controller's state line for an instance that stopped answering
+_RECORD_FIELDS = ("start", "stop", "exitstatus", "spawnerr", "description")
+
+
+def last_known_records(answer: InstanceSnapshot) -> list[dict[str, Any]]:
+    """What an instance last answered, as JSON records (a controller prints them in its state line for
+    the instances that stopped answering, so that a later command can keep their last known state)."""
+    return [{"group": info.group, "name": info.name, "state": info.state.name,
+             **{key: getattr(info, key) for key in _RECORD_FIELDS},
+             "exitcodes": list(info.exitcodes) if info.config_known else None} for info in answer.processes]
+
+
+def answer_of_records(instance: Instance, records: Any) -> InstanceSnapshot | None:
+    """The last answer :func:`last_known_records` describes (None when ``records`` is not such a list:
+    a state line written by another version is ignored, never an error)."""
+    if not isinstance(records, list):
+        return None
+    infos = []
+    try:
+        for record in records:
+            codes = record.get("exitcodes")
+            infos.append(ProcessInfo(group=str(record["group"]), name=str(record["name"]),
+                                     state=ProcessState[str(record["state"])],
+                                     start=float(record.get("start", 0)), stop=float(record.get("stop", 0)),
+                                     exitstatus=int(record.get("exitstatus", 0)),
+                                     spawnerr=str(record.get("spawnerr", "")),
+                                     description=str(record.get("description", "")),
+                                     exitcodes=tuple(int(c) for c in codes) if codes is not None else (0,),
+                                     config_known=codes is not None))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return InstanceSnapshot(instance=instance, state="RUNNING", processes=tuple(infos))

@@ -169,7 +169,7 @@ def unanswered_in(app: App, snapshot: Any, names: Sequence[str], processes: set[
     from supv_cli.cli.app import unanswered_reasons
     from supv_cli.unanswered import may_still_run
 
-    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(), processes)
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.last_answers(snapshot), processes)
     return (risk, unanswered_reasons(snapshot)) if risk else None
 
 

@@ -50,6 +50,8 @@ class App:
     _settings: Any = field(default=None, repr=False)
     _rules: Any = field(default=_UNSET, repr=False)
     _session: Any = field(default=None, repr=False)
+    #: nick -> what the controllers kept of an instance that stopped answering (read once per command)
+    _kept: dict[str, Any] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------------------ what it knows
     @property
@@ -133,7 +135,27 @@ class App:
         an application whose only instance is down is still listed."""
         from supv_cli.unanswered import fill_unanswered
 
-        return fill_unanswered(snapshot, self.rules, self.instances, self.session.last_answers())
+        return fill_unanswered(snapshot, self.rules, self.instances, self.last_answers(snapshot))
+
+    def last_answers(self, snapshot: Snapshot) -> dict[str, Any]:
+        """nick -> what each instance last answered: in this command, else (for an instance silent since
+        the command began) what a running supv controller kept of it in its state line."""
+        from supv_cli.unanswered import answer_of_records
+
+        last = dict(self.session.last_answers())
+        missing = [snap.instance for snap in snapshot.unreachable if snap.instance.nick not in last]
+        if not missing:
+            return last
+        if self._kept is None:  # asked once per command: the controllers' log tails
+            self._kept = {}
+            for state in self.session.controller_states(snapshot).values():
+                for nick, records in (state.get("last_known") or {}).items():
+                    self._kept.setdefault(nick, records)
+        for instance in missing:
+            answer = answer_of_records(instance, self._kept.get(instance.nick))
+            if answer is not None:
+                last[instance.nick] = answer
+        return last
 
     def select(self, words: Sequence[str], snapshot: Snapshot, applications: bool = False,
                **options: Any) -> Selection:

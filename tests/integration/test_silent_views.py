@@ -164,3 +164,52 @@ def test_wait_says_what_a_silent_instance_leaves_unknown(supervisord: Supervisor
     assert result.exit_code == 3, result.stderr
     assert "supv: not started: s2 did not answer (connection refused): what it runs is not known" in result.stderr
     assert "should be known" not in result.stderr
+
+
+def test_a_later_command_keeps_the_last_known_state_a_controller_kept(supervisord: SupervisordFactory,
+                                                                      tmp_path: Path) -> None:
+    """Item 2 across commands: s1 (where the check EXITED) is frozen before the command starts; the supv
+    controller running on s2 kept s1's last answer in its state line, and application-info uses it."""
+    import shlex
+    import sys
+
+    from supv_cli.cluster.session import last_state_line
+    from tests.support.scenario3 import ROOT
+    from tests.support.waiting import wait_for
+
+    checks = {"check": program(command="true", exitcodes="0"), "svc": program()}
+    rules = write(tmp_path / "rules.xml", """<root><application name="srv"><start_sequence>1</start_sequence>
+      <programs><program name="check"><required>true</required><wait_exit>true</wait_exit>
+        <start_sequence>1</start_sequence></program>
+      <program name="svc"><required>true</required><start_sequence>2</start_sequence></program></programs>
+      </application></root>""")
+    s1 = supervisord(nick="s1", programs=checks, groups={"srv": ["check", "svc"]})
+    command = shlex.join([sys.executable, "-m", "supv_cli", "run-plan", "--watch", "-i", s1.spec, "-r", rules,
+                          "--no-autostart", "--interval", "0.2", "--lost-after", "1", "--timeout", "0.5"])
+    controller = program(command=command, autostart=True, environment=f'PYTHONPATH="{ROOT}"', stopwaitsecs=5)
+    s2 = supervisord(nick="s2", programs={**checks, "supv_controller": controller}, groups={"srv": ["check", "svc"]})
+    s1.proxy().supervisor.startProcess("srv:check", False)
+    s1.wait_process("srv:check", ["EXITED"])
+    s2.proxy().supervisor.startProcess("srv:svc", True)
+    s2.wait_process("supv_controller", ["RUNNING"])
+    args = ("-i", f"{s1.spec} {s2.spec}", "-r", rules)
+
+    def kept() -> Any:
+        text = s2.proxy().supervisor.tailProcessStdoutLog("supv_controller", 0, 16384)[0]
+        return (last_state_line(text) or {}).get("last_known", {}).get("s1")
+
+    wait_for("the controller running", lambda: last_state_line(
+        s2.proxy().supervisor.tailProcessStdoutLog("supv_controller", 0, 16384)[0]), bool, deadline=20.0)
+    s1.sigstop()
+    try:
+        records, _ = wait_for("the controller keeping s1's last answer", kept, bool, deadline=20.0)
+        assert {r["name"]: r["state"] for r in records}["check"] == "EXITED"
+        info = supv("application-info", *args, "--json")
+        status = supv("sstatus", *args, "--json", "srv:check")
+    finally:
+        s1.sigcont()
+    row = {r["application_name"]: r for r in json.loads(info.stdout)}["srv"]
+    assert (row["statename"], row["major_failure"], row["operational_status"]) == (
+        "RUNNING", False, "Operational"), info.stderr
+    (check,) = json.loads(status.stdout)
+    assert check["statename"] == "EXITED" and "last answer (s1 did not answer" in check["reason"], check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,17 @@ def test_an_unmanaged_program_running_on_several_instances_is_no_conflict(tmp_pa
     assert bus is not None and not bus.conflict and not bus.to_dict()["conflict"]
     assert svc is not None and svc.conflict
     assert [p.namespec for p in status.conflicts()] == ["srv:svc"]
+
+
+def test_last_known_records_round_trip() -> None:
+    from supv_cli.unanswered import answer_of_records, last_known_records
+
+    exited = ProcessInfo(group="srv", name="check", state=S.EXITED, start=10.0, stop=12.0, exitstatus=3,
+                         exitcodes=(0, 3), description="exit status 3")
+    probed = ProcessInfo(group="srv", name="svc", state=S.RUNNING, start=11.0, config_known=False)
+    records = last_known_records(up(C1, exited, probed))
+    answer = answer_of_records(C1, json.loads(json.dumps(records)))  # what a controller's state line carries
+    assert answer is not None and answer.reachable and answer.processes == (exited, probed)
+    assert answer.processes[0].expected_exit
+    for bad in (None, "x", [{"group": "a"}], [{"group": "a", "name": "b", "state": "NOPE"}], [3]):
+        assert answer_of_records(C1, bad) is None
