@@ -146,6 +146,13 @@ def test_application_info_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> 
                             "crashy, shared, svc, tools\n")
 
 
+def test_application_info_all_still_checks_the_names_after_it(cluster: Cluster) -> None:
+    result = cluster.supv("application-info", "--format", "plain", "all", "ghost")
+    assert result.exit_code == 2                      # every application shown, then ghost named
+    assert result.stdout.splitlines() == APPLICATION_INFO
+    assert result.stderr.startswith("supv: error: unknown application ghost: no reachable instance has it")
+
+
 def test_application_info_json_and_table(cluster: Cluster) -> None:
     result = cluster.supv("application-info", "--json")
     assert result.exit_code == 0
