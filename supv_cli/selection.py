@@ -244,8 +244,9 @@ def _match_processes(name: Name, catalogue: Catalogue, globs: bool) -> list[str]
 
 
 def _missing(name: Name, catalogue: Catalogue, globs: bool, silence: Silence) -> Unknown | Maybe:
-    """A word that matched nothing: may it be on a silent instance (Maybe), or is it unknown?"""
-    if silence.reasons:
+    """A word that matched nothing: may it be on a silent instance (Maybe), or is it unknown? A bare
+    application name is unknown whatever answered: what was meant is clear (``did you mean APP:*?``)."""
+    if silence.reasons and not (":" not in name.word and name.word in catalogue):
         placed = tuple(silence.placed(name.application)) if not is_glob(name.application) else ()
         if placed:
             return Maybe(name.word, placed, listed=False, placed=True)

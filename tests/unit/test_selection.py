@@ -80,6 +80,7 @@ SILENCE = Silence(reasons={"s2": "connection refused"}, listed_by={"web_ui:view"
     (["db"], "db:db", [], ExitCode.OK),                                        # found where it answered
     (["web_ui:*"], "web_ui:view", [Maybe("web_ui:*", ("s2",), listed=True)], ExitCode.UNREACHABLE),
     (["nope"], "", [Maybe("nope", ("s2",), listed=False)], ExitCode.UNREACHABLE),   # s2 may have it
+    (["web_ui"], "", [], ExitCode.USAGE),            # a bare application name: unknown, hinted, whatever answered
     (["gui_02:*"], "", [Maybe("gui_02:*", ("s2",), listed=False, placed=True)], ExitCode.UNREACHABLE),
     ([], None, [Maybe("web_ui", ("s2",), listed=True)], ExitCode.UNREACHABLE),  # everything is incomplete
 ])
@@ -88,7 +89,8 @@ def test_select_processes_with_a_silent_instance(words: list[str], processes: st
     selection = select_processes(words, CATALOGUE, SILENCE)
     if processes is not None:
         assert list(selection.processes) == processes.split()
-    assert list(selection.maybe) == maybe and selection.unknown == ()
+    assert list(selection.maybe) == maybe
+    assert [u.hint for u in selection.unknown] == (["web_ui:*"] if words == ["web_ui"] else [])
     assert selection.exit_code is code
 
 
