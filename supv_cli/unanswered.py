@@ -61,7 +61,10 @@ def _resolve(names: Iterable[str], instances: InstanceList) -> set[str]:
 def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[str],
                        silent: Collection[Instance]) -> dict[str, tuple[str, str]]:
     """Copies of homogeneous applications (application-level ``#``) that the silent instances would run
-    and that no answering instance knows: name -> (silent nick, the known sibling it is a copy of)."""
+    and that no answering instance knows: name -> (silent nick, the known sibling it is a copy of).
+
+    The ``#`` list is resolved first (aliases were expanded by the rules; ``*``, nicks, ``host:port``
+    and ``@STEREOTYPE`` here): ``#,@CONSOLE`` over three consoles has three copies, not one."""
     if rules is None or not silent:
         return {}
     found: dict[str, tuple[str, str]] = {}
@@ -76,7 +79,7 @@ def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[st
         if not reference:
             continue
         stem = sibling[: len(sibling) - len(digits)]
-        for number in range(1, len(reference) + 1):
+        for number in range(1, len(resolve_identifiers(reference, instances)) + 1):
             candidate = f"{stem}{number:0{len(digits)}d}"
             if candidate in known or candidate in found:
                 continue
@@ -90,11 +93,39 @@ def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[st
     return found
 
 
+def declared_on_silent(rules: Any, instances: InstanceList, known: Collection[str],
+                       silent: Collection[Instance]) -> dict[str, list[tuple[str, str]]]:
+    """Applications the rules name (``<application name=...>``) that no answering instance knows and
+    whose named programs the rules allow on a silent instance: name -> [(program, silent nick)].
+    What lists ``solo`` when its only program is pinned to ``solo_1`` and solo_1 is down."""
+    if rules is None or not silent:
+        return {}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for spec in rules.declared_applications():
+        if not spec.name or spec.name in known or spec.name in found:
+            continue
+        for program in spec.programs:
+            if not program.name:
+                continue
+            allowed = allowed_nicks(rules, instances, spec.name, program.name)
+            where = next((instance.nick for instance in silent if instance.nick in allowed), None)
+            if where is not None:
+                found.setdefault(spec.name, []).append((program.name, where))
+    return found
+
+
 def fill_unanswered(snapshot: Snapshot, rules: Any, instances: InstanceList,
                     last_answers: LastAnswers | None = None) -> Snapshot:
-    """``snapshot`` where every instance that did not answer lists, as UNKNOWN, the processes that no
-    answering instance knows and that it ran at its last answer in this command or, by the rules, would
-    run (homogeneous copies). Unchanged when every instance answered."""
+    """``snapshot`` where every instance that did not answer lists what is known of it:
+
+    * from its last answer in this command: a process stopped then (STOPPED, EXITED, FATAL) keeps that
+      state, as Supvisors keeps a lost instance's records (a check EXITED there stays EXITED); one
+      active then, that no answering instance knows, is UNKNOWN ("last seen RUNNING");
+    * from the rules, as UNKNOWN: the copy a homogeneous application has there, with the programs of
+      its answering siblings, and the named programs of a named application no answering instance
+      knows that the rules allow there.
+
+    Unchanged when every instance answered."""
     silent = [snap for snap in snapshot.instances if not snap.reachable]
     if not silent:
         return snapshot
@@ -111,20 +142,39 @@ def fill_unanswered(snapshot: Snapshot, rules: Any, instances: InstanceList,
         why = why_of[snap.instance.nick]
         last = (last_answers or {}).get(snap.instance.nick)
         for info in last.processes if last is not None else ():
-            if info.namespec not in known_specs:
+            if info.state in LAST_KNOWN_STATES:
+                added[snap.instance.nick].append(_last_known(info, why))
+            elif info.namespec not in known_specs:
                 added[snap.instance.nick].append(_unknown(info.group, info.name, f"{why}; last seen "
                                                           f"{info.state.name}"))
-    copies = homogeneous_copies(rules, instances, sorted(known_groups), [snap.instance for snap in silent])
+    silent_instances = [snap.instance for snap in silent]
+    copies = homogeneous_copies(rules, instances, sorted(known_groups), silent_instances)
     for name, (nick, sibling) in copies.items():
         already = {info.namespec for info in added[nick]}
         for info in by_group.get(sibling, {}).values():
             if f"{name}:{info.name}" not in already:
                 added[nick].append(_unknown(name, info.name, why_of[nick]))
+    filled = {info.group for infos in added.values() for info in infos}
+    for name, programs in declared_on_silent(rules, instances, known_groups | filled, silent_instances).items():
+        for program, nick in programs:
+            added[nick].append(_unknown(name, program, why_of[nick]))
     if not any(added.values()):
         return snapshot
     snaps = tuple(replace(snap, processes=snap.processes + tuple(added.get(snap.instance.nick, ())))
                   if not snap.reachable else snap for snap in snapshot.instances)
     return Snapshot(instances=snaps, taken_at=snapshot.taken_at)
+
+
+#: the states a silent instance's process keeps from its last answer (nothing runs or changes there
+#: without supervisord, which is frozen or dead)
+LAST_KNOWN_STATES = frozenset({ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL})
+
+
+def _last_known(info: ProcessInfo, why: str) -> ProcessInfo:
+    if info.spawnerr:
+        return info
+    said = f"{info.description}; " if info.description else ""
+    return replace(info, description=f"{said}last answer ({why})")
 
 
 def _unknown(group: str, name: str, reason: str) -> ProcessInfo:
@@ -202,3 +252,38 @@ def silent_hosts(snapshot: Snapshot, rules: Any, instances: InstanceList, applic
         return []
     allowed = allowed_nicks(rules, instances, application)
     return [snap.instance.nick for snap in snapshot.unreachable if snap.instance.nick in allowed]
+
+
+# ----------------------------------------------------------------------------------- across commands
+#: the fields of a process kept in a controller's state line for an instance that stopped answering
+_RECORD_FIELDS = ("start", "stop", "exitstatus", "spawnerr", "description")
+
+
+def last_known_records(answer: InstanceSnapshot) -> list[dict[str, Any]]:
+    """What an instance last answered, as JSON records (a controller prints them in its state line for
+    the instances that stopped answering, so that a later command can keep their last known state)."""
+    return [{"group": info.group, "name": info.name, "state": info.state.name,
+             **{key: getattr(info, key) for key in _RECORD_FIELDS},
+             "exitcodes": list(info.exitcodes) if info.config_known else None} for info in answer.processes]
+
+
+def answer_of_records(instance: Instance, records: Any) -> InstanceSnapshot | None:
+    """The last answer :func:`last_known_records` describes (None when ``records`` is not such a list:
+    a state line written by another version is ignored, never an error)."""
+    if not isinstance(records, list):
+        return None
+    infos = []
+    try:
+        for record in records:
+            codes = record.get("exitcodes")
+            infos.append(ProcessInfo(group=str(record["group"]), name=str(record["name"]),
+                                     state=ProcessState[str(record["state"])],
+                                     start=float(record.get("start", 0)), stop=float(record.get("stop", 0)),
+                                     exitstatus=int(record.get("exitstatus", 0)),
+                                     spawnerr=str(record.get("spawnerr", "")),
+                                     description=str(record.get("description", "")),
+                                     exitcodes=tuple(int(c) for c in codes) if codes is not None else (0,),
+                                     config_known=codes is not None))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return InstanceSnapshot(instance=instance, state="RUNNING", processes=tuple(infos))

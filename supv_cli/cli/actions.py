@@ -95,16 +95,16 @@ def plan_start(app: App, names: Sequence[str]) -> tuple[Any, Any, Any]:
     answering is exit 3; what is known of them filled in) and its status: what run-plan and stop-plan
     start from. A named application no answering instance knows, that the rules place on an instance
     that did not answer, is exit 3 (not an unknown name)."""
-    from supv_cli.cli.app import unanswered_error
     from supv_cli.status import evaluate
 
     app.settings.require_instances()  # "no instances" comes before anything about the rules
     rules = app.require_rules()
     snapshot = app.fill(app.snapshot(with_config=True))
     status = evaluate(rules, snapshot)
-    silent = app.unanswered_applications(status, [name for name in names if name not in status.applications])
-    if silent:
-        raise unanswered_error(silent)
+    selection = app.select(names, snapshot, applications=True, anywhere=False, empty_is_all=False)
+    if any(maybe.placed for maybe in selection.maybe):  # the rules place it on a silent instance: exit 3
+        app.conclude(replace(selection, unknown=(), maybe=tuple(m for m in selection.maybe if m.placed)),
+                     "application")
     return rules, snapshot, status
 
 
@@ -169,7 +169,7 @@ def unanswered_in(app: App, snapshot: Any, names: Sequence[str], processes: set[
     from supv_cli.cli.app import unanswered_reasons
     from supv_cli.unanswered import may_still_run
 
-    risk = may_still_run(snapshot, app.rules, app.instances, names, app.session.last_answers(), processes)
+    risk = may_still_run(snapshot, app.rules, app.instances, names, app.last_answers(snapshot), processes)
     return (risk, unanswered_reasons(snapshot)) if risk else None
 
 

@@ -24,7 +24,7 @@ one error boundary in cli/__init__.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.cli.output import View, render, warn
 from supv_cli.errors import ClusterError
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from supv_cli.cluster.settings import ClusterOptions, ClusterSettings
     from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.rules import Rules
+    from supv_cli.selection import Selection
     from supv_cli.status import ClusterStatus
 
 _UNSET: Any = object()
@@ -49,6 +50,8 @@ class App:
     _settings: Any = field(default=None, repr=False)
     _rules: Any = field(default=_UNSET, repr=False)
     _session: Any = field(default=None, repr=False)
+    #: nick -> what the controllers kept of an instance that stopped answering (read once per command)
+    _kept: dict[str, Any] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------------------ what it knows
     @property
@@ -132,31 +135,48 @@ class App:
         an application whose only instance is down is still listed."""
         from supv_cli.unanswered import fill_unanswered
 
-        return fill_unanswered(snapshot, self.rules, self.instances, self.session.last_answers())
+        return fill_unanswered(snapshot, self.rules, self.instances, self.last_answers(snapshot))
 
-    def unanswered_applications(self, status: ClusterStatus, names: Iterable[str]) -> list[str]:
-        """Of the applications ``names``, those known only from instances that did not answer, or unknown
-        but placed by the rules on such an instance; one warning each (the command then exits 3)."""
-        from supv_cli.unanswered import filled_namespecs, silent_hosts
+    def last_answers(self, snapshot: Snapshot) -> dict[str, Any]:
+        """nick -> what each instance last answered: in this command, else (for an instance silent since
+        the command began) what a running supv controller kept of it in its state line."""
+        from supv_cli.unanswered import answer_of_records
 
-        filled = {namespec.split(":", 1)[0] for namespec in filled_namespecs(status.snapshot)}
-        silent = unanswered_reasons(status.snapshot)
-        found = []
-        for name in dict.fromkeys(names):
-            if name in filled:
-                hosts = sorted({i.nick for p in status.applications[name].processes for i, _ in p.infos
-                                if i.nick in silent})
-                what = "known only from"
-            elif name not in status.applications:
-                hosts = silent_hosts(status.snapshot, self.rules, self.instances, name)
-                what = "not known by any answering instance; the rules place it on"
-            else:
-                continue
-            if hosts:
-                found.append(name)
-                why = "; ".join(f"{nick}: {silent[nick]}" for nick in hosts)
-                warn(f"{name}: {what} {', '.join(hosts)}, which did not answer ({why})")
-        return found
+        last = dict(self.session.last_answers())
+        missing = [snap.instance for snap in snapshot.unreachable if snap.instance.nick not in last]
+        if not missing:
+            return last
+        if self._kept is None:  # asked once per command: the controllers' log tails
+            self._kept = {}
+            for state in self.session.controller_states(snapshot).values():
+                for nick, records in (state.get("last_known") or {}).items():
+                    self._kept.setdefault(nick, records)
+        for instance in missing:
+            answer = answer_of_records(instance, self._kept.get(instance.nick))
+            if answer is not None:
+                last[instance.nick] = answer
+        return last
+
+    def select(self, words: Sequence[str], snapshot: Snapshot, applications: bool = False,
+               **options: Any) -> Selection:
+        """What ``words`` name in ``snapshot`` (filled in: see :meth:`fill`), by the one grammar of every
+        command (``supv_cli/selection.py``): process words, or application words with ``applications``;
+        ``options``: ``globs``, ``empty_is_all``, ``anywhere``."""
+        from supv_cli.selection import catalogue_of, select_applications, select_processes, silence_of
+
+        silence = silence_of(snapshot, self.rules if snapshot.unreachable else None, self.instances)
+        select = select_applications if applications else select_processes
+        return select(words, catalogue_of(snapshot), silence, **options)
+
+    def conclude(self, selection: Selection, kind: str = "process", said: bool = False) -> None:
+        """After what was found is shown: warn about the words that may be on silent instances, then
+        raise the selection's error (exit 2 unknown, 3 maybe on a silent instance); nothing when every
+        word was found."""
+        for line in selection.warnings():
+            warn(line)
+        error = selection.error(kind, said)
+        if error is not None:
+            raise error
 
     def report_unreachable(self, snapshot: Snapshot, not_running: bool = True) -> None:
         """One warning per instance that did not answer (once per command: call it after every poll)
@@ -177,12 +197,6 @@ class App:
 def unanswered_reasons(snapshot: Snapshot) -> dict[str, str]:
     """Why each instance of ``snapshot`` that did not answer did not (nick -> reason)."""
     return {snap.instance.nick: snap.reason or snap.state for snap in snapshot.unreachable}
-
-
-def unanswered_error(names: list[str]) -> ClusterError:
-    """Exit 3 for applications that depend on instances that did not answer (already warned about)."""
-    return ClusterError(f"{', '.join(names)}: an instance it needs did not answer; what is shown comes from "
-                        "the rules, the other instances or its last answer")
 
 
 def require_an_answer(snapshot: Snapshot, source: str = "-i / SUPV_INSTANCES") -> None:

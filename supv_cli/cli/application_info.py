@@ -9,22 +9,29 @@ import click
 from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
-from supv_cli.errors import ClusterError, SupvError, unknown_names
+from supv_cli.errors import ClusterError, SupvError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.selection import Selection
     from supv_cli.status import ApplicationStatus, ClusterStatus
 
 
 def select_applications(status: ClusterStatus, names: Sequence[str]) -> tuple[list[ApplicationStatus], list[str]]:
     """The applications to show, in discovery order (as supvisorsctl filters its list), and the names
-    that match none. No name, or ``all`` among them, selects every application."""
-    if not names or "all" in names:
-        return list(status.applications.values()), []
-    wanted = set(names)
-    selected = [app for app in status.applications.values() if app.application_name in wanted]
-    unknown = [name for name in dict.fromkeys(names) if name not in status.applications]
-    return selected, unknown
+    that match none (globs allowed). No name, or ``all`` among them, selects every application; the
+    names after ``all`` are still checked."""
+    from supv_cli.selection import catalogue_of
+    from supv_cli.selection import select_applications as select
+
+    selection = select(names, catalogue_of(status.snapshot), globs=True)
+    return _shown(status, selection), [u.word for u in selection.unknown]
+
+
+def _shown(status: ClusterStatus, selection: Selection) -> list[ApplicationStatus]:
+    """The selected applications in discovery order."""
+    wanted = set(selection.applications)
+    return [application for name, application in status.applications.items() if name in wanted]
 
 
 def plain_lines(all_applications: Sequence[ApplicationStatus], selected: Sequence[ApplicationStatus]) -> list[str]:
@@ -79,8 +86,9 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
     One snapshot of every instance gives each application (a Supervisor group) its state (STOPPED,
     STARTING, RUNNING, STOPPING), its major and minor failures and, when RUNNING, its operational status
     (Operational, Degraded, Not Operational), computed from the rules (-r) as Supvisors does. Without
-    rules every application is unmanaged and never fails. APP names select rows; 'all' or none shows
-    every application. Unreachable instances are reported on stderr and the rest is shown.
+    rules every application is unmanaged and never fails. APP names select rows (shell globs allowed);
+    'all' or none shows every application, and names after 'all' are still checked. Unreachable
+    instances are reported on stderr and the rest is shown.
 
     \b
     Plain output (the default in a pipe) is supvisorsctl's layout, trailing spaces included:
@@ -101,20 +109,15 @@ def application_info(app: App, check: bool, applications: tuple[str, ...]) -> No
       supv application-info -c etc/supv.conf --json | jq '.[] | select(.major_failure)'
       supv application-info -c etc/supv.conf --check && echo "all applications up"
     """
-    from supv_cli.cli.app import unanswered_error
     from supv_cli.cli.status_render import report_acting
 
     status = app.status()
-    selected, unknown = select_applications(status, applications)
-    silent = app.unanswered_applications(status, [a.application_name for a in selected] + unknown)
-    unknown = [name for name in unknown if name not in silent]
+    selection = app.select(applications, status.snapshot, applications=True, globs=True)
+    selected = _shown(status, selection)
     app.emit(view(status, selected))
     if status.unreachable:  # what the failover controller made of it, if one runs
         report_acting(app.session.controller_states(status.snapshot), recent=False)
-    if silent:
-        raise unanswered_error(silent)
-    if unknown:  # the rule of every command: the known ones are shown, then exit 2
-        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
+    app.conclude(selection, "application")  # exit 2 an unknown APP, 3 one may be on a silent instance
     if not check:
         return
     if status.unreachable:

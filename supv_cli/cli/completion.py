@@ -42,3 +42,8 @@ def complete_applications(ctx: click.Context, param: Any, incomplete: str) -> li
 
 def complete_processes(ctx: click.Context, param: Any, incomplete: str) -> list[CompletionItem]:
     return [CompletionItem(name) for name in declared_names(ctx) if ":" in name and name.startswith(incomplete)]
+
+
+def complete_names(ctx: click.Context, param: Any, incomplete: str) -> list[CompletionItem]:
+    """Applications and processes (``rules show`` takes both)."""
+    return [CompletionItem(name) for name in declared_names(ctx) if name.startswith(incomplete)]

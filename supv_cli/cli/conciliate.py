@@ -38,9 +38,10 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, force: bool,
                quiet: bool, poll_interval: float, stop_timeout: float) -> None:
     """Resolve the conflicts once, as the controller's --conciliate does.
 
-    Every managed process active on several instances (limited to the NAMESPECs given: APP, APP:PROC or
-    APP:*) is stopped on the instances the strategy picks and waited for, like a stop-plan stage. Copies
-    started in the same second keep the instance-list order (the first is the oldest).
+    Every managed process active on several instances (limited to the NAMESPECs given: APP:PROC, APP:*
+    or NAME for NAME:NAME; shell globs allowed) is stopped on the instances the strategy picks and waited
+    for, like a stop-plan stage. Copies started in the same second keep the instance-list order (the
+    first is the oldest).
 
     The acting controller conciliates too (its state line tells its --conciliate strategy): with
     another strategy than the controller's, both would stop different copies and possibly every one,

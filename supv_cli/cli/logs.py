@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
+from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import echo_err
-from supv_cli.errors import ClusterError, SupvError, UsageError
+from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.look.follow import Ask
     from supv_cli.look.logtail import Item
+    from supv_cli.selection import Selection
 
 
 def emit(items: Sequence[Item], fmt: str) -> None:
@@ -34,12 +36,17 @@ def emit(items: Sequence[Item], fmt: str) -> None:
         sys.stdout.flush()
 
 
-def unknown_names_error(unknown: Sequence[str], unreachable: bool) -> SupvError:
-    """One error line per NAMESPEC that names nothing: exit 2, or 3 when an instance did not answer
-    (it may have it)."""
-    where = "no reachable instance knows" if unreachable else "no instance knows"
-    lines = [f"{where} {name}: check the name with supv sstatus (APP:PROC or APP:*)" for name in unknown]
-    error: SupvError = (ClusterError if unreachable else UsageError)(lines[0])
+def unknown_names_error(selection: Selection) -> SupvError | None:
+    """One error line per NAMESPEC that names nothing (with the selection's hint), and the selection's
+    exit code: 2, or 3 when an instance did not answer (it may have it); None when every name was found."""
+    words = [u.word for u in selection.unknown] + [m.word for m in selection.maybe if not m.listed]
+    if not words:
+        return None
+    where = "no instance knows" if selection.unknown or not selection.reasons else "no reachable instance knows"
+    hints = {u.word: u.hint for u in selection.unknown if u.hint}
+    lines = [f"{where} {word}: check the name with supv sstatus (APP:PROC or APP:*)"
+             + (f"; did you mean {hints[word]}?" if word in hints else "") for word in words]
+    error: SupvError = (ClusterError if selection.exit_code is ExitCode.UNREACHABLE else UsageError)(lines[0])
     error.errors = lines  # type: ignore[attr-defined]  # report_error prints each line
     return error
 
@@ -74,12 +81,13 @@ def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
 @click.option("--stderr", "use_stderr", is_flag=True, help="Read the stderr log instead of the stdout log.")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
               help="With -f: seconds between two reads.")
-@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...")
+@click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...", shell_complete=complete_processes)
 @click.pass_obj
 def logs(app: App, follow: bool, lines: int, use_stderr: bool, interval: float, namespecs: tuple[str, ...]) -> None:
     """Show the logs of processes, read through supervisord on the instance that runs each one.
 
-    NAMESPEC is APP:PROC, APP:* (every process of the application) or a program name. Each process's
+    NAMESPEC is APP:PROC, APP:* (every process of the application), or NAME (NAME:NAME, as in
+    Supervisor; see "Names" in supv(1)); shell globs are allowed in both parts. Each process's
     log is read on the instance where it runs, or, if it runs nowhere, where it stopped last, with
     Supervisor's tailProcessStdoutLog / readProcessStdoutLog (tail*/readProcessStderrLog with --stderr):
     nothing to install, and only the supervisord HTTP port is needed. The last N lines (-n) of each log
@@ -115,13 +123,13 @@ process that never started since its supervisord started (no log yet).
     """
     from supv_cli.cli.polling import check_stdout, poll, use_watch_timeout
     from supv_cli.look.follow import LogFollower
-    from supv_cli.look.logtail import expand
 
     if follow:
         use_watch_timeout(app)
     snapshot = app.snapshot(with_config=False)  # unreachable instances said once; exit 3 if none answers
-    names, unknown = expand(snapshot, namespecs)
-    unknown_error = unknown_names_error(unknown, bool(snapshot.unreachable)) if unknown else None
+    selection = app.select(namespecs, snapshot, globs=True, empty_is_all=False)
+    names = list(selection.processes)
+    unknown_error = unknown_names_error(selection)
     if unknown_error is not None and (follow or not names):  # a stream does not start with a name missing
         raise unknown_error
     follower = LogFollower(names, "stderr" if use_stderr else "stdout", lines)

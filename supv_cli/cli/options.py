@@ -202,6 +202,13 @@ class _StrategyChoice(click.Choice):
     def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
         return f"{value!r} is not one of {', '.join(self.choices)}."
 
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        """The names as the rules write them (click would offer them normalized to lower case)."""
+        from click.shell_completion import CompletionItem
+
+        wanted = incomplete.lower()
+        return [CompletionItem(choice) for choice in map(str, self.choices) if choice.lower().startswith(wanted)]
+
 
 def strategy_option(func: F) -> F:
     """--strategy: a starting strategy instead of the application's."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from supv_cli.cli.completion import complete_names
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import LOCATED_RE, Table, View, echo_err, print_json
 from supv_cli.errors import CommandFailed, ExitCode, RulesError
@@ -80,8 +81,8 @@ def check(app: App, files: tuple[str, ...], strict: bool) -> None:
         for line in report["warnings"]:
             echo_err(as_warning(line))
         if report["valid"]:
-            echo_err(f"{path}: valid ({report['applications']} applications, {report['models']} models, "
-                     f"{report['aliases']} aliases)")
+            counts = ", ".join(counted(report[key], key[:-1]) for key in ("applications", "models", "aliases"))
+            echo_err(f"{path}: valid ({counts})")
     if app.fmt == "json":
         print_json(reports)
     if failed:
@@ -106,10 +107,15 @@ def resolve_declared(rules_obj: Any) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 application``, ``2 applications``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @rules.command("show")
 @cluster_options
 @output_options
-@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...")
+@click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_names)
 @click.pass_obj
 def show(app: App, namespecs: tuple[str, ...]) -> None:
     """Show the resolved rules of applications (APP) and processes (APP:PROCESS).

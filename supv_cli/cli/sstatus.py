@@ -9,55 +9,44 @@ import click
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
-from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.selection import Selection
     from supv_cli.status import ClusterStatus, ProcessStatus
 
 
-def lookup(status: ClusterStatus, namespec: str) -> tuple[list[ProcessStatus], str | None]:
-    """The processes one argument names, or an error in supvisorsctl's words.
+def bad_name(word: str, selection: Selection) -> str:
+    """supvisorsctl's line for a word that names nothing: ``<word>: ERROR (BAD_NAME: ...)``, with the
+    selection's hint (``did you mean scen3_srv:*?``)."""
+    from supv_cli.selection import split_namespec
 
-    ``app:*`` (or ``app:``) is every process of an application, ``app:proc`` one process; a bare
-    ``name`` is ``name:name`` as in Supervisor and, when there is no such process, every process
-    called ``name`` in any application (supv's addition: Supvisors would refuse it).
-    """
-    group, sep, name = namespec.partition(":")
-    if sep:
-        app = status.application(group)
-        if app is None:
-            return [], f"BAD_NAME: application {group} unknown"
-        if name in ("", "*"):
-            return list(app.processes), None
-        found = status.process(namespec)
-        if found is None:
-            return [], f"BAD_NAME: process={name} unknown in application={group}"
-        return [found], None
-    same = status.process(f"{namespec}:{namespec}")
-    if same is not None:
-        return [same], None
-    matches = [p for p in status.processes.values() if p.process_name == namespec]
-    if matches:
-        return matches, None
-    return [], f"BAD_NAME: process {namespec} unknown"
+    name = split_namespec(word)
+    if ":" not in word:
+        fault = f"process {word} unknown"
+    elif name.application not in selection.catalogue:
+        fault = f"application {name.application} unknown"
+    else:
+        fault = f"process={name.process} unknown in application={name.application}"
+    hint = next((u.hint for u in selection.unknown if u.word == word and u.hint), "")
+    return f"{word}: ERROR (BAD_NAME: {fault}{f'; did you mean {hint}?' if hint else ''})"
 
 
-def select_processes(status: ClusterStatus, namespecs: Sequence[str],
+def select_processes(status: ClusterStatus, namespecs: Sequence[str], selection: Selection | None = None,
                      ) -> tuple[list[ProcessStatus], list[tuple[str, str]]]:
-    """The processes to show and, for each unknown argument, the argument and its error line
-    (``<arg>: ERROR (<fault>)``).
-    No argument, or ``all`` among them, selects every process (applications in discovery order)."""
-    if not namespecs or "all" in namespecs:
-        return [p for app in status.applications.values() for p in app.processes], []
-    selected: list[ProcessStatus] = []
-    errors: list[tuple[str, str]] = []
-    for namespec in namespecs:
-        found, error = lookup(status, namespec)
-        if error is not None:
-            errors.append((namespec, f"{namespec}: ERROR ({error})"))
-        selected.extend(found)
-    return selected, errors
+    """The processes to show (the one grammar, globs allowed) and, for each argument that names nothing,
+    the argument and its error line (``<arg>: ERROR (<fault>)``). No argument, or ``all`` among them,
+    selects every process (applications in discovery order); the names after ``all`` are still checked."""
+    from supv_cli.selection import catalogue_of
+    from supv_cli.selection import select_processes as select
+
+    if selection is None:
+        selection = select(namespecs, catalogue_of(status.snapshot), globs=True)
+    processes = [status.processes[namespec] for namespec in selection.processes]
+    found = set(selection.processes)
+    missing = [u.word for u in selection.unknown] + [m.word for m in selection.maybe
+                                                     if not m.listed and m.word not in found]
+    return processes, [(word, bad_name(word, selection)) for word in missing]
 
 
 def plain_lines(processes: Sequence[ProcessStatus]) -> list[str]:
@@ -121,11 +110,12 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
     most recent stop (the instance listed first on ties). Expected says, for an EXITED process, whether
     its exit code is in the program's exitcodes. Supervisor lists the instances where it runs, by nick.
 
-    NAMESPEC is APP:* (every process of APP), APP:PROCESS, or PROCESS (PROCESS:PROCESS, else every
-    process of that name); 'all' or none shows every process. An unknown NAMESPEC prints
-    'NAMESPEC: ERROR (BAD_NAME: ...)' on stderr and the command exits 2 (3 when an instance did
-    not answer: the name may be there). Unreachable instances are
-    reported on stderr and the rest is shown.
+    NAMESPEC is APP:* (or APP:, every process of APP), APP:PROCESS, or NAME (NAME:NAME, as in
+    Supervisor; see "Names" in supv(1)); shell globs are allowed in both parts ('scen3_hci_*:*');
+    'all' or none shows every process (names after 'all' are still checked). An unknown NAMESPEC prints
+    'NAMESPEC: ERROR (BAD_NAME: ...)' on stderr, with a hint ('did you mean scen3_srv:*?'), and the
+    command exits 2 (3 when an instance did not answer: the name may be there). Unreachable instances
+    are reported on stderr and the rest is shown.
 
     \b
     Plain output (the default in a pipe) is supvisorsctl's layout:
@@ -145,20 +135,10 @@ def sstatus(app: App, namespecs: tuple[str, ...]) -> None:
       supv sstatus -i '<server_1>10.0.0.1:61000 <server_2>10.0.0.2:61000' scen3_srv:* scen3_hci_01:scen3_chart_view
       supv sstatus -c etc/supv.conf --json | jq -r '.[] | select(.statename == "FATAL") | .process_name'
     """
-    from supv_cli.cli.app import unanswered_error
-
     status = app.status()
-    processes, errors = select_processes(status, namespecs)
-    named = [p.application_name for p in processes] + [arg.partition(":")[0] for arg, _ in errors]
-    silent = app.unanswered_applications(status, named)
-    errors = [(arg, line) for arg, line in errors if arg.partition(":")[0] not in silent]
+    selection = app.select(namespecs, status.snapshot, globs=True)
+    processes, errors = select_processes(status, namespecs, selection)
     for _, line in errors:
         echo_err(line)
     app.emit(view(processes))
-    if silent:
-        raise unanswered_error(silent)
-    if errors and status.unreachable:  # the name may be on an instance that did not answer
-        raise ClusterError(f"{', '.join(arg for arg, _ in errors)}: {len(status.unreachable)} instance(s) did "
-                           "not answer and may have it")
-    if errors:  # the rule of every command for names that name nothing: exit 2, after the known ones
-        raise CommandFailed(ExitCode.USAGE)
+    app.conclude(selection, said=True)

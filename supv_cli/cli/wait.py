@@ -9,7 +9,7 @@ import click
 
 from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import cluster_options, local_option, output_options, poll_interval_option
-from supv_cli.errors import CommandFailed, ExitCode, UsageError
+from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -68,18 +68,20 @@ def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval
         # instances that do not answer (yet) are waited for, with what is known of them filled in
         snapshot = app.fill(app.session.snapshot(with_config=True))
         status = evaluate(rules, snapshot)
-        try:
-            missing = readiness(rules, snapshot, status, applications, local_one)
-        except UsageError:
-            if not snapshot.unreachable:
-                raise  # every instance answered and none has the application: waiting will not help
-            missing = [Missing(name, "known", "unknown (an instance does not answer)",
-                               tuple(s.instance.nick for s in snapshot.unreachable))
-                       for name in applications if name not in status.applications]
+        # the one selection: a name no answering instance knows is waited for while an instance is silent
+        selection = app.select(applications, snapshot, applications=True, empty_is_all=False)
+        if selection.unknown:  # every instance answered and none has it: waiting will not help
+            app.conclude(selection, "application")
+        known = [name for name in applications if name in status.applications]
+        missing = readiness(rules, snapshot, status, known, local_one) if known or not applications else []
+        missing += [Missing(m.word, "known", "unknown", m.hosts,
+                            f"{m.word}: no answering instance knows it ({', '.join(m.hosts)} not answering)")
+                    for m in selection.maybe if not m.listed]
         if not applications:
             # what a silent instance runs is unknown: its applications may be missing from the status
-            missing += [Missing(f"(applications of {s.instance.nick})", "known", "unknown: no answer",
-                                (s.instance.nick,)) for s in snapshot.unreachable]
+            missing += [Missing(f"(applications of {s.instance.nick})", "known", "unknown", (s.instance.nick,),
+                                f"{s.instance.nick} did not answer ({s.reason or s.state}): what it runs is not "
+                                "known") for s in snapshot.unreachable]
         elapsed = time.monotonic() - started
         if not missing or elapsed >= deadline:
             break

@@ -67,6 +67,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.controller.loop import GracefulStop, Stopped, watch
     from supv_cli.controller.pacing import paced_snapshots
     from supv_cli.plan.run_types import Event
+    from supv_cli.unanswered import last_known_records
 
     use_watch_timeout(app)  # the controller's own default beats the -c file's: not a user's override
     session = app.session
@@ -111,6 +112,11 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         for event in events:
             log(event)
         known = controller.state()
+        # what the instances that stopped answering last said: a later command (application-info with a
+        # server frozen) keeps their last known state from it (unanswered.py)
+        last = session.last_answers()
+        known["last_known"] = {nick: last_known_records(last[nick]) for nick in [*known["missed"], *known["lost"]]
+                               if nick in last}
         beat = time.monotonic() - last_beat[0] >= HEARTBEAT
         if beat:  # proof of life, also in the state line that `supv instances` reads
             last_beat[0] = time.monotonic()

@@ -258,24 +258,3 @@ def locate(snapshot: Snapshot, namespec: str, current: str | None = None) -> str
         if best is None or info.stop > best[1]:
             best = (nick, info.stop)
     return best[0] if best else None
-
-
-def expand(snapshot: Snapshot, specs: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The namespecs named by ``specs`` (``APP:PROC``, ``APP:*``, or a bare name: ``NAME:NAME`` when it
-    exists, else every process of the group NAME), in order without repeats; and the specs that name
-    nothing a reachable instance knows."""
-    known = snapshot.namespecs()
-    found: dict[str, None] = {}
-    unknown: list[str] = []
-    for spec in specs:
-        group, colon, name = spec.partition(":")
-        if colon and name != "*":
-            matches = [spec] if spec in known else []
-        elif not colon and f"{spec}:{spec}" in known:
-            matches = [f"{spec}:{spec}"]
-        else:
-            matches = [namespec for namespec in known if namespec.partition(":")[0] == group]
-        if not matches:
-            unknown.append(spec)
-        found.update(dict.fromkeys(matches))
-    return list(found), unknown

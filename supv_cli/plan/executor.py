@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import RUNNING_STATES, ProcessState, Snapshot
+from supv_cli.errors import SupvError
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
 from supv_cli.plan.run_types import ApplicationJob, Command, Event, Outcome, Request, RunOptions
@@ -92,9 +93,16 @@ class Run:
                                  "namespec": f"{job.name}:{name}", "sequence": sequence,
                                  "action": "start" if skipped else job.kind,
                                  "instance": None, "outcome": outcome,
-                                 "required": False, "elapsed": 0.0,
+                                 "required": self._required(job.name, name), "elapsed": 0.0,
                                  "detail": job.aborted or ("interrupted" if self.interrupted else "")})
         return rows
+
+    def _required(self, application_name: str, process_name: str) -> bool:
+        """The rules' ``required`` of a process (a row never reached says it as the dry run does)."""
+        try:
+            return bool(self.rules.process_rules(application_name, process_name).required)
+        except SupvError:
+            return False
 
     def _event(self, kind: str, application: str, message: str, process: str | None = None,
                instance: Instance | None = None) -> None:
@@ -287,7 +295,7 @@ class Run:
         if strategy is StartingFailureStrategy.CONTINUE:
             self._event("strategy", job.name, f"required {placement.process_name} failed: CONTINUE")
             return
-        job.aborted = f"not started: required {placement.process_name} failed ({strategy.value})"
+        job.aborted = f"required {placement.process_name} failed ({strategy.value})"
         if job.stages:
             self._event("strategy", job.name, f"required {placement.process_name} failed: {strategy.value}, "
                         "remaining stages dropped")
@@ -311,7 +319,11 @@ class Run:
             if command.outcome is not None:
                 outcomes[command.outcome.value] = outcomes.get(command.outcome.value, 0) + 1
         text = ", ".join(f"{count} {name}" for name, count in outcomes.items()) or "nothing to do"
-        return f"{job.kind} finished: {text}" + (f" ({job.aborted})" if job.aborted else "")
+        if not job.aborted:
+            return f"{job.kind} finished: {text}"
+        dropped = [name for _, names in job.skipped for name in names]
+        left = f"not started: {', '.join(dropped)}" if dropped else "nothing left to start"
+        return f"{job.kind} finished: {text} ({job.aborted}; {left})"
 
     def interrupt(self, now: float) -> None:
         """Ctrl-C: stop waiting; in-progress commands are reported INTERRUPTED."""

@@ -1,6 +1,6 @@
 """Operating the cluster by hand: process names, single-process runs, restarts, and readiness.
 
-* :func:`select_processes` turns ``APP:PROC`` / ``APP:*`` into the processes of ``supv start|stop|restart``;
+* :func:`select_processes` turns ``APP:PROC`` / ``APP:*`` / ``NAME`` into the processes of ``supv start|stop|restart``;
 * :func:`process_run` and :func:`restart_runs` build the runs of those commands and of ``restart-plan``;
 * :class:`RunChain` runs several runs one after the other as one (a stop, then a start), one report;
 * :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do;
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
-from supv_cli.errors import ClusterError, SupvError, UsageError, unknown_names
+from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.plan.placer import Placer
@@ -26,6 +26,8 @@ from supv_cli.plan.planner import build_start_plan, select_applications
 from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
 from supv_cli.rules.model import Distribution, StartingStrategy
+from supv_cli.selection import Selection, silence_of, split_namespec
+from supv_cli.selection import select_processes as select_words
 
 if TYPE_CHECKING:
     from supv_cli.cluster.instances import Instance
@@ -34,32 +36,37 @@ if TYPE_CHECKING:
 
 
 # ----------------------------------------------------------------------------------- names
-def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> dict[str, list[str]]:
-    """``APP:PROC`` / ``APP:*`` -> application name -> process names (argument order, no duplicates).
+def catalogue(status: ClusterStatus) -> dict[str, list[str]]:
+    """application -> process names of a status (discovery order): what names are looked up in."""
+    return {name: [p.process_name for p in application.processes] for name, application in status.applications.items()}
 
-    A bare application name, an unknown application or process is a usage error naming what is known.
-    """
-    selected: dict[str, list[str]] = {}
-    for namespec in namespecs:
-        application_name, sep, process_name = namespec.partition(":")
-        if not sep or not process_name:
-            raise UsageError(f"{namespec!r}: name processes as APP:PROC or APP:*; to start or stop a whole "
-                             "application stage by stage, use supv run-plan / stop-plan / restart-plan")
-        application = status.applications.get(application_name)
-        if application is None:
-            message = (f"unknown application {application_name!r} in {namespec!r}: no reachable instance has this "
-                       f"group; known: {', '.join(status.applications) or '(none)'}")
-            raise _maybe_silent(status, message)
-        names = [p.process_name for p in application.processes]
-        if process_name == "*":
-            chosen = names
-        elif process_name in names:
-            chosen = [process_name]
-        else:
-            raise _maybe_silent(status, f"unknown process {namespec!r}: {application_name} has {', '.join(names)}")
-        bucket = selected.setdefault(application_name, [])
-        bucket.extend(name for name in chosen if name not in bucket)
-    return selected
+
+def select_processes(status: ClusterStatus, namespecs: Sequence[str]) -> dict[str, list[str]]:
+    """``APP:PROC`` / ``APP:*`` / ``NAME`` (``NAME:NAME``) -> application name -> process names (argument
+    order, no duplicates): the one grammar (``supv_cli/selection.py``), no globs (an action names what it
+    acts on). A name that names nothing is a usage error naming what is known (exit 3 when an instance
+    did not answer: it may have it)."""
+    selection = select_words(namespecs, catalogue(status), silence_of(status.snapshot), empty_is_all=False)
+    missing = [u.word for u in selection.unknown] + [m.word for m in selection.maybe if not m.listed]
+    if missing:
+        raise _maybe_silent(selection, _unknown_message(status, selection, missing[0]))
+    return selection.by_application()
+
+
+def _unknown_message(status: ClusterStatus, selection: Selection, word: str) -> str:
+    name = split_namespec(word)
+    hint = next((u.hint for u in selection.unknown if u.word == word and u.hint), "")
+    application = status.applications.get(name.application)
+    if ":" not in word:
+        mean = f"did you mean {hint}? " if hint else ""
+        return (f"{word!r} is {word}:{word} (a bare NAME is NAME:NAME), which names nothing: {mean}name processes "
+                "as APP:PROC or APP:*; to start or stop a whole application stage by stage, use supv run-plan / "
+                "stop-plan / restart-plan")
+    if application is None:
+        return (f"unknown application {name.application!r} in {word!r}: no reachable instance has this group; "
+                f"known: {', '.join(status.applications) or '(none)'}")
+    names = ", ".join(p.process_name for p in application.processes)
+    return f"unknown process {word!r}: {name.application} has {names}"
 
 
 # ----------------------------------------------------------------------------------- runs
@@ -210,8 +217,12 @@ class Missing:
     now: str
     #: instances that could run it and do not answer
     unreachable: tuple[str, ...] = ()
+    #: the line, when "should be ...; now ..." says it badly (what a silent instance runs is not known)
+    said: str = ""
 
     def line(self) -> str:
+        if self.said:
+            return self.said
         down = f" ({', '.join(self.unreachable)} not answering)" if self.unreachable else ""
         return f"{self.namespec}: should be {self.expected}; now {self.now}{down}"
 
@@ -273,38 +284,28 @@ def _unreachable(status: ClusterStatus, application_name: str, process: ProcessS
 
 
 # ----------------------------------------------------------------------------------- conflicts
-def _maybe_silent(status: ClusterStatus, message: str) -> SupvError:
-    """A name that names nothing: exit 2, or 3 when an instance did not answer (it may have it)."""
-    if status.unreachable:
-        return ClusterError(f"{message}; {len(status.unreachable)} instance(s) did not answer and may have it")
+def _maybe_silent(selection: Selection, message: str) -> SupvError:
+    """A name that names nothing: the selection's exit code, 2, or 3 when an instance did not answer (it
+    may have it)."""
+    if selection.exit_code is ExitCode.UNREACHABLE:
+        return ClusterError(f"{message}; {len(selection.reasons)} instance(s) did not answer and may have it")
     return UsageError(message)
 
 
-def check_namespecs(status: ClusterStatus, namespecs: Sequence[str]) -> None:
-    """``APP``, ``APP:*`` or ``APP:PROC`` that names nothing is the usage error of every command (exit 2),
-    not an empty selection."""
-    unknown = [name for name in dict.fromkeys(spec.partition(":")[0] for spec in namespecs)
-               if name not in status.applications]
-    if unknown:
-        raise unknown_names("application", unknown, list(status.applications), len(status.unreachable))
-    for spec in namespecs:
-        application_name, _, process_name = spec.partition(":")
-        names = [p.process_name for p in status.applications[application_name].processes]
-        if process_name not in ("", "*", *names):
-            raise unknown_names("process", [spec], [f"{application_name}:{name}" for name in names],
-                                len(status.unreachable))
-
-
 def conflicts(status: ClusterStatus, namespecs: Sequence[str] = ()) -> list[ProcessStatus]:
-    """Managed processes active on several instances, limited to ``APP:PROC`` / ``APP:*`` / ``APP`` when
-    given."""
+    """Managed processes active on several instances, limited to the processes ``namespecs`` name (the
+    one grammar, globs allowed) when given. A name that names nothing is the usage error of every command
+    (exit 2; 3 when an instance did not answer), not an empty selection."""
     found = status.conflicts()
     if not namespecs:
         return found
-    check_namespecs(status, namespecs)
-    wanted = [spec.partition(":") for spec in namespecs]
-    return [p for p in found if any(p.application_name == app and (not sep or name in ("*", p.process_name))
-                                    for app, sep, name in wanted)]
+    selection = select_words(namespecs, catalogue(status), silence_of(status.snapshot), globs=True)
+    if selection.unknown or any(not m.listed for m in selection.maybe):
+        error = selection.error()
+        assert error is not None
+        raise error
+    wanted = set(selection.processes)
+    return [p for p in found if p.namespec in wanted]
 
 
 def _targets(status: ClusterStatus, namespecs: Sequence[str], strategy: str) -> dict[str, frozenset[str]]:

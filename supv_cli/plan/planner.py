@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import Snapshot
-from supv_cli.errors import PlanError, UsageError, unknown_names
+from supv_cli.errors import PlanError, UsageError
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
+from supv_cli.selection import select_applications as select_words
+from supv_cli.selection import silence_of
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
@@ -54,12 +56,16 @@ def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str
     by_name = status.applications
     if names:
         refuse_processes(names, command or ("run-plan" if kind == "start" else "stop-plan"))
-        unknown = [name for name in names if name not in by_name]
-        if unknown:
-            # a stop takes any group, so a silent instance may have it; a start takes only what the rules
-            # manage, and those the rules place on a silent instance were already reported (exit 3)
-            raise unknown_names("application", unknown, list(by_name), len(status.unreachable) if kind == "stop" else 0)
-        selected = [by_name[name] for name in dict.fromkeys(names)]
+        # a stop takes any group, so a silent instance may have it; a start takes only what the rules
+        # manage, and those the rules place on a silent instance were already reported (exit 3)
+        selection = select_words(names, {name: [p.process_name for p in a.processes] for name, a in by_name.items()},
+                                 silence_of(status.snapshot, rules), anywhere=kind == "stop", empty_is_all=False)
+        error = selection.error("application") if selection.unknown or any(
+            not (m.listed or m.placed) for m in selection.maybe) else None
+        if error is not None:
+            raise error
+        # a name the rules place on a silent instance (exit 3, said by the command) has nothing to act on
+        selected = [by_name[name] for name in selection.applications]
         if kind == "start":
             unmanaged = [a.application_name for a in selected if not a.rules.managed]
             if unmanaged:

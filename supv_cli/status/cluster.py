@@ -7,7 +7,7 @@ failures (:mod:`.applications`) and sums the instance and node loads (:mod:`.loa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from supv_cli.cluster.instances import Instance
@@ -79,6 +79,9 @@ def evaluate(rules: Any, snapshot: Snapshot, lost: frozenset[str] = frozenset())
     applications: dict[str, ApplicationStatus] = {}
     for group, members in by_app.items():
         app_rules = rules.application_rules(group) if rules is not None else ApplicationRules(group)
+        if not app_rules.managed:  # an unmanaged program may run on several instances: not a conflict
+            members = [replace(p, conflict=False) if p.conflict else p for p in members]
+            processes.update((p.namespec, p) for p in members)
         applications[group] = application_status(app_rules, members)
     instance_loads, node_loads = loads(snapshot, processes.values())
     return ClusterStatus(applications, processes, instance_loads, node_loads, list(snapshot.unreachable),

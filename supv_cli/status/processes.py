@@ -36,7 +36,8 @@ class ProcessStatus:
     STARTING / RUNNING / BACKOFF and ``stopping_on`` those where it is STOPPING (both in instance
     order); ``infos`` what every instance knowing it reported; ``reason`` the spawn error or the
     description of the info the state comes from; ``conflict`` is True when it is active on several
-    instances (only a problem for managed applications, see :meth:`ClusterStatus.conflicts`).
+    instances (:func:`~supv_cli.status.evaluate` clears it for unmanaged applications: a program
+    started by hand on several instances is no conflict, as ``supv conflicts`` says).
     """
 
     application_name: str

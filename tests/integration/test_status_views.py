@@ -146,6 +146,13 @@ def test_application_info_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> 
                             "crashy, shared, svc, tools\n")
 
 
+def test_application_info_all_still_checks_the_names_after_it(cluster: Cluster) -> None:
+    result = cluster.supv("application-info", "--format", "plain", "all", "ghost")
+    assert result.exit_code == 2                      # every application shown, then ghost named
+    assert result.stdout.splitlines() == APPLICATION_INFO
+    assert result.stderr.startswith("supv: error: unknown application ghost: no reachable instance has it")
+
+
 def test_application_info_json_and_table(cluster: Cluster) -> None:
     result = cluster.supv("application-info", "--json")
     assert result.exit_code == 0
@@ -179,7 +186,7 @@ def test_sstatus_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> None:
 
 
 def test_sstatus_arguments_and_errors(cluster: Cluster) -> None:
-    result = sstatus_plain(cluster, "crashy:*", "ghost:*", "tool_b", "svc:nope")
+    result = sstatus_plain(cluster, "crashy:*", "ghost:*", "tools:tool_b", "svc:nope", "tool_b")
     assert result.exit_code == 2                     # unknown names: exit 2 in every command (issue 9)
     assert result.stdout.splitlines() == [
         "Application  Process  State       Expected  Supervisor",
@@ -187,8 +194,11 @@ def test_sstatus_arguments_and_errors(cluster: Cluster) -> None:
         "crashy       worker   RUNNING     n/a       ['server_1']",
         "tools        tool_b   RUNNING     n/a       ['server_2']",
     ]
+    # a bare NAME is NAME:NAME (cli.md "Names"): tool_b of tools is hinted, not taken
     assert result.stderr.splitlines() == ["ghost:*: ERROR (BAD_NAME: application ghost unknown)",
-                                          "svc:nope: ERROR (BAD_NAME: process=nope unknown in application=svc)"]
+                                          "svc:nope: ERROR (BAD_NAME: process=nope unknown in application=svc)",
+                                          "tool_b: ERROR (BAD_NAME: process tool_b unknown; did you mean "
+                                          "tools:tool_b?)"]
 
 
 def test_sstatus_json(cluster: Cluster) -> None:

@@ -46,6 +46,15 @@ def test_aliases_run_the_same_command(alias, command):
     ("supv stop-plan sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
     ("supv application-info sc", {"SUPV_RULES": str(RULES)}, ["scen3_srv"]),
     ("supv sstatus scen3_srv:scen3_check_i", {"SUPV_RULES": str(RULES)}, ["scen3_srv:scen3_check_internal_data_bus"]),
+    # issue 17: logs (and its alias tail), conflicts and rules show complete too; --strategy as written
+    (f"supv logs -r {RULES} scen3_srv:scen3_check_i", None, ["scen3_srv:scen3_check_internal_data_bus"]),
+    (f"supv tail -r {RULES} -n 3 scen3_srv:scen3_check_i", None, ["scen3_srv:scen3_check_internal_data_bus"]),
+    ("supv conflicts scen3_srv:scen3_check_i", {"SUPV_RULES": str(RULES)}, ["scen3_srv:scen3_check_internal_data_bus"]),
+    (f"supv rules show -r {RULES} scen3_srv", None, ["scen3_srv", "scen3_srv:*", "scen3_srv:scen3_common_bus_interface",
+                                                    "scen3_srv:scen3_check_common_data_bus",
+                                                    "scen3_srv:scen3_check_internal_data_bus"]),
+    ("supv start --strategy less", None, ["LESS_LOADED", "LESS_LOADED_NODE"]),
+    ("supv restart --strategy Mo", None, ["MOST_LOADED", "MOST_LOADED_NODE"]),
     ("supv wait sc", None, []),                                      # no rules: nothing, no error
     ("supv wait -r /nonexistent.xml sc", None, []),
 ])

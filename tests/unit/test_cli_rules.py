@@ -160,3 +160,13 @@ def test_check_takes_the_output_options_of_every_command(tmp_path):
     assert run_supv("rules", "check", "--format", "json", str(path)).stdout == expected
     assert run_supv("rules", "check", str(path), env={"SUPV_FORMAT": "json"}).stdout == expected
     assert run_supv("rules", "check", "--format", "plain", str(path)).stdout == ""
+
+
+def test_rules_check_counts_in_the_singular_when_there_is_one(tmp_path) -> None:
+    from tests.support.cli import run_supv
+
+    path = tmp_path / "one.xml"
+    path.write_text('<?xml version="1.0"?><root><application name="a"/></root>')
+    result = run_supv("rules", "check", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert f"{path}: valid (1 application, 0 models, 0 aliases)" in result.stderr

@@ -143,9 +143,14 @@ def test_sstatus_plain_is_supvisorsctl_layout(status):
     (["scen3_hci_01:"], ["scen3_chart_view", "scen3_item_control"], []),
     (["scen3_hci_01:scen3_chart_view"], ["scen3_chart_view"], []),
     (["common_data_bus"], ["common_data_bus"], []),  # name:name, as Supervisor
-    (["scen3_item_control"], ["scen3_item_control"], []),  # a bare process name in any application
-    (["scen3_item_manager", "scen3_item_manager"], ["scen3_item_manager"] * 2, []),  # as supvisorsctl: repeated
-    (["all", "ghost"], None, []),
+    # a bare NAME is NAME:NAME (cli.md "Names"): a process of another application is hinted, not taken
+    (["scen3_item_control"], [], ["scen3_item_control: ERROR (BAD_NAME: process scen3_item_control unknown; "
+                                  "did you mean scen3_hci_01:scen3_item_control?)"]),
+    (["scen3_srv"], [], ["scen3_srv: ERROR (BAD_NAME: process scen3_srv unknown; did you mean scen3_srv:*?)"]),
+    # the same process named twice is shown once (the same words select the same processes everywhere)
+    (["scen3_srv:scen3_item_manager", "scen3_srv:scen3_item_manager"], ["scen3_item_manager"], []),
+    (["scen3_*:scen3_it*"], ["scen3_item_manager", "scen3_item_control"], []),  # shell globs in both parts
+    (["all", "ghost"], None, ["ghost: ERROR (BAD_NAME: process ghost unknown)"]),  # names after all: checked
     (["ghost:*", "scen3_srv:ghost", "ghost", "scen3_srv:scen3_item_manager"], ["scen3_item_manager"],
      ["ghost:*: ERROR (BAD_NAME: application ghost unknown)",
       "scen3_srv:ghost: ERROR (BAD_NAME: process=ghost unknown in application=scen3_srv)",

@@ -234,3 +234,39 @@ def test_stop_run_in_reverse_order(tmp_path):
     order = [(namespec, nick) for _, _, namespec, nick in script.log]
     assert order == [("app:d", "1"), ("app:d", "3"), ("app:c", "3"), ("app:a", "1")]
     assert outcomes(run)["d"] == "STOPPED"
+
+
+REQUIRED = """<application name="app"><start_sequence>1</start_sequence>
+    <starting_failure_strategy>ABORT</starting_failure_strategy><programs>
+    <program name="a"><start_sequence>1</start_sequence><required>true</required></program>
+    <program name="b"><start_sequence>1</start_sequence></program>
+    <program name="c"><start_sequence>2</start_sequence><required>true</required></program>
+    <program name="w"><start_sequence>3</start_sequence><wait_exit>true</wait_exit></program>
+    <program name="d"><start_sequence>4</start_sequence><required>true</required></program>
+    </programs></application>"""
+
+
+def test_rows_never_reached_say_the_rules_required_value(tmp_path):
+    """Issue 17 item 4: an interrupted run's NOT_STARTED rows say ``required`` as the rules (and the dry
+    run) do, not False."""
+    rules = rules_of(tmp_path, REQUIRED, CLUSTER)
+    snap = base()
+    run = Run(rules, "start", select_applications(rules, status_of(rules, snap), (), "start"))
+    for request in run.step(snap, status_of(rules, snap), 0.0):
+        run.on_result(request, True, 0.0)
+    run.interrupt(0.5)
+    required = {row["process_name"]: (row["outcome"], row["required"]) for row in run.report()}
+    assert required == {"a": ("INTERRUPTED", True), "b": ("INTERRUPTED", False), "c": ("NOT_STARTED", True),
+                        "w": ("NOT_STARTED", False), "d": ("NOT_STARTED", True)}
+
+
+def test_the_abort_summary_names_what_was_not_started(tmp_path):
+    rules = rules_of(tmp_path, REQUIRED, CLUSTER)
+    script = Script(rules, base(), {"app:a": ("FATAL", 0.5), "app:w": ("EXIT", 0.2, 0)})
+    events: list = []
+    run = run_script(rules, script, events=events)
+    rows = {row["process_name"]: row for row in run.report()}
+    assert (rows["c"]["outcome"], rows["c"]["required"], rows["c"]["detail"]) == (
+        "NOT_STARTED", True, "required a failed (ABORT)")
+    summary = [event.message for event in events if "finished" in event.message]
+    assert summary == ["start finished: 1 FAILED, 1 RUNNING (required a failed (ABORT); not started: c, w, d)"]

@@ -15,7 +15,7 @@ from supv_cli.cluster.instances import parse_instance
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.look import logtail
 from supv_cli.look.follow import LogFollower
-from supv_cli.look.logtail import LogCursor, LogLine, Notice, Source, expand, locate
+from supv_cli.look.logtail import LogCursor, LogLine, Notice, Source, locate
 
 SRC = Source("a", "app:p")
 INSTANCE = parse_instance("<a>127.0.0.1:61000")
@@ -338,10 +338,3 @@ LOCATE = [
 @pytest.mark.parametrize("snapshot, current, expected", [c[1:] for c in LOCATE], ids=[c[0] for c in LOCATE])
 def test_locate(snapshot, current, expected):
     assert locate(snapshot, "app:p", current) == expected
-
-
-def test_expand():
-    snapshot = cluster(a={"app:p": (S.RUNNING, 0), "app:q": (S.RUNNING, 0), "solo:solo": (S.RUNNING, 0)},
-                       b={"other:x": (S.RUNNING, 0)})
-    assert expand(snapshot, ["app:*", "solo", "other", "app:p", "nope:x", "nope"]) == (
-        ["app:p", "app:q", "solo:solo", "other:x"], ["nope:x", "nope"])

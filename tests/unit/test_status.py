@@ -354,7 +354,8 @@ def test_evaluate_applications_processes_and_loads(rules):
         False, A.RUNNING, False, "Operational")
     assert (late.managed, late.state, late.operational_status) == (False, A.STARTING, "")
     assert [p.namespec for p in status.conflicts()] == ["db:db_1"]  # misc:tool runs twice but is unmanaged
-    assert status.processes["misc:tool"].conflict
+    # running twice is no conflict for an unmanaged application (issue 17 item 3): no marker in sstatus
+    assert not status.processes["misc:tool"].conflict and len(status.processes["misc:tool"].running_on) == 2
     # loads: server 20 on a, db_1 7 on a and on c (conflict: both count)
     assert status.instance_loads == {"a": 27, "b": 0, "c": 7}
     assert status.node_loads == {"127.0.0.1": 27, "127.0.0.2": 7}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
-from supv_cli.rules import Rules
+from supv_cli.rules import Rules, load_rules
 from supv_cli.status import evaluate
 from supv_cli.unanswered import (
     allowed_nicks,
+    declared_on_silent,
     fill_unanswered,
     filled_namespecs,
     homogeneous_copies,
@@ -20,7 +22,7 @@ from supv_cli.unanswered import (
     unconfirmed_stops,
 )
 
-from .rules_helpers import rules_from
+from .rules_helpers import rules_from, write_rules
 
 S = ProcessState
 SPEC = "<c1>127.0.0.1:1 <c2>127.0.0.1:2 <c3>127.0.0.1:3"
@@ -159,3 +161,98 @@ def test_unconfirmed_stops(given: dict[str, object], expected: tuple[str, str | 
     (marked,) = unconfirmed_stops([given], RISK, {"c2": "timeout"})
     assert (marked["outcome"], marked["instance"], marked["detail"]) == expected
     assert given["outcome"] in ("ALREADY", "STOPPED")  # the run's own rows are not changed
+
+
+# ------------------------------------------------------------------ issue 17, items 1 and 2
+def stereotyped() -> InstanceList:
+    from dataclasses import replace
+
+    return InstanceList([replace(instance, stereotypes=("@CONSOLE",)) for instance in INSTANCES])
+
+
+def test_homogeneous_copies_over_a_stereotype_count_the_instances_carrying_it(tmp_path: Path) -> None:
+    instances = stereotyped()
+    rules, _ = load_rules([str(write_rules(tmp_path, """<application pattern="hci_">
+      <distribution>SINGLE_INSTANCE</distribution><identifiers>#,@CONSOLE</identifiers></application>"""))],
+                          instances)
+    copies = homogeneous_copies(rules, instances, ["hci_01", "hci_02"], [list(instances)[2]])
+    assert copies == {"hci_03": ("c3", "hci_01")}
+
+
+@pytest.mark.parametrize(("rules_body", "known", "expected"), [
+    # a named application pinned to the silent instance: listed from its named programs
+    ('<application name="solo"><programs><program name="solo"><identifiers>c2</identifiers></program>'
+     '</programs></application>', [], {"solo": [("solo", "c2")]}),
+    # the application's identifiers (SINGLE_INSTANCE) decide too
+    ('<application name="solo"><distribution>SINGLE_INSTANCE</distribution><identifiers>c2</identifiers>'
+     '<programs><program name="a"/><program pattern="b"/></programs></application>', [], {"solo": [("a", "c2")]}),
+    # known by an answering instance: nothing to infer
+    ('<application name="solo"><programs><program name="solo"><identifiers>c2</identifiers></program>'
+     '</programs></application>', ["solo"], {}),
+    # pinned to an answering instance: it would be known there
+    ('<application name="solo"><programs><program name="solo"><identifiers>c1</identifiers></program>'
+     '</programs></application>', [], {}),
+])
+def test_declared_on_silent(tmp_path: Path, rules_body: str, known: list[str],
+                            expected: dict[str, list[tuple[str, str]]]) -> None:
+    rules = rules_from(tmp_path, rules_body, instances=SPEC)
+    assert declared_on_silent(rules, INSTANCES, known, [C2]) == expected
+
+
+def test_an_application_pinned_to_a_dead_instance_is_listed_unknown(tmp_path: Path) -> None:
+    rules = rules_from(tmp_path, '<application name="solo"><programs><program name="solo">'
+                       '<identifiers>c2</identifiers></program></programs></application>', instances=SPEC)
+    status = evaluate(rules, fill_unanswered(Snapshot((up(C1), down(C2), up(C3))), rules, INSTANCES))
+    process = status.process("solo:solo")
+    assert process is not None and process.state is S.UNKNOWN and "c2 did not answer" in process.reason
+    assert filled_namespecs(status.snapshot) == {"solo:solo"}
+
+
+CHECKS = """<application name="srv"><start_sequence>1</start_sequence><programs>
+  <program name="check"><required>true</required><wait_exit>true</wait_exit><start_sequence>1</start_sequence>
+  </program>
+  <program name="svc"><required>true</required><start_sequence>2</start_sequence></program></programs></application>"""
+
+
+def test_a_silent_instance_keeps_the_last_known_state_of_its_stopped_processes(tmp_path: Path) -> None:
+    rules = rules_from(tmp_path, CHECKS, instances=SPEC)
+    exited = ProcessInfo(group="srv", name="check", state=S.EXITED, start=10.0, stop=12.0, exitstatus=0,
+                         exitcodes=(0,), config_known=True, description="exit status 0")
+    # the check ran (and exited) on c1, now frozen; c2 and c3 never ran it; svc runs on c2
+    snapshot = Snapshot((down(C1, "timeout"), up(C2, proc("srv:check"), proc("srv:svc", S.RUNNING)),
+                         up(C3, proc("srv:check"), proc("srv:svc"))))
+    alone = evaluate(rules, fill_unanswered(snapshot, rules, INSTANCES))
+    assert alone.process("srv:check").state is S.STOPPED  # type: ignore[union-attr]  # nothing else known
+    last = {"c1": up(C1, exited, proc("srv:svc"))}
+    status = evaluate(rules, fill_unanswered(snapshot, rules, INSTANCES, last))
+    check = status.process("srv:check")
+    assert check is not None and check.state is S.EXITED and check.expected_exit
+    assert "last answer (c1 did not answer: timeout)" in check.reason
+    application = status.applications["srv"]
+    assert (application.statename, application.major_failure, application.operational_status) == (
+        "RUNNING", False, "Operational")
+
+
+def test_an_unmanaged_program_running_on_several_instances_is_no_conflict(tmp_path: Path) -> None:
+    rules = rules_from(tmp_path, CHECKS, instances=SPEC)
+    snapshot = Snapshot((up(C1, proc("bus:bus", S.RUNNING), proc("srv:svc", S.RUNNING)),
+                         up(C2, proc("bus:bus", S.RUNNING), proc("srv:svc", S.RUNNING)), up(C3)))
+    status = evaluate(rules, snapshot)
+    bus, svc = status.process("bus:bus"), status.process("srv:svc")
+    assert bus is not None and not bus.conflict and not bus.to_dict()["conflict"]
+    assert svc is not None and svc.conflict
+    assert [p.namespec for p in status.conflicts()] == ["srv:svc"]
+
+
+def test_last_known_records_round_trip() -> None:
+    from supv_cli.unanswered import answer_of_records, last_known_records
+
+    exited = ProcessInfo(group="srv", name="check", state=S.EXITED, start=10.0, stop=12.0, exitstatus=3,
+                         exitcodes=(0, 3), description="exit status 3")
+    probed = ProcessInfo(group="srv", name="svc", state=S.RUNNING, start=11.0, config_known=False)
+    records = last_known_records(up(C1, exited, probed))
+    answer = answer_of_records(C1, json.loads(json.dumps(records)))  # what a controller's state line carries
+    assert answer is not None and answer.reachable and answer.processes == (exited, probed)
+    assert answer.processes[0].expected_exit
+    for bad in (None, "x", [{"group": "a"}], [{"group": "a", "name": "b", "state": "NOPE"}], [3]):
+        assert answer_of_records(C1, bad) is None
