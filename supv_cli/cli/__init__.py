@@ -40,12 +40,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "logs": ("logs", "logs", "Show (and follow) process logs, wherever the processes run."),
     "events": ("events", "events", "Print one line per change seen across the cluster."),
     "top": ("top", "top", "Live dashboard: applications, instances, conflicts and the last events."),
+    # statistics (issue 20): the sampler each supervisord runs, the views, the Prometheus endpoint
+    "stats": ("stats", "stats", "CPU and memory per instance and per process, from the samplers."),
+    "metrics": ("metrics", "metrics", "Prometheus endpoint (or one exposition) of the cluster's state."),
+    "sampler": ("sampler", "sampler", "The statistics sampler, run by each supervisord as a program."),
+    "enable_stats": ("stats_control", "enable_stats", "Start the sampler program on every instance."),
+    "disable_stats": ("stats_control", "disable_stats", "Stop the sampler program on every instance."),
+    "stats_period": ("stats_control", "stats_period", "Show or set the period of the samplers."),
 }
 
 #: aliases kept for supvisorsctl users
 ALIASES: dict[str, str] = {"application_info": "application-info", "restart_application": "restart-plan",
                            "start_process": "start", "stop_process": "stop", "restart_process": "restart",
-                           "tail": "logs"}
+                           "tail": "logs",
+                           "stats_status": "stats"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"
