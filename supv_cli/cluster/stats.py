@@ -47,7 +47,7 @@ STALE_PERIODS = 3
 SAMPLING = "sampling"
 NONE = "none"
 STOPPED = "stopped"
-NO_SAMPLE = "no sample yet"
+NO_SAMPLE = "waiting"
 STALE = "stale"
 UNREACHABLE = "unreachable"
 
@@ -138,7 +138,8 @@ def last_sample(text: str) -> Sample | None:
 @dataclass(frozen=True)
 class SamplerReport:
     """What is known of the sampler of one instance: ``state`` is one of sampling, none (no such
-    program), stopped (its state in ``detail``), no sample yet, stale, unreachable."""
+    program), stopped (its state in ``detail``), waiting (no sample yet), stale, unreachable: one word each, for
+    plain columns."""
 
     nick: str
     state: str

@@ -1,0 +1,130 @@
+"""Statistics against real supervisord: the sampler runs under it as an ordinary program.
+
+``supv stats`` reads the samplers' last lines over XML-RPC; ``enable_stats`` / ``disable_stats`` /
+``stats_period`` act on the sampler program; ``supv metrics`` serves them to Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import SupervisordFactory
+from tests.support.cli import run_supv
+from tests.support.scenario3 import ROOT
+from tests.support.supervisord import Supervisord
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+#: the sampler's period in these tests (seconds)
+PERIOD = 0.5
+SLEEPER = {"command": "sleep 1000", "autostart": True, "autorestart": False, "startsecs": 0}
+
+
+def sampler_program(period: float = PERIOD) -> dict[str, Any]:
+    """``[program:supv_sampler]`` as docs/metrics.md gives it, with this checkout's supv."""
+    command = shlex.join([sys.executable, "-m", "supv_cli", "sampler", "--stats-interval", str(period)])
+    return {"command": command, "autostart": True, "autorestart": True, "startsecs": 0,
+            "environment": f'PYTHONPATH="{ROOT}"'}
+
+
+def two_hosts(supervisord: SupervisordFactory) -> tuple[Supervisord, Supervisord]:
+    """s1 with a sampler and two sleepers (one in group app), s2 with a sleeper and no sampler."""
+    s1 = supervisord(nick="s1", programs={"supv_sampler": sampler_program(), "worker": SLEEPER, "other": SLEEPER},
+                     groups={"app": ["worker"]})
+    s2 = supervisord(nick="s2", programs={"lonely": SLEEPER})
+    return s1, s2
+
+
+def stats_json(spec: str, *args: str) -> tuple[list[dict[str, Any]], str, int]:
+    result = run_supv("stats", "-i", spec, "--json", *args)
+    return (json.loads(result.stdout) if result.stdout.strip() else []), result.stderr, result.exit_code
+
+
+def test_stats_of_a_sampled_host_and_of_one_without_sampler(supervisord: SupervisordFactory) -> None:
+    s1, s2 = two_hosts(supervisord)
+    spec = f"{s1.spec} {s2.spec}"
+    started = time.monotonic()
+    rows, stderr, code = wait_for("s1's worker measured", lambda: stats_json(spec),
+                                  lambda got: any(r["process_name"] == "worker" and r["rss_bytes"] for r in got[0]),
+                                  deadline=20.0)[0]
+    # a sample every PERIOD, a process's first CPU figure one period later: within two periods (+ the
+    # sampler's own start, a Python interpreter on a shared machine)
+    assert time.monotonic() - started < 2 * PERIOD + 10
+    assert code == 0, stderr
+    by_key = {(r["instance"], r["kind"], r["process_name"]): r for r in rows}
+    host = by_key[("s1", "host", None)]
+    assert host["sampler"] == "sampling" and 0 <= host["cpu_percent"] <= 100 and 0 < host["memory_percent"] < 100
+    assert host["rss_bytes"] > 0 and len(host["load_average"]) == 3 and host["time"]
+    worker = by_key[("s1", "process", "worker")]
+    assert worker["application_name"] == "app"
+    assert worker["pid"] == s1.proxy().supervisor.getProcessInfo("app:worker")["pid"]
+    assert worker["rss_bytes"] > 100_000 and worker["memory_percent"] > 0
+    sampler = by_key[("s1", "process", "supv_sampler")]
+    assert 1_000_000 < sampler["rss_bytes"] < 60_000_000  # the sampler measures itself too
+    # the host without a sampler: listed as such, with one hint, and its process with null figures
+    lonely_host = by_key[("s2", "host", None)]
+    assert lonely_host["sampler"] == "none" and lonely_host["cpu_percent"] is None
+    lonely = by_key[("s2", "process", "lonely")]
+    assert lonely["pid"] > 0 and lonely["cpu_percent"] is None and lonely["rss_bytes"] is None
+    assert stderr.count("no sampler") == 1 and "s2" in stderr and "supv_sampler" in stderr
+
+    # a selection: the worker and its host only
+    rows, _, code = stats_json(spec, "app:*")
+    assert code == 0 and [(r["instance"], r["kind"], r["process_name"]) for r in rows] == [
+        ("s1", "host", None), ("s1", "process", "worker")]
+    assert stats_json(spec, "nope:*")[2] == 2
+
+    # a killed process disappears; the others stay
+    os.kill(worker["pid"], signal.SIGKILL)
+    s1.wait_process("app:worker", ["EXITED"])
+    rows, _, _ = stats_json(spec)
+    names = {r["process_name"] for r in rows if r["instance"] == "s1"}
+    assert "worker" not in names and {"other", "supv_sampler"} <= names
+
+    # plain columns, numbers as they are
+    result = run_supv("stats", "-i", spec, "--format", "plain")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Instance", "Kind", "Namespec", "Pid", "CPU%", "RSS", "Mem%", "Sampler"]
+    s2_host = next((line.split() for line in lines if line.startswith("s2") and " host " in line), lines)
+    assert s2_host == ["s2", "host", "-", "-", "-", "-", "-", "none"]
+    assert run_supv("stats_status", "-i", spec, "--format", "plain").stdout.splitlines()[0] == lines[0]
+
+
+def test_disable_enable_and_period_of_the_samplers(supervisord: SupervisordFactory) -> None:
+    s1, s2 = two_hosts(supervisord)
+    spec = f"{s1.spec} {s2.spec}"
+    wait_for("a sample", lambda: stats_json(spec)[0],
+             lambda rows: any(r["kind"] == "host" and r["sampler"] == "sampling" for r in rows), deadline=20.0)
+
+    result = run_supv("disable_stats", "-i", spec, "--json")
+    assert result.exit_code == 0, result.stderr
+    done = json.loads(result.stdout)
+    assert done["result"] == "success"
+    assert [(r["instance"], r["namespec"], r["outcome"]) for r in done["samplers"]] == [
+        ("s1", "supv_sampler:supv_sampler", "STOPPED")]
+    rows, stderr, code = stats_json(spec)
+    assert code == 0 and rows[0]["sampler"] == "stopped" and "enable_stats" in stderr
+
+    result = run_supv("enable_stats", "-i", spec, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["samplers"][0]["outcome"] == "RUNNING"
+    assert json.loads(run_supv("enable_stats", "-i", spec, "--json").stdout)["samplers"][0]["outcome"] == "ALREADY"
+
+    wait_for("sampling again", lambda: stats_json(spec)[0],
+             lambda rows: rows[0]["sampler"] == "sampling", deadline=20.0)
+    result = run_supv("stats_period", "-i", spec, "--json", "0.7")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["instance"], r["outcome"], r["period"]) for r in json.loads(result.stdout)] == [
+        ("s1", "SENT", 0.7), ("s2", None, None)]
+    wait_for("the new period reported", lambda: json.loads(run_supv("stats_period", "-i", spec, "--json").stdout),
+             lambda rows: rows[0]["period"] == 0.7 and rows[1]["sampler"] == "none", deadline=20.0)
+    assert "period 0.5s -> 0.7s" in s1.proxy().supervisor.tailProcessStderrLog("supv_sampler", 0, 4096)[0]
