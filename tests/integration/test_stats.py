@@ -128,3 +128,81 @@ def test_disable_enable_and_period_of_the_samplers(supervisord: SupervisordFacto
     wait_for("the new period reported", lambda: json.loads(run_supv("stats_period", "-i", spec, "--json").stdout),
              lambda rows: rows[0]["period"] == 0.7 and rows[1]["sampler"] == "none", deadline=20.0)
     assert "period 0.5s -> 0.7s" in s1.proxy().supervisor.tailProcessStderrLog("supv_sampler", 0, 4096)[0]
+
+
+RULES = """<?xml version="1.0" encoding="UTF-8"?>
+<root>
+  <application name="app">
+    <start_sequence>1</start_sequence>
+    <programs>
+      <program name="worker"><start_sequence>1</start_sequence><required>true</required></program>
+    </programs>
+  </application>
+</root>
+"""
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """GET /metrics, parsed by prometheus-client's own parser: (name, labels) -> value."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def test_metrics_endpoint_scraped_over_http(tmp_path: Any, supervisord: SupervisordFactory) -> None:
+    from tests.integration.test_look import Stream
+    from tests.support.supervisord import free_port
+
+    s1, s2 = two_hosts(supervisord)
+    rules = tmp_path / "rules.xml"
+    rules.write_text(RULES)
+    spec = f"{s1.spec} {s2.spec}"
+    port = free_port()
+    endpoint = Stream("metrics", "-i", spec, "-r", str(rules), "--listen", f"127.0.0.1:{port}", "--interval", "0.5")
+    try:
+        endpoint.wait_for(lambda seen: any("serving http://127.0.0.1:" in line for _, line in seen))
+        worker = (("application", "app"), ("instance", "s1"), ("process", "worker"))
+        metrics, _ = wait_for("the worker's RSS scraped", lambda: scrape(port),
+                              lambda got: ("supv_process_rss_bytes", worker) in got, deadline=20.0)
+        assert metrics[("supv_instance_up", (("instance", "s1"),))] == 1.0
+        assert metrics[("supv_instance_up", (("instance", "s2"),))] == 1.0
+        assert metrics[("supv_process_state", (*worker, ("state", "RUNNING")))] == 1.0
+        assert metrics[("supv_process_state", (*worker, ("state", "EXITED")))] == 0.0
+        assert metrics[("supv_application_state", (("application", "app"), ("state", "RUNNING")))] == 1.0
+        assert metrics[("supv_application_operational", (("application", "app"),))] == 1.0
+        assert metrics[("supv_application_major_failure", (("application", "app"),))] == 0.0
+        assert metrics[("supv_sampler_up", (("instance", "s1"),))] == 1.0
+        assert metrics[("supv_sampler_up", (("instance", "s2"),))] == 0.0
+        assert 0 <= metrics[("supv_host_cpu_percent", (("instance", "s1"),))] <= 100
+        assert ("supv_host_cpu_percent", (("instance", "s2"),)) not in metrics
+        assert metrics[("supv_process_rss_bytes", worker)] > 100_000
+
+        s1.proxy().supervisor.stopProcess("app:worker")     # the states change with the program
+        metrics, _ = wait_for("the worker STOPPED", lambda: scrape(port),
+                              lambda got: got.get(("supv_process_state", (*worker, ("state", "STOPPED")))) == 1.0,
+                              deadline=20.0)
+        assert metrics[("supv_process_state", (*worker, ("state", "RUNNING")))] == 0.0
+        assert metrics[("supv_application_state", (("application", "app"), ("state", "STOPPED")))] == 1.0
+        assert metrics[("supv_application_operational", (("application", "app"),))] == 0.0
+        assert ("supv_process_rss_bytes", worker) not in metrics
+
+        s1.proxy().supervisor.startProcess("app:worker")
+        s2.kill9()                                          # an instance lost: up 0, its programs not served
+        metrics, _ = wait_for("s2 down", lambda: scrape(port),
+                              lambda got: got.get(("supv_instance_up", (("instance", "s2"),))) == 0.0, deadline=20.0)
+        assert metrics[("supv_instance_state", (("instance", "s2"), ("state", "UNREACHABLE")))] == 1.0
+        lonely = (("application", "lonely"), ("instance", "s2"), ("process", "lonely"))
+        assert metrics[("supv_process_lost", lonely)] == 1.0
+    finally:
+        endpoint.stop()
+    assert endpoint.process.returncode == 130
+
+    result = run_supv("metrics", "-i", f"{s1.spec}", "--once")
+    assert result.exit_code == 0, result.stderr
+    assert 'supv_instance_up{instance="s1"} 1.0' in result.stdout
+    assert run_supv("metrics", "-i", s1.spec, "--listen", "nowhere").exit_code == 2
