@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     # statistics (issue 20): the sampler each supervisord runs, the views, the Prometheus endpoint
     "stats": ("stats", "stats", "CPU and memory per instance and per process, from the samplers."),
     "metrics": ("metrics", "metrics", "Prometheus endpoint (or one exposition) of the cluster's state."),
-    "sampler": ("sampler", "sampler", "The statistics sampler, run by each supervisord as a program."),
+    "sampler": ("sampler", "sampler", "Sample CPU and memory of a host and its supervisord's processes (a program)."),
     "enable_stats": ("stats_control", "enable_stats", "Start the sampler program on every instance."),
     "disable_stats": ("stats_control", "disable_stats", "Stop the sampler program on every instance."),
     "stats_period": ("stats_control", "stats_period", "Show or set the period of the samplers."),

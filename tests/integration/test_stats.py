@@ -98,6 +98,14 @@ def test_stats_of_a_sampled_host_and_of_one_without_sampler(supervisord: Supervi
     assert s2_host == ["s2", "host", "-", "-", "-", "-", "-", "none"]
     assert run_supv("stats_status", "-i", spec, "--format", "plain").stdout.splitlines()[0] == lines[0]
 
+    # instances: the host's measured CPU and memory beside the rules' load
+    result = run_supv("instances", "-i", spec, "--json")
+    measured = {row["nick"]: (row["cpu_percent"], row["memory_percent"]) for row in json.loads(result.stdout)}
+    assert measured["s1"][0] is not None and 0 < measured["s1"][1] < 100 and measured["s2"] == (None, None)
+    lines = run_supv("instances", "-i", spec, "--format", "plain").stdout.splitlines()
+    assert lines[0].split()[3:6] == ["Load", "CPU", "Mem"]
+    assert lines[1].split()[4].endswith("%") and lines[2].split()[3:6] == ["0%", "-", "-"]
+
 
 def test_disable_enable_and_period_of_the_samplers(supervisord: SupervisordFactory) -> None:
     s1, s2 = two_hosts(supervisord)
