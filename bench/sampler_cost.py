@@ -71,7 +71,8 @@ def measure(workdir: Path, programs: int, period: float, window: float) -> dict[
                 raise SystemExit(f"no sample within 60s:\n{server.output()}")
             time.sleep(0.1)
         pid = server.proxy().supervisor.getProcessInfo("supv_sampler")["pid"]
-        lines, cpu, supervisord_cpu, started = lines_of(server), cpu_seconds(pid), cpu_seconds(server.pid), time.monotonic()
+        lines, cpu, supervisord_cpu = lines_of(server), cpu_seconds(pid), cpu_seconds(server.pid)
+        started = time.monotonic()
         time.sleep(window)
         elapsed = time.monotonic() - started
         samples = lines_of(server) - lines
