@@ -214,3 +214,25 @@ def test_metrics_endpoint_scraped_over_http(tmp_path: Any, supervisord: Supervis
     assert result.exit_code == 0, result.stderr
     assert 'supv_instance_up{instance="s1"} 1.0' in result.stdout
     assert run_supv("metrics", "-i", s1.spec, "--listen", "nowhere").exit_code == 2
+
+
+def test_scenario_3_with_its_samplers(tmp_path: Any) -> None:
+    """The launcher's sampler, included by both confs of Scenario 3: every instance is measured."""
+    from tests.support.scenario3 import Scenario3, prepare, write_sampler
+
+    scenario_dir = prepare(tmp_path / "scenario_3")
+    write_sampler(scenario_dir, period=1.0)
+    scenario = Scenario3(scenario_dir).start()
+    try:
+        def measured(got: list[dict[str, Any]]) -> set[tuple[str, str]]:
+            return {(r["instance"], r["process_name"]) for r in got if r["kind"] == "process" and r["rss_bytes"]}
+
+        rows, _ = wait_for("every instance sampling, its sampler measured",
+                           lambda: stats_json(scenario.instance_list)[0],
+                           lambda got: [r["sampler"] for r in got if r["kind"] == "host"] == ["sampling"] * 6
+                           and {(nick, "supv_sampler") for nick in scenario.servers} <= measured(got), deadline=40.0)
+        hosts = [r for r in rows if r["kind"] == "host"]
+        assert [r["instance"] for r in hosts] == list(scenario.servers)
+        assert all(0 < r["memory_percent"] < 100 and r["rss_bytes"] > 0 for r in hosts)
+    finally:
+        scenario.stop()
