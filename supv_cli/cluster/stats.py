@@ -247,12 +247,20 @@ class StatsReader:
         text, offset, overflow = client.call("supervisor.tailProcessStdoutLog", info.namespec, log.offset,
                                              self.tail_bytes)
         offset = int(offset)
-        if overflow or offset < log.offset:  # first read, or more than tail_bytes since, or rotated
+        if offset < log.offset:  # rotated (smaller than where we were): its last bytes, from a new start
+            log.offset = 0
+            text, offset, overflow = client.call("supervisor.tailProcessStdoutLog", info.namespec, 0,
+                                                 self.tail_bytes)
+            offset = int(offset)
+            overflow = True
+        if overflow:  # first read, more than tail_bytes since, or rotated: what came before is not ours
             log.partial = ""
         text = log.partial + str(text)
         complete, _, log.partial = text.rpartition("\n")
         log.partial = log.partial[-self.tail_bytes:]
         sample = last_sample(complete)
+        if sample is not None and info.start and sample.time < info.start:
+            sample = None  # printed by an earlier run of the sampler (same log file): not this one's
         if sample is not None and sample != log.sample:
             log.sample, log.changed_at = sample, self.clock()
         log.offset = offset

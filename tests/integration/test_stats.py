@@ -137,6 +137,18 @@ def test_disable_enable_and_period_of_the_samplers(supervisord: SupervisordFacto
              lambda rows: rows[0]["period"] == 0.7 and rows[1]["sampler"] == "none", deadline=20.0)
     assert "period 0.5s -> 0.7s" in s1.proxy().supervisor.tailProcessStderrLog("supv_sampler", 0, 4096)[0]
 
+    # --watch: one JSON list per line and per refresh, until interrupted
+    from tests.integration.test_look import Stream
+
+    watch = Stream("stats", "-i", spec, "--watch", "--interval", "0.5", "--json")
+    try:
+        watch.wait_for(lambda seen: sum(1 for name, _ in seen if name == "out") >= 3)
+    finally:
+        watch.stop()
+    refreshes = [json.loads(line) for line in watch.out()]
+    assert all([row["instance"] for row in rows if row["kind"] == "host"] == ["s1", "s2"] for rows in refreshes)
+    assert watch.process.returncode == 130
+
 
 RULES = """<?xml version="1.0" encoding="UTF-8"?>
 <root>

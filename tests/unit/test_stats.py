@@ -318,3 +318,70 @@ def test_bad_listen_addresses(text: str) -> None:
 
     with pytest.raises(click.BadParameter):
         parse_listen(text)
+
+
+# ------------------------------------------------------------------------------------------ the reader
+
+class LogClient:
+    """An instance whose sampler log is a real file, tailed by supervisord's own function."""
+
+    def __init__(self, instance: Any, path: Any) -> None:
+        self.instance, self.path, self.calls = instance, path, []
+
+    def call(self, method: str, namespec: str, offset: int, length: int) -> Any:
+        from supervisor.options import tailFile
+
+        self.calls.append((method, namespec, offset, length))
+        return tailFile(str(self.path), offset, length)
+
+
+class LogSession:
+    def __init__(self, client: LogClient) -> None:
+        self.client = client
+
+    def each(self, instances: Any, work: Any) -> list[Any]:
+        return [work(self.client) for _ in instances]
+
+
+def test_the_reader_reads_only_what_was_written_since(tmp_path: Any) -> None:
+    from supv_cli.cluster.stats import StatsReader
+
+    log = tmp_path / "supv_sampler.out"
+    first, second, third = (sample(a__a=(1, float(n), 1)) for n in (1, 2, 3))
+    log.write_text("x" * 300 + "\n" + encode(first) + "\n")
+    client = LogClient(S1, log)
+    now = [100.0]
+    reader = StatsReader(LogSession(client), tail_bytes=256, clock=lambda: now[0])  # type: ignore[arg-type]
+    running = InstanceSnapshot(S1, "RUNNING", processes=(info("supv_sampler", "supv_sampler", pid=5),))
+    snapshot = Snapshot((running,))
+
+    report = reader.read(snapshot)["s1"]
+    assert report.state == "sampling" and report.sample == first
+    size = log.stat().st_size
+    assert client.calls[-1][2:] == (0, 256)                      # the first read: the last 256 bytes
+
+    with log.open("a") as stream:                               # half a line, then the rest
+        stream.write(encode(second)[:20])
+    assert reader.read(snapshot)["s1"].sample == first
+    with log.open("a") as stream:
+        stream.write(encode(second)[20:] + "\n")
+    assert reader.read(snapshot)["s1"].sample == second
+    assert client.calls[-2][2] == size                          # from where the first read ended
+
+    now[0] += 3 * 5.0 + 2                                       # no new line for 3 periods: stuck
+    stale = reader.read(snapshot)["s1"]
+    assert stale.state == "stale" and stale.sample == second and "17s old" in stale.detail
+
+    log.write_text(encode(third) + "\n")                        # rotated: smaller than the offset
+    assert reader.read(snapshot)["s1"].sample == third
+
+    # restarted (a new pid, the same log file): a line printed before it started is not its own
+    started = ProcessInfo("supv_sampler", "supv_sampler", ProcessState.RUNNING, pid=6, start=third.time + 1)
+    restarted = Snapshot((InstanceSnapshot(S1, "RUNNING", processes=(started,)),))
+    assert reader.read(restarted)["s1"].state == "waiting"
+    fourth = Sample(third.time + 2, 5.0, HOST, {})
+    with log.open("a") as stream:
+        stream.write(encode(fourth) + "\n")
+    assert reader.read(restarted)["s1"].sample == fourth
+    stopped = InstanceSnapshot(S1, "RUNNING", processes=(info("supv_sampler", "supv_sampler", ProcessState.STOPPED),))
+    assert reader.read(Snapshot((stopped,)))["s1"].state == "stopped"
