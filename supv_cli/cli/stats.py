@@ -94,7 +94,7 @@ class StatsSource:
         from supv_cli.cli.sstatus import select_processes
         from supv_cli.look.stats import stats_rows
 
-        status = self.app.status()
+        status = self.app.status(need_answer=not refresh)  # a watch goes on while every instance is away
         selected = None
         if self.namespecs and "all" not in self.namespecs:
             processes, errors = select_processes(status, self.namespecs)
