@@ -248,3 +248,20 @@ def test_scenario_3_with_its_samplers(tmp_path: Any) -> None:
         assert all(0 < r["memory_percent"] < 100 and r["rss_bytes"] > 0 for r in hosts)
     finally:
         scenario.stop()
+
+
+def test_a_sampler_under_a_supervisord_on_a_unix_socket_with_credentials(supervisord: SupervisordFactory) -> None:
+    """SUPERVISOR_SERVER_URL is then unix:///...; the sampler's credentials come from its environment."""
+    program = sampler_program()
+    program["environment"] += ',SUPV_USERNAME="ops",SUPV_PASSWORD="s3cret"'
+    server = supervisord(nick="u1", unix=True, username="ops", password="s3cret",
+                         programs={"supv_sampler": program, "worker": SLEEPER})
+    env = {"SUPV_USERNAME": "ops", "SUPV_PASSWORD": "s3cret"}
+
+    def rows() -> list[dict[str, Any]]:
+        return json.loads(run_supv("stats", "-i", server.spec, "--json", env=env).stdout)
+
+    got, _ = wait_for("the worker measured", rows,
+                      lambda got: any(r["process_name"] == "worker" and r["rss_bytes"] for r in got), deadline=20.0)
+    assert got[0]["sampler"] == "sampling"
+    assert "s3cret" not in server.proxy().supervisor.tailProcessStderrLog("supv_sampler", 0, 4096)[0]
