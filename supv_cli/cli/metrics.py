@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
 import click
@@ -136,11 +137,13 @@ def metrics(app: App, listen: str, once: bool, interval: float, program: str, co
         return
     assert address is not None
     first = True
+    answers = CachedApp(registry)
     for snapshot in snapshots(app, interval):
         app.report_unreachable(snapshot)
         collector.families = watch.families(snapshot)
+        answers.invalidate()
         if first:  # served once there is something to serve
-            serve(registry, *address)
+            serve(answers, *address)
             echo_err(f"supv: metrics: serving http://{listen_text(*address)}/metrics, polling "
                      f"{len(app.instances)} instance(s) every {interval:g}s")
             first = False
@@ -150,12 +153,65 @@ def listen_text(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def serve(registry: Any, address: str, port: int) -> None:
+class CachedApp:
+    """prometheus-client's WSGI app, its answers kept until the next poll: formatting the text costs
+    ~8 ms for Scenario 3 (bench/metrics_cost.py), more than the poll, and only a poll changes it. Kept per
+    request shape (path, query, Accept, Accept-Encoding: the format and compression negotiated)."""
+
+    def __init__(self, registry: Any) -> None:
+        from prometheus_client import make_wsgi_app
+
+        self.app = make_wsgi_app(registry)
+        self._answers: dict[tuple[str, ...], tuple[str, list[tuple[str, str]], bytes]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def invalidate(self) -> None:
+        """A new poll: every kept answer is old (and one being made from the last poll is not kept)."""
+        with self._lock:
+            self._answers.clear()
+            self._generation += 1
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        key = tuple(str(environ.get(name, "")) for name in ("PATH_INFO", "QUERY_STRING", "HTTP_ACCEPT",
+                                                              "HTTP_ACCEPT_ENCODING"))
+        with self._lock:
+            answer, generation = self._answers.get(key), self._generation
+        if answer is None:
+            captured: list[Any] = []
+
+            def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                captured[:] = [status, headers]
+                return lambda data: None
+
+            body = b"".join(self.app(environ, capture))
+            answer = (captured[0], list(captured[1]), body)
+            with self._lock:
+                if len(self._answers) >= 32:  # odd request shapes must not grow it without end
+                    self._answers.clear()
+                if generation == self._generation:
+                    self._answers[key] = answer
+        start_response(answer[0], answer[1])
+        return [answer[2]]
+
+
+def serve(app: CachedApp, address: str, port: int) -> None:
     """The HTTP endpoint in a daemon thread; a ConfigError (exit 2) when the address cannot be used."""
-    from prometheus_client import start_http_server
+    import socket
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+            """No line per scrape on stderr."""
 
     try:
-        start_http_server(port, addr=address, registry=registry)
+        server = make_server(address, port, app, Server, QuietHandler)
     except OSError as error:
         raise ConfigError(f"--listen {listen_text(address, port)}: {error.strerror or error}; choose another "
                           "address or port") from None
+    threading.Thread(target=server.serve_forever, name="supv-metrics-http", daemon=True).start()

@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import sys
 import time
 from typing import Any
@@ -226,6 +227,12 @@ def test_metrics_endpoint_scraped_over_http(tmp_path: Any, supervisord: Supervis
     assert result.exit_code == 0, result.stderr
     assert 'supv_instance_up{instance="s1"} 1.0' in result.stdout
     assert run_supv("metrics", "-i", s1.spec, "--listen", "nowhere").exit_code == 2
+    with socket.socket() as busy:                           # an address in use: one line, exit 2
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = f"127.0.0.1:{busy.getsockname()[1]}"
+        result = run_supv("metrics", "-i", s1.spec, "--listen", taken)
+    assert result.exit_code == 2 and f"--listen {taken}: " in result.stderr and "Traceback" not in result.stderr
 
 
 def test_scenario_3_with_its_samplers(tmp_path: Any) -> None:

@@ -385,3 +385,34 @@ def test_the_reader_reads_only_what_was_written_since(tmp_path: Any) -> None:
     assert reader.read(restarted)["s1"].sample == fourth
     stopped = InstanceSnapshot(S1, "RUNNING", processes=(info("supv_sampler", "supv_sampler", ProcessState.STOPPED),))
     assert reader.read(Snapshot((stopped,)))["s1"].state == "stopped"
+
+
+def test_the_endpoint_keeps_its_answer_until_the_next_poll() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from supv_cli.cli.metrics import CachedApp, ClusterCollector
+    from supv_cli.look.metrics import Family
+
+    collector = ClusterCollector()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    app = CachedApp(registry)
+    calls = []
+
+    def get(accept: str = "") -> bytes:
+        environ = {"PATH_INFO": "/metrics", "QUERY_STRING": "", "HTTP_ACCEPT": accept, "REQUEST_METHOD": "GET"}
+        return b"".join(app(environ, lambda status, headers, exc_info=None: calls.append(status)))
+
+    def families(value: float) -> list[Family]:
+        family = Family("supv_instance_up", "help", ("instance",))
+        family.add(value, "s1")
+        return [family]
+
+    collector.families = families(1.0)
+    assert b'supv_instance_up{instance="s1"} 1.0' in get()
+    collector.families = families(0.0)                      # changed without a poll said: the kept answer
+    assert b'supv_instance_up{instance="s1"} 1.0' in get()
+    assert b"# EOF" in get("application/openmetrics-text")   # another format: its own answer
+    app.invalidate()
+    assert b'supv_instance_up{instance="s1"} 0.0' in get()
+    assert calls and all(status.startswith("200") for status in calls)
