@@ -49,6 +49,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sversion": ("sversion", "sversion", "Show supv's version and each supervisord's."),
     "strategies": ("strategies", "strategies", "Show the strategies in force (controller and rules)."),
     "local_status": ("local_status", "local_status", "Show the processes of the local instance (--local)."),
+    # statistics (issue 20): the sampler each supervisord runs, the views, the Prometheus endpoint
+    "stats": ("stats", "stats", "CPU and memory per instance and per process, from the samplers."),
+    "metrics": ("metrics", "metrics", "Prometheus endpoint (or one exposition) of the cluster's state."),
+    "sampler": ("sampler", "sampler", "Sample CPU and memory of a host and its supervisord's processes (a program)."),
+    "enable_stats": ("stats_control", "enable_stats", "Start the sampler program on every instance."),
+    "disable_stats": ("stats_control", "disable_stats", "Stop the sampler program on every instance."),
+    "stats_period": ("stats_control", "stats_period", "Show or set the period of the samplers."),
 }
 
 #: aliases kept for supvisorsctl users: name -> the supv command line it stands for (fixed options
@@ -62,7 +69,8 @@ ALIASES: dict[str, str] = {"application_info": "application-info", "restart_appl
                            "stop_application": "stop-plan", "test_start_application": "run-plan --dry-run",
                            "test_start_process": "start --dry-run", "restart_sequence": "restart-plan",
                            "master": "controller status", "sstate": "controller status",
-                           "sreload": "reload", "sshutdown": "shutdown"}
+                           "sreload": "reload", "sshutdown": "shutdown",
+                           "stats_status": "stats"}
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
     f"  {code.value:<4}{text}"

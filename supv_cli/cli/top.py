@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from supv_cli.cli.options import cluster_options
+from supv_cli.cluster import SAMPLER_PROGRAM
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -105,8 +106,9 @@ def top(app: App, interval: float, once: bool) -> None:
 
     Refreshed every --interval seconds from the same polls as the controller (run-plan --watch):
     the applications (state, operational status LED, major and minor failure, from the rules -r), the
-    instances (state, load as a bar against the 100 % cap, running/total processes, the role of the supv
-    controller running there: acting or standby, read every 5 s), the conflicts (managed processes
+    instances (state, load as a bar against the 100 % cap, the host's measured CPU and memory where a
+    sampler runs (supv sampler), running/total processes, the role of the supv controller running
+    there: acting or standby; both read every 5 s), the conflicts (managed processes
     active on several instances) and the last changes seen (as supv events prints them). The frame is
     redrawn when something in it changes; otherwise only its header line is, for its clock.
     Press q or Ctrl-C to quit; the terminal is restored.
@@ -149,13 +151,15 @@ def print_once(app: App, interval: float) -> None:
     """One whole frame on stdout (warnings on stderr); exit 3 when no instance answered."""
     import shutil
 
+    from supv_cli.cli.instances import measured_hosts
     from supv_cli.cli.output import no_color
     from supv_cli.cli.top_render import text_lines
     from supv_cli.look.dashboard import build_frame
 
     status = app.status(with_config=False)
     width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
-    frame = build_frame(status, roles_of(app, status.snapshot), (), interval)
+    measured = measured_hosts(app, status.snapshot, SAMPLER_PROGRAM)
+    frame = build_frame(status, roles_of(app, status.snapshot), (), interval, measured)
     for line in text_lines(frame, width, color=not no_color()):
         click.echo(line)
 
@@ -169,8 +173,10 @@ def run_live(app: App, interval: float) -> None:
     from supv_cli.cli.polling import snapshots
     from supv_cli.cli.top_render import HeaderLine, render
     from supv_cli.cluster.polling import same_answers
+    from supv_cli.cluster.stats import StatsReader
     from supv_cli.look.changes import ChangeDetector, conflicts_in
     from supv_cli.look.dashboard import build_frame, fit
+    from supv_cli.look.stats import host_figures
     from supv_cli.status import evaluate
 
     app.session  # noqa: B018  ("no instances" is an error before the screen is taken)
@@ -179,6 +185,8 @@ def run_live(app: App, interval: float) -> None:
     detector = ChangeDetector()
     events: deque[Any] = deque(maxlen=EVENTS_KEPT)
     roles: dict[str, str] = {}
+    stats = StatsReader(app.session, SAMPLER_PROGRAM)  # the hosts' CPU and memory, read with the roles
+    measured: dict[str, tuple[float | None, float | None]] = {}
     roles_read = -ROLES_EVERY
     keys = Keys()
     header = HeaderLine(console)
@@ -202,10 +210,12 @@ def run_live(app: App, interval: float) -> None:
                 seen += len(changes)
                 if time.monotonic() - roles_read >= ROLES_EVERY:
                     roles, roles_read = roles_of(app, snapshot), time.monotonic()
+                    measured = {nick: host_figures(report) for nick, report in stats.read(snapshot).items()
+                                if report.sample is not None}
                 # a quiet cluster gives the same status object: its frame is not built again
-                if not built or built[0] is not status or built[1:] != (roles, seen, console.height):
-                    frame = fit(build_frame(status, roles, list(events), interval), console.height)
-                    built = (status, roles, seen, console.height)
+                if not built or built[0] is not status or built[1:] != (roles, seen, console.height, measured):
+                    frame = fit(build_frame(status, roles, list(events), interval, measured), console.height)
+                    built = (status, roles, seen, console.height, measured)
                 # a full redraw costs rich more than a poll: only when the frame changed (or every
                 # REDRAW_EVERY); otherwise only the header line, whose clock says the frame is current
                 timed = replace(frame, taken_at=snapshot.taken_at)

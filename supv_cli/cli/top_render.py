@@ -91,8 +91,12 @@ def instances(frame: Frame) -> Any:
     # every column but the reason keeps its width: the reason is what an 80-column terminal cuts
     nick = min(20, max([8] + [len(row.nick) for row in frame.instances]))
     procs = max([5] + [len(f"{row.running}/{row.total}") for row in frame.instances if row.total is not None])
+    # the host's measured CPU and memory, where a sampler runs (supv sampler)
+    measured = any(row.cpu_percent is not None or row.memory_percent is not None for row in frame.instances)
     columns: list[tuple[str, dict[str, Any]]] = [
         ("Instance", {"min_width": nick}), ("State", {"min_width": 11}), ("Load", {"min_width": 15}),
+        *([("CPU", {"justify": "right", "min_width": 6}), ("Mem", {"justify": "right", "min_width": 6})]
+          if measured else []),
         ("Procs", {"justify": "right", "min_width": procs}), ("Controller", {"min_width": 10})]
     table = _table(*columns, *([("Reason", {})] if reasons else []))
     for row in frame.instances:
@@ -101,7 +105,9 @@ def instances(frame: Frame) -> Any:
             load.append(load_bar(row.load), style=_load_style(row.load))
             load.append(f" {row.load:>3}%")
         count = "" if row.total is None else f"{row.running}/{row.total}"
-        cells = [Text(row.nick), Text(row.state, style=STATE_STYLES.get(row.state, "")), load, count,
+        figures = [Text("-" if value is None else f"{value:.1f}%") for value in (row.cpu_percent, row.memory_percent)]
+        cells = [Text(row.nick), Text(row.state, style=STATE_STYLES.get(row.state, "")), load,
+                 *(figures if measured else []), count,
                  Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
         if reasons:
             cells.append(Text(row.reason if row.state != "RUNNING" else "", style="dim"))

@@ -52,6 +52,9 @@ class InstanceRow:
     running: int | None
     total: int | None
     role: str = ""
+    #: the host's CPU % (all cores) and memory in use %, measured by its sampler (None without one)
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
 
     @property
     def attention(self) -> bool:
@@ -78,9 +81,10 @@ class Frame:
 
 
 def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequence[Change],
-                interval: float) -> Frame:
+                interval: float, measured: Mapping[str, tuple[float | None, float | None]] | None = None) -> Frame:
     """The frame of one poll: ``roles`` maps nicks to ``acting`` / ``standby`` (the supv controllers),
-    ``events`` are the last changes, oldest first."""
+    ``events`` are the last changes, oldest first, ``measured`` nicks to their host's (CPU %, memory %)
+    where a sampler runs."""
     apps = tuple(AppRow(app.application_name, app.statename, app.operational_status, app.major_failure,
                         app.minor_failure, app.managed) for app in status.applications.values())
     rows = []
@@ -88,8 +92,9 @@ def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequenc
         nick = snap.instance.nick
         if snap.reachable:
             running = sum(1 for info in snap.processes if info.running)
+            cpu, memory = (measured or {}).get(nick, (None, None))
             rows.append(InstanceRow(nick, snap.state, snap.reason, status.instance_loads.get(nick, 0), running,
-                                    len(snap.processes), roles.get(nick, "")))
+                                    len(snap.processes), roles.get(nick, ""), cpu, memory))
         else:
             rows.append(InstanceRow(nick, "UNREACHABLE", snap.reason, None, None, None, roles.get(nick, "")))
     conflicts = tuple(conflicts_in(status).items())

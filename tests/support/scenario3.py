@@ -83,6 +83,18 @@ def write_controller(scenario_dir: Path, args: Sequence[str] = ()) -> Path:
     return path
 
 
+def write_sampler(scenario_dir: Path, period: float = 5.0) -> Path:
+    """The launcher's statistics sampler (``supv sampler``), in ``run/stats``: every instance includes it."""
+    folder = scenario_dir / "run" / "stats"
+    folder.mkdir(parents=True, exist_ok=True)
+    command = shlex.join([sys.executable, "-m", "supv_cli", "sampler", "--stats-interval", str(period)])
+    path = folder / "supv_sampler.ini"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(launcher().SAMPLER_INI.format(command=command.replace("%", "%%")))
+    os.replace(temporary, path)
+    return path
+
+
 def host_of(nick: str) -> str:
     """server_N -> 127.0.0.1N, console_N -> 127.0.0.2N (each instance a node of its own)."""
     return f"127.0.0.{(10 if nick.startswith('server') else 20) + int(nick[-1])}"
