@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.options import Seconds, cluster_options, output_options
 from supv_cli.cli.output import echo_err
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @cluster_options
 @output_options
 @click.option("--count", type=click.IntRange(min=1), metavar="N", help="Stop after N events.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two polls of the instances.")
 @click.pass_obj
 def events(app: App, count: int | None, interval: float) -> None:

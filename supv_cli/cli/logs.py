@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.options import Seconds, cluster_options, output_options
 from supv_cli.cli.output import echo_err
 from supv_cli.errors import ClusterError, SupvError, UsageError
 
@@ -72,7 +72,7 @@ def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
 @click.option("-n", "--lines", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
               help="Lines of each log to print first (0: only new lines with -f).")
 @click.option("--stderr", "use_stderr", is_flag=True, help="Read the stderr log instead of the stdout log.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
               help="With -f: seconds between two reads.")
 @click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...")
 @click.pass_obj

@@ -8,6 +8,7 @@ decorators passing one keyword argument each (``dry_run``, ``quiet``, ``poll_int
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from typing import Any, Callable
@@ -32,6 +33,46 @@ ENV_FORMAT = "SUPV_FORMAT"
 ENV_DEBUG = "SUPV_DEBUG"
 #: default of --poll-interval (seconds)
 DEFAULT_POLL_INTERVAL = 0.2
+
+
+class Seconds(click.ParamType):
+    """A duration in seconds, the one type of every time option and its environment variable: a finite
+    number within ``[min, max]`` (``nan``, ``inf`` and negative numbers would hang or overflow a wait).
+    A bad value is a usage error (exit 2) naming the option."""
+
+    name = "seconds"
+
+    def __init__(self, min: float = 0.0, max: float | None = None) -> None:
+        self.min = min
+        self.max = max
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds{_from_env(param, ctx)}.", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds{_from_env(param, ctx)}.", param, ctx)
+        if number < self.min or (self.max is not None and number > self.max):
+            bounds = f"between {self.min:g} and {self.max:g}" if self.max is not None else f"at least {self.min:g}"
+            self.fail(f"{value!r}{_from_env(param, ctx)}: the number of seconds must be {bounds}.", param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"Seconds(min={self.min!r}, max={self.max!r})"
+
+
+def _from_env(param: click.Parameter | None, ctx: click.Context | None) -> str:
+    """`` (from SUPV_X)`` when the bad value came from the option's environment variable."""
+    from click.core import ParameterSource
+
+    envvar = getattr(param, "envvar", None)
+    if ctx is None or param is None or not param.name or not isinstance(envvar, str):
+        return ""
+    return f" (from {envvar})" if ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT else ""
 
 
 def app_of(ctx: click.Context | None = None) -> Any:
@@ -67,7 +108,7 @@ def cluster_options(func: F) -> F:
                   help="HTTP basic auth user for every instance [SUPV_USERNAME].")
     @click.option("--password", "password", envvar=ENV_PASSWORD, metavar="PASSWORD",
                   help="HTTP basic auth password for every instance; prefer the env var [SUPV_PASSWORD].")
-    @click.option("--timeout", "timeout", envvar=ENV_TIMEOUT, type=click.FloatRange(min=0.1),
+    @click.option("--timeout", "timeout", envvar=ENV_TIMEOUT, type=Seconds(min=0.1),
                   metavar="SECONDS", help="Timeout of every XML-RPC call, default 5 [SUPV_TIMEOUT].")
     @functools.wraps(func)
     def wrapper(*args: Any, instances: tuple[str, ...], rules: tuple[str, ...], config: str | None,
@@ -143,7 +184,7 @@ def poll_interval_option(func: F | None = None, *, default: float = DEFAULT_POLL
     ``@poll_interval_option(default=..., help_text=...)`` for a command that polls at its own pace."""
 
     def decorate(target: F) -> F:
-        return click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=default,
+        return click.option("--poll-interval", type=Seconds(min=0.02, max=10), default=default,
                             show_default=True, metavar="SECONDS", help=help_text)(target)
 
     return decorate(func) if func is not None else decorate
@@ -170,10 +211,10 @@ def start_options(func: F) -> F:
     from supv_cli.plan.run_types import DEFAULT_EXIT_TIMEOUT, DEFAULT_START_TIMEOUT
 
     func = local_option()(func)
-    func = click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT,
+    func = click.option("--exit-timeout", type=Seconds(min=0), default=DEFAULT_EXIT_TIMEOUT,
                         show_default=True, envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
                         help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")(func)
-    return click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT,
+    return click.option("--start-timeout", type=Seconds(min=0), default=DEFAULT_START_TIMEOUT,
                         show_default=True, envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
                         help="Margin over a program's startsecs to reach RUNNING before it is failed "
                              "[SUPV_START_TIMEOUT].")(func)
@@ -183,7 +224,7 @@ def stop_timeout_option(func: F) -> F:
     """``--stop-timeout``, passed as ``stop_timeout``."""
     from supv_cli.plan.run_types import DEFAULT_STOP_TIMEOUT
 
-    return click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT,
+    return click.option("--stop-timeout", type=Seconds(min=0), default=DEFAULT_STOP_TIMEOUT,
                         show_default=True, metavar="SECONDS",
                         help="Margin over a program's stopwaitsecs before its stop is failed.")(func)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import cluster_options
+from supv_cli.cli.options import Seconds, cluster_options
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -75,7 +75,7 @@ def roles_of(app: App, snapshot: Snapshot) -> dict[str, str]:
 
 @click.command("top", context_settings={"help_option_names": ["-h", "--help"]})
 @cluster_options
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two refreshes.")
 @click.option("--once", is_flag=True, help="Print one frame and exit (also when stdout is not a terminal).")
 @click.pass_obj

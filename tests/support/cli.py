@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 from click.testing import CliRunner, Result
 
 from supv_cli.cli import cli
 
-#: fixed terminal facts so that table checks are exact
-BASE_ENV = {"COLUMNS": "200", "NO_COLOR": "1", "SUPV_INSTANCES": None, "SUPV_RULES": None, "SUPV_CONFIG": None,
-            "SUPV_USERNAME": None, "SUPV_PASSWORD": None, "SUPV_TIMEOUT": None, "SUPV_FORMAT": None,
-            "SUPV_DEBUG": None}
+#: every environment variable supv reads starts with this; a test's environment has none of them
+SUPV_PREFIX = "SUPV_"
+
+
+def clean_env() -> dict[str, str | None]:
+    """Fixed terminal facts (exact table checks) and every ``SUPV_*`` variable of the environment
+    removed (a developer's exported SUPV_START_TIMEOUT must not change a test)."""
+    return {"COLUMNS": "200", "NO_COLOR": "1", **{name: None for name in os.environ if name.startswith(SUPV_PREFIX)}}
+
+
+#: ``clean_env()`` as the tests started: a developer's SUPV_* removed, those a test sets itself kept (the
+#: autouse fixture of tests/conftest.py also drops every SUPV_* before each test)
+BASE_ENV = clean_env()
 
 
 def make_runner() -> CliRunner:
