@@ -68,7 +68,8 @@ def events(app: App, count: int | None, interval: float) -> None:
             app.report_unreachable(snapshot)
             echo_err(f"supv: events: watching {len(app.instances)} instance(s) every {interval:g}s")
         for change in detector.feed(snapshot, conflicts(snapshot)):
-            click.echo(json.dumps(change.to_dict()) if app.fmt == "json" else change.line())
+            line = json.dumps(change.to_dict()) if app.fmt == "json" else app.terminal.out(change.line())
+            click.echo(line, color=True)  # the Terminal decided: click strips nothing
             sys.stdout.flush()  # a stream: each line must reach a pipe when it happens
             seen += 1
             if count is not None and seen >= count:

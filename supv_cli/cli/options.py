@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import sys
 from typing import Any, Callable
 
 import click
@@ -144,13 +143,14 @@ def option_origins(ctx: click.Context) -> tuple[dict[str, str], tuple[str, ...]]
 FORMATS = ("table", "plain", "json")
 
 
-def resolve_format(fmt: str | None, json_flag: bool) -> str:
-    """``--json`` wins; then ``--format``; else table on a terminal and plain otherwise."""
+def resolve_format(fmt: str | None, json_flag: bool, default: str = "plain") -> str:
+    """``--json`` wins; then ``--format``; else ``default`` (the Terminal's: table on a terminal and
+    plain otherwise)."""
     if json_flag:
         return "json"
     if fmt:
         return fmt
-    return "table" if sys.stdout.isatty() else "plain"
+    return default
 
 
 def output_options(func: F) -> F:
@@ -161,7 +161,8 @@ def output_options(func: F) -> F:
     @click.option("--json", "json_flag", is_flag=True, help="Same as --format json.")
     @functools.wraps(func)
     def wrapper(*args: Any, fmt: str | None, json_flag: bool, **kwargs: Any) -> Any:
-        app_of().fmt = resolve_format(fmt, json_flag)
+        app = app_of()
+        app.fmt = resolve_format(fmt, json_flag, app.terminal.default_format)
         return func(*args, **kwargs)
 
     return wrapper

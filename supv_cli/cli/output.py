@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 
 import click
 
+from supv_cli.cli.terminal import Terminal, current_terminal
+
 Row = Sequence[Any]
 
 #: a message located in a file, ``FILE:LINE: text`` (groups: the location, the text)
@@ -22,7 +24,7 @@ LOCATED_RE = re.compile(r"^([^\s:][^:]*:\d+): (.*)$", re.S)
 
 def no_color() -> bool:
     """True when colour must not be used (NO_COLOR set, or stdout not a terminal)."""
-    return bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
+    return not current_terminal().color
 
 
 def stdout_gone() -> bool:
@@ -51,13 +53,13 @@ def silence_stdout() -> None:
 
 
 def echo_err(message: str) -> None:
-    """A line of talk on stderr."""
-    click.echo(message, err=True)
+    """A line of talk on stderr (control characters of names shown visibly on a terminal)."""
+    click.echo(current_terminal().err(message), err=True, color=True)  # the Terminal decided: click strips nothing
 
 
 def warn(message: str) -> None:
     """A warning on stderr, in the same shape as errors."""
-    click.echo(f"supv: warning: {message}", err=True)
+    echo_err(f"supv: warning: {message}")
 
 
 def print_json(data: Any) -> None:
@@ -68,19 +70,12 @@ def print_json(data: Any) -> None:
 def make_console(stderr: bool = False, **options: Any) -> Any:
     """A rich console that honours NO_COLOR: plain text then, no escape sequence at all (rich's own
     ``no_color`` keeps bold and dim)."""
-    from rich.console import Console
-
-    if os.environ.get("NO_COLOR"):
-        options["color_system"] = None
-    return Console(stderr=stderr, highlight=False, **options)
+    return current_terminal().console(stderr=stderr, **options)
 
 
 def stdout_console() -> Any:
     """A rich console on stdout that honours NO_COLOR and the terminal width (COLUMNS)."""
-    width = None
-    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
-        width = 250  # a table asked for in a pipe: do not squeeze it into 80 columns
-    return make_console(soft_wrap=False, width=width)
+    return make_console(soft_wrap=False)
 
 
 def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | None = None,
@@ -93,7 +88,7 @@ def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | N
         table.add_column(header, justify=(justify[index] if justify else "left"),  # type: ignore[arg-type]
                          overflow="fold")
     for row in rows:
-        table.add_row(*(str(cell) for cell in row))
+        table.add_row(*(Terminal.cell(str(cell)) for cell in row))
     stdout_console().print(table)
 
 
@@ -131,16 +126,19 @@ class View:
     plain: Callable[[], Sequence[str]] | None = field(default=None)
 
 
-def render(view: View, fmt: str) -> None:
-    """The one output path of every view: ``fmt`` is json, plain or table."""
+def render(view: View, fmt: str, terminal: Terminal | None = None) -> None:
+    """The one output path of every view: ``fmt`` is json, plain or table. Text from the cluster is
+    escaped as ``terminal`` says (cli/terminal.py): JSON as JSON does, plain lines visibly on a
+    terminal and raw in a pipe, table cells always visibly."""
+    terminal = terminal or current_terminal()
     if fmt == "json":
         print_json(view.data())
     elif fmt == "plain":
         if view.plain is not None:
             for line in view.plain():
-                click.echo(line)
+                click.echo(terminal.out(line), color=True)  # the Terminal decided: click strips nothing
         else:
-            click.echo("\n\n".join(plain_table(t.headers, t.rows) for t in view.tables()))
+            click.echo(terminal.out("\n\n".join(plain_table(t.headers, t.rows) for t in view.tables())), color=True)
     else:
         for index, table in enumerate(view.tables()):
             if index:

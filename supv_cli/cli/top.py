@@ -109,7 +109,7 @@ def top(app: App, interval: float, once: bool) -> None:
     from supv_cli.cli.polling import use_watch_timeout
 
     use_watch_timeout(app)
-    if once or not sys.stdout.isatty():
+    if once or not app.terminal.out_tty:
         print_once(app, interval)
         return
     run_live(app, interval)
@@ -119,21 +119,19 @@ def print_once(app: App, interval: float) -> None:
     """One whole frame on stdout (warnings on stderr); exit 3 when no instance answered."""
     import shutil
 
-    from supv_cli.cli.output import no_color
     from supv_cli.cli.top_render import text_lines
     from supv_cli.look.dashboard import build_frame
 
     status = app.status(with_config=False)
     width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
     frame = build_frame(status, roles_of(app, status.snapshot), (), interval)
-    for line in text_lines(frame, width, color=not no_color()):
+    for line in text_lines(frame, width, color=app.terminal.color):
         click.echo(line)
 
 
 def run_live(app: App, interval: float) -> None:
     """Refresh a full-screen frame until q (or Ctrl-C); the screen and the terminal are restored.
     Nothing is written on stderr meanwhile (it would tear the frame): unreachable instances are in it."""
-    from rich.console import Console
     from rich.live import Live
 
     from supv_cli.cli.polling import snapshots
@@ -145,7 +143,7 @@ def run_live(app: App, interval: float) -> None:
 
     app.session  # noqa: B018  ("no instances" is an error before the screen is taken)
     rules = app.rules  # loaded, and its warnings said, before the screen is taken
-    console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+    console = app.terminal.console()  # NO_COLOR: no colour, and no bold, dim or underline either
     detector = ChangeDetector()
     events: deque[Any] = deque(maxlen=EVENTS_KEPT)
     roles: dict[str, str] = {}

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from supv_cli.cli.status_render import LED, LED_STYLES, STATE_STYLES
+from supv_cli.cli.terminal import visible
 from supv_cli.look.dashboard import Frame, load_bar
 
 #: the style of a load bar: green up to 70 %, then orange, red at and above the 100 % cap
@@ -77,7 +78,7 @@ def applications(frame: Frame) -> Any:
         if row.operational_status:
             led.append(LED, style=LED_STYLES.get(row.operational_status, "default"))
             led.append(f" {row.operational_status}")
-        table.add_row(Text(row.name), Text(row.state, style=STATE_STYLES.get(row.state, "")), led,
+        table.add_row(Text(visible(row.name)), Text(row.state, style=STATE_STYLES.get(row.state, "")), led,
                       Text(str(row.major_failure), style="red" if row.major_failure else ""),
                       Text(str(row.minor_failure), style="dark_orange" if row.minor_failure else ""))
     return table
@@ -101,10 +102,10 @@ def instances(frame: Frame) -> Any:
             load.append(load_bar(row.load), style=_load_style(row.load))
             load.append(f" {row.load:>3}%")
         count = "" if row.total is None else f"{row.running}/{row.total}"
-        cells = [Text(row.nick), Text(row.state, style=STATE_STYLES.get(row.state, "")), load, count,
+        cells = [Text(visible(row.nick)), Text(row.state, style=STATE_STYLES.get(row.state, "")), load, count,
                  Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
         if reasons:
-            cells.append(Text(row.reason if row.state != "RUNNING" else "", style="dim"))
+            cells.append(Text(visible(row.reason) if row.state != "RUNNING" else "", style="dim"))
         table.add_row(*cells)
     return table
 
@@ -133,13 +134,14 @@ def render(frame: Frame, live: bool = False) -> Any:
         parts.append(Text(frame.more_instances, style="dim"))
     if frame.conflicts:
         parts.append(Text("Conflicts", style="bold red"))
-        parts += [Text(f"  {namespec} on {', '.join(nicks)}", style="red") for namespec, nicks in frame.conflicts]
+        parts += [Text(visible(f"  {namespec} on {', '.join(nicks)}"), style="red")
+                  for namespec, nicks in frame.conflicts]
     else:
         parts.append(Text("Conflicts: none", style="bold"))
     title = "Last events" + (f" ({frame.more_events} earlier not shown)" if frame.more_events else "")
     parts.append(Text(title if frame.events else "Last events: none yet", style="bold"))
     for change in frame.events:
-        parts.append(Text(change.line(when=time.strftime("%H:%M:%S", time.localtime(change.time))),
+        parts.append(Text(visible(change.line(when=time.strftime("%H:%M:%S", time.localtime(change.time)))),
                           style=STATE_STYLES.get(change.to_state, "")))
     # one line per item whatever the width: fit() counts on it
     for part in parts:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
+from supv_cli.cli.terminal import current_terminal
 from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         if json_lines:
             click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
         else:
-            click.echo(f"{stamp()} {event.line()}", err=True)
+            click.echo(current_terminal().err(f"{stamp()} {event.line()}"), err=True, color=True)
 
     def on_events(events: Sequence[Any]) -> None:
         cycles[0] += 1

@@ -7,6 +7,7 @@ import os
 from click.testing import CliRunner, Result
 
 from supv_cli.cli import cli
+from supv_cli.cli.terminal import Terminal
 
 #: every environment variable supv reads starts with this; a test's environment has none of them
 SUPV_PREFIX = "SUPV_"
@@ -30,7 +31,13 @@ def make_runner() -> CliRunner:
         return CliRunner()  # click >= 8.2 keeps stderr apart
 
 
-def run_supv(*args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> Result:
-    """``supv ARGS...`` in-process; exceptions other than SystemExit propagate (no hidden tracebacks)."""
-    return make_runner().invoke(cli, list(args), env={**BASE_ENV, **(env or {})}, input=input,
+def run_supv(*args: str, env: dict[str, str | None] | None = None, input: str | None = None,
+             terminal: Terminal | None = None) -> Result:
+    """``supv ARGS...`` in-process; exceptions other than SystemExit propagate (no hidden tracebacks).
+    ``terminal``: what supv is told of its streams (``Terminal(out_tty=True, err_tty=True)``: both are
+    terminals, as a person sees them); by default CliRunner's streams, which are no terminals."""
+    from supv_cli.cli.app import App
+
+    obj = App(terminal=terminal) if terminal is not None else None
+    return make_runner().invoke(cli, list(args), env={**BASE_ENV, **(env or {})}, input=input, obj=obj,
                                 catch_exceptions=False)
