@@ -30,6 +30,9 @@ ENV_PASSWORD = ENV["password"]
 ENV_TIMEOUT = ENV["timeout"]
 ENV_FORMAT = "SUPV_FORMAT"
 ENV_DEBUG = "SUPV_DEBUG"
+#: said once when --password is given on the command line
+PASSWORD_IN_PS = (f"--password on the command line is visible to every user of this machine (ps); export "
+                  f"{ENV_PASSWORD} instead, or give it in the inventory (password = %(ENV_VARIABLE)s)")
 #: default of --poll-interval (seconds)
 DEFAULT_POLL_INTERVAL = 0.2
 
@@ -104,9 +107,11 @@ def cluster_options(func: F) -> F:
                   help="supv inventory file, or a supervisord.conf with a [rpcinterface:supvisors] "
                        "section [SUPV_CONFIG].")
     @click.option("-u", "--username", "username", envvar=ENV_USERNAME, metavar="USER",
-                  help="HTTP basic auth user for every instance [SUPV_USERNAME].")
+                  help="HTTP basic auth user of every instance without credentials of its own in the "
+                       "inventory [SUPV_USERNAME].")
     @click.option("--password", "password", envvar=ENV_PASSWORD, metavar="PASSWORD",
-                  help="HTTP basic auth password for every instance; prefer the env var [SUPV_PASSWORD].")
+                  help="HTTP basic auth password of the same instances; prefer the env var (the command "
+                       "line is visible in ps) [SUPV_PASSWORD].")
     @click.option("--timeout", "timeout", envvar=ENV_TIMEOUT, type=Seconds(min=0.1),
                   metavar="SECONDS", help="Timeout of every XML-RPC call, default 5 [SUPV_TIMEOUT].")
     @functools.wraps(func)
@@ -115,6 +120,10 @@ def cluster_options(func: F) -> F:
         from supv_cli.cluster.settings import ClusterOptions  # not at import: `supv --help` stays fast
 
         origins, shadowed = option_origins(click.get_current_context())
+        if origins.get("password") == COMMAND_LINE:
+            from supv_cli.cli.output import warn
+
+            warn(PASSWORD_IN_PS)
         app_of().cluster = ClusterOptions(instances=instances, rules=rules, config=config, username=username,
                                           password=password, timeout=timeout, origins=origins, shadowed=shadowed)
         return func(*args, **kwargs)
