@@ -78,18 +78,75 @@ def stdout_console() -> Any:
     return make_console(soft_wrap=False)
 
 
+#: the narrowest a column of prose (reason, detail) is made before a name is cut
+PROSE_MIN = 12
+
+
+_NAME_PIECE_RE = re.compile(r"[^_:.\-]*[_:.\-]*")
+
+
+def break_name(name: str, width: int | None) -> str:
+    """``name`` on lines of at most ``width``, broken after ``_``, ``:``, ``.`` or ``-`` (a piece longer
+    than the width is left to the table to fold). Markup (a ``[`` in it) is left as it is."""
+    if width is None or len(name) <= width or "[" in name:
+        return name
+    lines = [""]
+    for piece in filter(None, _NAME_PIECE_RE.findall(name)):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(lines)
+
+
+def fit_widths(natural: Sequence[int], floors: Sequence[int], room: int) -> list[int | None]:
+    """Column widths of a table ``room`` columns wide (borders taken off): None each when the natural
+    widths fit. Otherwise the widest column is narrowed one column at a time, down to its floor (its
+    header, its longest piece of name, PROSE_MIN for prose), then, only when the floors do not fit
+    either, below it: short names, states and headers stay whole."""
+    if sum(natural) <= room:
+        return [None] * len(natural)
+    widths = list(natural)
+    for floor_of in (lambda index: min(natural[index], floors[index]), lambda index: 1):
+        while sum(widths) > room:
+            shrinkable = [index for index in range(len(widths)) if widths[index] > floor_of(index)]
+            if not shrinkable:
+                break
+            widths[max(shrinkable, key=lambda index: widths[index])] -= 1
+    return list(widths)
+
+
 def print_rich_table(headers: Sequence[str], rows: Sequence[Row], title: str | None = None,
                      justify: Sequence[str] | None = None) -> None:
-    """A rich table; cells may carry rich markup (``[green]RUNNING[/]``)."""
+    """A rich table; cells may carry rich markup (``[green]RUNNING[/]``). A column of single words
+    (names, states) is never split inside a word: on a narrow terminal the columns of prose (reasons,
+    details) wrap between their words first; a name is cut with an ellipsis only when even that is not
+    enough."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_edge=True, header_style="bold")
+    console = stdout_console()
+    cells = [[Terminal.cell(str(cell)) for cell in row] for row in rows]
+    columns = []  # (is a column of single words, its widest cell or header, the narrowest it should be)
+    for index, header in enumerate(headers):
+        texts = [Text.from_markup(row[index]).plain for row in cells if index < len(row)]
+        words = all(len(text.split()) <= 1 for text in texts)
+        pieces = [len(piece) for text in texts for piece in (_NAME_PIECE_RE.findall(text) if words else [])]
+        columns.append((words, max([len(header)] + [len(t) for t in texts]),
+                        max([len(header)] + pieces) if words else PROSE_MIN))
+    floors = [floor for _, _, floor in columns]
+    # one blank each side of a cell; none when even the floors would not fit so
+    padding = 1 if sum(floors) <= console.width - (3 * len(headers) + 1) else 0
+    widths = fit_widths([widest for _, widest, _ in columns], floors,
+                        console.width - ((1 + 2 * padding) * len(headers) + 1))
+    table = Table(title=title, show_edge=True, header_style="bold", padding=(0, padding))
     for index, header in enumerate(headers):
         table.add_column(header, justify=(justify[index] if justify else "left"),  # type: ignore[arg-type]
-                         overflow="fold")
-    for row in rows:
-        table.add_row(*(Terminal.cell(str(cell)) for cell in row))
-    stdout_console().print(table)
+                         overflow="fold", width=widths[index])
+    for row in cells:
+        # a name too wide for its column is broken after a _ : . or - (rich would cut it anywhere)
+        table.add_row(*(break_name(cell, widths[index]) if widths[index] and columns[index][0] else cell
+                        for index, cell in enumerate(row)))
+    console.print(table)
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Row]) -> str:
