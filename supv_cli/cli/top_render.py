@@ -30,17 +30,34 @@ def _table(*columns: tuple[str, dict[str, Any]]) -> Any:
     return table
 
 
-def header(frame: Frame, live: bool) -> Any:
+def header(frame: Frame, live: bool, width: int | None = None) -> Any:
+    """The first line: whole parts only, as many as fit in ``width - 1`` columns. The last column is
+    never written (a terminal may wrap there, onto the title below) and nothing is cut with an ellipsis
+    (a terminal may draw it two columns wide)."""
     from rich.text import Text
 
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("supv top", style="bold")
-    text.append(f"  {time.strftime('%H:%M:%S', time.localtime(frame.taken_at))}")
-    text.append(f"  {_count(frame.instance_count, 'instance')}, {frame.running_count} running")
-    text.append(f"  {_count(frame.application_count, 'application')}")
+    parts = [("supv top", "bold"), (f"  {time.strftime('%H:%M:%S', time.localtime(frame.taken_at))}", ""),
+             (f"  {_count(frame.instance_count, 'instance')}, {frame.running_count} running", ""),
+             (f"  {_count(frame.application_count, 'application')}", "")]
     if live:
-        text.append(f"  every {frame.interval:g}s  q: quit", style="dim")
+        parts += [(f"  every {frame.interval:g}s", "dim"), ("  q: quit", "dim")]
+    text = Text(no_wrap=True, overflow="crop")
+    room = (width - 1) if width else None
+    for part, style in parts:
+        if room is not None and len(text) + len(part) > room:
+            break
+        text.append(part, style=style)
     return text
+
+
+class _Header:
+    """The header, made for the width it is drawn in."""
+
+    def __init__(self, frame: Frame, live: bool) -> None:
+        self.frame, self.live = frame, live
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield header(self.frame, self.live, options.max_width)
 
 
 class HeaderLine:
@@ -61,7 +78,7 @@ class HeaderLine:
         self._renderer.width = self.console.width
         self._buffer.seek(0)
         self._buffer.truncate()
-        self._renderer.print(header(frame, live=True), end="")
+        self._renderer.print(header(frame, live=True, width=self.console.width), end="")
         # save the cursor, home, the line, erase the rest of it, restore the cursor
         self.console.file.write(f"\x1b7\x1b[H{self._buffer.getvalue()}\x1b[K\x1b8")
         self.console.file.flush()
@@ -126,7 +143,7 @@ def render(frame: Frame, live: bool = False) -> Any:
     from rich.console import Group
     from rich.text import Text
 
-    parts: list[Any] = [header(frame, live), Text("Applications", style="bold underline"), applications(frame)]
+    parts: list[Any] = [_Header(frame, live), Text("Applications", style="bold underline"), applications(frame)]
     if frame.more_applications:
         parts.append(Text(frame.more_applications, style="dim"))
     parts += [Text("Instances", style="bold underline"), instances(frame)]
