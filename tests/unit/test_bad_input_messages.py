@@ -192,3 +192,24 @@ def test_no_instance_answered_points_at_where_the_instances_came_from(tmp_path: 
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("supv: error: no instance answered (1 unreachable): ")
     assert where.replace("INVENTORY", str(inventory)) in error, error
+
+
+# ------------------------------------------------------------------ issue 17 (minor): messages
+
+def test_rules_check_of_a_missing_file_speaks_of_the_path_given(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.cli import run_supv
+
+    monkeypatch.chdir(tmp_path)
+    result = run_supv("rules", "check", "missing.xml")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == "missing.xml: no such file; check the path\n"
+
+
+def test_a_time_option_that_is_no_number_says_so() -> None:
+    from tests.support.cli import run_supv
+
+    result = run_supv("top", "--interval", "abc", "-i", "127.0.4.1:1")
+    assert result.exit_code == ExitCode.USAGE
+    assert "Invalid value for '--interval': 'abc' is not a number of seconds." in result.stderr
+    assert "float range" not in result.stderr
