@@ -153,6 +153,9 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
     else:
         timeout = from_file.timeout if from_file and from_file.timeout is not None else options.timeout
     instances, username, password = resolve_credentials(options, from_file, instances, option_wins)
+    unused = unused_global_credentials(options, instances)
+    if unused:
+        warnings.append(unused)
     no_instances = ConfigError(NO_INSTANCES)
     if from_file and file_instances is None:
         no_instances = ConfigError(f"no instance: {from_file.instances_hint}, or give -i SPEC",
@@ -187,8 +190,8 @@ def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None,
     ``[supv]``'s; one that loses (``SUPV_PASSWORD`` against ``-c FILE``) comes after them."""
     file_username = from_file.username if from_file else None
     file_password = from_file.password if from_file else None
-    file_has = {"username": file_username is not None or any(i.username is not None for i in instances),
-                "password": file_password is not None or any(i.password is not None for i in instances)}
+    # what an option may override: [supv]'s credentials, never an instance's own
+    file_has = {"username": file_username is not None, "password": file_password is not None}
     wins = {name: option_wins(name, getattr(options, name) is not None, file_has[name])
             for name in ("username", "password")}
     file_auth = from_file.locations.get("credentials", "") if from_file else ""
@@ -215,6 +218,17 @@ def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None,
             merged.append(replace(instance, username=own_username, password=own_password,
                                   auth_source=instance.auth_source or file_auth))
     return InstanceList(merged), username, password
+
+
+def unused_global_credentials(options: ClusterOptions, instances: InstanceList) -> str | None:
+    """A warning when -u/--password (or their variables) are given and every instance has credentials of
+    its own in the inventory: they are sent nowhere."""
+    given = [option_source(name, options.origin(name)).label for name in ("username", "password")
+             if getattr(options, name) is not None]
+    if not given or not len(instances) or any(i.username is None and i.password is None for i in instances):
+        return None
+    return (f"{' and '.join(given)}: not used, every instance has credentials of its own in the inventory "
+            "(they go only to instances without)")
 
 
 def find_default_config() -> str | None:

@@ -138,9 +138,9 @@ def no_resource_reason(identifiers: Sequence[str], resolved: Sequence[Instance],
                 "has this program in its configuration")
     if not usable:
         return f"No resource available: {', '.join(i.nick for i in known)} not reachable/RUNNING"
-    if strategy is StartingStrategy.LOCAL and local is None:
-        return f"No resource available: {NO_LOCAL_INSTANCE}"
     if strategy is StartingStrategy.LOCAL:
+        if local is None:
+            return f"No resource available: {NO_LOCAL_INSTANCE}"
         return (f"No resource available: LOCAL strategy and the local instance ({local.nick}) is not a valid "
                 "candidate")
     nodes = ", ".join(f"{i.nick} node load {loads.node_load(i.node)}" for i in usable)
