@@ -18,6 +18,15 @@ def _no_user_inventory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
 
 
+@pytest.fixture(autouse=True)
+def _no_supv_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``SUPV_*`` variable a developer exported reaches a test (by prefix: a new variable is covered)."""
+    import os
+
+    for name in [name for name in os.environ if name.startswith("SUPV_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def supervisord(tmp_path: Path) -> Iterator[SupervisordFactory]:
     """A factory of started, real supervisord processes, all stopped at the end of the test (also when

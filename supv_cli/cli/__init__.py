@@ -196,7 +196,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     from supv_cli.cli.app import App
 
-    ctx.obj = App()
+    if not isinstance(ctx.obj, App):  # tests may give their own (with a Terminal of their own)
+        ctx.obj = App()
     if debug:
         ctx.meta[DEBUG] = True
 
@@ -207,8 +208,10 @@ def report_error(error: SupvError) -> None:
     for line in lines:
         # problems located in a file keep the compiler-like ``FILE:LINE: message`` shape editors understand
         from supv_cli.cli.output import LOCATED_RE
+        from supv_cli.cli.terminal import current_terminal
 
-        click.echo(line if LOCATED_RE.match(line) else f"supv: error: {line}", err=True)
+        shown = line if LOCATED_RE.match(line) else f"supv: error: {line}"
+        click.echo(current_terminal().err(shown), err=True, color=True)
 
 
 def _terminate(signum: int, frame: Any) -> None:

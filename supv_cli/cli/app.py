@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.cli.output import View, render, warn
+from supv_cli.cli.terminal import Terminal
 from supv_cli.errors import ClusterError
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class App:
     #: set by ``cluster_options``; None for a command without them (the defaults then apply)
     cluster: ClusterOptions | None = None
     fmt: str = "plain"
+    #: where the output goes: colour, width, NO_COLOR and the escaping of text from the cluster
+    terminal: Terminal = field(default_factory=Terminal.detect)
     _settings: Any = field(default=None, repr=False)
     _rules: Any = field(default=_UNSET, repr=False)
     _session: Any = field(default=None, repr=False)
@@ -191,7 +194,7 @@ class App:
 
     def emit(self, view: View) -> None:
         """Print a view on stdout in the command's format."""
-        render(view, self.fmt)
+        render(view, self.fmt, self.terminal)
 
 
 def unanswered_reasons(snapshot: Snapshot) -> dict[str, str]:

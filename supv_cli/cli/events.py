@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.options import Seconds, cluster_options, output_options
 from supv_cli.cli.output import echo_err
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @cluster_options
 @output_options
 @click.option("--count", type=click.IntRange(min=1), metavar="N", help="Stop after N events.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two polls of the instances.")
 @click.pass_obj
 def events(app: App, count: int | None, interval: float) -> None:
@@ -68,7 +68,8 @@ def events(app: App, count: int | None, interval: float) -> None:
             app.report_unreachable(snapshot)
             echo_err(f"supv: events: watching {len(app.instances)} instance(s) every {interval:g}s")
         for change in detector.feed(snapshot, conflicts(snapshot)):
-            click.echo(json.dumps(change.to_dict()) if app.fmt == "json" else change.line())
+            line = json.dumps(change.to_dict()) if app.fmt == "json" else app.terminal.out(change.line())
+            click.echo(line, color=True)  # the Terminal decided: click strips nothing
             sys.stdout.flush()  # a stream: each line must reach a pipe when it happens
             seen += 1
             if count is not None and seen >= count:

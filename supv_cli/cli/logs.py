@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from supv_cli.cli.completion import complete_processes
-from supv_cli.cli.options import cluster_options, output_options
+from supv_cli.cli.options import Seconds, cluster_options, output_options
 from supv_cli.cli.output import echo_err
+from supv_cli.cli.terminal import Terminal, current_terminal
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 
 if TYPE_CHECKING:
@@ -22,14 +23,16 @@ if TYPE_CHECKING:
     from supv_cli.selection import Selection
 
 
-def emit(items: Sequence[Item], fmt: str) -> None:
-    """Lines on stdout (flushed: ``-f`` is a stream), notices on stderr."""
+def emit(items: Sequence[Item], fmt: str, terminal: Terminal | None = None) -> None:
+    """Lines on stdout (flushed: ``-f`` is a stream), notices on stderr. A line's control characters
+    are shown visibly on a terminal, written as logged in a pipe (cli/terminal.py)."""
     from supv_cli.look.logtail import LogLine
 
+    terminal = terminal or current_terminal()
     for item in items:
         if isinstance(item, LogLine):
-            # color=True: the line as logged, colour sequences included (click drops them in a pipe)
-            click.echo(json.dumps(item.to_dict()) if fmt == "json" else item.prefixed(), color=True)
+            # color=True: click must not strip what the Terminal decided to keep (the bytes, in a pipe)
+            click.echo(json.dumps(item.to_dict()) if fmt == "json" else terminal.out(item.prefixed()), color=True)
         else:
             echo_err(f"supv: logs: {item.line()}")
     if items:
@@ -79,7 +82,7 @@ def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
 @click.option("-n", "--lines", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
               help="Lines of each log to print first (0: only new lines with -f).")
 @click.option("--stderr", "use_stderr", is_flag=True, help="Read the stderr log instead of the stdout log.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0.1), default=0.5, show_default=True, metavar="SECONDS",
               help="With -f: seconds between two reads.")
 @click.argument("namespecs", nargs=-1, required=True, metavar="NAMESPEC...", shell_complete=complete_processes)
 @click.pass_obj
@@ -122,7 +125,7 @@ process that never started since its supervisord started (no log yet).
       supv tail -c etc/supv.conf -n 100 --stderr scen3_srv:scen3_track_manager --json | jq -r .line
     """
     from supv_cli.cli.polling import check_stdout, poll, use_watch_timeout
-    from supv_cli.look.follow import LogFollower
+    from supv_cli.look.follow import UNCARRIED, LogFollower
 
     if follow:
         use_watch_timeout(app)
@@ -137,20 +140,22 @@ process that never started since its supervisord started (no log yet).
     while True:
         started = time.monotonic()
         asks, items = follower.plan(snapshot, probe_sizes=follow)
-        emit(items, app.fmt)
+        emit(items, app.fmt, app.terminal)
         for ask, results in zip(asks, ask_all(app, snapshot, asks)):
             if isinstance(results, BaseException) and ask.purpose == "read":
                 failed_instances.add(ask.source.nick)
-            emit(follower.take(ask, results), app.fmt)
+            emit(follower.take(ask, results), app.fmt, app.terminal)
         if not follow:
             break
         check_stdout()
         time.sleep(max(0.0, started + interval - time.monotonic()))
         snapshot = poll(app)
-    emit(follower.finish(), app.fmt)
+    emit(follower.finish(), app.fmt, app.terminal)
     if failed_instances:
         raise ClusterError(f"could not read the logs on {', '.join(sorted(failed_instances))}")
     if unknown_error is not None:  # a view shows what it knows, then the names that name nothing
         raise unknown_error
+    if follower.uncarried:
+        raise SupvError(f"could not read the log of {', '.join(sorted(follower.uncarried))}: {UNCARRIED}")
     if follower.unreadable():
         raise SupvError(f"no log file for {', '.join(s.namespec for s in follower.unreadable())}")

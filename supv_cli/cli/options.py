@@ -8,8 +8,8 @@ decorators passing one keyword argument each (``dry_run``, ``quiet``, ``poll_int
 from __future__ import annotations
 
 import functools
+import math
 import os
-import sys
 from typing import Any, Callable
 
 import click
@@ -30,8 +30,51 @@ ENV_PASSWORD = ENV["password"]
 ENV_TIMEOUT = ENV["timeout"]
 ENV_FORMAT = "SUPV_FORMAT"
 ENV_DEBUG = "SUPV_DEBUG"
+#: said once when --password is given on the command line
+PASSWORD_IN_PS = (f"--password on the command line is visible to every user of this machine (ps); export "
+                  f"{ENV_PASSWORD} instead, or give it in the inventory (password = %(ENV_VARIABLE)s)")
 #: default of --poll-interval (seconds)
 DEFAULT_POLL_INTERVAL = 0.2
+
+
+class Seconds(click.ParamType):
+    """A duration in seconds, the one type of every time option and its environment variable: a finite
+    number within ``[min, max]`` (``nan``, ``inf`` and negative numbers would hang or overflow a wait).
+    A bad value is a usage error (exit 2) naming the option."""
+
+    name = "seconds"
+
+    def __init__(self, min: float = 0.0, max: float | None = None) -> None:
+        self.min = min
+        self.max = max
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds{_from_env(param, ctx)}.", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds{_from_env(param, ctx)}.", param, ctx)
+        if number < self.min or (self.max is not None and number > self.max):
+            bounds = f"between {self.min:g} and {self.max:g}" if self.max is not None else f"at least {self.min:g}"
+            self.fail(f"{value!r}{_from_env(param, ctx)}: the number of seconds must be {bounds}.", param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"Seconds(min={self.min!r}, max={self.max!r})"
+
+
+def _from_env(param: click.Parameter | None, ctx: click.Context | None) -> str:
+    """`` (from SUPV_X)`` when the bad value came from the option's environment variable."""
+    from click.core import ParameterSource
+
+    envvar = getattr(param, "envvar", None)
+    if ctx is None or param is None or not param.name or not isinstance(envvar, str):
+        return ""
+    return f" (from {envvar})" if ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT else ""
 
 
 def app_of(ctx: click.Context | None = None) -> Any:
@@ -64,10 +107,12 @@ def cluster_options(func: F) -> F:
                   help="supv inventory file, or a supervisord.conf with a [rpcinterface:supvisors] "
                        "section [SUPV_CONFIG].")
     @click.option("-u", "--username", "username", envvar=ENV_USERNAME, metavar="USER",
-                  help="HTTP basic auth user for every instance [SUPV_USERNAME].")
+                  help="HTTP basic auth user of every instance without credentials of its own in the "
+                       "inventory [SUPV_USERNAME].")
     @click.option("--password", "password", envvar=ENV_PASSWORD, metavar="PASSWORD",
-                  help="HTTP basic auth password for every instance; prefer the env var [SUPV_PASSWORD].")
-    @click.option("--timeout", "timeout", envvar=ENV_TIMEOUT, type=click.FloatRange(min=0.1),
+                  help="HTTP basic auth password of the same instances; prefer the env var (the command "
+                       "line is visible in ps) [SUPV_PASSWORD].")
+    @click.option("--timeout", "timeout", envvar=ENV_TIMEOUT, type=Seconds(min=0.1),
                   metavar="SECONDS", help="Timeout of every XML-RPC call, default 5 [SUPV_TIMEOUT].")
     @functools.wraps(func)
     def wrapper(*args: Any, instances: tuple[str, ...], rules: tuple[str, ...], config: str | None,
@@ -75,6 +120,10 @@ def cluster_options(func: F) -> F:
         from supv_cli.cluster.settings import ClusterOptions  # not at import: `supv --help` stays fast
 
         origins, shadowed = option_origins(click.get_current_context())
+        if origins.get("password") == COMMAND_LINE:
+            from supv_cli.cli.output import warn
+
+            warn(PASSWORD_IN_PS)
         app_of().cluster = ClusterOptions(instances=instances, rules=rules, config=config, username=username,
                                           password=password, timeout=timeout, origins=origins, shadowed=shadowed)
         return func(*args, **kwargs)
@@ -103,13 +152,14 @@ def option_origins(ctx: click.Context) -> tuple[dict[str, str], tuple[str, ...]]
 FORMATS = ("table", "plain", "json")
 
 
-def resolve_format(fmt: str | None, json_flag: bool) -> str:
-    """``--json`` wins; then ``--format``; else table on a terminal and plain otherwise."""
+def resolve_format(fmt: str | None, json_flag: bool, default: str = "plain") -> str:
+    """``--json`` wins; then ``--format``; else ``default`` (the Terminal's: table on a terminal and
+    plain otherwise)."""
     if json_flag:
         return "json"
     if fmt:
         return fmt
-    return "table" if sys.stdout.isatty() else "plain"
+    return default
 
 
 def output_options(func: F) -> F:
@@ -120,7 +170,8 @@ def output_options(func: F) -> F:
     @click.option("--json", "json_flag", is_flag=True, help="Same as --format json.")
     @functools.wraps(func)
     def wrapper(*args: Any, fmt: str | None, json_flag: bool, **kwargs: Any) -> Any:
-        app_of().fmt = resolve_format(fmt, json_flag)
+        app = app_of()
+        app.fmt = resolve_format(fmt, json_flag, app.terminal.default_format)
         return func(*args, **kwargs)
 
     return wrapper
@@ -143,7 +194,7 @@ def poll_interval_option(func: F | None = None, *, default: float = DEFAULT_POLL
     ``@poll_interval_option(default=..., help_text=...)`` for a command that polls at its own pace."""
 
     def decorate(target: F) -> F:
-        return click.option("--poll-interval", type=click.FloatRange(min=0.02, max=10), default=default,
+        return click.option("--poll-interval", type=Seconds(min=0.02, max=10), default=default,
                             show_default=True, metavar="SECONDS", help=help_text)(target)
 
     return decorate(func) if func is not None else decorate
@@ -170,7 +221,7 @@ def start_options(func: F) -> F:
     from supv_cli.plan.run_types import DEFAULT_EXIT_TIMEOUT
 
     func = local_option()(func)
-    func = click.option("--exit-timeout", type=click.FloatRange(min=0), default=DEFAULT_EXIT_TIMEOUT,
+    func = click.option("--exit-timeout", type=Seconds(min=0), default=DEFAULT_EXIT_TIMEOUT,
                         show_default=True, envvar="SUPV_EXIT_TIMEOUT", metavar="SECONDS",
                         help="Time a wait_exit program has to exit, over its startsecs [SUPV_EXIT_TIMEOUT].")(func)
     return start_timeout_option(func)
@@ -180,7 +231,7 @@ def start_timeout_option(func: F) -> F:
     """``--start-timeout``, passed as ``start_timeout``."""
     from supv_cli.plan.run_types import DEFAULT_START_TIMEOUT
 
-    return click.option("--start-timeout", type=click.FloatRange(min=0), default=DEFAULT_START_TIMEOUT,
+    return click.option("--start-timeout", type=Seconds(min=0), default=DEFAULT_START_TIMEOUT,
                         show_default=True, envvar="SUPV_START_TIMEOUT", metavar="SECONDS",
                         help="Margin over a program's startsecs to reach RUNNING before it is failed "
                              "[SUPV_START_TIMEOUT].")(func)
@@ -190,7 +241,7 @@ def stop_timeout_option(func: F) -> F:
     """``--stop-timeout``, passed as ``stop_timeout``."""
     from supv_cli.plan.run_types import DEFAULT_STOP_TIMEOUT
 
-    return click.option("--stop-timeout", type=click.FloatRange(min=0), default=DEFAULT_STOP_TIMEOUT,
+    return click.option("--stop-timeout", type=Seconds(min=0), default=DEFAULT_STOP_TIMEOUT,
                         show_default=True, metavar="SECONDS",
                         help="Margin over a program's stopwaitsecs before its stop is failed.")(func)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any, Sequence
 
 import click
+
+from supv_cli.cli.terminal import current_terminal, visible
 
 _STYLE = {"RUNNING": "green", "EXITED": "green", "STOPPED": "green", "ALREADY": "dim",
           "FAILED": "red", "TIMEOUT": "red", "NO_RESOURCE": "red", "LOST": "red", "NOT_STARTED": "yellow",
@@ -37,7 +38,8 @@ class Progress:
     @staticmethod
     def wanted(fmt: str) -> bool:
         """The live view: only when both stderr and stdout are terminals and output is for people."""
-        return fmt == "table" and sys.stderr.isatty() and sys.stdout.isatty()
+        terminal = current_terminal()
+        return fmt == "table" and terminal.err_tty and terminal.out_tty
 
     def __enter__(self) -> Progress:
         if self._live is not None:
@@ -60,7 +62,7 @@ class Progress:
             if self.json_lines:
                 click.echo(json.dumps({"time": round(elapsed, 3), **event.to_dict()}), err=True)
             else:
-                click.echo(f"[{elapsed:7.2f}s] {event.line()}", err=True)
+                click.echo(current_terminal().err(f"[{elapsed:7.2f}s] {event.line()}"), err=True, color=True)
 
     def _table(self) -> Any:
         from rich.table import Table
@@ -71,7 +73,7 @@ class Progress:
         for row in self.run.report():
             outcome = row["outcome"]
             style = _STYLE.get(outcome, "")
-            table.add_row(str(row["sequence"]), row["application_name"], row["process_name"],
-                          row["instance"] or "-", f"[{style}]{outcome}[/]" if style else outcome,
-                          f"{row['elapsed']:.1f}s", row["detail"])
+            table.add_row(str(row["sequence"]), *(visible(str(cell)) for cell in (
+                row["application_name"], row["process_name"], row["instance"] or "-")),
+                f"[{style}]{outcome}[/]" if style else outcome, f"{row['elapsed']:.1f}s", visible(row["detail"]))
         return table

@@ -8,6 +8,7 @@ import click
 
 from supv_cli.cli.completion import complete_applications
 from supv_cli.cli.options import (
+    Seconds,
     cluster_options,
     dry_run_option,
     output_options,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 @quiet_option
 @click.option("--watch", is_flag=True, help="Stay running as the controller: automatic start and failover "
               "(see the Failover section of supv-run-plan(1)).")
-@click.option("--interval", type=click.FloatRange(min=0.05, max=60), default=0.5, show_default=True,
+@click.option("--interval", type=Seconds(min=0.05, max=60), default=0.5, show_default=True,
               envvar="SUPV_WATCH_INTERVAL", metavar="SECONDS", help="--watch: time between two cycles.")
 @click.option("--lost-after", type=click.IntRange(min=1), default=2, show_default=True, metavar="N",
               help="--watch: consecutive missed polls after which an instance is lost.")
@@ -43,9 +44,9 @@ if TYPE_CHECKING:
                    "(infanticide), the youngest (senicide), stopped everywhere (stop) or only reported (user).")
 @click.option("--restart-budget", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
               help="--watch: restarts of one program or application allowed per --budget-window.")
-@click.option("--budget-window", type=click.FloatRange(min=1), default=300.0, show_default=True,
+@click.option("--budget-window", type=Seconds(min=1), default=300.0, show_default=True,
               metavar="SECONDS", help="--watch: the window of --restart-budget.")
-@click.option("--startup-grace", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--startup-grace", type=Seconds(min=0), default=10.0, show_default=True,
               metavar="SECONDS", help="--watch: the automatic start waits for every instance to answer, at most "
               "this long.")
 @click.option("--quorum", type=click.IntRange(min=1), default=None, metavar="N",

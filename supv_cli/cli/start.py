@@ -27,8 +27,8 @@ def start(app: App, namespecs: tuple[str, ...], strategy: str | None, dry_run: b
     place nowhere is reported NO_RESOURCE with the reason.
 
     \b
-    JSON: the run-plan report, {kind, result, processes: [{application_name, process_name, sequence,
-    action, instance, outcome, required, elapsed, detail}]}; with --dry-run the plan.
+    JSON: the run-plan report, {kind, result, processes: [{application_name, process_name, namespec,
+    sequence, action, instance, outcome, required, elapsed, detail}]}; with --dry-run the plan.
 
     \b
     Exit status: 0 every process running (or already); 1 a start failed (FAILED, TIMEOUT, NO_RESOURCE,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import cluster_options
+from supv_cli.cli.options import Seconds, cluster_options
 from supv_cli.cluster import SAMPLER_PROGRAM
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def roles_of(app: App, snapshot: Snapshot) -> dict[str, str]:
 
 @click.command("top", context_settings={"help_option_names": ["-h", "--help"]})
 @cluster_options
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0.1), default=1.0, show_default=True, metavar="SECONDS",
               help="Seconds between two refreshes.")
 @click.option("--once", is_flag=True, help="Print one frame and exit (also when stdout is not a terminal).")
 @click.pass_obj
@@ -132,7 +132,7 @@ def top(app: App, interval: float, once: bool) -> None:
     from supv_cli.cli.polling import use_watch_timeout
 
     use_watch_timeout(app)
-    if once or not sys.stdout.isatty():
+    if once or not app.terminal.out_tty:
         print_once(app, interval)
         return
     try:
@@ -152,7 +152,6 @@ def print_once(app: App, interval: float) -> None:
     import shutil
 
     from supv_cli.cli.instances import measured_hosts
-    from supv_cli.cli.output import no_color
     from supv_cli.cli.top_render import text_lines
     from supv_cli.look.dashboard import build_frame
 
@@ -160,14 +159,13 @@ def print_once(app: App, interval: float) -> None:
     width = shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
     measured = measured_hosts(app, status.snapshot, SAMPLER_PROGRAM)
     frame = build_frame(status, roles_of(app, status.snapshot), (), interval, measured)
-    for line in text_lines(frame, width, color=not no_color()):
+    for line in text_lines(frame, width, color=app.terminal.color):
         click.echo(line)
 
 
 def run_live(app: App, interval: float) -> None:
     """Refresh a full-screen frame until q (or Ctrl-C); the screen and the terminal are restored.
     Nothing is written on stderr meanwhile (it would tear the frame): unreachable instances are in it."""
-    from rich.console import Console
     from rich.live import Live
 
     from supv_cli.cli.polling import snapshots
@@ -181,7 +179,7 @@ def run_live(app: App, interval: float) -> None:
 
     app.session  # noqa: B018  ("no instances" is an error before the screen is taken)
     rules = app.rules  # loaded, and its warnings said, before the screen is taken
-    console = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
+    console = app.terminal.console()  # NO_COLOR: no colour, and no bold, dim or underline either
     detector = ChangeDetector()
     events: deque[Any] = deque(maxlen=EVENTS_KEPT)
     roles: dict[str, str] = {}

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from supv_cli.cli.status_render import LED, LED_STYLES, STATE_STYLES
+from supv_cli.cli.terminal import visible
 from supv_cli.look.dashboard import Frame, load_bar
 
 #: the style of a load bar: green up to 70 %, then orange, red at and above the 100 % cap
@@ -29,17 +30,34 @@ def _table(*columns: tuple[str, dict[str, Any]]) -> Any:
     return table
 
 
-def header(frame: Frame, live: bool) -> Any:
+def header(frame: Frame, live: bool, width: int | None = None) -> Any:
+    """The first line: whole parts only, as many as fit in ``width - 1`` columns. The last column is
+    never written (a terminal may wrap there, onto the title below) and nothing is cut with an ellipsis
+    (a terminal may draw it two columns wide)."""
     from rich.text import Text
 
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("supv top", style="bold")
-    text.append(f"  {time.strftime('%H:%M:%S', time.localtime(frame.taken_at))}")
-    text.append(f"  {_count(frame.instance_count, 'instance')}, {frame.running_count} running")
-    text.append(f"  {_count(frame.application_count, 'application')}")
+    parts = [("supv top", "bold"), (f"  {time.strftime('%H:%M:%S', time.localtime(frame.taken_at))}", ""),
+             (f"  {_count(frame.instance_count, 'instance')}, {frame.running_count} running", ""),
+             (f"  {_count(frame.application_count, 'application')}", "")]
     if live:
-        text.append(f"  every {frame.interval:g}s  q: quit", style="dim")
+        parts += [(f"  every {frame.interval:g}s", "dim"), ("  q: quit", "dim")]
+    text = Text(no_wrap=True, overflow="crop")
+    room = (width - 1) if width else None
+    for part, style in parts:
+        if room is not None and len(text) + len(part) > room:
+            break
+        text.append(part, style=style)
     return text
+
+
+class _Header:
+    """The header, made for the width it is drawn in."""
+
+    def __init__(self, frame: Frame, live: bool) -> None:
+        self.frame, self.live = frame, live
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield header(self.frame, self.live, options.max_width)
 
 
 class HeaderLine:
@@ -60,7 +78,7 @@ class HeaderLine:
         self._renderer.width = self.console.width
         self._buffer.seek(0)
         self._buffer.truncate()
-        self._renderer.print(header(frame, live=True), end="")
+        self._renderer.print(header(frame, live=True, width=self.console.width), end="")
         # save the cursor, home, the line, erase the rest of it, restore the cursor
         self.console.file.write(f"\x1b7\x1b[H{self._buffer.getvalue()}\x1b[K\x1b8")
         self.console.file.flush()
@@ -77,7 +95,7 @@ def applications(frame: Frame) -> Any:
         if row.operational_status:
             led.append(LED, style=LED_STYLES.get(row.operational_status, "default"))
             led.append(f" {row.operational_status}")
-        table.add_row(Text(row.name), Text(row.state, style=STATE_STYLES.get(row.state, "")), led,
+        table.add_row(Text(visible(row.name)), Text(row.state, style=STATE_STYLES.get(row.state, "")), led,
                       Text(str(row.major_failure), style="red" if row.major_failure else ""),
                       Text(str(row.minor_failure), style="dark_orange" if row.minor_failure else ""))
     return table
@@ -106,11 +124,11 @@ def instances(frame: Frame) -> Any:
             load.append(f" {row.load:>3}%")
         count = "" if row.total is None else f"{row.running}/{row.total}"
         figures = [Text("-" if value is None else f"{value:.1f}%") for value in (row.cpu_percent, row.memory_percent)]
-        cells = [Text(row.nick), Text(row.state, style=STATE_STYLES.get(row.state, "")), load,
+        cells = [Text(visible(row.nick)), Text(row.state, style=STATE_STYLES.get(row.state, "")), load,
                  *(figures if measured else []), count,
                  Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
         if reasons:
-            cells.append(Text(row.reason if row.state != "RUNNING" else "", style="dim"))
+            cells.append(Text(visible(row.reason) if row.state != "RUNNING" else "", style="dim"))
         table.add_row(*cells)
     return table
 
@@ -131,7 +149,7 @@ def render(frame: Frame, live: bool = False) -> Any:
     from rich.console import Group
     from rich.text import Text
 
-    parts: list[Any] = [header(frame, live), Text("Applications", style="bold underline"), applications(frame)]
+    parts: list[Any] = [_Header(frame, live), Text("Applications", style="bold underline"), applications(frame)]
     if frame.more_applications:
         parts.append(Text(frame.more_applications, style="dim"))
     parts += [Text("Instances", style="bold underline"), instances(frame)]
@@ -139,13 +157,14 @@ def render(frame: Frame, live: bool = False) -> Any:
         parts.append(Text(frame.more_instances, style="dim"))
     if frame.conflicts:
         parts.append(Text("Conflicts", style="bold red"))
-        parts += [Text(f"  {namespec} on {', '.join(nicks)}", style="red") for namespec, nicks in frame.conflicts]
+        parts += [Text(visible(f"  {namespec} on {', '.join(nicks)}"), style="red")
+                  for namespec, nicks in frame.conflicts]
     else:
         parts.append(Text("Conflicts: none", style="bold"))
     title = "Last events" + (f" ({frame.more_events} earlier not shown)" if frame.more_events else "")
     parts.append(Text(title if frame.events else "Last events: none yet", style="bold"))
     for change in frame.events:
-        parts.append(Text(change.line(when=time.strftime("%H:%M:%S", time.localtime(change.time))),
+        parts.append(Text(visible(change.line(when=time.strftime("%H:%M:%S", time.localtime(change.time)))),
                           style=STATE_STYLES.get(change.to_state, "")))
     # one line per item whatever the width: fit() counts on it
     for part in parts:

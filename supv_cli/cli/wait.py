@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from supv_cli.cli.completion import complete_applications
-from supv_cli.cli.options import cluster_options, local_option, output_options, poll_interval_option
+from supv_cli.cli.options import Seconds, cluster_options, local_option, output_options, poll_interval_option
 from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ DEFAULT_WAIT = 60.0
 @cluster_options
 @output_options
 @click.argument("applications", nargs=-1, metavar="[APP]...", shell_complete=complete_applications)
-@click.option("--timeout", "deadline", type=click.FloatRange(min=0), default=DEFAULT_WAIT, show_default=True,
+@click.option("--timeout", "deadline", type=Seconds(min=0), default=DEFAULT_WAIT, show_default=True,
               metavar="SECONDS", help="Give up after this long (exit 1, or 3 when an instance needed does not "
               "answer).")
 @poll_interval_option(default=0.1, help_text="Time between two looks at the instances.")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
+from supv_cli.cli.terminal import current_terminal
 from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
             if json_lines:
                 click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
             else:
-                click.echo(f"{stamp()} {event.line()}", err=True)
+                click.echo(current_terminal().err(f"{stamp()} {event.line()}"), err=True, color=True)
         except (OSError, ValueError):  # stderr closed too: see outputs_gone
             outputs_gone()
 

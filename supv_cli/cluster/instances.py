@@ -17,24 +17,26 @@ LOCAL_NODE = "localhost"
 _NICK_RE = re.compile(r"^<([^<>]*)>(.*)$")
 # host:port, optionally followed by Supvisors' internal port (host:http_port:internal_port), ignored here
 _HOST_PORT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]<>]+):(\d{1,5})(?::\d{1,5})?$")
-# user[:password]@ written into a URL (``http://ops:s3cret@host:port`` or ``ops:s3cret@host:port``)
-_URL_CREDENTIALS_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^/@\s]*@", re.IGNORECASE)
 CREDENTIALS_IN_URL = "credentials in the URL are not supported (not shown here)"
 
 
 def has_url_credentials(url: str) -> bool:
-    """True when ``url`` carries ``user[:password]@``: refused everywhere, and never echoed."""
-    return bool(_URL_CREDENTIALS_RE.match(url.strip()))
+    """True when ``url`` carries ``user[:password]@``: refused everywhere, and never echoed. Any ``@``
+    outside a unix socket path counts (a host:port never holds one; a password may hold ``/``)."""
+    text = url.strip()
+    return "@" in text and not text.lower().startswith("unix://")
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its ``user[:password]@`` replaced by ``***@``, to be shown in a message."""
+    """``url`` with its ``user[:password]@`` replaced by ``***@``, to be shown in a message. Everything up
+    to the LAST ``@`` goes: a password may hold ``@`` (and ``/``) itself."""
     text = url.strip()
-    match = _URL_CREDENTIALS_RE.match(text)
-    if not match:
+    if not has_url_credentials(text):
         return text
-    scheme, sep, _ = text.partition("://")
-    return f"{scheme}://***@" + text[match.end():] if sep and "@" not in scheme else "***@" + text[match.end():]
+    scheme, sep, rest = text.partition("://")
+    if not sep or "@" in scheme or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme, re.IGNORECASE):
+        scheme, rest = "", text
+    return (f"{scheme}://" if scheme else "") + "***@" + rest.rpartition("@")[2]
 
 
 @dataclass(frozen=True)

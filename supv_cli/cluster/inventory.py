@@ -120,6 +120,9 @@ def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[
         instances.append(replace(instance, stereotypes=stereotypes, username=own_username, password=own_password,
                                  auth_source=f"the {auth_key} of [{section}] ({location(section, auth_key)})"
                                  if own_username is not None or own_password is not None else ""))
+    exposed = _exposed_password(path, parser)
+    if exposed:
+        warnings.append(exposed)
     instance_list = InstanceList(instances) if instances else None
     locations = {"instances": location(INVENTORY_SECTION) if parser.has_section(INVENTORY_SECTION) else f"{path}:1",
                  "rules": location(INVENTORY_SECTION, "rules_files")}
@@ -137,6 +140,22 @@ def _refuse_url_credentials(section: str, where: str) -> None:
     # the URL is not repeated: it holds a password
     raise ConfigError(f"[{section}] serverurl: {CREDENTIALS_IN_URL}; use the username and password keys",
                       where)
+
+
+def _exposed_password(path: str, parser: configparser.RawConfigParser) -> str | None:
+    """A warning when the file holds a literal password (not taken from the environment with
+    ``%(ENV_NAME)s``) and its group or others may read it, as ssh and .netrc users expect."""
+    literal = [section for section in parser.sections()
+               if parser.has_option(section, "password") and "%(ENV_" not in parser.get(section, "password")]
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not literal or not mode & 0o044:
+        return None
+    return (f"{path}: holds a literal password ([{literal[0]}]) and is readable by "
+            f"{'group and others' if mode & 0o004 and mode & 0o040 else 'others' if mode & 0o004 else 'its group'} "
+            f"(mode {mode & 0o777:04o}): chmod 600 {path}, or write password = %(ENV_VARIABLE)s")
 
 
 def _expand_secret(raw: str, expansions: Mapping[str, str], where: str, option: str) -> str:

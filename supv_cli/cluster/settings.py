@@ -108,8 +108,8 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
     says: command line over environment over default files, a ``-c`` given on the command line
     counting as the command line, and at the same level the option over the file. ``-i`` replaces the
     file's instances, ``-r`` its rules files, ``--timeout`` its timeout, ``-u`` and ``--password``
-    (each on its own, as supervisorctl) its credentials, per-instance ones included. Without ``-c`` and
-    ``-i``, the default inventory is read when there is one. Each override is a warning."""
+    (each on its own, as supervisorctl) its ``[supv]`` credentials, never an instance's own. Without
+    ``-c`` and ``-i``, the default inventory is read when there is one. Each override is a warning."""
     overrides = Overrides()
     for name in options.shadowed:
         overrides.add(name, option_source(name, COMMAND_LINE), option_source(name, ENVIRONMENT))
@@ -157,6 +157,9 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
     else:
         timeout = from_file.timeout if from_file and from_file.timeout is not None else options.timeout
     instances, username, password = resolve_credentials(options, from_file, instances, option_wins)
+    unused = unused_global_credentials(options, instances)
+    if unused:
+        warnings.append(unused)
     no_instances = ConfigError(NO_INSTANCES)
     if from_file and file_instances is None:
         no_instances = ConfigError(f"no instance: {from_file.instances_hint}, or give -i SPEC",
@@ -199,13 +202,15 @@ def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None,
                         ) -> tuple[InstanceList, str | None, str | None]:
     """The instances with their credentials and where each comes from, and the global credentials.
 
-    Username and password each on its own: an option that wins goes before every credential of the
-    file (per-instance ones included); one that loses (``SUPV_PASSWORD`` against ``-c FILE``) comes
-    after them, for the instances the file gives none."""
+    An instance whose inventory section gives a username or a password has the inventory's credentials
+    only: its own, completed by ``[supv]``'s; ``-u``/``--password``/``SUPV_USERNAME``/``SUPV_PASSWORD``
+    never reach it (they are meant for the instances the file says nothing about). The others use the
+    global credentials, username and password each on its own: an option that wins goes before
+    ``[supv]``'s; one that loses (``SUPV_PASSWORD`` against ``-c FILE``) comes after them."""
     file_username = from_file.username if from_file else None
     file_password = from_file.password if from_file else None
-    file_has = {"username": file_username is not None or any(i.username is not None for i in instances),
-                "password": file_password is not None or any(i.password is not None for i in instances)}
+    # what an option may override: [supv]'s credentials, never an instance's own
+    file_has = {"username": file_username is not None, "password": file_password is not None}
     wins = {name: option_wins(name, getattr(options, name) is not None, file_has[name])
             for name in ("username", "password")}
     file_auth = from_file.locations.get("credentials", "") if from_file else ""
@@ -220,18 +225,29 @@ def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None,
 
     username, _ = ordered("username", None, "", file_username)
     password, global_source = ordered("password", None, "", file_password)
+    user_source = ordered("username", None, "", file_username)[1]
     merged = []
     for instance in instances:
-        own_username, user_source = ordered("username", instance.username, instance.auth_source, file_username)
-        own_password, password_source = ordered("password", instance.password, instance.auth_source,
-                                                file_password)
         if instance.username is None and instance.password is None:
             # the global credentials apply (see client.credentials)
             merged.append(replace(instance, auth_source=global_source or user_source))
         else:
+            own_username = instance.username if instance.username is not None else file_username
+            own_password = instance.password if instance.password is not None else file_password
             merged.append(replace(instance, username=own_username, password=own_password,
-                                  auth_source=password_source or user_source))
+                                  auth_source=instance.auth_source or file_auth))
     return InstanceList(merged), username, password
+
+
+def unused_global_credentials(options: ClusterOptions, instances: InstanceList) -> str | None:
+    """A warning when -u/--password (or their variables) are given and every instance has credentials of
+    its own in the inventory: they are sent nowhere."""
+    given = [option_source(name, options.origin(name)).label for name in ("username", "password")
+             if getattr(options, name) is not None]
+    if not given or not len(instances) or any(i.username is None and i.password is None for i in instances):
+        return None
+    return (f"{' and '.join(given)}: not used, every instance has credentials of its own in the inventory "
+            "(they go only to instances without)")
 
 
 def find_default_config() -> str | None:

@@ -25,6 +25,13 @@ def has_forbidden(data: bytes) -> bool:
     return _FORBIDDEN.search(data) is not None
 
 
+def carriable(text: str) -> bool:
+    """True when ``text`` can go in an XML-RPC request: supervisord parses requests as XML 1.0, which
+    has no way at all (not even ``&#27;``) to carry these controls. A process whose name holds one
+    cannot be named to supervisord (its log read, started, stopped) by any client."""
+    return _FORBIDDEN.search(text.encode("utf-8", "surrogatepass")) is None
+
+
 def shelter(data: bytes) -> bytes:
     """``data`` with each forbidden control byte replaced by its private-use character (UTF-8)."""
     return _FORBIDDEN.sub(lambda match: chr(_BASE + match.group()[0]).encode("utf-8"), data)

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from supv_cli.cluster.snapshot import ACTIVE_STATES, ProcessState, Snapshot
+from supv_cli.cluster.xmlchars import carriable
 from supv_cli.look.logtail import Item, LogCursor, Notice, Source, locate, log_method
+
+#: why a process whose name holds a control character is not read (supervisord parses requests as XML 1.0)
+UNCARRIED = "its name holds a control character that XML-RPC cannot carry to supervisord"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class LogFollower:
         self.sizes: dict[Source, int] = {}
         #: the last failure told per log, so that a failing instance is reported once
         self.failing: dict[Source, str] = {}
+        #: the processes whose name holds a control character XML-RPC cannot carry (never asked)
+        self.uncarried: set[str] = set()
 
     def plan(self, snapshot: Snapshot, probe_sizes: bool = True) -> tuple[list[Ask], list[Item]]:
         """The calls of this poll, and what must be said before their answers (moves). Without
@@ -57,6 +63,10 @@ class LogFollower:
             if nick is None:
                 continue
             source = Source(nick, namespec, self.stream)
+            if not carriable(namespec):  # asked along the others, it would fail the instance's whole multicall
+                self.uncarried.add(namespec)
+                items += self._once(source, [Notice(source, f"{UNCARRIED}: read its log file on {nick} directly")])
+                continue
             if cursor is None or cursor.source != source:
                 items += self._move(cursor, source)
                 cursor = self.current[namespec]

@@ -117,9 +117,15 @@ def choose_node(strategy: StartingStrategy, nodes: Sequence[str], expected: int,
     return ranked[-1]
 
 
+#: LOCAL without a local instance: supv runs outside supervisord and no --local was given
+NO_LOCAL_INSTANCE = ("LOCAL strategy and there is no local instance (supv was not started by a supervisord of "
+                     "the list): give --local NICK")
+
+
 def no_resource_reason(identifiers: Sequence[str], resolved: Sequence[Instance], known: Sequence[Instance],
                        usable: Sequence[Instance], expected: int, loads: LoadModel,
-                       strategy: StartingStrategy, down: Sequence[Instance] = ()) -> str:
+                       strategy: StartingStrategy, down: Sequence[Instance] = (),
+                       local: Instance | None = None) -> str:
     """Why no instance was found, in the words an operator needs (``down``: candidates not answering)."""
     if not identifiers:
         return "No resource available: no identifier (unresolved '#'/'@' or empty identifiers)"
@@ -133,7 +139,10 @@ def no_resource_reason(identifiers: Sequence[str], resolved: Sequence[Instance],
     if not usable:
         return f"No resource available: {', '.join(i.nick for i in known)} not reachable/RUNNING"
     if strategy is StartingStrategy.LOCAL:
-        return "No resource available: LOCAL strategy and the local instance is not a valid candidate"
+        if local is None:
+            return f"No resource available: {NO_LOCAL_INSTANCE}"
+        return (f"No resource available: LOCAL strategy and the local instance ({local.nick}) is not a valid "
+                "candidate")
     nodes = ", ".join(f"{i.nick} node load {loads.node_load(i.node)}" for i in usable)
     return f"No resource available: load {expected} exceeds {LOAD_CAP} on every candidate ({nodes})"
 

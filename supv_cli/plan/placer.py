@@ -271,7 +271,7 @@ class Placer:
             return f"No resource available: {prefix}"
         down = [i for i in resolved if not self.usable(i)]
         return no_resource_reason(identifiers, resolved, known, usable, process.rules.expected_loading, self.loads,
-                                  strategy, down)
+                                  strategy, down, self.local)
 
     def _with_config(self, placement: Placement) -> Placement:
         startsecs, stopwaitsecs, exitcodes = self.config(placement.instance, placement.namespec)

@@ -94,7 +94,7 @@ def read_rules_bytes(path: str) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(MAX_RULES_SIZE + 1)
     except FileNotFoundError:
-        raise RulesError("no such file; check the path given with -r or rules_files", path) from None
+        raise RulesError("no such file; check the path", path) from None
     except IsADirectoryError:
         raise RulesError("is a directory, not a rules file; give a file or a glob such as DIR/*.xml",
                          path) from None

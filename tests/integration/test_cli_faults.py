@@ -64,9 +64,19 @@ def test_a_wrong_password_points_at_where_it_was_given(protected: tuple[Any, Pat
             for secret in (RIGHT, WRONG):
                 assert secret not in result.stdout and secret not in result.stderr
             assert ("Traceback" in result.stderr) == bool(debug)
-    good = run_supv("instances", "--json", "-c", str(inventory), "--password", RIGHT)
+    # issue 17 item 8: --password never replaces the password an instance has of its own...
+    kept = run_supv("instances", "--format", "plain", "-c", str(inventory), "--password", RIGHT)
+    assert kept.exit_code == 3, kept.stderr
+    assert f"authentication failed (HTTP 401): check the password of [instance:server_1] ({inventory}:7)" in kept.stderr
+    assert ("--password: not used, every instance has credentials of its own in the inventory (they go only to "
+            "instances without)") in kept.stderr
+    # ...it wins over the [supv] password, which serves the instances without their own
+    shared = inventory.with_name("shared.conf")
+    shared.write_text(f"[supv]\nusername = ops\npassword = {WRONG}\n\n[instance:server_1]\nserverurl = {server.url}\n")
+    shared.chmod(0o600)
+    good = run_supv("instances", "--json", "-c", str(shared), "--password", RIGHT)
     assert good.exit_code == 0, good.stderr
-    assert f"password: --password (command line) overrides -c {inventory}" in good.stderr
+    assert f"password: --password (command line) overrides -c {shared}" in good.stderr
 
 
 # ================================================================================ SIGTERM on a run

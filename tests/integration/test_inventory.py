@@ -93,10 +93,11 @@ def test_one_wrong_password_fails_that_instance_only(two_passwords: tuple[Path, 
     assert rows["console_1"]["error_kind"] == "AUTH"
     assert f"console_1 ({console.url}): authentication failed (HTTP 401)" in result.stderr
     assert PASSWORD_1 not in result.stdout + result.stderr
-    # the command line wins over the file: --password is the console's, now for every instance
+    # issue 17 item 8: --password goes only to instances without credentials of their own: here none
     result = run_supv("instances", "--json", "-c", str(inventory), "--password", PASSWORD_2, env=env)
     rows = {r["nick"]: r for r in json.loads(result.stdout)}
-    assert (rows["server_1"]["state"], rows["console_1"]["state"]) == ("UNREACHABLE", "RUNNING")
+    assert (rows["server_1"]["state"], rows["console_1"]["state"]) == ("RUNNING", "UNREACHABLE")
+    assert "--password: not used, every instance has credentials of its own" in result.stderr
     assert PASSWORD_2 not in result.stdout + result.stderr
 
 

@@ -103,7 +103,8 @@ class Cluster:
         self.args = args
 
     def supv(self, *args: str) -> Any:
-        return run_supv(*args, *self.args)
+        # the password from the environment, as advised (on the command line it is warned about: ps)
+        return run_supv(*args, *self.args, env={"SUPV_PASSWORD": "s3cret"})
 
 
 @pytest.fixture(params=["http+unix/auth", "unix+http/auth"])
@@ -120,7 +121,7 @@ def cluster(request: Any, supervisord: SupervisordFactory, tmp_path: Path) -> Cl
     rules.write_text(RULES)
     # server_1 has no password: supervisord ignores the credentials it does not need
     return Cluster([server_1, server_2], ["-i", f"{server_1.spec} {server_2.spec}", "-r", str(rules),
-                                          "-u", "bob", "--password", "s3cret"])
+                                          "-u", "bob"])
 
 
 def sstatus_plain(cluster: Cluster, *args: str) -> Any:

@@ -24,6 +24,10 @@ URL_CREDENTIALS = [
     (f"http://ops:{SECRET}@127.0.2.1:61001", "'http://***@127.0.2.1:61001'"),
     (f"ops:{SECRET}@127.0.2.1:61001", "'***@127.0.2.1:61001'"),
     (f"<m>https://{SECRET}@host:1", "'<m>https://***@host:1'"),
+    # issue 17 item 6: a password holding @ (and /) is masked up to the last @
+    (f"http://ops:{SECRET}@x@127.0.2.1:61001", "'http://***@127.0.2.1:61001'"),
+    (f"ops:{SECRET}@@x@127.0.2.1:61001", "'***@127.0.2.1:61001'"),
+    (f"http://ops:{SECRET}/x@y@host:1/", "'http://***@host:1/'"),
 ]
 
 
@@ -44,6 +48,16 @@ def test_credentials_in_an_instance_url_are_refused_and_not_echoed(spec: str, sh
 ])
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize("debug", [(), ("--debug",)])
+def test_a_password_with_an_at_sign_is_not_printed_even_with_debug(debug: tuple[str, ...]) -> None:
+    from tests.support.cli import run_supv
+
+    result = run_supv("instances", *debug, "-i", f"http://ops:{SECRET}@x@127.0.2.1:61001")
+    assert result.exit_code == ExitCode.USAGE
+    assert "instance 'http://***@127.0.2.1:61001'" in result.stderr
+    assert SECRET not in result.output and "@x@" not in result.output and "ops" not in result.stderr
 
 
 def test_a_socket_path_with_an_at_sign_is_accepted() -> None:
@@ -178,3 +192,24 @@ def test_no_instance_answered_points_at_where_the_instances_came_from(tmp_path: 
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("supv: error: no instance answered (1 unreachable): ")
     assert where.replace("INVENTORY", str(inventory)) in error, error
+
+
+# ------------------------------------------------------------------ issue 17 (minor): messages
+
+def test_rules_check_of_a_missing_file_speaks_of_the_path_given(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.cli import run_supv
+
+    monkeypatch.chdir(tmp_path)
+    result = run_supv("rules", "check", "missing.xml")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == "missing.xml: no such file; check the path\n"
+
+
+def test_a_time_option_that_is_no_number_says_so() -> None:
+    from tests.support.cli import run_supv
+
+    result = run_supv("top", "--interval", "abc", "-i", "127.0.4.1:1")
+    assert result.exit_code == ExitCode.USAGE
+    assert "Invalid value for '--interval': 'abc' is not a number of seconds." in result.stderr
+    assert "float range" not in result.stderr

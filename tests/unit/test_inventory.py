@@ -233,11 +233,12 @@ def test_command_line_wins_over_the_file(inventory: Path, tmp_path: Path) -> Non
 @pytest.mark.parametrize(("username", "password", "server_1", "server_2", "console_1", "default"), [
     # nothing on the command line: the file's
     (None, None, ("admin", SECRET_1), ("ops", SECRET_2), (None, None), ("ops", SECRET_DEFAULT)),
-    # -u and --password: every instance, per-instance credentials included
-    ("bob", "pw", ("bob", "pw"), ("bob", "pw"), (None, None), ("bob", "pw")),
-    # each on its own, as supervisorctl: -u alone keeps the file's passwords
-    ("bob", None, ("bob", SECRET_1), ("bob", SECRET_2), (None, None), ("bob", SECRET_DEFAULT)),
-    (None, "pw", ("admin", "pw"), ("ops", "pw"), (None, None), ("ops", "pw")),
+    # issue 17 item 8: -u and --password go only to the instances without credentials of their own
+    # (console_1: None, None = the global ones); server_2 completes its own password with [supv]'s username
+    ("bob", "pw", ("admin", SECRET_1), ("ops", SECRET_2), (None, None), ("bob", "pw")),
+    # each on its own, as supervisorctl: -u alone keeps the file's default password
+    ("bob", None, ("admin", SECRET_1), ("ops", SECRET_2), (None, None), ("bob", SECRET_DEFAULT)),
+    (None, "pw", ("admin", SECRET_1), ("ops", SECRET_2), (None, None), ("ops", "pw")),
 ])
 def test_credentials_precedence(inventory: Path, username, password, server_1, server_2, console_1,
                                 default) -> None:

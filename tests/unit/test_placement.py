@@ -99,3 +99,18 @@ def test_homogeneous_assignment(names, sign, expected):
 
 def test_homogeneous_without_reference_gives_nothing():
     assert assign_homogeneous(["p_1"], [], "#") == {"p_1": None}
+
+
+@pytest.mark.parametrize(("local", "reason"), [
+    (None, "No resource available: LOCAL strategy and there is no local instance (supv was not started by a "
+           "supervisord of the list): give --local NICK"),
+    ("i1", "No resource available: LOCAL strategy and the local instance (i1) is not a valid candidate"),
+])
+def test_the_local_strategy_says_why_nothing_is_placed(local, reason):
+    # issue 17 (minor): outside supervisord, say there is no local instance and how to give one
+    from supv_cli.plan.placement import no_resource_reason
+
+    usable = [CLUSTER.find("i3")]
+    local_instance = CLUSTER.find(local) if local else None
+    got = no_resource_reason(["i3"], usable, usable, usable, 10, vector_loads(), SS.LOCAL, (), local_instance)
+    assert got == reason

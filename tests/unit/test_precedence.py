@@ -32,6 +32,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("file_rules.xml", "option_rules.xml"):
         (tmp_path / name).write_text("<root/>")
     (tmp_path / "inv.conf").write_text(INVENTORY)
+    (tmp_path / "inv.conf").chmod(0o600)  # a literal password: else a warning says it is readable by others
     (tmp_path / "bare.conf").write_text(BARE_INVENTORY)
     return tmp_path
 
@@ -107,6 +108,7 @@ def test_the_command_line_over_its_own_variable_is_named(work: Path) -> None:
 
 def test_the_environment_beats_a_default_file(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (work / "supv.conf").write_text(INVENTORY)     # ./supv.conf, read when neither -c nor -i is given
+    (work / "supv.conf").chmod(0o600)
     settings = resolve_settings(options(work, config=None, rules=(("option_rules.xml",), ENV)))
     assert nicks(settings) == ["from_file"]
     assert settings.rules_files == [str(work / "option_rules.xml")]

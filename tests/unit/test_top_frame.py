@@ -169,3 +169,17 @@ def test_thirty_instances_on_an_80x24_terminal():
 def test_the_summary_of_the_instances_left_out(loads, summary):
     instances = tuple(InstanceRow(f"i{n}", "RUNNING", "", load, 1, 2) for n, load in enumerate(loads))
     assert fit(Frame(T0, 1.0, (), instances, (), ()), 7).more_instances == summary
+
+
+@pytest.mark.parametrize("width", [20, 40, 59, 60, 61, 79, 80, 100])
+def test_the_header_never_reaches_the_last_column_nor_cuts_a_part(tmp_path, width):
+    # issue 17 (minor): at 60 columns the live header wrapped over the title below it
+    from supv_cli.cli.top_render import header
+
+    rules = rules_from(tmp_path, RULES, instances=SPEC)
+    frame = build_frame(evaluate(rules, small_cluster()), {}, [], 1.0)
+    whole = "supv top  08:00:00  3 instances, 2 running  3 applications  every 1s  q: quit"
+    text = header(frame, live=True, width=width).plain
+    assert len(text) <= width - 1 and "\u2026" not in text
+    assert whole.startswith(text) and (text == whole or whole[len(text):].startswith("  "))  # whole parts
+    assert text_lines(frame, width)[0] == header(frame, live=False, width=width).plain
