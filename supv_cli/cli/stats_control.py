@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from supv_cli.cli.options import cluster_options, dry_run_option, output_options
+from supv_cli.cli.options import Seconds, cluster_options, dry_run_option, output_options
 from supv_cli.cli.output import Table, View, echo_err, warn
 from supv_cli.cli.stats import sampler_option
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode
@@ -90,7 +90,7 @@ def disable_stats(app: App, program: str, dry_run: bool) -> None:
 @cluster_options
 @output_options
 @sampler_option
-@click.argument("seconds", required=False, type=click.FloatRange(min=0.1, max=3600.0))
+@click.argument("seconds", required=False, type=Seconds(min=0.1, max=3600.0))
 @click.pass_obj
 def stats_period(app: App, program: str, seconds: float | None) -> None:
     """Show the period of every sampler, or set it to SECONDS (0.1 to 3600).

@@ -56,6 +56,12 @@ def test_every_float_option_is_a_time_option_of_the_one_type():
     assert loose == []
 
 
+def _target(command_words: str) -> list[str]:
+    """``-i`` for a command that talks to instances (the sampler finds its own from supervisord)."""
+    command = _commands()[command_words.removesuffix(" web").replace(" web", "")]
+    return ["-i", "127.0.0.1:1"] if any("-i" in param.opts for param in command.params) else []
+
+
 NON_FINITE = st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "+inf", "1e999", "-1e999"])
 NEGATIVE = st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False).map(repr)
 
@@ -64,7 +70,7 @@ NEGATIVE = st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False).map
 @given(option=st.sampled_from(TIME_OPTIONS), value=st.one_of(NON_FINITE, NEGATIVE))
 def test_no_time_option_accepts_a_non_finite_or_negative_number(option, value):
     command, flag, envvar = option
-    result = run_supv(*command.split(), f"{flag}={value}", "-i", "127.0.0.1:1")
+    result = run_supv(*command.split(), f"{flag}={value}", *_target(command))
     assert result.exit_code == ExitCode.USAGE, (command, flag, value, result.output)
     assert f"'{flag}'" in result.stderr and "Traceback" not in result.stderr
 
@@ -73,7 +79,7 @@ def test_no_time_option_accepts_a_non_finite_or_negative_number(option, value):
 @pytest.mark.parametrize("value", ["nan", "inf", "-1"])
 def test_no_environment_variable_of_a_time_option_accepts_it_either(option, value):
     command, flag, envvar = option
-    result = run_supv(*command.split(), "-i", "127.0.0.1:1", env={envvar: value})
+    result = run_supv(*command.split(), *_target(command), env={envvar: value})
     assert result.exit_code == ExitCode.USAGE, result.output
     assert f"'{flag}'" in result.stderr and f"(from {envvar})" in result.stderr
 
