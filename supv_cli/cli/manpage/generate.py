@@ -87,7 +87,9 @@ def parts(name: str) -> list[Part]:
 
 
 def aliases_of(name: str) -> list[str]:
-    return [alias for alias, target in ALIASES.items() if target == name]
+    """The aliases of a command, also those standing for a subcommand or fixed options (``rules show``,
+    ``run-plan --dry-run``): supv-supvisorsctl(7) says what each one stands for."""
+    return [alias for alias, target in ALIASES.items() if target.split()[0] == name]
 
 
 # ----------------------------------------------------------------------------- sections
