@@ -12,7 +12,7 @@ import pytest
 from supv_cli.cli import ALIASES, COMMANDS
 from supv_cli.cli.manpage import DOCS_DIR, MAN_DIR, ProseError, page_names, render_page
 from supv_cli.cli.manpage.__main__ import main as manpage_main
-from supv_cli.cli.manpage.generate import command_of, parts
+from supv_cli.cli.manpage.generate import command_of, parts, range_text
 from supv_cli.cli.manpage.prose import import_page
 from supv_cli.cli.manpage.reference import render_reference
 from supv_cli.cli.manpage.roff import exit_codes, lost_quotes
@@ -78,7 +78,8 @@ def test_the_page_gives_the_exit_codes_of_help(argv: tuple[str, ...]) -> None:
 
 def test_aliases_are_named_on_the_pages() -> None:
     for alias, target in ALIASES.items():
-        name_line = (MAN_DIR / f"supv-{target}.1").read_text(encoding="utf-8").split(".SH NAME\n")[1].split("\n")[0]
+        page = MAN_DIR / f"supv-{target.split()[0]}.1"   # "rules show": the page of rules
+        name_line = page.read_text(encoding="utf-8").split(".SH NAME\n")[1].split("\n")[0]
         assert alias.replace("-", "\\-") in name_line
 
 
@@ -188,3 +189,27 @@ def test_check_mode_names_a_stale_page(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "supv-stop.1").write_text("stale\n", encoding="utf-8")
     assert manpage_main(["--check", *dirs]) == 1
     assert "supv-stop.1: differs from the generator" in capsys.readouterr().err
+
+
+class Bounded(click.ParamType):
+    """A type of its own with bounds, as options.Seconds: --help does not show them, the page does."""
+
+    name = "seconds"
+
+    def __init__(self, min: float = 0.0, max: float | None = None) -> None:
+        self.min, self.max = min, max
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    (click.FloatRange(0.02, 10), "Range: 0.02 to 10."),
+    (click.FloatRange(min=0.1), "At least 0.1."),
+    (click.IntRange(min=1), "At least 1."),
+    (click.FloatRange(min=0, min_open=True), "More than 0."),
+    (Bounded(min=0.02, max=10), "Range: 0.02 to 10."),
+    (Bounded(min=0.1, max=3600.0), "Range: 0.1 to 3600."),
+    (Bounded(), "At least 0."),
+    (click.STRING, ""),
+    (click.Choice(["a", "b"]), ""),
+])
+def test_the_bounds_of_an_option_are_on_its_page(kind: click.ParamType, text: str) -> None:
+    assert range_text(kind) == text

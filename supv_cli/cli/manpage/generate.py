@@ -87,7 +87,9 @@ def parts(name: str) -> list[Part]:
 
 
 def aliases_of(name: str) -> list[str]:
-    return [alias for alias, target in ALIASES.items() if target == name]
+    """The aliases of a command, also those standing for a subcommand or fixed options (``rules show``,
+    ``run-plan --dry-run``): supv-supvisorsctl(7) says what each one stands for."""
+    return [alias for alias, target in ALIASES.items() if target.split()[0] == name]
 
 
 # ----------------------------------------------------------------------------- sections
@@ -179,17 +181,25 @@ def entry(param: click.Parameter, context: click.Context) -> Entry | None:
     return Entry(tuple(names), tag, escape(text))
 
 
+def number(value: float) -> str:
+    """3600.0 -> 3600, 0.02 -> 0.02."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def range_text(kind: click.ParamType) -> str:
-    """``Range: 0.02 to 10.``, ``At least 0.1.``: the bounds ``--help`` shows as ``[0.02<=x<=10]``."""
-    if not isinstance(kind, (click.FloatRange, click.IntRange)):
+    """``Range: 0.02 to 10.``, ``At least 0.1.``: the bounds of a click range (``--help`` shows them as
+    ``[0.02<=x<=10]``), or of any type with ``min``/``max`` bounds (``options.Seconds``, which --help
+    does not show)."""
+    if not hasattr(kind, "min") and not hasattr(kind, "max"):
         return ""
-    low, high = kind.min, kind.max
+    low, high = getattr(kind, "min", None), getattr(kind, "max", None)
+    min_open, max_open = getattr(kind, "min_open", False), getattr(kind, "max_open", False)
     if low is not None and high is not None:
-        return f"Range: {low} to {high}."
+        return f"Range: {number(low)} to {number(high)}."
     if low is not None:
-        return f"At least {low}." if not kind.min_open else f"More than {low}."
+        return f"At least {number(low)}." if not min_open else f"More than {number(low)}."
     if high is not None:
-        return f"At most {high}." if not kind.max_open else f"Less than {high}."
+        return f"At most {number(high)}." if not max_open else f"Less than {number(high)}."
     return ""
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 import supv_cli.cli.manpage.generate as gen
-from supv_cli.cli import ALIASES, COMMANDS, EXIT_CODES_HELP
+from supv_cli.cli import COMMANDS, EXIT_CODES_HELP
 from supv_cli.cli.manpage.roff import read_help
 from supv_cli.cli.options import ENV
 
@@ -31,7 +31,7 @@ def command_rows() -> list[str]:
     for name, (_, _, summary) in COMMANDS.items():
         subs = [part.path.split()[-1] for part in gen.parts(name)[1:]]
         shown = f"`{name}`" + (f" ({', '.join(f'`{sub}`' for sub in subs)})" if subs else "")
-        aliases = ", ".join(f"`{alias}`" for alias, target in ALIASES.items() if target == name)
+        aliases = ", ".join(f"`{alias}`" for alias in gen.aliases_of(name))
         rows.append(f"| {shown} | {cell(summary)} | {aliases} | [supv-{name}(1)](../man/supv-{name}.1) |")
     return rows
 
