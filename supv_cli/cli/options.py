@@ -18,7 +18,7 @@ from supv_cli.cluster.precedence import CLUSTER_OPTIONS, COMMAND_LINE, ENVIRONME
 
 F = Callable[..., Any]
 
-# environment variables of the shared options (documented in the README and supv(1)); those of the
+# environment variables of the shared options (documented in docs/cluster.md and supv(1)); those of the
 # cluster options come from the core's table, which names them in precedence warnings
 #: cluster option name -> its environment variable
 ENV = {name: envvar for name, (_, envvar) in CLUSTER_OPTIONS.items()}

@@ -14,8 +14,8 @@ from tests.support.cli import run_supv
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "use_cases" / "scenario_3"
-# README, man pages and the help epilogs of the commands: where users copy examples from
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "man").glob("*.[157]")),
+# README, docs/, man pages and the help epilogs of the commands: where users copy examples from
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "man").glob("*.[157]")),
              *sorted((ROOT / "supv_cli" / "cli").glob("*.py"))]
 # ``-c etc/FILE`` (man pages escape the dash: ``\-c``)
 CONFIG_EXAMPLE_RE = re.compile(r"\\?-c (etc/[\w./-]+)")
