@@ -31,7 +31,7 @@ from supv_cli.cluster.transport import DEFAULT_TIMEOUT, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
+    "DEFAULT_TIMEOUT", "NOT_ASKED", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
     "credentials", "fan_out", "instance_label", "instance_snapshot", "make_proxy", "multicall_many",
     "multicall_on", "run_on", "take_snapshot", "unreachable_snapshot", "with_elapsed",
 ]
@@ -195,32 +195,48 @@ def _fault_item(instance: Instance, item: Any) -> Any:
 _PENDING = object()
 
 
-def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
-            max_workers: int = DEFAULT_MAX_WORKERS) -> list[R | None]:
-    """Run ``func`` on every item in at most ``max_workers`` daemon threads, for at most ``timeout``
-    (+ a small margin) in all.
+class _NotAsked:
+    def __repr__(self) -> str:
+        return "NOT_ASKED"
 
-    Returns one entry per item, in order: what ``func`` returned, the exception it raised, or None
-    when it was not done by the deadline (still running, or never started because the workers were
-    busy with hung instances). Abandoned threads end on their own socket timeouts.
+
+#: a fan-out's entry for an item it never started (see :func:`fan_out`): nothing was sent
+NOT_ASKED = _NotAsked()
+
+
+def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
+            max_workers: int = DEFAULT_MAX_WORKERS, not_asked: Any = None) -> list[R | None]:
+    """Run ``func`` on every item in at most ``max_workers`` daemon threads.
+
+    Each item has its own deadline, from when a worker starts it (sends its request): ``timeout`` (+ a
+    small margin). An item waiting for a worker is not late: what this process has to do first (other
+    items, hung instances holding workers) is never counted against an instance. Items that no worker
+    could start within ``timeout`` of the fan-out (every worker held by hung instances) are not started
+    at all. So the fan-out returns within twice the timeout whatever the instances do.
+
+    Returns one entry per item, in order: what ``func`` returned, the exception it raised, None when it
+    was not done by its deadline, or ``not_asked`` (default None, as a timeout) when it was not started.
+    Abandoned threads end on their own socket timeouts.
     """
     count = len(items)
     if count == 0:
         return []
-    deadline = time.monotonic() + timeout + DEADLINE_MARGIN
+    start_by = time.monotonic() + timeout
     results: list[Any] = [_PENDING] * count
+    started = [0.0] * count
     cond = threading.Condition()
     next_index = done = 0
-    abandoned = False
+    unstarted = count  # the items from here on were never started
 
     def worker() -> None:
         nonlocal next_index, done
         while True:
             with cond:
                 index = next_index
-                if index >= count or abandoned:
+                if index >= count:
                     return
                 next_index += 1
+                started[index] = time.monotonic()
             try:
                 result: Any = func(items[index])
             except Exception as error:
@@ -228,18 +244,25 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
             with cond:
                 results[index] = result
                 done += 1
-                cond.notify_all()
+                if done >= next_index:  # nothing started is pending: the waiter may be done
+                    cond.notify_all()
 
     for _ in range(min(max(1, max_workers), count)):
         workers.submit(worker)
     with cond:
-        while done < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        while done < next_index or next_index < count:
+            now = time.monotonic()
+            if next_index < count and now >= start_by:
+                unstarted, next_index = next_index, count  # too late to start them: left unasked
+            ends = [end for i in range(next_index) if results[i] is _PENDING
+                    for end in (started[i] + timeout + DEADLINE_MARGIN,) if end > now]
+            if next_index < count:
+                ends.append(start_by)
+            if not ends:
                 break
-            cond.wait(remaining)
-        abandoned = True
-        return [None if result is _PENDING else result for result in results]
+            cond.wait(min(ends) - now)
+        return [not_asked if index >= unstarted else None if result is _PENDING else result
+                for index, result in enumerate(results)]
 
 
 def multicall_many(instances: Sequence[Instance], calls: Calls, timeout: float = DEFAULT_TIMEOUT,
