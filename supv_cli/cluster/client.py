@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import sys
 import threading
 import time
 import xmlrpc.client
@@ -210,9 +211,9 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
 
     Each item has its own deadline, from when a worker starts it (sends its request): ``timeout`` (+ a
     small margin). An item waiting for a worker is not late: what this process has to do first (other
-    items, hung instances holding workers) is never counted against an instance. Items that no worker
-    could start within ``timeout`` of the fan-out (every worker held by hung instances) are not started
-    at all. So the fan-out returns within twice the timeout whatever the instances do.
+    items, reading their answers) is never counted against an instance. Only when no item at all ended
+    for ``timeout`` seconds (every worker held by a hung instance) are the items not started yet left
+    unasked: so a fan-out never waits more than twice the timeout for nothing.
 
     Returns one entry per item, in order: what ``func`` returned, the exception it raised, None when it
     was not done by its deadline, or ``not_asked`` (default None, as a timeout) when it was not started.
@@ -221,7 +222,7 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
     count = len(items)
     if count == 0:
         return []
-    start_by = time.monotonic() + timeout
+    progress = time.monotonic()  # when the last item ended (or the fan-out began)
     results: list[Any] = [_PENDING] * count
     started = [0.0] * count
     cond = threading.Condition()
@@ -229,7 +230,7 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
     unstarted = count  # the items from here on were never started
 
     def worker() -> None:
-        nonlocal next_index, done
+        nonlocal next_index, done, progress
         while True:
             with cond:
                 index = next_index
@@ -243,6 +244,7 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
                 result = error
             with cond:
                 results[index] = result
+                progress = time.monotonic()
                 done += 1
                 if done >= next_index:  # nothing started is pending: the waiter may be done
                     cond.notify_all()
@@ -252,12 +254,12 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
     with cond:
         while done < next_index or next_index < count:
             now = time.monotonic()
-            if next_index < count and now >= start_by:
-                unstarted, next_index = next_index, count  # too late to start them: left unasked
+            if next_index < count and now >= progress + timeout:
+                unstarted, next_index = next_index, count  # every worker is stuck: left unasked
             ends = [end for i in range(next_index) if results[i] is _PENDING
                     for end in (started[i] + timeout + DEADLINE_MARGIN,) if end > now]
             if next_index < count:
-                ends.append(start_by)
+                ends.append(progress + timeout)
             if not ends:
                 break
             cond.wait(min(ends) - now)
@@ -370,8 +372,8 @@ def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bo
     """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
     exitcodes = config.get("exitcodes", [0])
     return ProcessInfo(
-        group=str(info["group"]),
-        name=str(info["name"]),
+        group=sys.intern(str(info["group"])),
+        name=sys.intern(str(info["name"])),
         state=ProcessState.from_code(int(info["state"])),
         start=float(info.get("start", 0)),
         stop=float(info.get("stop", 0)),

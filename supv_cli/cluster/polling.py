@@ -244,6 +244,7 @@ class Poller:
             key = None
         with self._lock:
             if configs is not known.configs:
+                configs = _compact(configs)
                 known.configs, known.config_names, known.config_at = configs, _names(infos), now
             answer_configs = known.answer_configs
             known.answer_configs = configs
@@ -273,6 +274,19 @@ def _slot_passed(since: float, now: float, period: float, phase: float) -> bool:
         return True
     offset = phase * period
     return math.floor((now - offset) / period) > math.floor((since - offset) / period)
+
+
+#: what a ProcessInfo takes of getAllConfigInfo (``client._process_info``): all the poller keeps of it
+_CONFIG_KEYS = ("group", "name", "startsecs", "stopwaitsecs", "exitcodes", "autostart")
+
+
+def _compact(configs: Any) -> Any:
+    """The cached configuration without what no ProcessInfo uses: of 29 members per process, 6 (the
+    cache of a 300 x 40 cluster held 40 MB in full)."""
+    if not isinstance(configs, list):
+        return configs
+    return [{key: config[key] for key in _CONFIG_KEYS if key in config} for config in configs
+            if isinstance(config, dict)]
 
 
 def _names(infos: Any) -> frozenset[tuple[str, str]]:
