@@ -11,7 +11,8 @@ the pids and the random part of log file names.
 Run: python bench/fake_supervisord.py --host 127.0.5.1 --count 300 --programs 40 --running 10
 It prints one JSON line ``{"nick": port, ...}`` once listening, then reads commands on stdin, one per
 line: ``restart NICK`` (a new supervisord pid, its connections closed, its programs started again),
-``add NICK NAME`` (a program added to the process set), ``quit``.
+``add NICK NAME`` (a program added to the process set), ``stats`` (requests served per method,
+one JSON line), ``quit``.
 """
 
 from __future__ import annotations
@@ -155,8 +156,16 @@ def _http(body: bytes) -> bytes:
     return head.encode("latin-1") + body
 
 
+#: requests served, per method (``stats``)
+COUNTS: dict[str, int] = {}
+
+
 def answer(instance: FakeInstance, request: bytes) -> bytes:
     params, method = xmlrpc.client.loads(request)
+    key = method or ""
+    if method == "system.multicall":
+        key += "(" + ",".join(call.get("methodName", "").rpartition(".")[2] for call in params[0]) + ")"
+    COUNTS[key] = COUNTS.get(key, 0) + 1
     try:
         value: Any = instance.dispatch(method or "", params)
     except xmlrpc.client.Fault as fault:
@@ -288,6 +297,10 @@ def main() -> None:
         elif words[0] == "add" and len(words) == 3:
             with cluster.lock:
                 cluster.instances[words[1]].add(words[2])
+        if words[0] == "stats":
+            with cluster.lock:
+                print(json.dumps(COUNTS), flush=True)
+            continue
         print("ok", flush=True)
     os._exit(0)
 

@@ -83,6 +83,13 @@ class Fake:
         self.process.stdin.flush()
         self.process.stdout.readline()
 
+    def stats(self) -> dict[str, int]:
+        """Requests served so far, per method."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("stats\n")
+        self.process.stdin.flush()
+        return dict(json.loads(self.process.stdout.readline()))
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)

@@ -70,6 +70,8 @@ class _Known:
     answered_at: float = float("-inf")
     #: when the instance last answered anything, a probe or a full poll (monotonic)
     asked_at: float = float("-inf")
+    #: when it was last asked (answered or not; monotonic): the least recently asked go first
+    tried_at: float = float("-inf")
     #: its getAllProcessInfo fields that tell a change
     key: tuple[tuple[Any, ...], ...] | None = ()
     #: the cached getAllConfigInfo (a CallError when supervisord has none), its process list, when
@@ -82,8 +84,10 @@ class _Known:
     answer_configs: Any = None
     #: the last thing returned for it (an answer, a probe's or a failure), reused when unchanged
     last: InstanceSnapshot | None = None
-    #: the digest of the getAllProcessInfo answer ``answer`` stands for (None: unknown)
+    #: the digests of the getAllProcessInfo answer ``answer`` stands for, and of the cached
+    #: configuration's answer (None: unknown)
     digest: bytes | None = None
+    config_digest: bytes | None = None
     #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
     phase: float = 0.0
 
@@ -107,6 +111,9 @@ class Poller:
         self.clock = clock
         #: ask unresponsive instances too (the controller: a poll the session skips is not a missed poll)
         self.ask_all = False
+        #: threads of a poll (None: the session's); small requests over kept connections need few, and
+        #: each thread costs memory and switches
+        self.max_workers: int | None = None
         count = max(1, len(session.instances))
         self._known = {instance.nick: _Known(phase=index / count) for index, instance in enumerate(session.instances)}
         self._lock = threading.Lock()
@@ -144,13 +151,13 @@ class Poller:
                 kinds[nick] = "full"  # an instance not answering RUNNING is always asked, in full
             elif nick in probe or self.session.client(instance).peer_closed() is not False:
                 kinds[nick] = "probe"
-        with self._lock:  # the oldest answers first: none waits for a worker twice in a row
+        with self._lock:  # the least recently asked first: none is left unasked twice in a row
             asked = sorted((instance for instance in instances if instance.nick in kinds),
-                           key=lambda instance: self._known[instance.nick].asked_at
+                           key=lambda instance: self._known[instance.nick].tried_at
                            if instance.nick in self._known else float("-inf"))
         taken_at = time.time()
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
-                                    self.ask_all, keep_unasked=True)
+                                    self.ask_all, keep_unasked=True, max_workers=self.max_workers)
         results = dict(zip((instance.nick for instance in asked), entries))
         snaps = []
         with self._lock:
@@ -165,6 +172,7 @@ class Poller:
                     snaps.append(known.last)
                     continue
                 if instance.nick in results:
+                    known.tried_at = self.clock()
                     known.last = self._settle(known, results[instance.nick])
                     if known.last.reachable:
                         known.asked_at = self.clock()
@@ -200,20 +208,22 @@ class Poller:
     def _full(self, client: InstanceClient, known: _Known) -> InstanceSnapshot:
         instance = client.instance
         now = self.clock()
-        stale = known.connection != client.connections or _slot_passed(known.config_at, now, self.config_max_age,
-                                                                       known.phase)
         digest = None
-        if known.configs is None or stale:
-            answers = client.multicall(SNAPSHOT_CALLS)  # one round trip: state, processes, configuration
-            infos, configs = answers[1], answers[2]
-            snap = instance_snapshot(instance, answers)
+        if known.configs is None or known.connection != client.connections:
+            # the configuration alone first (its digest kept: asked again later, it is parsed only when it
+            # changed), then state and processes in one round trip
+            configs, config_digest = self._configs(client, known, now, force=True)
+            answers = client.multicall(SNAPSHOT_CALLS[:2])
+            infos = answers[1]
+            snap = instance_snapshot(instance, [*answers, configs])
             if not snap.usable:
                 self._forget(known)
                 return snap
         else:
             try:
+                configs, config_digest = self._configs(client, known, now)
                 with self._lock:
-                    expect = known.digest if known.answer is not None else None
+                    expect = known.digest if known.answer is not None and configs is known.configs else None
                 infos, digest = client.call_unless(expect, "supervisor.getAllProcessInfo")
                 if infos is UNCHANGED:
                     with self._lock:
@@ -227,15 +237,9 @@ class Poller:
                 self._forget(known)
                 state = client.call("supervisor.getState")
                 return instance_snapshot(instance, [state, error])
-            configs = known.configs
             # answered over a new connection (supervisord restarted meanwhile), or a process list changed
             if client.connections != known.connection or _names(infos) != known.config_names:
-                try:
-                    configs = client.call("supervisor.getAllConfigInfo")
-                except CallError as error:
-                    if error.kind is not Unreachable.FAULT:
-                        raise
-                    configs = error  # an old supervisord: Supervisor's defaults
+                configs, config_digest = self._configs(client, known, now, force=True)
                 now = self.clock()
             snap = None
         try:
@@ -246,6 +250,7 @@ class Poller:
             if configs is not known.configs:
                 configs = _compact(configs)
                 known.configs, known.config_names, known.config_at = configs, _names(infos), now
+                known.config_digest = config_digest
             answer_configs = known.answer_configs
             known.answer_configs = configs
             known.connection = client.connections
@@ -259,11 +264,31 @@ class Poller:
             known.answer, known.key = snap, key
             return snap
 
+    def _configs(self, client: InstanceClient, known: _Known, now: float,
+                 force: bool = False) -> tuple[Any, bytes | None]:
+        """The configuration to use, and the digest of its answer: the cached one, unless ``force`` or its
+        own moment of the period came (then asked again, and parsed only when it changed)."""
+        with self._lock:
+            cached, cached_digest = known.configs, known.config_digest
+        if not force and not _slot_passed(known.config_at, now, self.config_max_age, known.phase):
+            return cached, cached_digest
+        try:
+            configs, digest = client.call_unless(None if force else cached_digest, "supervisor.getAllConfigInfo")
+        except CallError as error:
+            if error.kind is not Unreachable.FAULT:
+                raise
+            return error, None  # an old supervisord: Supervisor's defaults
+        if configs is UNCHANGED:
+            with self._lock:
+                known.config_at = now
+            return cached, cached_digest
+        return configs, digest
+
     def _forget(self, known: _Known) -> None:
         """supervisord is not RUNNING (restarting, shutting down): nothing it said is kept."""
         with self._lock:
             known.answer, known.key, known.configs, known.config_at = None, (), None, float("-inf")
-            known.digest = None
+            known.digest = known.config_digest = None
             known.answered_at = float("-inf")
 
 

@@ -152,7 +152,8 @@ class ClusterSession:
             return client
 
     def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
-             ask_all: bool = False, keep_unasked: bool = False) -> list[R | CallError]:
+             ask_all: bool = False, keep_unasked: bool = False,
+             max_workers: int | None = None) -> list[R | CallError]:
         """``work`` on every instance concurrently, each within the timeout from when it is asked (see
         ``client.fan_out``); one entry per instance: what ``work`` returned or the :class:`CallError` it
         failed with. An unresponsive instance is not asked (its entry fails at once) and a background
@@ -180,7 +181,8 @@ class ClusterSession:
                 result = classify(instances[index], error, self.timeout)
             return self.clock() - started, result
 
-        answers = fan_out(timed, asked, self.timeout, self.max_workers, NOT_ASKED if keep_unasked else None)
+        answers = fan_out(timed, asked, self.timeout, max_workers or self.max_workers,
+                          NOT_ASKED if keep_unasked else None)
         for index, answer in zip(asked, answers):
             instance = instances[index]
             if answer is NOT_ASKED:
