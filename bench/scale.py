@@ -9,6 +9,8 @@ loaded by others: each process's CPU time is still its own, but compare ratios, 
 
 * ``--check``: the fake's answers against 6 real supervisord with the same programs, byte for byte but
   the clock (start, stop, now, uptime, Date), the pids and the random part of log file names.
+* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind: the figures
+  behind the choice of polling over a PROCESS_STATE event listener (docs/decisions.md, issue 18).
 * ``--soak SECONDS``: one controller on ``--sizes``' first size for that long, while the fake restarts
   a tenth of its instances at once every minute (each restart: connections closed, a configuration to
   fetch again, all together) and adds a program to another; prints every ``lost`` event (there must be
@@ -336,6 +338,37 @@ def check(args: argparse.Namespace) -> None:
             fake.stop()
 
 
+def request_cost(args: argparse.Namespace) -> None:
+    """CPU of a real supervisord per request kind, over a kept connection (supv's own transport)."""
+    from supv_cli.cluster.client import make_proxy
+    from supv_cli.cluster.instances import parse_instance
+    from tests.support.supervisord import Supervisord, stop_all
+
+    groups, running = layout(0, args.programs, args.running)
+    programs = {name: {"command": "sleep 100000", "autostart": f"{group}:{name}" in running}
+                for group, members in groups.items() for name in members}
+    with tempfile.TemporaryDirectory(prefix="supv-bench-cost-") as scratch:
+        server = Supervisord(Path(scratch) / "s", nick="s", programs=programs, groups=groups, host=HOST)
+        server.start(timeout=60)
+        try:
+            time.sleep(2)
+            proxy = make_proxy(parse_instance(server.spec), 5.0)
+            count = 300
+            kinds = [("getState (a probe)", lambda: proxy.supervisor.getState()),
+                     ("getAllProcessInfo (a full poll)", lambda: proxy.supervisor.getAllProcessInfo()),
+                     ("tailProcessStdoutLog, nothing new (a listener's output tailed)",
+                      lambda: proxy.supervisor.tailProcessStdoutLog("mover:worker", 0, 0)),
+                     ("getAllConfigInfo (a configuration refresh)", lambda: proxy.supervisor.getAllConfigInfo())]
+            print(f"one real supervisord, {args.programs} programs: its CPU per request, {count} requests each")
+            for label, call in kinds:
+                before = cpu_seconds(server.pid)
+                for _ in range(count):
+                    call()
+                print(f"  {(cpu_seconds(server.pid) - before) / count * 1000:6.2f} ms  {label}")
+        finally:
+            stop_all([server])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="30,100,300")
@@ -345,10 +378,13 @@ def main() -> None:
     parser.add_argument("--baseline", default="/work/main", help="checkout of the code to compare with")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--request-cost", action="store_true")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of a soak run (no measurement)")
     args = parser.parse_args()
     if args.check:
         check(args)
+    elif args.request_cost:
+        request_cost(args)
     elif args.soak:
         soak(args)
     else:
