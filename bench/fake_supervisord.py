@@ -183,6 +183,7 @@ class FakeCluster:
         self.listeners: dict[str, socket.socket] = {}
         self.clients: dict[str, set[socket.socket]] = {nick: set() for nick in self.instances}
         self.lock = threading.Lock()
+        self.buffers: dict[socket.socket, bytes] = {}
         for nick in self.instances:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -194,7 +195,17 @@ class FakeCluster:
             self.selector.register(sock, selectors.EVENT_READ, ("listen", nick))
 
     def serve(self) -> None:
-        buffers: dict[socket.socket, bytes] = {}
+        """The loop; any failure ends the whole process (a benchmark must not go on without it)."""
+        try:
+            self._serve()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            os._exit(3)
+
+    def _serve(self) -> None:
+        buffers = self.buffers
         while True:
             events = self.selector.select(0.5)
             with self.lock:
@@ -212,6 +223,8 @@ class FakeCluster:
                         buffers[conn] = b""
                         self.selector.register(conn, selectors.EVENT_READ, ("conn", nick))
                         continue
+                    if sock.fileno() < 0 or sock not in self.clients[nick]:
+                        continue  # closed by a restart since select() returned
                     self._read(nick, sock, buffers)
 
     def _read(self, nick: str, sock: socket.socket, buffers: dict[socket.socket, bytes]) -> None:
@@ -243,7 +256,8 @@ class FakeCluster:
         buffers[sock] = data
 
     def _drop(self, nick: str, sock: socket.socket, buffers: dict[socket.socket, bytes]) -> None:
-        self.selector.unregister(sock)
+        if sock.fileno() >= 0:
+            self.selector.unregister(sock)
         self.clients[nick].discard(sock)
         buffers.pop(sock, None)
         sock.close()
@@ -253,6 +267,7 @@ class FakeCluster:
         with self.lock:
             for conn in list(self.clients[nick]):
                 self.selector.unregister(conn)
+                self.buffers.pop(conn, None)
                 conn.close()
             self.clients[nick].clear()
             self.instances[nick].restart()

@@ -223,6 +223,8 @@ def soak(args: argparse.Namespace) -> None:
             minute = 0
             while time.monotonic() - started < args.soak:
                 time.sleep(min(60.0, max(0.0, args.soak - (time.monotonic() - started))))
+                if fake.process.poll() is not None:
+                    raise SystemExit("the fake supervisord died: this soak says nothing (see its stderr above)")
                 minute += 1
                 batch = nicks[(minute * 31) % size:][: max(1, size // 10)]
                 fake.command("restart " + " ".join(batch))
