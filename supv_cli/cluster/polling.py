@@ -49,13 +49,15 @@ from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, Snapshot, Unreac
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession, InstanceClient
 
-__all__ = ["CONFIG_MAX_AGE", "Poller", "same_answers"]
+__all__ = ["CONFIG_MAX_AGE", "NOT_ASKED_YET", "Poller", "same_answers"]
 
 #: period of the fetch of the configuration of an instance, anyway (each at its own moment of it)
 CONFIG_MAX_AGE = 300.0
 #: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
 _CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
 
+#: the reason of an instance never asked yet, no worker having been free to ask it: no missed poll
+NOT_ASKED_YET = "not asked yet (every worker was busy)"
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": "RUNNING"}
 
@@ -167,8 +169,7 @@ class Poller:
                     # no worker could ask it in time (hung instances held them all): nothing was asked,
                     # so nothing was missed; its last answer stands
                     if known.last is None:
-                        known.last = unreachable_snapshot(CallError(
-                            instance, Unreachable.TIMEOUT, "not asked yet (every worker was busy)"))
+                        known.last = unreachable_snapshot(CallError(instance, Unreachable.TIMEOUT, NOT_ASKED_YET))
                     snaps.append(known.last)
                     continue
                 if instance.nick in results:

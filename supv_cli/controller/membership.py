@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from supv_cli.cluster.instances import InstanceList
+from supv_cli.cluster.polling import NOT_ASKED_YET
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
 from supv_cli.compat import StrEnum
 from supv_cli.controller.events import EventKind
@@ -70,6 +71,8 @@ class Membership:
                 self.seen[nick] = snap
                 self.alive_at[nick] = snapshot.taken_at
                 continue
+            if snap.reason == NOT_ASKED_YET and nick not in self.seen:
+                continue  # never asked (every worker busy with hung instances): not a missed poll
             self.misses[nick] = self.misses.get(nick, 0) + 1
             self.recovering.pop(nick, None)
             if nick in self.lost:

@@ -95,3 +95,25 @@ def test_periodic_work_is_spread_over_the_period() -> None:
     assert all(count / 4 - 1 <= asked <= count / 4 + 1 for asked in asked_per_cycle[4:])
     assert sum(asked_per_cycle[4:]) == count * 3  # the last 12 cycles (3 periods): each instance 3 times
     assert _slot_passed(float("-inf"), 0.0, period, 0.5)  # never answered: due at once
+
+
+def test_an_instance_never_asked_is_not_missed() -> None:
+    from supv_cli.cluster.instances import InstanceList
+    from supv_cli.cluster.polling import NOT_ASKED_YET
+    from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
+    from supv_cli.controller.membership import Health, Membership
+
+    cluster = InstanceList.parse(["<s1>127.0.0.1:1", "<s2>127.0.0.1:2"])
+    members = Membership(cluster, lost_after=2)
+    answered = InstanceSnapshot(instance=cluster[0], state="RUNNING")
+
+    def poll(reason: str) -> list[tuple[object, str, str]]:
+        other = InstanceSnapshot(instance=cluster[1], state="UNREACHABLE", reason=reason,
+                                 error_kind=Unreachable.TIMEOUT)
+        return list(members.update(Snapshot(instances=(answered, other), taken_at=0.0)))
+
+    for _ in range(5):  # every worker busy with hung instances: s2 never asked, never missed
+        assert poll(NOT_ASKED_YET) == []
+    assert members.health("s2") is Health.UNSEEN
+    poll("timeout (no answer within 1s)")  # asked and unanswered: that is a missed poll
+    assert [kind for kind, _, _ in poll("timeout (no answer within 1s)")] == ["lost"]
