@@ -211,12 +211,9 @@ class Poller:
         now = self.clock()
         digest = None
         if known.configs is None or known.connection != client.connections:
-            # the configuration alone first (its digest kept: asked again later, it is parsed only when it
-            # changed), then state and processes in one round trip
-            configs, config_digest = self._configs(client, known, now, force=True)
-            answers = client.multicall(SNAPSHOT_CALLS[:2])
-            infos = answers[1]
-            snap = instance_snapshot(instance, [*answers, configs])
+            answers = client.multicall(SNAPSHOT_CALLS)  # one round trip: state, processes, configuration
+            infos, configs, config_digest = answers[1], answers[2], None
+            snap = instance_snapshot(instance, answers)
             if not snap.usable:
                 self._forget(known)
                 return snap
