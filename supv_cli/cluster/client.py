@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import sys
 import threading
 import time
 import xmlrpc.client
@@ -31,7 +32,7 @@ from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER, AnswerRefuse
 from supv_cli.errors import ClusterError, ExitCode
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
+    "DEFAULT_TIMEOUT", "NOT_ASKED", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
     "credentials", "fan_out", "instance_label", "instance_snapshot", "make_proxy", "multicall_many",
     "multicall_on", "run_on", "take_snapshot", "unreachable_snapshot", "with_elapsed",
 ]
@@ -200,51 +201,75 @@ def _fault_item(instance: Instance, item: Any) -> Any:
 _PENDING = object()
 
 
-def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
-            max_workers: int = DEFAULT_MAX_WORKERS) -> list[R | None]:
-    """Run ``func`` on every item in at most ``max_workers`` daemon threads, for at most ``timeout``
-    (+ a small margin) in all.
+class _NotAsked:
+    def __repr__(self) -> str:
+        return "NOT_ASKED"
 
-    Returns one entry per item, in order: what ``func`` returned, the exception it raised, or None
-    when it was not done by the deadline (still running, or never started because the workers were
-    busy with hung instances). Abandoned threads end on their own socket timeouts.
+
+#: a fan-out's entry for an item it never started (see :func:`fan_out`): nothing was sent
+NOT_ASKED = _NotAsked()
+
+
+def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
+            max_workers: int = DEFAULT_MAX_WORKERS, not_asked: Any = None) -> list[R | None]:
+    """Run ``func`` on every item in at most ``max_workers`` daemon threads.
+
+    Each item has its own deadline, from when a worker starts it (sends its request): ``timeout`` (+ a
+    small margin). An item waiting for a worker is not late: what this process has to do first (other
+    items, reading their answers) is never counted against an instance. Only when no item at all ended
+    for ``timeout`` seconds (every worker held by a hung instance) are the items not started yet left
+    unasked: so a fan-out never waits more than twice the timeout for nothing.
+
+    Returns one entry per item, in order: what ``func`` returned, the exception it raised, None when it
+    was not done by its deadline, or ``not_asked`` (default None, as a timeout) when it was not started.
+    Abandoned threads end on their own socket timeouts.
     """
     count = len(items)
     if count == 0:
         return []
-    deadline = time.monotonic() + timeout + DEADLINE_MARGIN
+    progress = time.monotonic()  # when the last item ended (or the fan-out began)
     results: list[Any] = [_PENDING] * count
+    started = [0.0] * count
     cond = threading.Condition()
     next_index = done = 0
-    abandoned = False
+    unstarted = count  # the items from here on were never started
 
     def worker() -> None:
-        nonlocal next_index, done
+        nonlocal next_index, done, progress
         while True:
             with cond:
                 index = next_index
-                if index >= count or abandoned:
+                if index >= count:
                     return
                 next_index += 1
+                started[index] = time.monotonic()
             try:
                 result: Any = func(items[index])
             except Exception as error:
                 result = error
             with cond:
                 results[index] = result
+                progress = time.monotonic()
                 done += 1
-                cond.notify_all()
+                if done >= next_index:  # nothing started is pending: the waiter may be done
+                    cond.notify_all()
 
     for _ in range(min(max(1, max_workers), count)):
         workers.submit(worker)
     with cond:
-        while done < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        while done < next_index or next_index < count:
+            now = time.monotonic()
+            if next_index < count and now >= progress + timeout:
+                unstarted, next_index = next_index, count  # every worker is stuck: left unasked
+            ends = [end for i in range(next_index) if results[i] is _PENDING
+                    for end in (started[i] + timeout + DEADLINE_MARGIN,) if end > now]
+            if next_index < count:
+                ends.append(progress + timeout)
+            if not ends:
                 break
-            cond.wait(remaining)
-        abandoned = True
-        return [None if result is _PENDING else result for result in results]
+            cond.wait(min(ends) - now)
+        return [not_asked if index >= unstarted else None if result is _PENDING else result
+                for index, result in enumerate(results)]
 
 
 def multicall_many(instances: Sequence[Instance], calls: Calls, timeout: float = DEFAULT_TIMEOUT,
@@ -352,8 +377,8 @@ def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bo
     """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
     exitcodes = config.get("exitcodes", [0])
     return ProcessInfo(
-        group=str(info["group"]),
-        name=str(info["name"]),
+        group=sys.intern(str(info["group"])),
+        name=sys.intern(str(info["name"])),
         state=ProcessState.from_code(int(info["state"])),
         start=float(info.get("start", 0)),
         stop=float(info.get("stop", 0)),

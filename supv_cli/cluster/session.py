@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.cluster.client import (
     DEFAULT_MAX_WORKERS,
+    NOT_ASKED,
     SNAPSHOT_CALLS,
     CallError,
     Calls,
@@ -85,6 +86,22 @@ class InstanceClient:
         """One XML-RPC call; :class:`CallError` on any failure."""
         return self._locked(lambda: call_on(self._proxy, self.instance, method, *args, timeout=self.timeout))
 
+    def call_unless(self, digest: bytes | None, method: str, *args: Any) -> tuple[Any, bytes | None]:
+        """One call, and the digest of its answer (``cluster/answers.py``): when that digest is ``digest``
+        (the answer is the one the caller already has, but for the clock), the answer is not parsed and
+        :data:`~supv_cli.cluster.answers.UNCHANGED` is given instead."""
+
+        def run() -> tuple[Any, bytes | None]:
+            transport: Any = self._proxy("transport")
+            transport.digesting, transport.expect, transport.digest = True, digest, None
+            try:
+                result = call_on(self._proxy, self.instance, method, *args, timeout=self.timeout)
+                return result, transport.digest
+            finally:
+                transport.digesting, transport.expect = False, None
+
+        return self._locked(run)
+
     @property
     def connections(self) -> int:
         """Connections opened so far to the instance: one more means the previous one was closed
@@ -138,11 +155,15 @@ class ClusterSession:
             return client
 
     def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
-             ask_all: bool = False) -> list[R | CallError]:
-        """``work`` on every instance concurrently, for at most the timeout in all; one entry per instance:
-        what ``work`` returned or the :class:`CallError` it failed with. An unresponsive instance is not
-        asked (its entry fails at once) and a background probe watches for its return, unless
-        ``ask_all``; one that is not a supervisord is not asked during its back-off (health.py)."""
+             ask_all: bool = False, keep_unasked: bool = False,
+             max_workers: int | None = None) -> list[R | CallError]:
+        """``work`` on every instance concurrently, each within the timeout from when it is asked (see
+        ``client.fan_out``); one entry per instance: what ``work`` returned or the :class:`CallError` it
+        failed with. An unresponsive instance is not asked (its entry fails at once) and a background
+        probe watches for its return, unless ``ask_all``; one that is not a supervisord is not asked during
+        its back-off (health.py). An instance no worker could ask in time (every one held by hung
+        instances) fails as a timeout, or with ``keep_unasked`` has
+        :data:`~supv_cli.cluster.client.NOT_ASKED` as its entry: nothing was asked, nothing is recorded."""
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
         now = self.clock()
@@ -167,9 +188,13 @@ class ClusterSession:
                 result = classify(instances[index], error, self.timeout)
             return self.clock() - started, result
 
-        answers = fan_out(timed, asked, self.timeout, self.max_workers)
+        answers = fan_out(timed, asked, self.timeout, max_workers or self.max_workers,
+                          NOT_ASKED if keep_unasked else None)
         for index, answer in zip(asked, answers):
             instance = instances[index]
+            if answer is NOT_ASKED:
+                entries[index] = answer
+                continue
             if isinstance(answer, tuple):
                 elapsed, result = answer
             else:  # not done by the deadline (None), or the worker itself failed

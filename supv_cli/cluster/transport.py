@@ -32,6 +32,7 @@ import xmlrpc.client
 from typing import Any
 from urllib.parse import urlsplit
 
+from supv_cli.cluster.answers import UNCHANGED, answer_digest
 from supv_cli.cluster.rpcparse import AnswerRefused, parse_response
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_ANSWER", "AnswerRefused", "TimeoutTransport", "parse_response"]
@@ -86,6 +87,11 @@ class TimeoutTransport(xmlrpc.client.Transport):
         else:
             raise ValueError(f"unsupported URL {url!r}: use http://host:port or unix:///path.sock")
         self._sock: socket.socket | None = None
+        #: set for one call by ``InstanceClient.call_unless``: digest the answer (``digest``), and when it
+        #: equals ``expect`` return :data:`UNCHANGED` without parsing it (see ``cluster/answers.py``)
+        self.digesting = False
+        self.expect: bytes | None = None
+        self.digest: bytes | None = None
 
     def __repr__(self) -> str:
         return f"TimeoutTransport({self.url!r}, timeout={self.timeout!r}, username={self.username!r})"
@@ -170,6 +176,10 @@ class TimeoutTransport(xmlrpc.client.Transport):
         if status != 200:
             # the URL of the error never holds credentials: they travel in a header only
             raise xmlrpc.client.ProtocolError(self.url + handler, status, reason, {})
+        if self.digesting:
+            self.digest = answer_digest(answer)
+            if self.digest == self.expect:
+                return (UNCHANGED,)
         return parse_response(answer)
 
     def _head(self, handler: str, length: int) -> bytes:
@@ -191,8 +201,17 @@ def _remaining(deadline: float) -> float:
 
 
 def _recv(sock: socket.socket, deadline: float) -> bytes:
-    """One read, given only what is left until ``deadline``."""
-    sock.settimeout(_remaining(deadline))
+    """One read, given only what is left until ``deadline``. Past the deadline, what already arrived is
+    still read (without waiting): an answer that came in time but was read late, because this process
+    was busy (its other threads, the GIL), is an answer, never a timeout."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        try:
+            sock.settimeout(0.0)
+            return sock.recv(_READ_CHUNK)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            raise socket.timeout("timed out") from None
+    sock.settimeout(remaining)
     return sock.recv(_READ_CHUNK)
 
 

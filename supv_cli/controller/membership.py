@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from supv_cli.cluster.instances import InstanceList
+from supv_cli.cluster.polling import NOT_ASKED_YET
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
 from supv_cli.compat import StrEnum
 from supv_cli.controller.events import EventKind
@@ -36,6 +37,7 @@ class Membership:
         self.lost_after = lost_after
         #: the last snapshot each instance answered
         self.seen: dict[str, InstanceSnapshot] = {}
+        self._runs: dict[str, tuple[InstanceSnapshot, str, bool]] = {}
         self.misses: dict[str, int] = {}
         self.lost: set[str] = set()
         #: instances back from a loss -> answers in a row since; they lead again after lost_after of them
@@ -69,6 +71,8 @@ class Membership:
                 self.seen[nick] = snap
                 self.alive_at[nick] = snapshot.taken_at
                 continue
+            if snap.reason == NOT_ASKED_YET and nick not in self.seen:
+                continue  # never asked (every worker busy with hung instances): not a missed poll
             self.misses[nick] = self.misses.get(nick, 0) + 1
             self.recovering.pop(nick, None)
             if nick in self.lost:
@@ -117,8 +121,15 @@ class Membership:
     def runs_controller(self, nick: str, program: str) -> bool:
         """The last answer of ``nick`` shows the controller program active."""
         last = self.seen.get(nick)
-        return last is not None and any(program in (info.group, info.name) and info.state in RUNNING_STATES
-                                        for info in last.processes)
+        if last is None:
+            return False
+        # asked for every instance at every cycle: answered from the last look at the same answer object
+        cached = self._runs.get(nick)
+        if cached is not None and cached[0] is last and cached[1] == program:
+            return cached[2]
+        runs = any(program in (info.group, info.name) and info.state in RUNNING_STATES for info in last.processes)
+        self._runs[nick] = (last, program, runs)
+        return runs
 
     def leader(self, program: str) -> str | None:
         """The first instance of the list, not lost, whose last answer shows the controller program

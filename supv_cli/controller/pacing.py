@@ -14,8 +14,9 @@ it needs the processes far less often. So, per instance:
   which tells a frozen supervisord or a vanished host (its connection stays open) from a quiet one;
 * a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
   answer of every instance, which the recovery of a double failure rests on), and the leader's instance
-  every ``FULL_EVERY``. When the leader's instance misses a poll, it asks every other instance at once, so
-  that its missed polls, quorum and last answers are fresh when it may take over;
+  every ``FULL_EVERY``; it watches every kept connection like the acting one, and never probes: a tenth
+  of the acting controller's requests. When the leader's instance misses a poll, it asks every other
+  instance at once, so that its missed polls, quorum and last answers are fresh when it may take over;
 * no leader known (start-up, or a controller started outside supervisord): everything, in full.
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
@@ -23,6 +24,11 @@ the acting controller notices a frozen supervisord or a host gone without closin
 within ``PROBE_EVERY`` (+ the call timeout), a standby within ``FULL_EVERY`` for the leader's instance
 (``STANDBY_FULL_EVERY`` for the others); a process that crashes on a live instance within
 ``FULL_EVERY``.
+
+Every periodic request is spread over its period, each instance at its own moment (``Poller.due``):
+300 instances asked every 2 s are 75 a half-second, never 300 at once; a poll uses ``POLL_WORKERS``
+threads (a request over a kept connection waits for the network, not for a thread; fewer threads cost
+less memory and fewer switches: measured at 300 x 40, 8 threads against 32: RSS 64 against 73 MB).
 
 And a cycle whose answers did not change (the poller gives the very same answer objects, see
 ``cluster/polling.py``) does not evaluate the cluster again (:class:`Evaluations`).
@@ -42,15 +48,17 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-__all__ = ["FULL_EVERY", "PROBE_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle", "paced_snapshots",
-           "probes_this_cycle"]
+__all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle",
+           "paced_snapshots", "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
 #: seconds between two full answers of an instance to a standby controller
-STANDBY_FULL_EVERY = 5.0
+STANDBY_FULL_EVERY = 10.0
 #: seconds between two answers of any kind (a probe at least) of an instance to the acting controller
 PROBE_EVERY = 1.0
+#: threads of one poll of the controller
+POLL_WORKERS = 8
 
 
 def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
@@ -75,6 +83,7 @@ def paced_snapshots(controller: Controller, poller: Poller, full_every: float = 
                     standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], Snapshot]:
     """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
     the controller's role needs now (see the module doc)."""
+    poller.max_workers = POLL_WORKERS
 
     def snapshot() -> Snapshot:
         leader = None if controller.acting else controller.leader

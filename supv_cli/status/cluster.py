@@ -43,8 +43,13 @@ class ClusterStatus:
         return self.processes.get(namespec)
 
     def conflicts(self) -> list[ProcessStatus]:
-        """Processes of managed applications active on several instances."""
-        return [p for app in self.applications.values() if app.managed for p in app.processes if p.conflict]
+        """Processes of managed applications active on several instances (computed once: a controller
+        asks at every cycle, and keeps the same status while nothing changes)."""
+        found = self.__dict__.get("_conflicts")
+        if found is None:
+            found = [p for app in self.applications.values() if app.managed for p in app.processes if p.conflict]
+            object.__setattr__(self, "_conflicts", found)
+        return list(found)
 
     @property
     def notes(self) -> list[str]:

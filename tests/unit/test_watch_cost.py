@@ -102,7 +102,7 @@ def due_of(ages: dict[str, float]) -> Any:
     return lambda period: {nick for nick, age in ages.items() if age >= period}
 
 
-AGES = {"s1": 0.6, "s2": 2.5, "s3": 7.0, "c1": 3.0}
+AGES = {"s1": 0.6, "s2": 2.5, "s3": 12.0, "c1": 3.0}
 # (acting, busy, leader) -> the instances asked in full (None: all); the others are only watched
 CYCLES = [
     ((True, True, None), None),                           # a job in flight: everything, every cycle
