@@ -9,7 +9,8 @@ a change (issue 16):
   (an operator's move, stop on A then start on B, seen with A's answer reused, is no conflict);
 * recovery: the programs of a lost instance are concluded only from answers of the other instances
   newer than the instance's first missed poll (every answering instance is asked in full the cycle
-  after a first miss, so that the loss is decided on fresh evidence, usually with no delay at all).
+  after a first miss, so that by the time the instance is lost, ``--lost-after`` polls later, the
+  evidence is fresh: no delay).
 
 The controller asks (:attr:`Evidence.wanted`), the pacing honours it the next cycle and the snapshot
 says which answers were real (``Snapshot.fresh``). Nothing is asked while nothing happens: the idle
@@ -43,15 +44,20 @@ class Evidence:
     def update(self, snapshot: Snapshot, now: float) -> None:
         self.wanted = set()
         fresh = snapshot.fresh
+        began = False
         for snap in snapshot.instances:
             nick = snap.instance.nick
             if not snap.reachable:
-                self.first_miss.setdefault(nick, (now, snapshot.taken_at))
+                if nick not in self.first_miss:
+                    began = True
+                    self.first_miss[nick] = (now, snapshot.taken_at)
                 continue
             self.first_miss.pop(nick, None)
             if fresh is None or nick in fresh:
                 self.fresh_at[nick] = now
                 self.real_at[nick] = snapshot.taken_at
+        if began:  # an instance began missing polls: the others' fresh answers are ready if it is lost
+            self.wanted.update(s.instance.nick for s in snapshot.instances if s.reachable)
 
     def fresh_since(self, nicks: Collection[str], since: float) -> bool:
         """Every one of ``nicks`` gave a real answer at controller time ``since`` or later; if not, all of

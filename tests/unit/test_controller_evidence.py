@@ -173,3 +173,16 @@ def test_the_idle_cost_does_not_change(tmp_path):
     acting = c.pollers["s1"].full_polls - before["s1"]
     standby = c.pollers["s2"].full_polls - before["s2"]
     assert acting <= 5 * 60 / 2.0 + 5 and standby <= 5 * 60 / 5.0 + 60 / 2.0 + 5, (acting, standby)
+
+
+def test_the_fresh_evidence_of_a_loss_costs_no_cycle(tmp_path):
+    # s3 misses a first poll: every other instance is asked in full at the next cycle, the one that
+    # declares s3 lost: its restarts are sent at that very cycle
+    c = settled(tmp_path, 0.75)
+    c.kill("s3")
+    lost_at = None
+    while lost_at is None:
+        c.run(0.25)
+        if "s3" in c.controllers["s1"].members.lost:
+            lost_at = c.now - 0.25
+    assert [t for t, method, _, _ in c.script.log if method == "startProcess"][:1] == [lost_at], c.script.log
