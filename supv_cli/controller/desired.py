@@ -9,8 +9,9 @@ the lost instance ``L`` when:
 * its application is managed, it is not ``wait_exit`` (a program that exits on its own), and it runs on
   no instance that answers;
 * ``L`` is among its candidates (its rules' identifiers);
-* it was stopped on an answering instance after the last *real* answer of ``L`` and no later than the
-  first poll ``L`` missed: it may have moved onto ``L`` in between (a move is a stop here, a start
+* it was stopped on an answering instance after the last *real* answer of ``L`` (supervisord's stop times
+  are whole seconds: within the second before it counts) and no later than the first poll ``L``
+  missed: it may have moved onto ``L`` in between (a move is a stop here, a start
   there), and nothing this controller saw says it did not.
 
 A program stopped before the last real answer of ``L`` was not on ``L`` then (else that answer shows it:
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
     from supv_cli.status import ClusterStatus, ProcessStatus
 
 
+#: supervisord gives start and stop times in whole seconds (rounded down): a stop at ``t`` happened
+#: before ``t + CLOCK_GRAIN``
+CLOCK_GRAIN = 1.0
+
+
 def last_stop(process: ProcessStatus, lost: Collection[str]) -> tuple[float, str]:
     """The latest stop of ``process`` (STOPPED) on an instance that is not lost, and where (0.0, "")."""
     best = (0.0, "")
@@ -44,7 +50,10 @@ def maybe_moved(status: ClusterStatus, lost_nick: str, lost_instance: Instance, 
                 candidates_of: Callable[[ProcessStatus], Sequence[Instance]], real_answer: float,
                 loss_began: float) -> Iterator[tuple[ProcessStatus, float, str]]:
     """(process, its last stop, where) for each program that may have moved onto ``lost_nick`` between
-    its last real answer (epoch ``real_answer``) and its first missed poll (epoch ``loss_began``)."""
+    its last real answer (epoch ``real_answer``) and its first missed poll (epoch ``loss_began``; none
+    when it is not later than the last real answer: no clock to compare with)."""
+    if loss_began <= real_answer:
+        return
     for application in status.applications.values():
         if not application.rules.managed:
             continue
@@ -52,7 +61,7 @@ def maybe_moved(status: ClusterStatus, lost_nick: str, lost_instance: Instance, 
             if process.running_on or process.rules.wait_exit:
                 continue
             stop, where = last_stop(process, lost)
-            if not real_answer < stop <= loss_began:
+            if not real_answer < stop + CLOCK_GRAIN or stop > loss_began or stop == 0.0:
                 continue
             if lost_instance in candidates_of(process):
                 yield process, stop, where

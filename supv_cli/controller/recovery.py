@@ -169,7 +169,7 @@ class Recovery:
                     found[info.namespec] = Orphan(process, nick, (info.namespec, nick, info.start))
             instance = self.instances.find(nick)
             for process, stop, where in maybe_moved(status, nick, instance, self.members.lost, self._candidates_of,
-                                                    self._real_answer(nick), self._loss_began(nick)):
+                                                    self._real_answer(nick), self.evidence.loss_began(nick)):
                 if process.namespec not in found:
                     found[process.namespec] = Orphan(process, nick, (process.namespec, nick, -stop), "moved")
                     self._say_once("moved", (process.namespec, nick, stop), K.DECISION, process.application_name,

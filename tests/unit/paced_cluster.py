@@ -2,7 +2,7 @@
 through :func:`~supv_cli.controller.pacing.paced_snapshots` (full answers every 2 s on the acting
 controller, every 5 s on a standby, reused answers in between), over a poller of the script
 (:class:`SimPoller`), not a fresh snapshot every tick. Times are the simulation's (epoch = sim time):
-starts and stops are stamped, snapshots are taken at the sim time.
+starts and stops are stamped in whole seconds (as supervisord does), snapshots are taken at the sim time.
 
 The instances' full polls are out of phase (as real timing drifts them apart), so an operator's move
 (stop on A, start on B) can be seen with B's answer fresh and A's reused: the race of issue 16.
@@ -26,7 +26,8 @@ PHASES = {"s1": 0.0, "s2": 0.75, "s3": 1.25, "c1": 0.5, "c2": 1.5}
 
 
 class StampedScript(Script):
-    """A script that stamps start and stop times (and supervisord's ``now``) with the sim time."""
+    """A script that stamps start and stop times (and supervisord's ``now``) with the sim time, in whole
+    seconds as supervisord does."""
 
     def send(self, requests: Any, now: float) -> list[Any]:
         self.clock = now
@@ -43,11 +44,12 @@ class StampedScript(Script):
                 infos = []
                 for p in snap.processes:
                     if p.namespec == namespec:
-                        stamp: dict[str, float] = {"now": self.clock}
+                        second = float(int(self.clock))     # supervisord's times are whole seconds
+                        stamp: dict[str, float] = {"now": second}
                         if state is S.STARTING:
-                            stamp["start"] = self.clock
+                            stamp["start"] = second
                         elif state in (S.STOPPED, S.EXITED, S.FATAL):
-                            stamp["stop"] = self.clock
+                            stamp["stop"] = second
                         p = replace(p, state=state, exitstatus=exitstatus, **stamp)
                     infos.append(p)
                 snap = replace(snap, processes=tuple(infos))
