@@ -186,3 +186,25 @@ def test_the_fresh_evidence_of_a_loss_costs_no_cycle(tmp_path):
         if "s3" in c.controllers["s1"].members.lost:
             lost_at = c.now - 0.25
     assert [t for t, method, _, _ in c.script.log if method == "startProcess"][:1] == [lost_at], c.script.log
+
+
+def test_a_move_within_the_second_of_the_last_answer_is_not_lost(tmp_path):
+    # supervisord's stop times are whole seconds: svc_d stopped on s1 at N.5 reads N.0, before the
+    # target's last real answer (N.25); it may still have moved onto the target after that answer
+    c = settled(tmp_path, 0.0)
+    poller = c.pollers["s1"]
+
+    def just_answered() -> str | None:
+        return next((nick for nick in ("s2", "s3") if poller.answered_at.get(nick) == c.now - 0.25
+                     and int(c.now) == int(c.now - 0.25)), None)
+
+    for _ in range(40):
+        if just_answered():
+            break
+        c.run(0.25)
+    target = just_answered()
+    assert target is not None
+    c.move("srv:svc_d", "s1", target)
+    c.kill(target)
+    c.run(5.0)
+    assert once_each(c.running()), (c.running(), c.said("s1", "decision"))
