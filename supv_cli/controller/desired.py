@@ -9,7 +9,8 @@ the lost instance ``L`` when:
 * its application is managed, it is not ``wait_exit`` (a program that exits on its own), and it runs on
   no instance that answers;
 * ``L`` is among its candidates (its rules' identifiers);
-* it was stopped on an answering instance after the last *real* answer of ``L`` (supervisord's stop times
+* it was stopped on another instance (an answering one, or one lost too: its last answer) after the last
+  *real* answer of ``L`` (supervisord's stop times
   are whole seconds: within the second before it counts) and no later than the first poll ``L``
   missed: it may have moved onto ``L`` in between (a move is a stop here, a start
   there), and nothing this controller saw says it did not.
@@ -23,7 +24,7 @@ the controller says so when it does (docs/failover.md).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from supv_cli.cluster.snapshot import ProcessState
 
@@ -37,16 +38,18 @@ if TYPE_CHECKING:
 CLOCK_GRAIN = 1.0
 
 
-def last_stop(process: ProcessStatus, lost: Collection[str]) -> tuple[float, str]:
-    """The latest stop of ``process`` (STOPPED) on an instance that is not lost, and where (0.0, "")."""
+def last_stop(process: ProcessStatus, other_than: str) -> tuple[float, str]:
+    """The latest stop of ``process`` (STOPPED) on an instance other than ``other_than``, and where
+    (0.0, ""). The last answer of another lost instance counts: a move off a server that died since
+    (the acting controller's, in a double failure) is still a move."""
     best = (0.0, "")
     for instance, info in process.infos:
-        if instance.nick not in lost and info.state is ProcessState.STOPPED and info.stop > best[0]:
+        if instance.nick != other_than and info.state is ProcessState.STOPPED and info.stop > best[0]:
             best = (info.stop, instance.nick)
     return best
 
 
-def maybe_moved(status: ClusterStatus, lost_nick: str, lost_instance: Instance, lost: Collection[str],
+def maybe_moved(status: ClusterStatus, lost_nick: str, lost_instance: Instance,
                 candidates_of: Callable[[ProcessStatus], Sequence[Instance]], real_answer: float,
                 loss_began: float) -> Iterator[tuple[ProcessStatus, float, str]]:
     """(process, its last stop, where) for each program that may have moved onto ``lost_nick`` between
@@ -60,7 +63,7 @@ def maybe_moved(status: ClusterStatus, lost_nick: str, lost_instance: Instance, 
         for process in application.processes:
             if process.running_on or process.rules.wait_exit:
                 continue
-            stop, where = last_stop(process, lost)
+            stop, where = last_stop(process, lost_nick)
             if not real_answer < stop + CLOCK_GRAIN or stop > loss_began or stop == 0.0:
                 continue
             if lost_instance in candidates_of(process):

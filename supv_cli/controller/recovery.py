@@ -168,7 +168,7 @@ class Recovery:
                 if known is None or info.start > known.key[2]:   # the most recent start wins
                     found[info.namespec] = Orphan(process, nick, (info.namespec, nick, info.start))
             instance = self.instances.find(nick)
-            for process, stop, where in maybe_moved(status, nick, instance, self.members.lost, self._candidates_of,
+            for process, stop, where in maybe_moved(status, nick, instance, self._candidates_of,
                                                     self._real_answer(nick), self.evidence.loss_began(nick)):
                 if process.namespec not in found:
                     found[process.namespec] = Orphan(process, nick, (process.namespec, nick, -stop), "moved")

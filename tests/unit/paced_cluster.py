@@ -117,14 +117,17 @@ class PacedCluster(Cluster):
     """:class:`Cluster` whose controllers see the cluster through the pacing (see the module doc)."""
 
     def __init__(self, tmp_path: Path, snap: Snapshot, locals_: tuple[str | None, ...] = ("s1", "s2"),
-                 options: ControllerOptions = OPTIONS, start: float = 10.0, **kwargs: Any) -> None:
+                 options: ControllerOptions = OPTIONS, start: float = 10.0, read_states: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(tmp_path, snap, locals_, options, **kwargs)
         self.script = StampedScript(self.rules, snap)
         self.now = start
         self.truth = self.script.at(start)
         self.pollers = {local: SimPoller(self, local) for local in locals_}
         self.views = {local: paced_snapshots(self.controllers[local], self.pollers[local]) for local in locals_}
-        #: the acting controllers' last state lines, as a standby reads them (with_leader_state)
+        #: a standby reads the acting controller's state line when it asks to (with_leader_state); False:
+        #: never (the acting one died before its line could be read)
+        self.read_states = read_states
         self.reads = 0
 
     def run(self, seconds: float, tick: float = 0.25, after_send: Callable[[Any], bool] | None = None) -> None:
@@ -137,7 +140,8 @@ class PacedCluster(Cluster):
                     continue
                 snap = self.views[local]()
                 leader = controller.leader_to_read()
-                if leader is not None and leader in self.controllers and leader not in self.script.down:
+                if self.read_states and leader is not None and leader in self.controllers \
+                        and leader not in self.script.down:
                     self.reads += 1
                     controller.take_leader_state(self.controllers[leader].state())
                 pending.append((local, controller, controller.cycle(snap, self.now)))
