@@ -119,7 +119,7 @@ def restart_acting(cluster: ControlledCluster) -> None:
 
 def operator_move(cluster: ControlledCluster, namespec: str, supv: Path) -> int:
     """``supv restart NAMESPEC --strategy MOST_LOADED`` over the real instances; its exit code."""
-    servers = " ".join(f"<{nick}>{server.spec}" for nick, server in cluster.servers.items())
+    servers = " ".join(server.spec for server in cluster.servers.values())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPV_", "SUPERVISOR_"))}
     env["PYTHONPATH"] = str(supv)
     done = subprocess.run([sys.executable, "-m", "supv_cli", "restart", namespec, "--strategy", "MOST_LOADED",
