@@ -255,14 +255,16 @@ class Controller(Recovery):
         for process in status.conflicts():
             if self._busy(process.application_name):
                 continue
-            if any(i.nick not in answering for i in process.running_on):
-                continue  # a copy known only from a last answer: settle it once every copy is seen
-            if not self.evidence.fresh_since([i.nick for i in process.running_on], now):
+            nicks = [i.nick for i in process.running_on]
+            seen = all(nick in answering for nick in nicks)
+            if seen and not self.evidence.fresh_since(nicks, now):
                 continue  # a reused answer may predate a move (stop there, start here): asked again
-            where = ", ".join(i.nick for i in process.running_on)
             if process.namespec not in self.reported_conflicts:
-                self._event(K.CONFLICT, process.application_name, f"running on {where}", process.process_name)
+                self._event(K.CONFLICT, process.application_name, f"running on {', '.join(nicks)}",
+                            process.process_name)
                 self.reported_conflicts.add(process.namespec)
+            if not seen:
+                continue  # a copy known only from a last answer: settle it once every copy is seen
             rule = self.options.conciliate
             for victim in victims(process, rule, self.members.index):
                 key = (process.namespec, victim.nick)

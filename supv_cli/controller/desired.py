@@ -10,10 +10,9 @@ the lost instance ``L`` when:
   no instance that answers;
 * ``L`` is among its candidates (its rules' identifiers);
 * it was stopped on another instance (an answering one, or one lost too: its last answer) after the last
-  *real* answer of ``L`` (supervisord's stop times
-  are whole seconds: within the second before it counts) and no later than the first poll ``L``
-  missed: it may have moved onto ``L`` in between (a move is a stop here, a start
-  there), and nothing this controller saw says it did not.
+  *real* answer of ``L`` (supervisord's stop times are whole seconds: within the second before it
+  counts) and no later than the first poll ``L`` missed: it may have moved onto ``L`` in between (a move
+  is a stop here, a start there), and nothing this controller saw says it did not.
 
 A program stopped before the last real answer of ``L`` was not on ``L`` then (else that answer shows it:
 the recovery takes it from there), and nothing moved it since: it stays stopped. A program stopped after
