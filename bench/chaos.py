@@ -12,27 +12,39 @@ supervisord every 0.1 s. Cases:
   (for these two the acting controller is restarted first: one that has not started anything
   automatically for 30 s, as in a long-running cluster);
 * ``partition``: s1 (acting) cut off both ways for 10 s, then healed;
-* ``flap``: the links between s1 and the others cut 0.3 s out of every 0.8 s, for 8 s.
+* ``flap``: the links between s1 and the others cut 0.3 s out of every 0.8 s, for 8 s;
+* ``move1`` (issue 16): s1's service moved onto s3 by an operator (stopped on s1, started on s3), then
+  0.3-2.5 s later kill -9 s3;
+* ``move2``: the same move, kill -9 s3 1-4 s later, and kill -9 s1 the moment one of its restarts
+  reached s1 or s2 (polled every 5 ms);
+* ``opmove``: no fault: ``supv restart SERVICE --strategy MOST_LOADED`` (a real one, so the service moves
+  to another server) at a random point of the pacing, ``--moves`` times per trial; each one must exit 0
+  and leave the service running once.
 
 Per trial: *duplicates* (programs seen active on two instances at once; during a partition the cut-off
 side keeps what it ran, so only after healing + 5 s counts), *losses* (srv services or a RESTART cfg:p
-running nowhere at the end), *moves* of a CONTINUE program, *minor*: programs the cut-off side started
+running nowhere at the end, ``--linger`` seconds after convergence), *stops* (conciliation stops the
+controllers logged: needless ones, as no case here makes a real second copy but the partition),
+*moves* of a CONTINUE program, *minor*: programs the cut-off side started
 during a partition, *dual* (samples where both controllers said they act), *leader changes*, and the
 *convergence* time (from the fault, or from the healing for a partition, to every service running
 exactly once).
 
 Everything started here is stopped at the end of each trial, by pid.
 
-Run: python bench/chaos.py [--trials 3] [--cases double,missed,continue,partition,flap] [--seed N] [--keep]
-     [--supv DIR]   (DIR: another checkout, e.g. ``git worktree add /tmp/base main``, for a baseline)
+Run: python bench/chaos.py [--trials 3] [--cases double,missed,continue,partition,flap,move1,move2,opmove]
+     [--seed N] [--keep] [--supv DIR] [--linger 5] [--moves 5]
+     (DIR: another checkout, e.g. ``git worktree add /tmp/base main``, for a baseline)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +72,9 @@ class Trial:
     leader_changes: int = 0
     converged: float | None = None
     minority: list[str] = field(default_factory=list)
+    stops: int = 0
+    #: opmove: `supv restart` runs that exited non-zero, moves that did not leave the service once
+    failed_moves: int = 0
     error: str = ""
 
 
@@ -102,7 +117,29 @@ def restart_acting(cluster: ControlledCluster) -> None:
     time.sleep(0.5)
 
 
-def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = ROOT) -> Trial:
+def operator_move(cluster: ControlledCluster, namespec: str, supv: Path) -> int:
+    """``supv restart NAMESPEC --strategy MOST_LOADED`` over the real instances; its exit code."""
+    servers = " ".join(server.spec for server in cluster.servers.values())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPV_", "SUPERVISOR_"))}
+    env["PYTHONPATH"] = str(supv)
+    done = subprocess.run([sys.executable, "-m", "supv_cli", "restart", namespec, "--strategy", "MOST_LOADED",
+                           "-i", servers, "-r", str(cluster.rules)], env=env, cwd=cluster.workdir,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return done.returncode
+
+
+def move_then_kill(cluster: ControlledCluster, before: Placement, rng: random.Random, delay: tuple[float, float],
+                   ) -> list[str]:
+    """s1's service moved onto s3 by an operator, s3 killed ``delay`` seconds later; s3's services."""
+    moved = next(ns for ns in SERVICES if before[ns] == ["s1"])
+    cluster.move(moved, "s1", "s3")
+    time.sleep(rng.uniform(*delay))
+    cluster.power_cut("s3")
+    return [moved] + [ns for ns in SERVICES if before[ns] == ["s3"]]
+
+
+def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = ROOT, linger: float = 5.0,
+              moves: int = 5) -> Trial:
     trial = Trial(case)
     workdir = Path(tempfile.mkdtemp(prefix=f"supv-chaos-{case}-"))
     strategy = "CONTINUE" if case in ("continue", "missed") else "RESTART_PROCESS"
@@ -163,6 +200,24 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
             watch.converge_from = time.monotonic() - watch.started
             watch.count_from = watch.converge_from + 5.0
             trial.converged = None
+        elif case == "move1":
+            move_then_kill(cluster, before, rng, (0.3, 2.5))
+            dead = ("s3",)
+        elif case == "move2":
+            lost = move_then_kill(cluster, before, rng, (1.0, 4.0))
+            dead = ("s3",)
+            wait_until("a restart sent", lambda: cluster.restarts_reached(lost, ("s1", "s2")), bool, deadline=15,
+                       every=0.005)
+            cluster.power_cut("s1")
+            dead = ("s1", "s3")
+        elif case == "opmove":
+            for _ in range(moves):
+                namespec = rng.choice(SERVICES)
+                time.sleep(rng.uniform(0.0, 2.0))
+                code = operator_move(cluster, namespec, supv)
+                time.sleep(2.0)
+                if code != 0 or len(cluster.placement().get(namespec, [])) != 1:
+                    trial.failed_moves += 1
         elif case == "flap":
             end = time.monotonic() + 8.0
             while time.monotonic() < end:
@@ -173,6 +228,8 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
         watch.sample(CONVERGE if case != "missed" else 4.0, skip=dead,
                      stop=lambda p: trial.converged is not None and case != "partition"
                      and time.monotonic() - watch.started > 6.0)
+        if case in ("move1", "move2", "opmove"):
+            watch.sample(linger, skip=dead)    # still running a while later (--linger)
         final = watch.sample(1.0, skip=dead)
         trial.losses = [ns for ns in SERVICES if not final.get(ns)]
         if strategy != "CONTINUE" and not final.get("cfg:p") and "s2" not in dead:
@@ -180,6 +237,7 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
         if case == "continue":
             trial.moves = len(final.get("cfg:p", []))
         trial.leader_changes = acting_lines() - elected   # every "acting" line after the fault: a new leader
+        trial.stops = sum(cluster.log(local).count("conciliate ") for local in ("s1", "s2"))
     except Exception as error:  # a trial that breaks is reported, the others go on
         trial.error = f"{type(error).__name__}: {error}"[:300]
     finally:
@@ -190,17 +248,17 @@ def run_trial(case: str, rng: random.Random, keep: bool = False, supv: Path = RO
 
 
 def report(trials: list[Trial]) -> None:
-    print(f"{'case':<10} {'trials':>6} {'dup':>4} {'lost':>5} {'moves':>5} {'minor':>5} {'dual':>5} {'leader':>6} "
-          f"{'converge median/max (s)':>24} errors")
+    print(f"{'case':<10} {'trials':>6} {'dup':>4} {'lost':>5} {'stops':>5} {'moves':>5} {'minor':>5} {'dual':>5} "
+          f"{'leader':>6} {'converge median/max (s)':>24} {'bad moves':>9} errors")
     for case in dict.fromkeys(t.case for t in trials):
         mine = [t for t in trials if t.case == case]
         times = [t.converged for t in mine if t.converged is not None]
         conv = f"{statistics.median(times):.1f} / {max(times):.1f}" if times else "-"
         print(f"{case:<10} {len(mine):>6} {sum(len(t.duplicates) for t in mine):>4} "
-              f"{sum(len(t.losses) for t in mine):>5} {sum(t.moves for t in mine):>5} "
+              f"{sum(len(t.losses) for t in mine):>5} {sum(t.stops for t in mine):>5} {sum(t.moves for t in mine):>5} "
               f"{sum(len(t.minority) for t in mine):>5} "
               f"{sum(t.dual for t in mine):>5} {sum(t.leader_changes for t in mine):>6} {conv:>24} "
-              f"{sum(1 for t in mine if t.error)}")
+              f"{sum(t.failed_moves for t in mine):>9} {sum(1 for t in mine if t.error)}")
         for t in mine:
             if t.error or t.losses or t.duplicates or t.minority:
                 print(f"    {case}: duplicates={sorted(t.duplicates)} losses={t.losses} minority={t.minority} "
@@ -210,7 +268,10 @@ def report(trials: list[Trial]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=3)
-    parser.add_argument("--cases", default="double,missed,continue,partition,flap")
+    parser.add_argument("--cases", default="double,missed,continue,partition,flap,move1,move2,opmove")
+    parser.add_argument("--linger", type=float, default=5.0,
+                        help="move cases: seconds to keep sampling after convergence (60: 'still lost a minute later')")
+    parser.add_argument("--moves", type=int, default=5, help="opmove: operator moves per trial")
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep each trial's folder (logs) in /tmp")
     parser.add_argument("--supv", type=Path, default=ROOT, metavar="DIR",
@@ -221,9 +282,10 @@ def main() -> None:
     trials = []
     for case in args.cases.split(","):
         for number in range(args.trials):
-            trial = run_trial(case, rng, args.keep, args.supv.resolve())
+            trial = run_trial(case, rng, args.keep, args.supv.resolve(), args.linger, args.moves)
             trials.append(trial)
-            print(f"{case} #{number + 1}: dup={sorted(trial.duplicates)} lost={trial.losses} moves={trial.moves} "
+            print(f"{case} #{number + 1}: dup={sorted(trial.duplicates)} lost={trial.losses} stops={trial.stops} "
+                  f"bad_moves={trial.failed_moves} moves={trial.moves} "
                   f"minority={trial.minority} "
                   f"dual={trial.dual} leader={trial.leader_changes} converged={trial.converged} {trial.error}",
                   file=sys.stderr)

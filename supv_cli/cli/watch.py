@@ -58,6 +58,23 @@ def outputs_gone() -> None:
     raise SystemExit(int(ExitCode.FAILED))
 
 
+def with_leader_state(controller: Any, session: Any, snapshot_fn: Any) -> Any:
+    """The snapshot function, and on a standby, while something happens, the acting controller's last
+    state line (what it sent and has not seen confirmed), read from its stdout log (issue 16)."""
+    from supv_cli.cluster.snapshot import Snapshot
+
+    def snapshot() -> Snapshot:
+        taken = snapshot_fn()
+        leader = controller.leader_to_read()
+        if leader is not None:
+            snaps = tuple(s for s in taken.instances if s.instance.nick == leader and s.reachable)
+            states = session.controller_states(Snapshot(snaps), controller.options.controller_program)
+            controller.take_leader_state(states.get(leader))
+        return taken
+
+    return snapshot
+
+
 def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.actions import local_instance
@@ -143,7 +160,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         # an instance the session would skip after a timeout is asked anyway: a missed poll is a poll
         # made and not answered (--lost-after), never one skipped
         session.poller.ask_all = True
-        watch(controller, paced_snapshots(controller, session.poller), session.send, on_events, sleep=stop.sleep)
+        watch(controller, with_leader_state(controller, session, paced_snapshots(controller, session.poller)),
+              session.send, on_events, sleep=stop.sleep)
     except Stopped:
         log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:

@@ -179,7 +179,8 @@ class Poller:
                         known.asked_at = self.clock()
                 assert known.last is not None  # asked above: it was not known to answer RUNNING
                 snaps.append(known.last)
-        return Snapshot(instances=tuple(snaps), taken_at=taken_at)
+        fresh = frozenset(nick for nick, kind in kinds.items() if kind == "full")
+        return Snapshot(instances=tuple(snaps), taken_at=taken_at, fresh=fresh)
 
     @staticmethod
     def _settle(known: _Known, entry: Any) -> InstanceSnapshot:

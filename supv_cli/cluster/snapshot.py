@@ -162,6 +162,10 @@ class Snapshot:
 
     instances: tuple[InstanceSnapshot, ...]
     taken_at: float = 0.0
+    #: the instances whose answer was asked for in full for this snapshot (a real answer, possibly the
+    #: same object as before when nothing changed); None: every answer is one (a fresh snapshot). The
+    #: others' answers are reused from an earlier poll (``cluster/polling.py``)
+    fresh: frozenset[str] | None = None
     _index: dict[str, dict[str, ProcessInfo]] = field(default_factory=dict, compare=False, repr=False)
 
 

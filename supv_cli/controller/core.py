@@ -36,6 +36,7 @@ from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
+from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
+#: seconds after an instance began missing polls during which a standby reads the acting controller's
+#: state line (what it has in flight) at each cycle
+READ_LEADER_FOR = 30.0
 #: seconds before an application still never started (no resource, its instance was down...) is
 #: started automatically again; a console that comes back with its HCI never started gets it then
 AUTOSTART_RETRY = 30.0
@@ -93,6 +97,8 @@ class Controller(Recovery):
         self.started = time.monotonic() if now is None else now
         self.events: list[Event] = []
         self.members = Membership(instances, options.lost_after)
+        #: how fresh each instance's answer is; the instances a decision waits for (evidence.py)
+        self.evidence = Evidence()
         self.acting = False
         self.leader: str | None = None
         #: False while this controller sees too few instances to act (the minority side of a partition)
@@ -115,6 +121,8 @@ class Controller(Recovery):
         self.evaluations = Evaluations(rules)
         #: the last decisions, for `supv instances` (read from the controller's stdout by the CLI)
         self.recent: deque[str] = deque(maxlen=10)
+        #: the time of the last cycle
+        self.now = self.started
         self._init_recovery()
 
     # ------------------------------------------------------------------ events
@@ -137,6 +145,8 @@ class Controller(Recovery):
     def cycle(self, snapshot: Snapshot, now: float) -> list[Request]:
         """One look at the cluster: update liveness, quorum and leadership, decide, step the runs."""
         previous = dict(self.members.seen)
+        self.evidence.update(snapshot, now)
+        self.now = now
         for kind, nick, message in self.members.update(snapshot):
             self._event(kind, nick, message, instance=nick)
             if kind is K.BACK:  # a later loss of the same instance is a new loss, moved for free again
@@ -144,7 +154,7 @@ class Controller(Recovery):
         status = self.evaluations(self.members.augmented(snapshot), self.members.lost)
         self.status = status
         self._witness_crashes(snapshot, previous, status)
-        self._forget_starts(snapshot)
+        self._forget_starts(snapshot, now)
         self._leadership()
         if not self._quorum() or not self.acting:
             self.jobs = []
@@ -156,13 +166,24 @@ class Controller(Recovery):
             return []
         self._rivals()
         self._handle_crashes(status, now)
-        self._recover(status, now)
+        self._recover(snapshot, status, now)
         requests = self._conciliate(snapshot, status, now)
         if self.options.autostart:
             self._autostart(snapshot, status, now)
         requests += self._step_jobs(snapshot, status, now)
         self._note_starts(requests, now)
         return requests
+
+    def leader_to_read(self) -> str | None:
+        """The instance whose acting controller's state line a standby reads before its next cycle (to
+        take over what it has in flight, should it die): only while an instance misses polls or began
+        to less than READ_LEADER_FOR seconds ago; None otherwise (nothing is read while nothing happens)."""
+        leader = self.leader
+        if self.acting or self.local is None or leader is None or leader == self.local.nick \
+                or self.members.health(leader) is not Health.ANSWERING:
+            return None
+        since = max((self.evidence.missed_since(nick) for nick in self.evidence.first_miss), default=float("-inf"))
+        return leader if self.now - since < READ_LEADER_FOR else None
 
     def _quorum(self) -> bool:
         """Enough instances seen to act; said once when lost, once when back. Back from the minority
@@ -234,11 +255,15 @@ class Controller(Recovery):
         for process in status.conflicts():
             if self._busy(process.application_name):
                 continue
-            where = ", ".join(i.nick for i in process.running_on)
+            nicks = [i.nick for i in process.running_on]
+            seen = all(nick in answering for nick in nicks)
+            if seen and not self.evidence.fresh_since(nicks, now):
+                continue  # a reused answer may predate a move (stop there, start here): asked again
             if process.namespec not in self.reported_conflicts:
-                self._event(K.CONFLICT, process.application_name, f"running on {where}", process.process_name)
+                self._event(K.CONFLICT, process.application_name, f"running on {', '.join(nicks)}",
+                            process.process_name)
                 self.reported_conflicts.add(process.namespec)
-            if any(i.nick not in answering for i in process.running_on):
+            if not seen:
                 continue  # a copy known only from a last answer: settle it once every copy is seen
             rule = self.options.conciliate
             for victim in victims(process, rule, self.members.index):
@@ -340,4 +365,5 @@ class Controller(Recovery):
                 "quorum": {"seen": self.members.visible(), "needed": self.quorum},
                 "jobs": [{"purpose": j.purpose.value, "applications": list(j.applications)} for j in self.jobs],
                 "conciliate": self.options.conciliate.value,
+                "in_flight": self.in_flight(),
                 "recent": list(self.recent)}

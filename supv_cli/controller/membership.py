@@ -44,8 +44,6 @@ class Membership:
         self.recovering: dict[str, int] = {}
         #: lost instances -> polls since they were declared lost
         self.lost_for: dict[str, int] = {}
-        #: when each instance was last known alive (``Snapshot.taken_at`` of a cycle it was reachable in)
-        self.alive_at: dict[str, float] = {}
         self._order = {instance.nick: position for position, instance in enumerate(instances)}
 
     def index(self, nick: str) -> int:
@@ -69,7 +67,6 @@ class Membership:
                     self.recovering[nick] = 1
                     yield EventKind.BACK, nick, "answers again"
                 self.seen[nick] = snap
-                self.alive_at[nick] = snapshot.taken_at
                 continue
             if snap.reason == NOT_ASKED_YET and nick not in self.seen:
                 continue  # never asked (every worker busy with hung instances): not a missed poll
@@ -101,16 +98,6 @@ class Membership:
 
     def everyone_seen(self, snapshot: Snapshot) -> bool:
         return all(s.instance.nick in self.seen for s in snapshot.instances)
-
-    def loss_time(self, nick: str) -> float:
-        """When ``nick`` was last known alive (epoch): the snapshot of the last cycle it was reachable in
-        (an answer kept from an earlier poll counts: its connection was still open), and at least the
-        time its last answer gives (supervisord's ``now``, or its latest start or stop); 0 when never seen."""
-        last = self.seen.get(nick)
-        if last is None:
-            return 0.0
-        answered = max((max(info.now, info.start, info.stop) for info in last.processes), default=0.0)
-        return max(answered, self.alive_at.get(nick, 0.0))
 
     def augmented(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot with each instance that did not answer replaced by what it answered last: a

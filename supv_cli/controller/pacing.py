@@ -17,7 +17,8 @@ it needs the processes far less often. So, per instance:
   every ``FULL_EVERY``; it watches every kept connection like the acting one, and never probes: a tenth
   of the acting controller's requests. When the leader's instance misses a poll, it asks every other
   instance at once, so that its missed polls, quorum and last answers are fresh when it may take over;
-* no leader known (start-up, or a controller started outside supervisord): everything, in full.
+* no leader known (start-up, or a controller started outside supervisord): everything, in full;
+* the instances a decision waits for (``controller.evidence.wanted``, :mod:`.evidence`): in full, once.
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
 the acting controller notices a frozen supervisord or a host gone without closing its connections
@@ -89,6 +90,8 @@ def paced_snapshots(controller: Controller, poller: Poller, full_every: float = 
         leader = None if controller.acting else controller.leader
         full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
                                standby_full_every)
+        if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
+            full = full | controller.evidence.wanted
         taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
                                                                 lambda period: poller.due(period, full=False)))
         if full is not None and leader is not None and any(

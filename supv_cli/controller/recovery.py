@@ -2,12 +2,14 @@
 
 Level-triggered: every cycle the acting controller derives from the answers it has (the current ones and
 the last answer of every instance, kept by every controller, acting or not) which programs are
-*orphans*: last seen active on an instance that is now lost, running nowhere now, and not stopped on
-purpose since. Each orphan gets its running_failure_strategy, whether the loss happened before or after
-this controller started acting, and whoever sent the starts that put it where it was last seen. An
-orphan is acted on once for free (moving a program off a lost instance is not a failure of the program);
-while it stays an orphan (its restart failed: no resource, its new instance died...) it is tried again,
-charged to the restart budget. Nothing stays an orphan without a log line saying why.
+*orphans*: last seen active on an instance that is now lost (or started there and never confirmed, or
+maybe moved there since its last real answer: :mod:`.desired`), running nowhere now, and not stopped on
+purpose since; concluded only from fresh answers of the other instances (:mod:`.evidence`). Each orphan
+gets its running_failure_strategy, whether the loss happened before or after this controller started
+acting, and whoever sent the starts that put it where it was last seen. An orphan is acted on once for
+free (moving a program off a lost instance is not a failure of the program); while it stays an orphan
+(its restart failed: no resource, its new instance died...) it is tried again, charged to the restart
+budget. Nothing stays an orphan without a log line saying why.
 
 Crashes on a live instance are edges (a process that was active and is now FATAL or exited
 unexpectedly): every controller records the ones it sees, so that a standby that takes over before the
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
+from supv_cli.controller.desired import maybe_moved
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, Step
 from supv_cli.rules.model import RunningFailureStrategy as RFS
@@ -48,6 +51,10 @@ class Orphan:
     process: ProcessStatus
     nick: str
     key: LossKey
+    #: why it is one: "seen" (the last answer of the lost instance), "sent" (a start sent there, never
+    #: confirmed), "moved" (stopped elsewhere since the last real answer: it may have moved there),
+    #: "derived" (the instance was never seen)
+    why: str = "seen"
 
 
 class Recovery:
@@ -57,6 +64,7 @@ class Recovery:
     instances: Any
     options: Any
     members: Any
+    evidence: Any
     jobs: list[Any]
 
     if TYPE_CHECKING:  # provided by the controller
@@ -79,8 +87,11 @@ class Recovery:
         self.said: set[tuple[str, Any]] = set()
         #: crashes seen and not handled yet: (namespec, nick, stop time) -> namespec
         self.crashes: dict[tuple[str, str, float], str] = {}
-        #: starts this controller sent, until their instance answers again: (namespec, nick) -> when
+        #: starts this controller sent (or, on a standby, the acting one said it sent: its state line),
+        #: until their instance gives a real answer again: (namespec, nick) -> when
         self.sent: dict[tuple[str, str], float] = {}
+        #: what the acting controller's last state line said is in flight, merged at the next cycle
+        self.peer_in_flight: list[tuple[str, str]] = []
 
     def _say_once(self, reason: str, about: Any, kind: str, subject: str, message: str,
                   process: str | None = None, instance: str | None = None) -> None:
@@ -102,11 +113,30 @@ class Recovery:
         return True
 
     # ------------------------------------------------------------------ orphans of lost instances
-    def _forget_starts(self, snapshot: Snapshot) -> None:
-        """Starts sent to an instance that answered since: its answer tells what became of them."""
-        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
+    def _forget_starts(self, snapshot: Snapshot, now: float) -> None:
+        """Starts sent to an instance that gave a real answer since (a reused answer may predate them):
+        that answer tells what became of them. Then take the acting controller's in-flight starts."""
+        fresh = snapshot.fresh
+        answering = {s.instance.nick for s in snapshot.instances
+                     if s.reachable and (fresh is None or s.instance.nick in fresh)}
         if self.sent:
-            self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering}
+            self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering or t >= now}
+        if self.peer_in_flight:
+            self.sent.update((key, now) for key in self.peer_in_flight if key not in self.sent)
+            self.peer_in_flight = []
+
+    def in_flight(self) -> list[list[str]]:
+        """The starts sent and not confirmed yet, ``[namespec, nick]``: in the state line, for a standby."""
+        return [[namespec, nick] for namespec, nick in sorted(self.sent)]
+
+    def take_leader_state(self, state: dict[str, Any] | None) -> None:
+        """What the acting controller's last state line says is in flight (a standby reads it while
+        something happens): those starts count as sent by this controller, should it take over."""
+        if not state or not state.get("acting"):
+            return
+        for item in state.get("in_flight") or ():
+            if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(x, str) for x in item):
+                self.peer_in_flight.append((item[0], item[1]))
 
     def _note_starts(self, requests: Sequence[Request], now: float) -> None:
         """Remember the starts about to be sent until their instance answers again: a start sent to an
@@ -116,17 +146,19 @@ class Recovery:
 
     def _orphans(self, status: ClusterStatus) -> dict[str, list[Orphan]]:
         """application -> its orphans, from the last answers of the lost instances (or, for a lost
-        instance never seen, from the rules), and the starts sent to them since."""
+        instance never seen, from the rules), the starts sent to them since, and the programs that may
+        have moved onto them since their last real answer (:mod:`.desired`)."""
         found: dict[str, Orphan] = {}
         for (namespec, nick), when in self.sent.items():
             process = status.processes.get(namespec)
             if nick in self.members.lost and process is not None and not process.running_on:
-                found[namespec] = Orphan(process, nick, (namespec, nick, when))
+                found[namespec] = Orphan(process, nick, (namespec, nick, when), "sent")
         for nick in sorted(self.members.lost, key=self.members.index):
             last: InstanceSnapshot | None = self.members.seen.get(nick)
             if last is None:
                 for namespec in self._derived(nick, status):
-                    found.setdefault(namespec, Orphan(status.processes[namespec], nick, (namespec, nick, 0.0)))
+                    found.setdefault(namespec, Orphan(status.processes[namespec], nick, (namespec, nick, 0.0),
+                                                      "derived"))
                 continue
             for info in last.processes:
                 process = status.processes.get(info.namespec)
@@ -135,6 +167,15 @@ class Recovery:
                 known = found.get(info.namespec)
                 if known is None or info.start > known.key[2]:   # the most recent start wins
                     found[info.namespec] = Orphan(process, nick, (info.namespec, nick, info.start))
+            instance = self.instances.find(nick)
+            for process, stop, where in maybe_moved(status, nick, instance, self._candidates_of,
+                                                    self._real_answer(nick), self.evidence.loss_began(nick)):
+                if process.namespec not in found:
+                    found[process.namespec] = Orphan(process, nick, (process.namespec, nick, -stop), "moved")
+                    self._say_once("moved", (process.namespec, nick, stop), K.DECISION, process.application_name,
+                                   f"stopped on {where} after the last answer of {nick} and before its loss: it "
+                                   f"may have moved there, so it is recovered (even if it was stopped by hand)",
+                                   process.process_name, nick)
         by_app: dict[str, list[Orphan]] = {}
         for orphan in found.values():
             if not self._stopped_on_purpose(orphan, status):
@@ -160,12 +201,25 @@ class Recovery:
                            "from the rules, it may have run " + ", ".join(result), instance=nick)
         return result
 
+    def _real_answer(self, nick: str) -> float:
+        """Epoch of the last real answer of ``nick`` (not a reused one): the last full poll it answered,
+        and at least the latest time its last answer gives (supervisord's ``now``, a start or a stop)."""
+        last = self.members.seen.get(nick)
+        answered = max((max(info.now, info.start, info.stop) for info in last.processes), default=0.0) \
+            if last is not None else 0.0
+        return max(answered, self.evidence.real_at.get(nick, 0.0))
+
+    def _loss_began(self, nick: str) -> float:
+        """Epoch of the first poll ``nick`` missed before its loss; at least its last real answer."""
+        return max(self.evidence.loss_began(nick), self._real_answer(nick))
+
     def _stopped_on_purpose(self, orphan: Orphan, status: ClusterStatus) -> bool:
-        """Stopped since the loss: the program itself (moved, then stopped), or its whole application
-        (nothing of it runs and a program of it was stopped): it is left alone, and that is said once."""
-        if orphan.key[2] == 0.0:
-            return False  # derived: no time to compare with (stopped applications were left out)
-        since = self.members.loss_time(orphan.nick)
+        """Stopped since the loss (after the first poll the lost instance missed): the program itself
+        (moved, then stopped), or its whole application (nothing of it runs and a program of it was
+        stopped): it is left alone, and that is said once."""
+        if orphan.why in ("derived", "moved"):
+            return False  # derived: no time to compare with; moved: stopped before the loss (desired.py)
+        since = self._loss_began(orphan.nick)
 
         def stopped_after(process: ProcessStatus) -> bool:
             return not process.running_on and any(
@@ -183,8 +237,15 @@ class Recovery:
             return True
         return False
 
-    def _recover(self, status: ClusterStatus, now: float) -> None:
-        """Apply the running failure strategies to every orphan (each cycle: level-triggered)."""
+    def _recover(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> None:
+        """Apply the running failure strategies to every orphan (each cycle: level-triggered), once every
+        answering instance gave a real answer since the first missed poll of every lost instance."""
+        if not self.members.lost:
+            return
+        since = max(self.evidence.missed_since(nick) for nick in self.members.lost)
+        answering = [s.instance.nick for s in snapshot.instances if s.reachable]
+        if not self.evidence.fresh_since(answering, since):
+            return  # asked again in full: decided next cycle
         for name, orphans in self._orphans(status).items():
             if self._busy(name):
                 for orphan in orphans:

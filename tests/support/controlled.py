@@ -153,6 +153,23 @@ class ControlledCluster:
         for proxy in self.proxies.values():
             proxy.heal()
 
+    def move(self, namespec: str, source: str, target: str) -> None:
+        """An operator's move (``supv restart NAMESPEC --strategy ...`` placing it elsewhere): stopped on
+        ``source`` (waiting for STOPPED), then started on ``target`` (not waiting)."""
+        self.servers[source].proxy(5.0).supervisor.stopProcess(namespec, True)
+        self.servers[target].proxy(5.0).supervisor.startProcess(namespec, False)
+
+    def restarts_reached(self, namespecs: Sequence[str], nicks: Sequence[str]) -> bool:
+        """One of ``namespecs`` is no longer STOPPED on one of ``nicks`` (a start sent there arrived)."""
+        for nick in nicks:
+            try:
+                infos = self.servers[nick].proxy(1.0).supervisor.getAllProcessInfo()
+            except Exception:
+                continue
+            if any(f"{i['group']}:{i['name']}" in namespecs and i["statename"] != "STOPPED" for i in infos):
+                return True
+        return False
+
     # ------------------------------------------------------------------ looking
     def placement(self, skip: Sequence[str] = ()) -> Placement:
         """Where each managed program is active, straight from every supervisord not in ``skip``."""

@@ -16,6 +16,7 @@ from supv_cli.cluster import workers
 from supv_cli.cluster.polling import same_answers
 from supv_cli.cluster.rpcparse import _flat_structs, _Unsupported, parse_response
 from supv_cli.cluster.snapshot import Snapshot, Unreachable
+from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.pacing import (
     FULL_EVERY,
     PROBE_EVERY,
@@ -167,7 +168,7 @@ def test_a_standby_does_not_wait_twice_in_one_cycle_for_a_silent_leader() -> Non
     # it may take over), but not the leader's instance, whose timeout it has just waited: one timeout
     # per cycle, so a frozen leader is taken over one timeout sooner per cycle
     poller = ScriptedPoller(("s1", "s2", "s3"), silent={"s1"})
-    standby = SimpleNamespace(acting=False, leader="s1", jobs=[])
+    standby = SimpleNamespace(acting=False, leader="s1", jobs=[], evidence=Evidence())
     taken = paced_snapshots(standby, poller)()  # type: ignore[arg-type]
     assert [sorted(asked) for asked in poller.asked] == [["s1", "s2", "s3"], ["s2", "s3"]]
     assert not next(s for s in taken.instances if s.instance.nick == "s1").reachable
