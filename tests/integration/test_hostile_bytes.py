@@ -19,6 +19,7 @@ from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
 from tests.support.supervisord import Supervisord
 from tests.support.terminal import OnTerminal
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,9 @@ def hostile(supervisord: SupervisordFactory) -> Supervisord:
     server = supervisord(nick="s1", programs={"good": GOOD, BAD: {"command": "sleep 1000"}},
                          groups={"web": ["good", BAD]})
     server.wait_process("web:good", ["RUNNING"])
+    # RUNNING (startsecs 0) may come before supervisord has logged the line on a busy machine
+    wait_for("web:good has logged its line", lambda: server.proxy().supervisor.readProcessStdoutLog("web:good", 0, 0),
+             lambda text: "forged" in text)
     return server
 
 
