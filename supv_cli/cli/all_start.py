@@ -83,22 +83,13 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
 
 
 def select(status: Any, namespecs: Sequence[str]) -> list[Any]:
-    """The processes ``APP:PROC``, ``APP:*`` (``APP:``) or ``NAME`` (``NAME:NAME``) name, in argument order;
-    a name that names nothing is exit 2 (3 when an instance did not answer)."""
-    from supv_cli.errors import unknown_names
+    """The processes ``APP:PROC``, ``APP:*`` (``APP:``) or ``NAME`` (``NAME:NAME``) name, in argument order,
+    by the one grammar as ``supv start`` reads it (``supv_cli/selection.py``): a name that names nothing
+    is exit 2 with its hint (3 when an instance that did not answer may have it)."""
+    from supv_cli.plan.operate import select_processes
 
-    processes: list[Any] = []
-    for spec in namespecs:
-        application_name, _, process_name = spec.partition(":") if ":" in spec else (spec, ":", spec)
-        application = status.applications.get(application_name)
-        if application is None:
-            raise unknown_names("application", [application_name], list(status.applications), len(status.unreachable))
-        found = [p for p in application.processes if process_name in ("*", "", p.process_name)]
-        if not found:
-            raise unknown_names("process", [spec], [p.namespec for p in application.processes],
-                                len(status.unreachable))
-        processes.extend(p for p in found if p not in processes)
-    return processes
+    return [status.processes[f"{application}:{process}"]
+            for application, processes in select_processes(status, namespecs).items() for process in processes]
 
 
 def start_and_wait(app: App, todo: list[tuple[dict[str, Any], Any, Any]], start_timeout: float,
