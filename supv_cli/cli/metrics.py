@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
+from supv_cli.cli.finite import FiniteSeconds
 from supv_cli.cli.options import cluster_options
 from supv_cli.cli.output import echo_err
 from supv_cli.cli.stats import sampler_option
@@ -87,7 +88,7 @@ class MetricsWatch:
 @click.option("--listen", default=DEFAULT_LISTEN, show_default=True, metavar="HOST:PORT",
               envvar="SUPV_METRICS_LISTEN", help="Address of the HTTP endpoint (/metrics) [SUPV_METRICS_LISTEN].")
 @click.option("--once", is_flag=True, help="Print one exposition on stdout and exit (cron, textfile collectors).")
-@click.option("--interval", type=click.FloatRange(min=0.5), default=5.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=FiniteSeconds(min=0.5), default=5.0, show_default=True, metavar="SECONDS",
               help="Seconds between two polls of the instances.")
 @sampler_option
 @click.option("--controller-program", "controller_program", default=CONTROLLER_PROGRAM, show_default=True,

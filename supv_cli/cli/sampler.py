@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from supv_cli.cli.finite import FiniteSeconds
 from supv_cli.cli.options import ENV_PASSWORD, ENV_USERNAME
 
 #: the URL of its supervisord, set by supervisord for every program it starts
@@ -16,7 +17,7 @@ LOCAL_TIMEOUT = 2.0
 
 
 @click.command("sampler", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--stats-interval", "interval", type=click.FloatRange(min=0.1, max=3600.0), default=5.0,
+@click.option("--stats-interval", "interval", type=FiniteSeconds(min=0.1, max=3600.0), default=5.0,
               show_default=True, metavar="SECONDS", envvar="SUPV_STATS_INTERVAL",
               help="Seconds between two samples [SUPV_STATS_INTERVAL]; changed at run time by "
                    "`supv stats_period`.")

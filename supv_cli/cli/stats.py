@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from supv_cli.cli.completion import complete_processes
+from supv_cli.cli.finite import FiniteSeconds
 from supv_cli.cli.options import cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
 from supv_cli.cluster import SAMPLER_PROGRAM
@@ -117,7 +118,7 @@ class StatsSource:
 @output_options
 @sampler_option
 @click.option("--watch", is_flag=True, help="Refresh every --interval seconds until interrupted.")
-@click.option("--interval", type=click.FloatRange(min=0.5), default=5.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=FiniteSeconds(min=0.5), default=5.0, show_default=True, metavar="SECONDS",
               help="Seconds between two refreshes with --watch.")
 @click.argument("namespecs", nargs=-1, metavar="[NAMESPEC]...", shell_complete=complete_processes)
 @click.pass_obj

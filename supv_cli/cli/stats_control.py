@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from supv_cli.cli.finite import FiniteSeconds
 from supv_cli.cli.options import cluster_options, dry_run_option, output_options
 from supv_cli.cli.output import Table, View, echo_err, warn
 from supv_cli.cli.stats import sampler_option
@@ -90,7 +91,7 @@ def disable_stats(app: App, program: str, dry_run: bool) -> None:
 @cluster_options
 @output_options
 @sampler_option
-@click.argument("seconds", required=False, type=click.FloatRange(min=0.1, max=3600.0))
+@click.argument("seconds", required=False, type=FiniteSeconds(min=0.1, max=3600.0))
 @click.pass_obj
 def stats_period(app: App, program: str, seconds: float | None) -> None:
     """Show the period of every sampler, or set it to SECONDS (0.1 to 3600).
