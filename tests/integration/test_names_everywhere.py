@@ -5,6 +5,7 @@ hints, `all` followed by an unknown name is exit 2, a process known only from a 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,16 @@ def test_stats_of_a_process_known_only_from_a_silent_instance_is_exit_3(supervis
             result = run_supv(command, *args, *words)
             assert result.exit_code == 3, (command, words, result.exit_code, result.stderr)
             assert "s2" in result.stderr and "did not answer" in result.stderr
+
+
+def test_all_start_reports_an_allowed_instance_that_did_not_answer(supervisord: SupervisordFactory,
+                                                                   tmp_path: Path) -> None:
+    args = cluster(supervisord, tmp_path, silent=True)
+    for dry in (("--dry-run",), ()):  # solo's rules allow s2 only: nothing can be started, nor known
+        result = run_supv("all_start", *args, "solo:solo", "--json", *dry)
+        assert result.exit_code == 3, (dry, result.exit_code, result.stdout, result.stderr)
+        rows = json.loads(result.stdout)["processes"]
+        assert [(r["instance"], r["outcome"]) for r in rows] == [("s2", "UNREACHABLE")], rows
+    result = run_supv("all_start", *args, "app:worker", "--dry-run", "--json")   # s1 only: s2 is not its business
+    assert result.exit_code == 0, result.stderr
+    assert [(r["instance"], r["outcome"]) for r in json.loads(result.stdout)["processes"]] == [("s1", "ALREADY")]
