@@ -38,7 +38,8 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
     answering instance that has it configured and that its rules' identifiers allow (every one without
     a rules file), where it does not run yet. All starts are sent at once and each is waited for:
     RUNNING (or EXITED with an expected code), else FAILED, or TIMEOUT after startsecs + --start-timeout.
-    A copy already running is reported ALREADY. This makes conflicts for a managed program on purpose:
+    A copy already running is reported ALREADY; an allowed instance that did not answer is reported
+    UNREACHABLE (nothing sent there) and the command exits 3. This makes conflicts for a managed program on purpose:
     a controller with --conciliate other than user will stop the extra copies.
 
     \b
@@ -47,7 +48,7 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
 
     \b
     Exit status: 0 running everywhere allowed; 1 a start failed or timed out; 2 usage error or unknown
-    name; 3 no instance answered; 130 interrupted.
+    name; 3 an instance its rules allow did not answer (or no instance answered); 130 interrupted.
     \b
     Examples:
       supv all_start -c etc/supv.conf scen3_internal_data_bus:scen3_bus_interface
@@ -55,7 +56,7 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
     """
     from supv_cli.cli.output import Table, View
     from supv_cli.errors import CommandFailed, ExitCode
-    from supv_cli.plan.anywhere import all_start_targets
+    from supv_cli.plan.anywhere import all_start_silent, all_start_targets
 
     status = app.status(with_config=True)
     rows: list[dict[str, Any]] = []
@@ -68,37 +69,33 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
             row = _row(process, instance.nick, "start", "PLANNED" if dry_run else "", "")
             rows.append(row)
             todo.append((row, instance, info))
-        if not targets and not process.running_on:
+        silent = all_start_silent(status, process, app.rules)
+        for nick, why in silent:  # allowed there too: not known whether it runs there, nothing sent
+            rows.append(_row(process, nick, "none", "UNREACHABLE", f"{nick} did not answer: {why}"))
+        if not targets and not process.running_on and not silent:
             rows.append(_row(process, "-", "none", "NO_RESOURCE", "no answering instance allowed by its rules has it"))
     if not dry_run:
         start_and_wait(app, todo, start_timeout, poll_interval)
-    failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT", "NO_RESOURCE")]
+    failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT", "NO_RESOURCE", "UNREACHABLE")]
     data = {"kind": "all_start", "result": "failed" if failed else ("planned" if dry_run else "success"),
             "processes": rows}
     app.emit(View(data=lambda: data, tables=lambda: [Table(HEADERS, [
         [r["application_name"], r["process_name"], r["instance"], r["action"], r["outcome"], f"{r['elapsed']:.1f}s",
          r["detail"]] for r in rows])]))
+    if any(r["outcome"] == "UNREACHABLE" for r in rows):  # exit 3 beats exit 1, as in the plans
+        raise CommandFailed(ExitCode.UNREACHABLE)
     if failed:
         raise CommandFailed(ExitCode.FAILED)
 
 
 def select(status: Any, namespecs: Sequence[str]) -> list[Any]:
-    """The processes ``APP:PROC``, ``APP:*`` (``APP:``) or ``NAME`` (``NAME:NAME``) name, in argument order;
-    a name that names nothing is exit 2 (3 when an instance did not answer)."""
-    from supv_cli.errors import unknown_names
+    """The processes ``APP:PROC``, ``APP:*`` (``APP:``) or ``NAME`` (``NAME:NAME``) name, in argument order,
+    by the one grammar as ``supv start`` reads it (``supv_cli/selection.py``): a name that names nothing
+    is exit 2 with its hint (3 when an instance that did not answer may have it)."""
+    from supv_cli.plan.operate import select_processes
 
-    processes: list[Any] = []
-    for spec in namespecs:
-        application_name, _, process_name = spec.partition(":") if ":" in spec else (spec, ":", spec)
-        application = status.applications.get(application_name)
-        if application is None:
-            raise unknown_names("application", [application_name], list(status.applications), len(status.unreachable))
-        found = [p for p in application.processes if process_name in ("*", "", p.process_name)]
-        if not found:
-            raise unknown_names("process", [spec], [p.namespec for p in application.processes],
-                                len(status.unreachable))
-        processes.extend(p for p in found if p not in processes)
-    return processes
+    return [status.processes[f"{application}:{process}"]
+            for application, processes in select_processes(status, namespecs).items() for process in processes]
 
 
 def start_and_wait(app: App, todo: list[tuple[dict[str, Any], Any, Any]], start_timeout: float,

@@ -48,7 +48,9 @@ def local_status(app: App, namespecs: tuple[str, ...], local: str | None) -> Non
     from supv_cli.cli.actions import local_instance
     from supv_cli.cli.output import Table, View
     from supv_cli.cluster.client import CallError, instance_snapshot
-    from supv_cli.errors import ClusterError, UsageError, unknown_names
+    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.errors import ClusterError, UsageError
+    from supv_cli.selection import catalogue_of, select_processes
 
     app.settings.require_instances()
     instance = local_instance(app.instances, local)
@@ -60,17 +62,10 @@ def local_status(app: App, namespecs: tuple[str, ...], local: str | None) -> Non
             [("supervisor.getState", ()), ("supervisor.getAllProcessInfo", ())]))
     except CallError as error:
         raise ClusterError(f"{instance.nick} did not answer: {error.reason}") from None
-    infos = list(snap.processes)
-    wanted = [spec for spec in namespecs if spec != "all"]
-    if wanted:
-        chosen: list[Any] = []
-        for spec in wanted:
-            group, _, name = spec.partition(":") if ":" in spec else (spec, ":", spec)
-            found = [i for i in infos if i.group == group and name in ("", "*", i.name)]
-            if not found:
-                raise unknown_names("process", [spec], [i.namespec for i in infos])
-            chosen.extend(i for i in found if i not in chosen)
-        infos = chosen
+    # the one grammar (supv_cli/selection.py) over what this instance has: hints and exit 2 as everywhere
+    selection = select_processes(namespecs, catalogue_of(Snapshot((snap,))))
+    by_namespec = {info.namespec: info for info in snap.processes}
+    infos = [by_namespec[namespec] for namespec in selection.processes]
     rows: list[dict[str, Any]] = [
         {"application_name": i.group, "process_name": i.name, "statename": i.state.name, "start": i.start,
          "now": i.now, "pid": i.pid, "description": i.description} for i in infos]
@@ -78,3 +73,4 @@ def local_status(app: App, namespecs: tuple[str, ...], local: str | None) -> Non
                   tables=lambda: [Table(HEADERS, [[r["application_name"], r["process_name"], r["statename"],
                                                    _clock(r["start"]), _clock(r["now"]), r["pid"],
                                                    r["description"]] for r in rows])]))
+    app.conclude(selection)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -133,7 +134,11 @@ def metrics(app: App, listen: str, once: bool, interval: float, program: str, co
     if once:
         snapshot = app.snapshot(need_answer=False)
         collector.families = watch.families(snapshot)
-        click.echo(generate_latest(registry).decode(), nl=False)
+        # the bytes the endpoint serves: click.echo would strip what looks like ANSI codes from the label
+        # values of a pipe (a program named with ESC [2J would get another name than on the endpoint)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(generate_latest(registry))
+        sys.stdout.buffer.flush()
         return
     assert address is not None
     first = True

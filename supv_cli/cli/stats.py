@@ -12,11 +12,11 @@ from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import Seconds, cluster_options, output_options
 from supv_cli.cli.output import Table, View, echo_err
 from supv_cli.cluster import SAMPLER_PROGRAM
-from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cluster.stats import SamplerReport
+    from supv_cli.selection import Selection
 
 HEADERS = ("Instance", "Kind", "Namespec", "Pid", "CPU%", "RSS", "Mem%", "Sampler")
 
@@ -87,25 +87,23 @@ class StatsSource:
         self.namespecs = namespecs
         self.reader = StatsReader(app.session, program)
         self.hinted = False
+        self.selection: Selection | None = None
 
     def rows(self, refresh: bool) -> list[dict[str, Any]]:
-        """Rows of a new snapshot; an unknown NAMESPEC is an error (exit 2, or 3 when an instance did
-        not answer), the first time only when refreshing."""
+        """Rows of a new snapshot, selected by the one grammar (as sstatus: globs, ``all`` and the words
+        after it checked); the first time, a word that names nothing is said on stderr (``BAD_NAME``) and
+        :attr:`selection` keeps the exit code for :meth:`App.conclude`."""
         from supv_cli.cli.sstatus import select_processes
         from supv_cli.look.stats import stats_rows
 
         status = self.app.status(need_answer=not refresh)  # a watch goes on while every instance is away
+        self.selection = self.app.select(self.namespecs, status.snapshot, globs=True)
         selected = None
-        if self.namespecs and "all" not in self.namespecs:
-            processes, errors = select_processes(status, self.namespecs)
-            if errors and not refresh:
-                for _, error in errors:
-                    echo_err(error)
-                if status.unreachable:
-                    raise ClusterError(f"{', '.join(arg for arg, _ in errors)}: {len(status.unreachable)} "
-                                       "instance(s) did not answer and may have it")
-                raise CommandFailed(ExitCode.USAGE)
-            selected = {(p.application_name, p.process_name) for p in processes}
+        if not self.selection.everything:
+            selected = {(a, p) for a, _, p in (n.partition(":") for n in self.selection.processes)}
+        if not refresh:
+            for _, error in select_processes(status, self.namespecs, self.selection)[1]:
+                echo_err(error)
         reports = self.reader.read(status.snapshot)
         line = hint(reports)
         if line and not self.hinted:
@@ -145,8 +143,9 @@ def stats(app: App, program: str, watch: bool, interval: float, namespecs: tuple
     unreachable). With --watch: one JSON list per line and per refresh.
 
     \b
-    Exit status: 0 shown (also when some instances have no sampler); 2 an unknown NAMESPEC, a usage or
-    configuration error; 3 no instance answered; 130 interrupted.
+    Exit status: 0 shown (also when some instances have no sampler); 2 an unknown NAMESPEC (or one
+    after `all`), a usage or configuration error; 3 no instance answered, or a selected process may be
+    on an instance that did not answer (as sstatus); 130 interrupted.
 
     \b
     Examples:
@@ -156,8 +155,10 @@ def stats(app: App, program: str, watch: bool, interval: float, namespecs: tuple
     """
     source = StatsSource(app, namespecs, program)
     rows = source.rows(refresh=False)
-    if not watch:
+    assert source.selection is not None
+    if not watch or source.selection.unknown:
         app.emit(view(rows))
+        app.conclude(source.selection, said=True)
         return
     refresh_loop(app, source, rows, interval)
 

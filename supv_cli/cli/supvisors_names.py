@@ -13,6 +13,7 @@ becomes ``--strategy STRATEGY``; ``conciliate INFANTICIDE|SENICIDE|STOP`` likewi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -82,11 +83,13 @@ def unsupported_command(name: str) -> click.Command:
     def refuse(args: tuple[str, ...]) -> None:
         raise UsageError(f"{name}: not available in supv: {why}; instead, {instead}")
 
+    examples = "".join(f"\n  {example}" for example in re.findall(r"`(supv[^`]*)`", instead))
     return click.Command(
         name, callback=refuse,
         params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
         help=f"supvisorsctl's {name}: not available in supv.\n\nWhy: {why}.\n\nInstead: {instead}.\n\n"
-             f"Running it exits 2 with that line (see supv-supvisorsctl(7)).",
+             f"Running it exits 2 with that line (see supv-supvisorsctl(7)).\n\n"
+             f"\b\nExamples:\n  supv {name}            # exits 2: why, and what to do instead{examples}",
         short_help="Not available in supv (exits 2 and says what to do instead).",
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
                           "help_option_names": ["-h", "--help"]})

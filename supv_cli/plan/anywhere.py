@@ -88,11 +88,7 @@ def all_start_targets(status: ClusterStatus, process: ProcessStatus, rules: Rule
     """Every answering RUNNING instance that has ``process`` configured, that its rules' identifiers
     allow (``*`` without rules), and where it is not running (nor starting): where ``all_start`` starts it."""
     snaps = [snap for snap in status.snapshot.instances if snap.usable]
-    allowed = None
-    if rules is not None:
-        names = [*process.rules.identifiers, *process.rules.at_identifiers, *process.rules.hash_identifiers]
-        everyone = InstanceList(snap.instance for snap in status.snapshot.instances)
-        allowed = {i.nick for i in resolve_identifiers(names, everyone)}
+    allowed = _allowed(status, process, rules)
     targets = []
     for snap in snaps:
         info = snap.process(process.namespec)
@@ -101,6 +97,23 @@ def all_start_targets(status: ClusterStatus, process: ProcessStatus, rules: Rule
         if not info.running:
             targets.append((snap.instance, info))
     return targets
+
+
+def all_start_silent(status: ClusterStatus, process: ProcessStatus, rules: Rules | None) -> list[tuple[str, str]]:
+    """(nick, why) of the instances that did not answer and that ``process``'s rules allow (every one
+    without rules): ``all_start`` would start it there too, and cannot tell."""
+    allowed = _allowed(status, process, rules)
+    return [(snap.instance.nick, snap.reason or snap.state) for snap in status.snapshot.unreachable
+            if allowed is None or snap.instance.nick in allowed]
+
+
+def _allowed(status: ClusterStatus, process: ProcessStatus, rules: Rules | None) -> set[str] | None:
+    """The nicks ``process``'s rules' identifiers allow; None without rules (any instance)."""
+    if rules is None:
+        return None
+    names = [*process.rules.identifiers, *process.rules.at_identifiers, *process.rules.hash_identifiers]
+    everyone = InstanceList(snap.instance for snap in status.snapshot.instances)
+    return {i.nick for i in resolve_identifiers(names, everyone)}
 
 
 def start_outcome(info: ProcessInfo | None) -> tuple[str, str] | None:

@@ -3,6 +3,8 @@ refusal of the names that need the plugin, supvisorsctl's strategy-first shapes,
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from supv_cli.cli import ALIASES, COMMANDS, cli
@@ -33,6 +35,7 @@ def test_every_supvisorsctl_name_has_help(name):
     result = run_supv(name, "--help")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.split()[:3] == ["Usage:", "cli", name]          # CliRunner names the group cli
+    assert re.search(r"\n *Examples:\n", result.stdout), result.stdout    # cli.md: every help has Examples
 
 
 @pytest.mark.parametrize("name", NAMES_0_19_1)
