@@ -24,9 +24,6 @@ from supv_cli.errors import ClusterError, CommandFailed, ExitCode
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
 
-#: margin over startsecs / stopwaitsecs before a hold or release is failed
-MARGIN = 5.0
-
 
 def program_option(func: Any) -> Any:
     return click.option("--controller-program", "program", default=CONTROLLER_PROGRAM, show_default=True,
@@ -152,6 +149,7 @@ def _ask_and_switch(app: App, program: str, kind: str, dry_run: bool) -> tuple[A
 def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
     """Stop (hold) or start (release) the controller program on every instance that has one, and wait."""
     from supv_cli.cli.output import Table, View, echo_err
+    from supv_cli.cli.program_switch import await_switch, switch_rows
 
     verb = "stop" if kind == "hold" else "start"
     snapshot, sent = _ask_and_switch(app, program, kind, dry_run)
@@ -166,32 +164,10 @@ def _switch(app: App, program: str, kind: str, dry_run: bool = False) -> None:
                                              for r in planned])]))
         return
     answers = [sent.get((i.nick, info.namespec)) for i, info in todo]
-    budget = max([(info.stopwaitsecs if kind == "hold" else info.startsecs) for _, info in todo] or [0]) + MARGIN
-    deadline = time.monotonic() + budget
     outcome = {(i.nick, info.namespec): ("ALREADY", "already " + info.state.name) for i, info in found
                if (i, info) not in todo}
-    pending = {(i.nick, info.namespec): i for i, info in todo}
-    for (instance, info), answer in zip(todo, answers):
-        if answer is not True:
-            outcome[(instance.nick, info.namespec)] = ("FAILED", str(getattr(answer, "reason", answer)))
-            pending.pop((instance.nick, info.namespec))
-    while pending and time.monotonic() < deadline:
-        time.sleep(0.1)
-        current = app.session.snapshot(with_config=False)
-        for key, instance in list(pending.items()):
-            info = current.info(instance, key[1])
-            if info is None:
-                continue
-            if info.stopped if kind == "hold" else info.state is ProcessState.RUNNING:
-                outcome[key] = ("STOPPED" if kind == "hold" else "RUNNING", info.state.name)
-                pending.pop(key)
-            elif kind == "release" and info.state in (ProcessState.FATAL, ProcessState.EXITED):
-                outcome[key] = ("FAILED", info.state.name)
-                pending.pop(key)
-    for key in pending:
-        outcome[key] = ("TIMEOUT", f"not {'stopped' if kind == 'hold' else 'RUNNING'} within {budget:g}s")
-    rows = [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
-            for (nick, namespec), (result, detail) in outcome.items()]
+    outcome.update(await_switch(app, todo, answers, start=kind == "release"))
+    rows = switch_rows(outcome, verb)
     down = [s.instance.nick for s in snapshot.unreachable]
     failed = [r for r in rows if r["outcome"] in ("FAILED", "TIMEOUT")]
     app.emit(View(data=lambda: {"kind": kind, "result": "failed" if failed or down else "success",

@@ -1,7 +1,7 @@
 """Start or stop one helper program (a group or program name) on every instance that has it, and wait.
 
-Used by ``enable_stats`` / ``disable_stats`` (the samplers); ``supv controller hold|release`` does the
-same for the controllers with its own messages.
+Used by ``enable_stats`` / ``disable_stats`` (the samplers); ``supv controller hold|release`` sends its
+own requests (all at once, a frozen instance last) and shares the wait (:func:`await_switch`).
 """
 
 from __future__ import annotations
@@ -54,8 +54,21 @@ def switch(app: App, program: str, start: bool, dry_run: bool = False) -> Switch
         outcome.update({(i.nick, info.namespec): ("DRY-RUN", f"would {verb} ({info.state.name})") for i, info in todo})
         todo = []
     answers = app.session.send([Request(i, f"supervisor.{verb}Process", (info.namespec, False)) for i, info in todo])
+    outcome.update(await_switch(app, todo, answers, start))
+    return Switched(switch_rows(outcome, verb), down, bool(found))
+
+
+#: (instance nick, namespec) -> (outcome, detail)
+Outcomes = dict[tuple[str, str], tuple[str, str]]
+
+
+def await_switch(app: App, todo: list[tuple[Any, Any]], answers: list[Any], start: bool) -> Outcomes:
+    """(nick, namespec) -> (outcome, detail) of each start (``start``) or stop sent without waiting:
+    FAILED when supervisord refused it, else polled until RUNNING / stopped (FAILED on FATAL or EXITED
+    for a start), TIMEOUT after startsecs / stopwaitsecs + :data:`MARGIN`."""
     budget = max([(info.startsecs if start else info.stopwaitsecs) for _, info in todo] or [0]) + MARGIN
     deadline = time.monotonic() + budget
+    outcome: Outcomes = {}
     pending = {}
     for (instance, info), answer in zip(todo, answers):
         if answer is True:
@@ -77,6 +90,10 @@ def switch(app: App, program: str, start: bool, dry_run: bool = False) -> Switch
                 pending.pop(key)
     for key in pending:
         outcome[key] = ("TIMEOUT", f"not {'RUNNING' if start else 'stopped'} within {budget:g}s")
-    rows = [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
+    return outcome
+
+
+def switch_rows(outcome: Outcomes, verb: str) -> list[dict[str, Any]]:
+    """The report rows of a switch, one per (instance, program)."""
+    return [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
             for (nick, namespec), (result, detail) in outcome.items()]
-    return Switched(rows, down, bool(found))
