@@ -111,7 +111,11 @@ def test_run_plan_dry_run_shows_a_hostile_name_visibly(supervisord: SupervisordF
     rules.write_text('<root><application name="web"><start_sequence>1</start_sequence><programs>'
                      '<program pattern="."><start_sequence>1</start_sequence></program>'
                      '</programs></application></root>')
-    server.proxy().supervisor.stopProcessGroup("web")  # (its name cannot be sent alone)
+    # (its name cannot be sent alone); not waited for by supervisord: its answer may outlast the proxy's
+    # timeout on a busy machine
+    server.proxy().supervisor.stopProcessGroup("web", False)
+    wait_for("web stopped", lambda: {p["statename"] for p in server.proxy().supervisor.getAllProcessInfo()},
+             lambda states: states == {"STOPPED"})
     result = run_supv("run-plan", "--dry-run", "-i", server.spec, "-r", str(rules), "--format", "plain",
                       "web", terminal=TTY)
     assert result.exit_code == 0, result.output
