@@ -93,7 +93,7 @@ def test_logs_follow_events_and_live_top_on_a_real_terminal(supervisord: Supervi
     assert not any(raw.encode() in drawn for raw in RAW), drawn
     with OnTerminal("events", "-i", server.spec, "--interval", "0.2") as events:
         events.read(30, until=b"watching")
-        server.proxy().supervisor.stopProcessGroup("web")  # (its name cannot be sent alone)
+        server.proxy().supervisor.stopProcessGroup("web", False)  # (its name cannot be sent alone)
         drawn = events.read(30, until=b"STOPPED")
     assert b"bad\\x1b[1A\\x1b[2K\\x07" in drawn and b"STOPPED" in drawn, drawn
     assert not any(raw.encode() in drawn for raw in RAW), drawn
