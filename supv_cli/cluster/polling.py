@@ -159,7 +159,8 @@ class Poller:
                            if instance.nick in self._known else float("-inf"))
         taken_at = time.time()
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
-                                    self.ask_all, keep_unasked=True, max_workers=self.max_workers)
+                                    self.ask_all, keep_unasked=True, max_workers=self.max_workers,
+                                    first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
         results = dict(zip((instance.nick for instance in asked), entries))
         snaps = []
         with self._lock:
@@ -196,6 +197,21 @@ class Poller:
         return snap
 
     # ------------------------------------------------------------------------------ one instance
+    def _first(self, client: InstanceClient, full: bool) -> str | None:
+        """The method :meth:`_one` calls first on ``client`` when it is a lone request without arguments
+        (a probe, or the processes with the configuration cached): sent pipelined (``session.each``)."""
+        with self._lock:
+            known = self._known.get(client.instance.nick)
+            if known is None:
+                return None
+            if not full and known.answer is not None and known.last is known.answer:
+                return "supervisor.getState"
+            if known.configs is None or known.connection != client.connections:
+                return None
+            if _slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
+                return None
+            return "supervisor.getAllProcessInfo"
+
     def _one(self, client: InstanceClient, full: bool) -> InstanceSnapshot:
         """Runs in a worker thread; a CallError it raises is the instance's failure."""
         with self._lock:
