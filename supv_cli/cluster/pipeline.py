@@ -119,6 +119,38 @@ class Pending:
                 return
 
 
+class _Waiter:
+    """Waits for the sockets that can be read: epoll where there is one (a ``poll`` over 100 sockets cost
+    9 us of kernel time at each wait, about one per answer; epoll 1.3 us), else poll."""
+
+    def __init__(self, fds: Any) -> None:
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._poll = select.poll() if self._epoll is None else None
+        for fd in fds:
+            if self._epoll is not None:
+                self._epoll.register(fd, select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP)
+            else:
+                assert self._poll is not None
+                self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+
+    def wait(self, seconds: float) -> list[int]:
+        if self._epoll is not None:
+            return [fd for fd, _event in self._epoll.poll(seconds)]
+        assert self._poll is not None
+        return [fd for fd, _event in self._poll.poll(math.ceil(seconds * 1000))]
+
+    def unregister(self, fd: int) -> None:
+        if self._epoll is not None:
+            self._epoll.unregister(fd)
+        else:
+            assert self._poll is not None
+            self._poll.unregister(fd)
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+
+
 def _incomplete(buffer: bytes) -> Exception:
     return http.client.IncompleteRead(buffer)
 
@@ -175,12 +207,10 @@ def collect(entries: list[Pending | None]) -> None:
     """Read every answer, each until its own deadline, and hand each outcome to its transport."""
     # in the order sent: the first is the one whose deadline comes first
     pending = {entry.sock.fileno(): entry for entry in entries if entry is not None and entry.outcome is None}
-    waiter = select.poll()
-    for fd in pending:
-        waiter.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    waiter = _Waiter(pending)
     while pending:
         wait = next(iter(pending.values())).deadline - time.monotonic()
-        for fd, _event in waiter.poll(math.ceil(wait * 1000)) if wait > 0 else ():
+        for fd in waiter.wait(wait) if wait > 0 else ():
             entry = pending.get(fd)
             if entry is not None:
                 entry.read()
@@ -195,6 +225,7 @@ def collect(entries: list[Pending | None]) -> None:
             entry.read(last=True)  # what arrived in time is an answer, read late or not
             del pending[fd]
             waiter.unregister(fd)
+    waiter.close()
     for entry in entries:
         if entry is not None:
             entry.transport.prefetched = (entry.body, entry.outcome)

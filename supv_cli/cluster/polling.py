@@ -90,6 +90,8 @@ class _Known:
     #: configuration's answer (None: unknown)
     digest: bytes | None = None
     config_digest: bytes | None = None
+    #: the digest of its last getState answer saying RUNNING (a probe's answer never changes)
+    state_digest: bytes | None = None
     #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
     phase: float = 0.0
 
@@ -218,8 +220,13 @@ class Poller:
             known = self._known.setdefault(client.instance.nick, _Known())
             answer, connection = known.answer, known.connection
         if not full and answer is not None and known.last is answer:
-            state = client.call("supervisor.getState")
-            if state.get("statename") == "RUNNING" and client.connections == connection:
+            # a RUNNING supervisord answers a probe with the very same bytes: recognised, not parsed
+            state, digest = client.call_unless(known.state_digest, "supervisor.getState")
+            if state is not UNCHANGED and state.get("statename") == "RUNNING":
+                with self._lock:
+                    known.state_digest = digest
+                state = UNCHANGED
+            if state is UNCHANGED and client.connections == connection:
                 return answer
         return self._full(client, known)
 
