@@ -180,3 +180,19 @@ def test_what_cannot_be_pipelined_is_left_to_the_ordinary_call(server: Scripted)
     client = InstanceClient(parse_instance(f"<s>127.0.0.1:{server.port}"), 0.5, None, None)
     assert pipeline.send([(client.transport, RPC_PATH, "supervisor.getState")]) == [None]  # no connection yet
     assert client.call("supervisor.getState")["statename"] == "RUNNING"
+
+
+@pytest.mark.parametrize("server", [[_http(_STATE)]], indirect=True)
+def test_an_answer_read_for_another_request_is_never_taken(server: Scripted) -> None:
+    # the pipelined request was getState; the next call asks something else: the read answer is
+    # dropped with its connection, and the call goes over a new one
+    client = _client(server)
+    assert client.hold()
+    try:
+        pipeline.collect([entry for entry in pipeline.send([(client.transport, RPC_PATH, "supervisor.getState")])
+                          if entry is not None])
+    finally:
+        client.release()
+    assert client.call("supervisor.getPID")["statename"] == "RUNNING"  # the scripted answer, asked anew
+    assert len(server.requests) == 3 and server.requests[2] == pipeline.request_body("supervisor.getPID")
+    assert client.connections == 2 and client.transport.prefetched is None
