@@ -1,11 +1,12 @@
 """Many small requests over kept connections from one thread: send them all, read the answers as they come.
 
 A controller's poll is mostly one small request per instance over a kept connection (a ``getState``
-probe, a ``getAllProcessInfo`` whose answer is usually unchanged). Through worker threads each request
-cost the controller about 0.3 ms of CPU, most of it hand-offs between threads (locks, the GIL, a timed
-socket's extra system calls). Here the polling thread sends every such request at once (one ``send``
-each, the socket non-blocking), then waits for all of them in one ``poll`` and reads each answer as it
-arrives: no thread, a few system calls per request.
+probe, a ``getAllProcessInfo`` whose answer is usually unchanged). Here the polling thread sends every
+such request at once (one ``send`` each, the socket non-blocking), then waits for all of them under
+epoll and reads each answer as it arrives: no hand-off to a worker thread, no timed socket calls.
+Measured over 20 polls of 100 fake instances (``os.times``): a probe costs the controller 0.11-0.13 ms
+of CPU (0.21-0.33 ms through the workers); a full request about 0.45 ms either way, most of it the
+kernel's share of a 47 KB loopback answer and its digest (``answers.py``).
 
 What the transport guarantees still holds: each request has its own deadline from when it was sent; an
 answer that arrived by then is read even if this thread comes to it late (a last read without waiting);
