@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from fake_supervisord import layout  # noqa: E402
 from idle_cost import cpu_seconds, rss_mb  # noqa: E402
 
-HOST = "127.0.5.1"
+HOST = os.environ.get("SUPV_BENCH_HOST", "127.0.5.1")
 RULES = """<?xml version="1.0" encoding="UTF-8"?>
 <root>
     <application pattern="app">

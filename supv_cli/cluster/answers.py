@@ -3,7 +3,7 @@
 The controller asks each instance for its processes every few seconds, and almost always gets the
 same answer but for the clock: every struct of ``getAllProcessInfo`` holds supervisord's ``now``, and
 the description of a RUNNING process its uptime. :func:`answer_digest` hashes an answer's bytes
-without those two (measured on 40 processes, 47 KB: 0.14 ms, against 0.9 ms to parse it and more to
+without those two (measured on 40 processes, 47 KB: 0.06 ms, against 0.9 ms to parse it and more to
 compare what was parsed), so that an answer equal to the previous one but for the clock is recognised
 without being parsed (:data:`UNCHANGED`, see ``InstanceClient.call_unless`` and ``cluster/polling.py``).
 Anything else that changes (a state, a pid, a start or stop time, a process added) changes the digest.
@@ -34,21 +34,22 @@ _UPTIME = b", uptime "
 
 def answer_digest(body: bytes) -> bytes:
     """A digest of an XML-RPC answer, the clock left out (the pieces between uptimes are hashed where
-    they are: 0.14 ms for 40 processes, 0.2 ms when a copy without them was made first)."""
+    they are: 0.06 ms for 40 processes with SHA-256, 0.14 ms with BLAKE2b, 0.2 ms when a copy without
+    them was made first)."""
     at = body.find(_NOW)
     if at >= 0:
         end = body.find(b"</int>", at + len(_NOW))
         if end >= 0:
             body = body.replace(body[at:end + len(b"</int>")], b"")
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.sha256()  # computed by the CPU: 2.5x faster than Python's own BLAKE2
     view = memoryview(body)
     start = 0
     while True:
         found = body.find(_UPTIME, start)
         if found < 0:
             digest.update(view[start:])
-            return digest.digest()
+            return digest.digest()[:16]
         digest.update(view[start:found])
         start = body.find(b"<", found)
         if start < 0:
-            return digest.digest()
+            return digest.digest()[:16]

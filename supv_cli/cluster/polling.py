@@ -22,6 +22,11 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
   answer stands. A supervisord that is frozen, or a host that vanished without closing anything,
   is only noticed by the next probe or full poll.
 
+A probe, and a full poll whose configuration is cached, are one request without arguments: over a
+kept connection they are sent from the polling thread itself, all at once, and their answers read as
+they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's answer, the same bytes
+while supervisord is RUNNING, is recognised from its digest.
+
 Periodic work is spread (:meth:`Poller.due`): each instance has its own phase in a period (its place
 in the list), so that a cluster of 300 asked every 2 s gives 75 full answers a half-second, never 300
 at once; and the instances are asked oldest answer first.
@@ -90,6 +95,8 @@ class _Known:
     #: configuration's answer (None: unknown)
     digest: bytes | None = None
     config_digest: bytes | None = None
+    #: the digest of its last getState answer saying RUNNING (a probe's answer never changes)
+    state_digest: bytes | None = None
     #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
     phase: float = 0.0
 
@@ -159,7 +166,8 @@ class Poller:
                            if instance.nick in self._known else float("-inf"))
         taken_at = time.time()
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
-                                    self.ask_all, keep_unasked=True, max_workers=self.max_workers)
+                                    self.ask_all, keep_unasked=True, max_workers=self.max_workers,
+                                    first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
         results = dict(zip((instance.nick for instance in asked), entries))
         snaps = []
         with self._lock:
@@ -196,14 +204,34 @@ class Poller:
         return snap
 
     # ------------------------------------------------------------------------------ one instance
+    def _first(self, client: InstanceClient, full: bool) -> str | None:
+        """The method :meth:`_one` calls first on ``client`` when it is a lone request without arguments
+        (a probe, or the processes with the configuration cached): sent pipelined (``session.each``)."""
+        with self._lock:
+            known = self._known.get(client.instance.nick)
+            if known is None:
+                return None
+            if not full and known.answer is not None and known.last is known.answer:
+                return "supervisor.getState"
+            if known.configs is None or known.connection != client.connections:
+                return None
+            if _slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
+                return None
+            return "supervisor.getAllProcessInfo"
+
     def _one(self, client: InstanceClient, full: bool) -> InstanceSnapshot:
         """Runs in a worker thread; a CallError it raises is the instance's failure."""
         with self._lock:
             known = self._known.setdefault(client.instance.nick, _Known())
             answer, connection = known.answer, known.connection
         if not full and answer is not None and known.last is answer:
-            state = client.call("supervisor.getState")
-            if state.get("statename") == "RUNNING" and client.connections == connection:
+            # a RUNNING supervisord answers a probe with the very same bytes: recognised, not parsed
+            state, digest = client.call_unless(known.state_digest, "supervisor.getState")
+            if state is not UNCHANGED and state.get("statename") == "RUNNING":
+                with self._lock:
+                    known.state_digest = digest
+                state = UNCHANGED
+            if state is UNCHANGED and client.connections == connection:
                 return answer
         return self._full(client, known)
 

@@ -28,10 +28,11 @@ import threading
 import time
 from typing import Any, Callable, Sequence, TypeVar
 
-from supv_cli.cluster import CONTROLLER_PROGRAM
+from supv_cli.cluster import CONTROLLER_PROGRAM, pipeline
 from supv_cli.cluster.client import (
     DEFAULT_MAX_WORKERS,
     NOT_ASKED,
+    RPC_PATH,
     SNAPSHOT_CALLS,
     CallError,
     Calls,
@@ -102,6 +103,17 @@ class InstanceClient:
 
         return self._locked(run)
 
+    def hold(self) -> bool:
+        """Take the client for a pipelined request without waiting (False: a call holds it)."""
+        return self._lock.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    @property
+    def transport(self) -> Any:
+        return self._proxy("transport")
+
     @property
     def connections(self) -> int:
         """Connections opened so far to the instance: one more means the previous one was closed
@@ -155,15 +167,20 @@ class ClusterSession:
             return client
 
     def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
-             ask_all: bool = False, keep_unasked: bool = False,
-             max_workers: int | None = None) -> list[R | CallError]:
+             ask_all: bool = False, keep_unasked: bool = False, max_workers: int | None = None,
+             first: Callable[[InstanceClient], str | None] | None = None) -> list[R | CallError]:
         """``work`` on every instance concurrently, each within the timeout from when it is asked (see
         ``client.fan_out``); one entry per instance: what ``work`` returned or the :class:`CallError` it
         failed with. An unresponsive instance is not asked (its entry fails at once) and a background
         probe watches for its return, unless ``ask_all``; one that is not a supervisord is not asked during
         its back-off (health.py). An instance no worker could ask in time (every one held by hung
         instances) fails as a timeout, or with ``keep_unasked`` has
-        :data:`~supv_cli.cluster.client.NOT_ASKED` as its entry: nothing was asked, nothing is recorded."""
+        :data:`~supv_cli.cluster.client.NOT_ASKED` as its entry: nothing was asked, nothing is recorded.
+
+        ``first(client)`` names the method (without arguments) that ``work`` calls first on ``client``,
+        or None: those requests are sent at once from this thread over the kept connections and their
+        answers read as they come (``cluster/pipeline.py``), ``work`` then running here on each, its
+        first call answered already; the others go to worker threads meanwhile."""
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
         now = self.clock()
@@ -188,9 +205,24 @@ class ClusterSession:
                 result = classify(instances[index], error, self.timeout)
             return self.clock() - started, result
 
-        answers = fan_out(timed, asked, self.timeout, max_workers or self.max_workers,
+        batched, sent = self._pipeline(instances, asked, first)
+        rest = [index for index in asked if index not in batched]
+        answers = fan_out(timed, rest, self.timeout, max_workers or self.max_workers,
                           NOT_ASKED if keep_unasked else None)
-        for index, answer in zip(asked, answers):
+        if sent:
+            answers = list(answers)
+            try:
+                pipeline.collect(sent)
+            finally:
+                for index in batched:
+                    self.client(instances[index]).release()
+            for index, pending in zip(batched, sent):
+                elapsed, result = timed(index)
+                # taken by ``work``'s first call; never left for a later call (it would be stale)
+                self.client(instances[index]).transport.prefetched = None
+                answers.append((pending.elapsed + elapsed, result))
+            rest += batched
+        for index, answer in zip(rest, answers):
             instance = instances[index]
             if answer is NOT_ASKED:
                 entries[index] = answer
@@ -202,6 +234,32 @@ class ClusterSession:
             self._record(self.health[instance], result, elapsed)
             entries[index] = result
         return entries
+
+    def _pipeline(self, instances: Sequence[Instance], asked: list[int],
+                  first: Callable[[InstanceClient], str | None] | None) -> tuple[list[int], list[Any]]:
+        """Send the first requests that can go over a kept connection from this thread (see
+        :meth:`each`): the indexes sent, their ``pipeline.Pending``; each client stays held until
+        its answer is read."""
+        if first is None:
+            return [], []
+        held: list[int] = []
+        requests: list[Any] = []
+        for index in asked:
+            client = self.client(instances[index])
+            method = first(client)
+            if method is None or not client.hold():
+                continue
+            held.append(index)
+            requests.append((client.transport, RPC_PATH, method))
+        entries = pipeline.send(requests)
+        batched, sent = [], []
+        for index, entry in zip(held, entries):
+            if entry is None:
+                self.client(instances[index]).release()
+            else:
+                batched.append(index)
+                sent.append(entry)
+        return batched, sent
 
     def _record(self, health: InstanceHealth, result: Any, elapsed: float) -> None:
         with self.health.lock:

@@ -92,6 +92,10 @@ class TimeoutTransport(xmlrpc.client.Transport):
         self.digesting = False
         self.expect: bytes | None = None
         self.digest: bytes | None = None
+        #: set by ``cluster/pipeline.py``: ``(body, outcome)`` of a request already sent over the kept
+        #: connection and read (an answer tuple of :func:`read_answer`, or what it raised); the next call
+        #: with that very body takes it instead of a round trip
+        self.prefetched: tuple[bytes, Any] | None = None
 
     def __repr__(self) -> str:
         return f"TimeoutTransport({self.url!r}, timeout={self.timeout!r}, username={self.username!r})"
@@ -154,13 +158,24 @@ class TimeoutTransport(xmlrpc.client.Transport):
     def request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
         deadline = time.monotonic() + self.timeout
         body = request_body if isinstance(request_body, bytes) else str(request_body).encode("utf-8")
-        message = self._head(handler, len(body)) + body
+        message = b""
+        prefetched, self.prefetched = self.prefetched, None
+        if prefetched is not None and (prefetched[0] != body or self._sock is None):
+            prefetched = None
+            self.close()  # what was sent is not what is asked: that connection is not used again
         while True:
-            sock = self._kept()
+            sock = self._sock if prefetched is not None else self._kept()
             reused = sock is not None
             try:
+                if prefetched is not None:
+                    outcome, prefetched = prefetched[1], None
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                    status, reason, answer, close = outcome
+                    break
                 if sock is None:
                     sock = self._sock = self._connect(deadline)
+                message = message or self._head(handler, len(body)) + body
                 status, reason, answer, close = _exchange(sock, message, deadline, self.max_answer)
                 break
             except (_NoAnswer, ConnectionResetError, BrokenPipeError) as error:
@@ -225,13 +240,24 @@ def _exchange(sock: socket.socket, message: bytes, deadline: float,
     connection cannot be used again. :class:`AnswerRefused` as soon as the body passes ``cap`` bytes."""
     sock.settimeout(_remaining(deadline))
     sock.sendall(message)
-    buffer = b""
+    return read_answer(sock, b"", deadline, cap)
+
+
+def head_end(buffer: bytes) -> int:
+    """Where the head of an answer ends in ``buffer`` (-1: not yet); LineTooLong past :data:`_MAX_HEAD`."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0 and len(buffer) > _MAX_HEAD:
+        raise http.client.LineTooLong("header")
+    return end
+
+
+def read_answer(sock: socket.socket, buffer: bytes, deadline: float,
+                cap: int = MAX_ANSWER) -> tuple[int, str, bytes, bool]:
+    """Read the rest of an answer whose first bytes are ``buffer``: see :func:`_exchange`."""
     while True:
-        end = buffer.find(b"\r\n\r\n")
+        end = head_end(buffer)
         if end >= 0:
             break
-        if len(buffer) > _MAX_HEAD:
-            raise http.client.LineTooLong("header")
         chunk = _recv(sock, deadline)
         if not chunk:
             if not buffer:

@@ -1,0 +1,232 @@
+"""Many small requests over kept connections from one thread: send them all, read the answers as they come.
+
+A controller's poll is mostly one small request per instance over a kept connection (a ``getState``
+probe, a ``getAllProcessInfo`` whose answer is usually unchanged). Here the polling thread sends every
+such request at once (one ``send`` each, the socket non-blocking), then waits for all of them under
+epoll and reads each answer as it arrives: no hand-off to a worker thread, no timed socket calls.
+Measured over 20 polls of 100 fake instances (``os.times``): a probe costs the controller 0.11-0.13 ms
+of CPU (0.21-0.33 ms through the workers); a full request about 0.45 ms either way, most of it the
+kernel's share of a 47 KB loopback answer and its digest (``answers.py``).
+
+What the transport guarantees still holds: each request has its own deadline from when it was sent; an
+answer that arrived by then is read even if this thread comes to it late (a last read without waiting);
+the head and body caps of ``transport.py`` apply (an answer is finished by the transport's own
+:func:`~supv_cli.cluster.transport.read_answer`, which refuses what is over them); and the answer, or
+what its reading raised, is handed to the instance's transport (``TimeoutTransport.prefetched``), whose
+next call with that very request takes it: parsing (``rpcparse``, DOCTYPE refused), digests, errors and
+their classification, the retry on a new connection of a kept one that the server had closed, and the
+health and back-off of ``session.py`` are those of an ordinary call. Only plain ``http://`` and
+``unix://`` connections already open and idle are pipelined; the rest goes through the worker threads.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import select
+import socket
+import time
+import xmlrpc.client
+from typing import Any
+
+from supv_cli.cluster.transport import TimeoutTransport, _NoAnswer, head_end, read_answer
+
+__all__ = ["Pending", "collect", "request_body", "send"]
+
+_READ_CHUNK = 65536
+_bodies: dict[str, bytes] = {}
+
+
+def request_body(method: str) -> bytes:
+    """The body ``xmlrpc.client.ServerProxy`` sends for ``method`` without arguments (byte for byte)."""
+    body = _bodies.get(method)
+    if body is None:
+        body = _bodies[method] = xmlrpc.client.dumps((), method, encoding="utf-8").encode("utf-8", "xmlcharrefreplace")
+    return body
+
+
+class Pending:
+    """One request sent, its answer being read."""
+
+    __slots__ = ("transport", "sock", "body", "deadline", "sent_at", "chunks", "size", "end", "length",
+                 "outcome", "elapsed")
+
+    def __init__(self, transport: TimeoutTransport, sock: socket.socket, body: bytes) -> None:
+        self.transport = transport
+        self.sock = sock
+        self.body = body
+        self.sent_at = time.monotonic()
+        self.deadline = self.sent_at + transport.timeout
+        #: what arrived so far (joined once: a 47 KB answer is not copied at every chunk)
+        self.chunks: list[bytes] = []
+        self.size = 0
+        #: where the head ends (-1: not yet), and the body's announced length
+        self.end = -1
+        self.length = 0
+        #: the answer tuple of ``read_answer``, or the exception its reading raised; None: not yet
+        self.outcome: Any = None
+        #: seconds from the send to the end of the answer
+        self.elapsed = 0.0
+
+    def _end(self, outcome: Any) -> None:
+        self.outcome = outcome
+        self.elapsed = time.monotonic() - self.sent_at
+
+    def _joined(self) -> bytes:
+        if len(self.chunks) > 1:
+            self.chunks = [b"".join(self.chunks)]
+        return self.chunks[0]
+
+    def _advance(self) -> None:
+        """Finish the answer when it is all there (or when it cannot be read without blocking)."""
+        try:
+            if self.end < 0:
+                buffer = self._joined()
+                self.end = head_end(buffer)  # LineTooLong past the transport's cap on a head
+                if self.end < 0:
+                    return
+                length = _content_length(buffer[:self.end])
+                if length is None or not 0 <= length <= self.transport.max_answer:
+                    # over the cap or a bad length (refused at once), or no length (read on, within the
+                    # deadline): the transport's own reader ends it
+                    self._end(read_answer(self.sock, buffer, self.deadline, self.transport.max_answer))
+                    return
+                self.length = length
+            if self.size - self.end - 4 >= self.length:
+                self._end(read_answer(self.sock, self._joined(), self.deadline, self.transport.max_answer))
+        except Exception as error:
+            self._end(error)
+
+    def read(self, last: bool = False) -> None:
+        """Read what arrived; ``last``: the deadline passed, what is there is all there will be."""
+        while self.outcome is None:
+            try:
+                chunk = self.sock.recv(_READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                if last:
+                    self._end(socket.timeout("timed out"))
+                return
+            except OSError as error:
+                self._end(error)
+                return
+            if not chunk:
+                self._end(_NoAnswer("closed without an answer") if not self.size
+                          else _incomplete(b"".join(self.chunks)))
+                return
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+            self._advance()
+            if not last and len(chunk) < _READ_CHUNK:
+                return
+
+
+class _Waiter:
+    """Waits for the sockets that can be read: epoll where there is one (a ``poll`` over 100 sockets cost
+    9 us of kernel time at each wait, about one per answer; epoll 1.3 us), else poll."""
+
+    def __init__(self, fds: Any) -> None:
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._poll = select.poll() if self._epoll is None else None
+        for fd in fds:
+            if self._epoll is not None:
+                self._epoll.register(fd, select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP)
+            else:
+                assert self._poll is not None
+                self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+
+    def wait(self, seconds: float) -> list[int]:
+        if self._epoll is not None:
+            return [fd for fd, _event in self._epoll.poll(seconds)]
+        assert self._poll is not None
+        return [fd for fd, _event in self._poll.poll(math.ceil(seconds * 1000))]
+
+    def unregister(self, fd: int) -> None:
+        if self._epoll is not None:
+            self._epoll.unregister(fd)
+        else:
+            assert self._poll is not None
+            self._poll.unregister(fd)
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+
+
+def _incomplete(buffer: bytes) -> Exception:
+    return http.client.IncompleteRead(buffer)
+
+
+def _content_length(head: bytes) -> int | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return int(value.strip())
+            except ValueError:
+                return -1  # the transport's reader refuses it
+    return None
+
+
+def send(requests: list[tuple[TimeoutTransport, str, str]]) -> list[Pending | None]:
+    """Send ``(transport, handler, method)`` requests over the transports' kept connections; one entry
+    each: its :class:`Pending`, or None when it cannot be pipelined (no connection kept, TLS, the kept
+    one closed or holding bytes nobody asked for: the ordinary call deals with it)."""
+    entries: list[Pending | None] = [None] * len(requests)
+    idle: list[int] = []
+    checker = select.poll()
+    for index, (transport, _handler, _method) in enumerate(requests):
+        sock = transport._sock
+        if sock is None or transport._https or not transport.keep_alive:
+            continue
+        idle.append(index)
+        checker.register(sock, select.POLLIN)
+    if not idle:
+        return entries
+    readable = {fd for fd, _event in checker.poll(0)}
+    for index in idle:
+        transport, handler, method = requests[index]
+        sock = transport._sock
+        if sock is None or sock.fileno() in readable:
+            continue
+        body = request_body(method)
+        message = transport._head(handler, len(body)) + body
+        pending = Pending(transport, sock, body)
+        try:
+            sock.settimeout(0.0)
+            sent = sock.send(message)
+            if sent < len(message):  # a full socket buffer: the rest within the deadline
+                sock.settimeout(transport.timeout)
+                sock.sendall(message[sent:])
+                sock.settimeout(0.0)
+        except OSError as error:
+            pending._end(error)
+        entries[index] = pending
+    return entries
+
+
+def collect(entries: list[Pending | None]) -> None:
+    """Read every answer, each until its own deadline, and hand each outcome to its transport."""
+    # in the order sent: the first is the one whose deadline comes first
+    pending = {entry.sock.fileno(): entry for entry in entries if entry is not None and entry.outcome is None}
+    waiter = _Waiter(pending)
+    while pending:
+        wait = next(iter(pending.values())).deadline - time.monotonic()
+        for fd in waiter.wait(wait) if wait > 0 else ():
+            entry = pending.get(fd)
+            if entry is not None:
+                entry.read()
+                if entry.outcome is not None:
+                    del pending[fd]
+                    waiter.unregister(fd)
+        now = time.monotonic()
+        while pending:
+            fd, entry = next(iter(pending.items()))
+            if entry.deadline > now:
+                break
+            entry.read(last=True)  # what arrived in time is an answer, read late or not
+            del pending[fd]
+            waiter.unregister(fd)
+    waiter.close()
+    for entry in entries:
+        if entry is not None:
+            entry.transport.prefetched = (entry.body, entry.outcome)
