@@ -22,6 +22,7 @@ from supv_cli.cluster.client import take_snapshot
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState
 from tests.support.cli import run_supv
+from tests.support.inventory_cluster import InventoryCluster
 from tests.support.scenario3 import ROOT, supv_env
 from tests.support.supervisord import Supervisord
 from tests.support.waiting import wait_for
@@ -69,20 +70,16 @@ def sleeper(**options: Any) -> dict[str, Any]:
             "stopwaitsecs": 2, **options}
 
 
-class Cluster:
+class Cluster(InventoryCluster):
     """Five supervisord, the rules, the inventory the controllers read, and the supv arguments."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.rules = root / "rules.xml"
-        self.rules.write_text(RULES)
-        self.inventory = root / "supv.conf"
+        super().__init__(root, RULES)
         controller = {"command": f"{sys.executable} -m supv_cli run-plan --watch --no-autostart -c {self.inventory} "
                                  "--interval 0.3 --startup-grace 1",
                       "startsecs": 1, "autostart": False, "autorestart": True, "stopwaitsecs": 3,
                       "environment": f'PYTHONPATH="{ROOT}"'}
         check = {"command": "sh -c 'sleep 0.4'", "startsecs": 0, "autostart": False, "autorestart": False}
-        self.servers: dict[str, Supervisord] = {}
         for index, nick in enumerate(SERVERS + CONSOLES, start=1):
             if nick in SERVERS:
                 programs = {"check": check, **{name: sleeper() for name in SERVICES},
@@ -93,24 +90,6 @@ class Cluster:
                 groups = {"ui": ["view", "heavy", "heavy_b"]}
             self.servers[nick] = Supervisord(root / nick, nick=nick, programs=programs, groups=groups,
                                              host=f"127.0.5.{index}")
-
-    def start(self) -> None:
-        for server in self.servers.values():
-            server.start()
-        lines = ["[supv]", f"rules_files = {self.rules}", "timeout = 2", ""]
-        for nick, server in self.servers.items():
-            lines += [f"[instance:{nick}]", f"serverurl = {server.url}", ""]
-        self.inventory.write_text("\n".join(lines))
-
-    def stop(self) -> None:
-        for server in self.servers.values():
-            server.terminate()
-        for server in self.servers.values():
-            server.stop()
-
-    @property
-    def args(self) -> tuple[str, ...]:
-        return ("-c", str(self.inventory))
 
     def states(self, skip: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
         """nick -> namespec -> ProcessInfo (the instances not in ``skip`` must answer)."""

@@ -19,6 +19,7 @@ from supv_cli.cluster.client import take_snapshot
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState
 from tests.support.cli import run_supv
+from tests.support.inventory_cluster import InventoryCluster
 from tests.support.supervisord import Supervisord
 from tests.support.terminal import OnTerminal
 from tests.support.waiting import wait_for
@@ -51,13 +52,9 @@ def sleeper(**options: Any) -> dict[str, Any]:
             "stopwaitsecs": 2, **options}
 
 
-class Cluster:
+class Cluster(InventoryCluster):
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.rules = root / "rules.xml"
-        self.rules.write_text(RULES)
-        self.inventory = root / "supv.conf"
-        self.servers = {}
+        super().__init__(root, RULES)
         for index, nick in enumerate(NICKS, start=1):
             programs = {"keeper": sleeper(autostart=True), "monitor": sleeper(),
                         # a stand-in controller: `controller hold` / `release` stop and start the program
@@ -66,24 +63,6 @@ class Cluster:
             self.servers[nick] = Supervisord(root / nick, nick=nick, programs=programs,
                                              groups={"work": ["worker_1", "worker_2", "worker_3"]},
                                              host=f"127.0.7.{index}")
-
-    def start(self) -> None:
-        for server in self.servers.values():
-            server.start()
-        lines = ["[supv]", f"rules_files = {self.rules}", "timeout = 2", ""]
-        for nick, server in self.servers.items():
-            lines += [f"[instance:{nick}]", f"serverurl = {server.url}", ""]
-        self.inventory.write_text("\n".join(lines))
-
-    def stop(self) -> None:
-        for server in self.servers.values():
-            server.terminate()
-        for server in self.servers.values():
-            server.stop()
-
-    @property
-    def args(self) -> tuple[str, ...]:
-        return ("-c", str(self.inventory))
 
     def states(self, nicks: tuple[str, ...] = NICKS) -> dict[str, dict[str, Any]]:
         """nick -> namespec -> ProcessInfo of the instances ``nicks`` (they must answer)."""
