@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Collection
+from typing import Any, Collection
 
 from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.controller.core import ControllerOptions
@@ -130,33 +130,18 @@ class PacedCluster(Cluster):
         self.read_states = read_states
         self.reads = 0
 
-    def run(self, seconds: float, tick: float = 0.25, after_send: Callable[[Any], bool] | None = None) -> None:
-        end = self.now + seconds
-        while self.now < end - 1e-9:
-            self.truth = self.script.at(self.now)
-            pending = []
-            for local, controller in self.controllers.items():
-                if local is not None and local in self.script.down:
-                    continue
-                snap = self.views[local]()
-                leader = controller.leader_to_read()
-                if self.read_states and leader is not None and leader in self.controllers \
-                        and leader not in self.script.down:
-                    self.reads += 1
-                    controller.take_leader_state(self.controllers[leader].state())
-                pending.append((local, controller, controller.cycle(snap, self.now)))
-            self.acting_log.append((self.now, tuple(local for local, c in self.controllers.items()
-                                                    if c.state()["acting"]
-                                                    and (local is None or local not in self.script.down))))
-            for local, controller, requests in pending:
-                reachable = [r for r in requests if r.instance.nick not in self.hidden[local]]
-                results = self.script.send(reachable, self.now)
-                for request, result in zip(reachable, results):
-                    controller.on_result(request, result, self.now)
-                self.events[local] += controller.drain_events()
-            if after_send is not None and after_send(self):
-                after_send = None
-            self.now += tick
+    def begin_tick(self) -> None:
+        self.truth = self.script.at(self.now)
+
+    def cycle_of(self, local: str | None, controller: Any) -> list[Any]:
+        """Its paced view, and the acting controller's state line when it asks for it."""
+        snap = self.views[local]()
+        leader = controller.leader_to_read()
+        if self.read_states and leader is not None and leader in self.controllers \
+                and leader not in self.script.down:
+            self.reads += 1
+            controller.take_leader_state(self.controllers[leader].state())
+        return controller.cycle(snap, self.now)
 
     # ------------------------------------------------------------------ an operator
     def move(self, namespec: str, source: str, target: str, startsecs: float = 1.0) -> None:

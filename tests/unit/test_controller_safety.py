@@ -73,13 +73,11 @@ class Cluster:
     def run(self, seconds: float, tick: float = 0.25, after_send=None) -> None:
         end = self.now + seconds
         while self.now < end - 1e-9:
-            snap = self.script.at(self.now)
-            pending = []
-            for local, controller in self.controllers.items():
-                if local is not None and local in self.script.down:
-                    continue   # its server is dead: so is the controller
-                requests = controller.cycle(self.view(local, snap), self.now)
-                pending.append((local, controller, requests))
+            self.begin_tick()
+            # a controller whose server is dead is dead too
+            pending = [(local, controller, self.cycle_of(local, controller))
+                       for local, controller in self.controllers.items()
+                       if local is None or local not in self.script.down]
             self.acting_log.append((self.now, tuple(local for local, c in self.controllers.items()
                                                     if c.state()["acting"]
                                                     and (local is None or local not in self.script.down))))
@@ -93,6 +91,14 @@ class Cluster:
                 after_send = None
             self.frozen = set()
             self.now += tick
+
+    def begin_tick(self) -> None:
+        """What the cluster is at this tick (every controller sees it whole, but for cuts and freezes)."""
+        self.snap = self.script.at(self.now)
+
+    def cycle_of(self, local, controller) -> list:
+        """One cycle of the controller under ``local``: the requests it sends."""
+        return controller.cycle(self.view(local, self.snap), self.now)
 
     def starts(self) -> list[tuple[str, str]]:
         return [(ns, nick) for _, method, ns, nick in self.script.log if method == "startProcess"]
