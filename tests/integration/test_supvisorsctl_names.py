@@ -19,7 +19,7 @@ from supv_cli.cluster.client import take_snapshot
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState
 from tests.support.cli import run_supv
-from tests.support.inventory_cluster import InventoryCluster
+from tests.support.inventory_cluster import InventoryCluster, sleeper
 from tests.support.supervisord import Supervisord
 from tests.support.terminal import OnTerminal
 from tests.support.waiting import wait_for
@@ -45,11 +45,6 @@ RULES = """<?xml version="1.0" encoding="UTF-8"?>
   </application>
 </root>
 """
-
-
-def sleeper(**options: Any) -> dict[str, Any]:
-    return {"command": "sleep 1000", "startsecs": 1, "autostart": False, "autorestart": False,
-            "stopwaitsecs": 2, **options}
 
 
 class Cluster(InventoryCluster):

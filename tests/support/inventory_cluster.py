@@ -8,8 +8,15 @@ a 2 s timeout, one ``[instance:NICK]`` per server), :attr:`args` is what every s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.support.supervisord import Supervisord
+
+
+def sleeper(**options: Any) -> dict[str, Any]:
+    """A program that runs until stopped, started by hand, 1 s to be RUNNING."""
+    return {"command": "sleep 1000", "startsecs": 1, "autostart": False, "autorestart": False,
+            "stopwaitsecs": 2, **options}
 
 
 class InventoryCluster:
