@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from fake_supervisord import layout  # noqa: E402
-from idle_cost import cpu_seconds, rss_mb  # noqa: E402
+from idle_cost import cpu_seconds, last_state, rss_mb  # noqa: E402
 
 HOST = os.environ.get("SUPV_BENCH_HOST", "127.0.5.1")
 RULES = """<?xml version="1.0" encoding="UTF-8"?>
@@ -96,16 +96,6 @@ class Fake:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
-
-
-def last_state(path: Path) -> dict[str, Any]:
-    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-    for line in reversed(lines):
-        try:
-            return dict(json.loads(line))
-        except ValueError:
-            continue
-    return {}
 
 
 def start_controller(checkout: Path, specs: list[str], folder: Path, tag: str) -> tuple[subprocess.Popen[bytes], Path]:
