@@ -98,7 +98,7 @@ def scenario_ideal(scenario: Scenario3) -> float:
     """Data-bus startsecs + the longest startsecs of each stage that waits for RUNNING (the check
     programs, wait_exit with startsecs 0, are taken as instantaneous once the bus runs)."""
     from supv_cli.cluster.client import take_snapshot
-    from supv_cli.cluster.instances import InstanceList
+    from supv_cli.model.instances import InstanceList
     from supv_cli.plan.planner import build_start_plan
     from supv_cli.rules import load_rules
     from supv_cli.status import evaluate
@@ -142,8 +142,8 @@ RACKS, RACK_SIZE, STAGES, PER_STAGE = 100, 10, 5, 20
 def planner_only(workdir: Path, repeat: int, identifiers: str = "") -> tuple[float, float, int, int]:
     """Best time of build_start_plan (and of evaluate + build_start_plan); program identifiers are the
     rack's alias, or ``identifiers`` (``*``: every instance is a candidate, 10 of them know the program)."""
-    from supv_cli.cluster.instances import InstanceList
-    from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+    from supv_cli.model.instances import InstanceList
+    from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
     from supv_cli.plan.planner import Action, build_start_plan
     from supv_cli.rules import load_rules
     from supv_cli.status import evaluate

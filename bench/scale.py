@@ -333,7 +333,7 @@ def check(args: argparse.Namespace) -> None:
 def request_cost(args: argparse.Namespace) -> None:
     """CPU of a real supervisord per request kind, over a kept connection (supv's own transport)."""
     from supv_cli.cluster.client import make_proxy
-    from supv_cli.cluster.instances import parse_instance
+    from supv_cli.model.instances import parse_instance
     from tests.support.supervisord import Supervisord, stop_all
 
     groups, running = layout(0, args.programs, args.running)

@@ -51,7 +51,7 @@ from bench.failover import (  # noqa: E402
     wait_settled,
 )
 from supv_cli.cluster.client import take_snapshot  # noqa: E402
-from supv_cli.cluster.snapshot import ProcessState  # noqa: E402
+from supv_cli.model.snapshot import ProcessState  # noqa: E402
 from tests.support.scenario3 import CONSOLES, SERVERS, Scenario3, prepare  # noqa: E402
 
 RSS_LIMIT = 0.10

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode, SupvError, UsageError, unknown_names
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.instances import InstanceList
-    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.model.instances import InstanceList
+    from supv_cli.model.snapshot import Snapshot
 
 #: application -> its process names, in discovery order
 Catalogue = Mapping[str, Sequence[str]]
@@ -338,7 +338,7 @@ def silence_of(snapshot: Snapshot, rules: Any = None, instances: InstanceList | 
             if info.namespec not in answered:
                 listed_by.setdefault(info.namespec, []).append(snap.instance.nick)
     if instances is None:
-        from supv_cli.cluster.instances import InstanceList
+        from supv_cli.model.instances import InstanceList
 
         instances = InstanceList(snap.instance for snap in snapshot.instances)
     return Silence(reasons, listed_by, lambda application: silent_hosts(snapshot, rules, instances, application))

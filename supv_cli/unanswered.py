@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Collection, Iterable, Mapping
 
-from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 from supv_cli.errors import SupvError
-from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 from supv_cli.plan.run_types import Outcome
 from supv_cli.rules.model import Distribution
 

@@ -33,7 +33,7 @@ from supv_cli.errors import ClusterError
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession
     from supv_cli.cluster.settings import ClusterOptions, ClusterSettings
-    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.rules import Rules
     from supv_cli.selection import Selection
     from supv_cli.status import ClusterStatus

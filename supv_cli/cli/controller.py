@@ -18,8 +18,8 @@ import click
 
 from supv_cli.cli.options import cluster_options, dry_run_option, output_options
 from supv_cli.cluster import CONTROLLER_PROGRAM
-from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode
+from supv_cli.model.snapshot import ProcessState
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
@@ -117,7 +117,7 @@ def _ask_and_switch(app: App, program: str, kind: str, dry_run: bool) -> tuple[A
     when none answered) and (nick, namespec) -> the answer to the stop or start sent."""
     from supv_cli.cli.app import require_an_answer
     from supv_cli.cluster.client import SNAPSHOT_CALLS, instance_snapshot, unreachable_snapshot
-    from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot
+    from supv_cli.model.snapshot import InstanceSnapshot, Snapshot
 
     verb = "stop" if kind == "hold" else "start"
     session = app.session

@@ -13,7 +13,7 @@ from supv_cli.errors import ClusterError, SupvError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.cluster.snapshot import InstanceSnapshot
+    from supv_cli.model.snapshot import InstanceSnapshot
     from supv_cli.status import ClusterStatus
 
 

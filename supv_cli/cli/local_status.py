@@ -48,8 +48,8 @@ def local_status(app: App, namespecs: tuple[str, ...], local: str | None) -> Non
     from supv_cli.cli.actions import local_instance
     from supv_cli.cli.output import Table, View
     from supv_cli.cluster.client import CallError, instance_snapshot
-    from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.errors import ClusterError, UsageError
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.selection import catalogue_of, select_processes
 
     app.settings.require_instances()

@@ -17,9 +17,9 @@ from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.look.follow import Ask
     from supv_cli.look.logtail import Item
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.selection import Selection
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.rules import Rules
 
 
@@ -78,7 +78,7 @@ class ConflictWatch:
         if self.rules is None:
             return None
         from supv_cli.cluster.polling import same_answers
-        from supv_cli.cluster.snapshot import ProcessState
+        from supv_cli.model.snapshot import ProcessState
 
         if same_answers(snapshot, self._last):
             return self._conflicts

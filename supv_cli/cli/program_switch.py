@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.model.snapshot import ProcessState
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App

@@ -177,7 +177,7 @@ def _identifier_lists(rules_obj: Any) -> list[str]:
 def stereotype_notes(results: list[Any], instances: Any) -> list[str]:
     """stderr lines for the stereotypes of the shown identifier lists: those no instance carries (they
     resolve to nothing), or one hint when there are no instances to expand them with."""
-    from supv_cli.cluster.instances import is_stereotype
+    from supv_cli.model.identifiers import is_stereotype
 
     users: dict[str, list[str]] = {}
     for rules_obj in results:
@@ -241,7 +241,7 @@ def _identifiers(rules_obj: Any, instances: Any = None) -> str:
 
 def _expanded(names: Any, instances: Any) -> str:
     """``@SERVER`` -> ``@SERVER(server_1,server_2)`` (``@SERVER(none)``) when the instances are known."""
-    from supv_cli.cluster.instances import is_stereotype
+    from supv_cli.model.identifiers import is_stereotype
 
     if not instances:
         return _text(names)

@@ -53,7 +53,7 @@ def plain_lines(processes: Sequence[ProcessStatus]) -> list[str]:
     """supvisorsctl's layout; the Supervisor column is the Python repr of the list of instance nicks.
     Nothing at all (not even the title) when there is no process."""
     from supv_cli.cli.status_render import column_width
-    from supv_cli.cluster.snapshot import ProcessState
+    from supv_cli.model.snapshot import ProcessState
 
     if not processes:
         return []
@@ -75,7 +75,7 @@ def view(processes: Sequence[ProcessStatus]) -> View:
 
     def table() -> list[Table]:
         from supv_cli.cli.status_render import state_cell, styled
-        from supv_cli.cluster.snapshot import ProcessState
+        from supv_cli.model.snapshot import ProcessState
 
         rows = []
         for process in processes:

@@ -23,7 +23,7 @@ from supv_cli.errors import ClusterError, CommandFailed, ExitCode, SupvError, Us
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.cluster.instances import Instance
+    from supv_cli.model.instances import Instance
 
 #: seconds added to the time an instance may take to stop its processes before its restart or
 #: shutdown is failed

@@ -18,7 +18,7 @@ from supv_cli.cluster import SAMPLER_PROGRAM
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.status import ClusterStatus
 
 #: seconds between two reads of the controllers' state lines (a 16 KiB log tail each)

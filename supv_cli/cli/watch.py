@@ -61,7 +61,7 @@ def outputs_gone() -> None:
 def with_leader_state(controller: Any, session: Any, snapshot_fn: Any) -> Any:
     """The snapshot function, and on a standby, while something happens, the acting controller's last
     state line (what it sent and has not seen confirmed), read from its stdout log (issue 16)."""
-    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.model.snapshot import Snapshot
 
     def snapshot() -> Snapshot:
         taken = snapshot_fn()

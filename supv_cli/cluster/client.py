@@ -26,10 +26,10 @@ from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
 from supv_cli.cluster import workers
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER, AnswerRefused, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import Faults, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 
 __all__ = [
     "DEFAULT_TIMEOUT", "NOT_ASKED", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, Unreachable
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import InstanceSnapshot, Unreachable
 
 #: an answer that took more than this fraction of the timeout makes the instance SLOW
 SLOW_FRACTION = 0.5

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from supv_cli.cluster.instances import InstanceList, split_instance_specs
 from supv_cli.errors import ConfigError
+from supv_cli.model.instances import InstanceList, split_instance_specs
 
 #: Supvisors' starting strategies, the values ``starting_strategy`` may take
 STARTING_STRATEGIES = ("CONFIG", "LESS_LOADED", "MOST_LOADED", "LOCAL", "LESS_LOADED_NODE",

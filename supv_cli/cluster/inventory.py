@@ -20,8 +20,8 @@ from supv_cli.cluster.ini import (
     parse_stereotypes,
     section_line,
 )
-from supv_cli.cluster.instances import CREDENTIALS_IN_URL, Instance, InstanceList, has_url_credentials, parse_instance
 from supv_cli.errors import ConfigError
+from supv_cli.model.instances import CREDENTIALS_IN_URL, Instance, InstanceList, has_url_credentials, parse_instance
 
 INVENTORY_SECTION = "supv"
 #: the keys of an inventory, per section

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from supv_cli.cluster.answers import UNCHANGED
 from supv_cli.cluster.client import NOT_ASKED, SNAPSHOT_CALLS, CallError, instance_snapshot, unreachable_snapshot
-from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
+from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession, InstanceClient

@@ -48,11 +48,11 @@ from supv_cli.cluster.client import (
     with_elapsed,
 )
 from supv_cli.cluster.health import HealthBoard, InstanceHealth
-from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.polling import Poller
 from supv_cli.cluster.settings import ClusterSettings
-from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.cluster.transport import MAX_ANSWER
+from supv_cli.model.instances import Instance, InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
 __all__ = ["ClusterSession", "InstanceClient", "last_state_line"]
 

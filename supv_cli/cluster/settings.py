@@ -27,12 +27,12 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from supv_cli.cluster.ini import INSTANCE_PREFIX, FileSettings, expand_rules_patterns, parse_ini, read_text
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.inventory import INVENTORY_SECTION, read_inventory
 from supv_cli.cluster.precedence import COMMAND_LINE, DEFAULT_FILE, ENVIRONMENT, Overrides, file_source, option_source
 from supv_cli.cluster.supvisors_conf import read_supervisord_conf
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER
 from supv_cli.errors import ConfigError
+from supv_cli.model.instances import InstanceList
 
 #: the environment variable of the cap of one answer (MiB)
 MAX_ANSWER_ENV = "SUPV_MAX_ANSWER"

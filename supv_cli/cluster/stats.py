@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from supv_cli.cluster import SAMPLER_PROGRAM
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession, InstanceClient

@@ -22,8 +22,8 @@ from supv_cli.cluster.ini import (
     parse_stereotypes,
     section_line,
 )
-from supv_cli.cluster.instances import InstanceList, parse_instance, split_instance_specs
 from supv_cli.errors import ConfigError
+from supv_cli.model.instances import InstanceList, parse_instance, split_instance_specs
 
 SUPVISORS_SECTION = "rpcinterface:supvisors"
 # an item without port: optional <nick>, then a bare host name (no scheme, no colon)

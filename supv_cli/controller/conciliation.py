@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from supv_cli.cluster.instances import Instance
 from supv_cli.compat import StrEnum
+from supv_cli.model.instances import Instance
 
 if TYPE_CHECKING:
     from supv_cli.status import ProcessStatus

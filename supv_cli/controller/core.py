@@ -30,8 +30,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from supv_cli.cluster import CONTROLLER_PROGRAM
-from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.controller.events import RECENT
@@ -41,8 +39,9 @@ from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Recovery
+from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.executor import Run
-from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.plan.run_types import Event, Request, RunOptions
 
 if TYPE_CHECKING:

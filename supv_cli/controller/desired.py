@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.model.snapshot import ProcessState
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.instances import Instance
+    from supv_cli.model.instances import Instance
     from supv_cli.status import ClusterStatus, ProcessStatus
 
 

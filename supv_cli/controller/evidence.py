@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Collection
 
-from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.model.snapshot import Snapshot
 
 
 class Evidence:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.compat import StrEnum
+from supv_cli.model.snapshot import ProcessState
 
 if TYPE_CHECKING:
     from supv_cli.plan.executor import Run

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.core import Controller
 from supv_cli.controller.events import EventKind
+from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.run_types import Event, Request
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.polling import NOT_ASKED_YET
-from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
 from supv_cli.compat import StrEnum
 from supv_cli.controller.events import EventKind
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import RUNNING_STATES, InstanceSnapshot, Snapshot
 
 
 class Health(StrEnum):

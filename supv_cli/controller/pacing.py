@@ -40,7 +40,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Collection
 
 from supv_cli.cluster.polling import same_answers
-from supv_cli.cluster.snapshot import Snapshot
+from supv_cli.model.snapshot import Snapshot
 from supv_cli.status import evaluate
 
 if TYPE_CHECKING:

@@ -25,10 +25,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from supv_cli.cluster.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.controller.desired import maybe_moved
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, Step
+from supv_cli.model.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ import time as _time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
 
 if TYPE_CHECKING:
     from supv_cli.status import ClusterStatus

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from supv_cli.cluster.snapshot import ACTIVE_STATES, ProcessState, Snapshot
 from supv_cli.cluster.xmlchars import carriable
 from supv_cli.look.logtail import Item, LogCursor, Notice, Source, locate, log_method
+from supv_cli.model.snapshot import ACTIVE_STATES, ProcessState, Snapshot
 
 #: why a process whose name holds a control character is not read (supervisord parses requests as XML 1.0)
 UNCARRIED = "its name holds a control character that XML-RPC cannot carry to supervisord"

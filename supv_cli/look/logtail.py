@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
 
-from supv_cli.cluster.snapshot import ACTIVE_STATES, Faults, Snapshot
+from supv_cli.model.snapshot import ACTIVE_STATES, Faults, Snapshot
 
 #: bytes read per poll and per process
 CHUNK = 65536

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from supv_cli.cluster.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessState
 from supv_cli.cluster.stats import SamplerReport
+from supv_cli.model.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessState
 from supv_cli.status import ClusterStatus
 from supv_cli.status.applications import ApplicationState
 

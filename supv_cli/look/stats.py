@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Collection, Mapping
 
-from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.cluster.stats import HostSample, Sample, SamplerReport, sample_time_text
+from supv_cli.model.snapshot import Snapshot
 
 #: the keys of a row, in the documented order (cli.md), then supv's additions
 ROW_KEYS = ("instance", "kind", "application_name", "process_name", "pid", "cpu_percent", "rss_bytes",

@@ -16,16 +16,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.errors import UsageError
-from supv_cli.plan.placement import resolve_identifiers
+from supv_cli.model.instances import InstanceList, resolve_identifiers
+from supv_cli.model.snapshot import ProcessState
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.stages import Action
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.instances import Instance
-    from supv_cli.cluster.snapshot import ProcessInfo, Snapshot
+    from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import ProcessInfo, Snapshot
     from supv_cli.rules import Rules
     from supv_cli.rules.model import StartingStrategy
     from supv_cli.status import ClusterStatus, ProcessStatus

@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.errors import SupvError
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
 from supv_cli.plan.run_types import ApplicationJob, Command, Event, Outcome, Request, RunOptions

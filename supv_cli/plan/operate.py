@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import ProcessState, Snapshot
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
+from supv_cli.model.instances import InstanceList, resolve_identifiers
+from supv_cli.model.snapshot import ProcessState, Snapshot
 from supv_cli.plan.executor import Run
-from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import build_start_plan, select_applications
 from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, RunOptions
@@ -30,7 +29,7 @@ from supv_cli.selection import Selection, silence_of, split_namespec
 from supv_cli.selection import select_processes as select_words
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.instances import Instance
+    from supv_cli.model.instances import Instance
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.rules.identifiers import program_name_and_index
-from supv_cli.rules.model import WILDCARD, StartingStrategy
+from supv_cli.model.identifiers import program_name_and_index
+from supv_cli.model.instances import Instance, InstanceList, unresolved_reason
+from supv_cli.rules.model import StartingStrategy
 
 #: the node load an instance may reach, percent-like (Supvisors' cap)
 LOAD_CAP = 100
@@ -61,25 +61,6 @@ class LoadModel:
     def describe(self, candidates: Iterable[Instance]) -> str:
         """``server_1 4, server_2 2`` (instance loads), for plan reasons."""
         return ", ".join(f"{i.nick} {self.load(i)}" for i in candidates)
-
-
-def resolve_identifiers(identifiers: Sequence[str], instances: InstanceList) -> list[Instance]:
-    """Rules identifiers -> instances: ``*`` is every instance in order, else the rules order, unknown
-    names dropped, nicks / ``host:port`` / ``@STEREOTYPE`` resolved, no duplicates."""
-    if WILDCARD in identifiers:
-        return list(instances)
-    return instances.filter(identifiers)
-
-
-def unresolved_reason(identifiers: Sequence[str], instances: InstanceList) -> str:
-    """Why an identifier list gives no instance: ``stereotype @SERVER: no instance carries it`` for each
-    stereotype nobody carries, ``none of a,b is a known instance`` for the other names."""
-    uncarried = instances.uncarried_stereotypes(identifiers)
-    others = [name for name in identifiers if name not in uncarried]
-    parts = [f"stereotype {name}: no instance carries it" for name in uncarried]
-    if others or not parts:
-        parts.append(f"none of {','.join(others or identifiers)} is a known instance")
-    return "; ".join(parts)
 
 
 def choose(strategy: StartingStrategy, candidates: Sequence[Instance], expected: int, loads: LoadModel,

@@ -18,19 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
-from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import ProcessState, Snapshot
+from supv_cli.model.identifiers import program_name_and_index
+from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers, unresolved_reason
+from supv_cli.model.snapshot import ProcessState, Snapshot
 from supv_cli.plan.placement import (
     LoadModel,
     assign_homogeneous,
     choose,
     choose_node,
     no_resource_reason,
-    resolve_identifiers,
-    unresolved_reason,
 )
 from supv_cli.plan.stages import Action, Placement
-from supv_cli.rules.identifiers import program_name_and_index
 from supv_cli.rules.model import Distribution, StartingStrategy
 
 if TYPE_CHECKING:

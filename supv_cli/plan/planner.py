@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.errors import PlanError, UsageError
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
 from supv_cli.selection import select_applications as select_words

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import ProcessState
 from supv_cli.plan.stages import Placement
 
 #: default margin added to a program's startsecs before its start is failed (``--start-timeout``)

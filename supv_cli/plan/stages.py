@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterator
 
-from supv_cli.cluster.instances import Instance
+from supv_cli.model.instances import Instance
 from supv_cli.rules.model import Distribution, StartingFailureStrategy, StartingStrategy
 
 

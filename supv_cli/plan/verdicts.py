@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from supv_cli.cluster.snapshot import Faults, ProcessInfo, ProcessState
+from supv_cli.model.snapshot import Faults, ProcessInfo, ProcessState
 from supv_cli.plan.run_types import Command, Outcome, RunOptions
 from supv_cli.plan.stages import Placement
 

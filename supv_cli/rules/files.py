@@ -6,8 +6,8 @@ import glob
 import os
 from typing import Iterable
 
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.errors import RulesError
+from supv_cli.model.instances import InstanceList
 from supv_cli.rules.model import StartingStrategy
 from supv_cli.rules.resolve import Rules
 from supv_cli.rules.xmlload import RulesDocument, load_document

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-WILDCARD = "*"
-ATSIGN = "@"
-HASHTAG = "#"
+from supv_cli.model.identifiers import WILDCARD
 
 
 class Distribution(str, Enum):

@@ -13,9 +13,9 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from supv_cli.cluster.instances import InstanceList, is_stereotype
 from supv_cli.errors import RulesError
-from supv_cli.rules.identifiers import IdentifierRule, hash_index, parse_identifiers, split_list
+from supv_cli.model.identifiers import IdentifierRule, hash_index, is_stereotype, parse_identifiers, split_list
+from supv_cli.model.instances import InstanceList
 from supv_cli.rules.model import (
     WILDCARD,
     ApplicationRules,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Iterable, Sequence
 
-from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.model.snapshot import ProcessState
 from supv_cli.rules.model import ApplicationRules
 from supv_cli.status.formula import FormulaError, evaluate_formula
 from supv_cli.status.processes import ProcessStatus

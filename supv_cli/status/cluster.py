@@ -1,6 +1,6 @@
 """The whole cluster's status from one snapshot and the rules: :func:`evaluate`. Pure and deterministic.
 
-From one :class:`~supv_cli.cluster.snapshot.Snapshot` (what every instance answered) and the rules,
+From one :class:`~supv_cli.model.snapshot.Snapshot` (what every instance answered) and the rules,
 :func:`evaluate` synthesizes every process (:mod:`.processes`), gives every application its state and
 failures (:mod:`.applications`) and sums the instance and node loads (:mod:`.loads`).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
 from supv_cli.rules.model import ApplicationRules, ProcessRules
 from supv_cli.status.applications import ApplicationStatus, application_status
 from supv_cli.status.loads import loads

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessState, Snapshot
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.status.processes import ProcessStatus, is_crashed
 
 __all__ = ["instance_counts", "loads", "process_counts"]

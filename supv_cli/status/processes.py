@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-from supv_cli.cluster.instances import Instance
-from supv_cli.cluster.snapshot import ACTIVE_STATES, RUNNING_STATES, STOPPED_STATES, ProcessInfo, ProcessState
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import ACTIVE_STATES, RUNNING_STATES, STOPPED_STATES, ProcessInfo, ProcessState
 from supv_cli.rules.model import ProcessRules
 
 __all__ = ["ProcessStatus", "is_crashed", "lost_info", "synthesize"]

@@ -12,9 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from supv_cli.cluster.client import CallError, call, multicall_many, run_on, take_snapshot
-from supv_cli.cluster.instances import InstanceList, parse_instance
-from supv_cli.cluster.snapshot import Faults, ProcessState, Unreachable
 from supv_cli.errors import ExitCode
+from supv_cli.model.instances import InstanceList, parse_instance
+from supv_cli.model.snapshot import Faults, ProcessState, Unreachable
 from tests.conftest import SupervisordFactory
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from supv_cli.cli.watch import with_leader_state
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.session import ClusterSession
 from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.controller.core import Controller, ControllerOptions
 from supv_cli.controller.pacing import paced_snapshots
+from supv_cli.model.instances import InstanceList
 from supv_cli.rules import load_rules
 from tests.conftest import SupervisordFactory
 from tests.support.controlled import RULES

@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 
 from supv_cli.cluster.client import take_snapshot
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import ProcessState
 from tests.conftest import SupervisordFactory
 from tests.support import waiting
 from tests.support.cli import run_supv

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from supv_cli.cluster.client import take_snapshot
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import ProcessState
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import ProcessState
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
 from tests.support.scenario3 import ROOT

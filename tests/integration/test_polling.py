@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.session import ClusterSession
 from supv_cli.cluster.settings import ClusterSettings
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessState, Unreachable
 from supv_cli.cluster.transport import TimeoutTransport
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessState, Unreachable
 from tests.conftest import SupervisordFactory
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.session import ClusterSession
 from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.controller.membership import Health, Membership
+from supv_cli.model.instances import InstanceList
 from tests.conftest import SupervisordFactory
 
 pytestmark = pytest.mark.integration

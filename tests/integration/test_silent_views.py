@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.session import ClusterSession
 from supv_cli.cluster.settings import ClusterSettings
+from supv_cli.model.instances import InstanceList
 from supv_cli.status import evaluate
 from supv_cli.unanswered import fill_unanswered
 from tests.conftest import SupervisordFactory

@@ -17,10 +17,10 @@ import pytest
 from click.testing import Result
 
 from supv_cli.cluster.health import Health
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.session import ClusterSession
 from supv_cli.cluster.settings import ClusterSettings
-from supv_cli.cluster.snapshot import Unreachable
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import Unreachable
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
 

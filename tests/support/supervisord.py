@@ -177,7 +177,7 @@ class Supervisord:
     def proxy(self, timeout: float = 2.0) -> Any:
         """An XML-RPC proxy on this supervisord, through supv's own client transport."""
         from supv_cli.cluster.client import make_proxy
-        from supv_cli.cluster.instances import parse_instance
+        from supv_cli.model.instances import parse_instance
         return make_proxy(parse_instance(self.spec), timeout, self.username, self.password)
 
     def wait_ready(self, timeout: float = 20.0) -> None:

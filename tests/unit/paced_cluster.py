@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Collection
 
-from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.controller.core import ControllerOptions
 from supv_cli.controller.pacing import paced_snapshots
+from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
 from .plan_helpers import S, Script
 from .test_controller_safety import OPTIONS, Cluster

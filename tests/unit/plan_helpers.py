@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from supv_cli.cluster.client import CallError
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.rules import Rules, load_rules
 from supv_cli.status import ClusterStatus, evaluate
 
@@ -43,7 +43,7 @@ def snapshot(instance_list: InstanceList, processes: Mapping[str, Iterable[Proce
     common = list(processes.get("*", ()))
     for instance in instance_list:
         if instance.nick in unreachable:
-            from supv_cli.cluster.snapshot import Unreachable
+            from supv_cli.model.snapshot import Unreachable
 
             snaps.append(InstanceSnapshot(instance, "UNREACHABLE", "connection refused",
                                           error_kind=Unreachable.REFUSED))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from supv_cli.cluster.instances import InstanceList
+from supv_cli.model.instances import InstanceList
 from supv_cli.rules import Rules, load_rules
 
 _counter = itertools.count()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cluster.instances import InstanceList, redact_url
 from supv_cli.cluster.settings import ClusterOptions, resolve_settings
 from supv_cli.errors import ConfigError, ExitCode
+from supv_cli.model.instances import InstanceList, redact_url
 from supv_cli.rules import load_rules
 from supv_cli.rules.xmlload import regex_problem
 

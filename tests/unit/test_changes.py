@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.look.changes import Change, ChangeDetector, iso_time
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 
 S = ProcessState
 INSTANCES = {nick: parse_instance(f"<{nick}>127.0.0.1:{61000 + n}") for n, nick in enumerate(("a", "b", "c"))}

@@ -8,8 +8,8 @@ import pytest
 
 from supv_cli.cli import application_info, instances, sstatus
 from supv_cli.cli.output import render
-from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.status import evaluate
 from tests.support.cli import run_supv
 

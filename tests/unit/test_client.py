@@ -13,10 +13,10 @@ from xml.parsers.expat import ExpatError
 import pytest
 
 from supv_cli.cluster.client import CallError, classify, fan_out, instance_snapshot, make_proxy
-from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import Faults, ProcessState, Unreachable
 from supv_cli.cluster.transport import TimeoutTransport, parse_response
 from supv_cli.errors import ExitCode
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import Faults, ProcessState, Unreachable
 
 INSTANCE = parse_instance("<server_1>127.0.0.1:61001")
 

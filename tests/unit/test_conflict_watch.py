@@ -6,8 +6,8 @@ import pytest
 
 import supv_cli.status
 from supv_cli.cli.polling import ConflictWatch
-from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 
 from .rules_helpers import rules_from
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.conciliation import Conciliation
 from supv_cli.controller.core import Controller, ControllerOptions
+from supv_cli.model.snapshot import Snapshot
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot
 

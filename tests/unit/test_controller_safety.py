@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.controller.core import Controller, ControllerOptions
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 from supv_cli.rules import Rules, load_rules
 from tests.support.cli import run_supv
 from tests.support.controlled import RULES

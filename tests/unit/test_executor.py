@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from supv_cli.cluster.client import CallError
-from supv_cli.cluster.snapshot import Unreachable
+from supv_cli.model.snapshot import Unreachable
 from supv_cli.plan.executor import Run
 from supv_cli.plan.planner import select_applications
 from supv_cli.plan.run_types import RunOptions

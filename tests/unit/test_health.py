@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from supv_cli.cluster.health import PROBE_PAUSE, Health, HealthBoard, InstanceHealth
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import Unreachable
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import Unreachable
 
 INSTANCES = InstanceList.parse(["<a>127.0.0.1:1 <b>127.0.0.1:2"])
 A, B = list(INSTANCES)

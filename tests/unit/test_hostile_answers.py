@@ -13,13 +13,13 @@ import pytest
 
 from supv_cli.cluster.client import classify
 from supv_cli.cluster.health import BACKOFF_FIRST, BACKOFF_MAX, InstanceHealth
-from supv_cli.cluster.instances import parse_instance
 from supv_cli.cluster.rpcparse import MAX_DEPTH, AnswerRefused
 from supv_cli.cluster.settings import max_answer
-from supv_cli.cluster.snapshot import Unreachable
 from supv_cli.cluster.transport import MAX_ANSWER, _exchange, parse_response
 from supv_cli.cluster.xmlchars import restore
 from supv_cli.errors import ConfigError
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import Unreachable
 from tests.support.hostile import _deep, _laughs, answer
 
 INSTANCE = parse_instance("<peer>127.0.0.1:61001")

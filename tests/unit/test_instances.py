@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from supv_cli.cluster.instances import (
+from supv_cli.errors import ConfigError, ExitCode
+from supv_cli.model.instances import (
     LOCAL_NODE,
     Instance,
     InstanceList,
     parse_instance,
     split_instance_specs,
 )
-from supv_cli.errors import ConfigError, ExitCode
 
 # item -> (nick, url, identifier, node, port)
 VALID = [

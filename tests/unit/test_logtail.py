@@ -11,11 +11,11 @@ import pytest
 from supervisor.options import readFile, tailFile
 
 from supv_cli.cluster.client import CallError
-from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.look import logtail
 from supv_cli.look.follow import LogFollower
 from supv_cli.look.logtail import LogCursor, LogLine, Notice, Source, locate
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 
 SRC = Source("a", "app:p")
 INSTANCE = parse_instance("<a>127.0.0.1:61000")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from supv_cli.plan.placement import LoadModel, assign_homogeneous, choose, choose_node, resolve_identifiers
+from supv_cli.model.instances import resolve_identifiers
+from supv_cli.plan.placement import LoadModel, assign_homogeneous, choose, choose_node
 from supv_cli.rules import StartingStrategy as SS
 
 from .plan_helpers import instances

@@ -98,10 +98,10 @@ def test_periodic_work_is_spread_over_the_period() -> None:
 
 
 def test_an_instance_never_asked_is_not_missed() -> None:
-    from supv_cli.cluster.instances import InstanceList
     from supv_cli.cluster.polling import NOT_ASKED_YET
-    from supv_cli.cluster.snapshot import InstanceSnapshot, Snapshot, Unreachable
     from supv_cli.controller.membership import Health, Membership
+    from supv_cli.model.instances import InstanceList
+    from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
     cluster = InstanceList.parse(["<s1>127.0.0.1:1", "<s2>127.0.0.1:2"])
     members = Membership(cluster, lost_after=2)

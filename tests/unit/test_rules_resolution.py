@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from supv_cli.errors import RulesError
-from supv_cli.rules.identifiers import expand_aliases, hash_index, parse_identifiers, program_name_and_index
+from supv_cli.model.identifiers import expand_aliases, hash_index, parse_identifiers, program_name_and_index
 
 from .rules_helpers import rules_from
 

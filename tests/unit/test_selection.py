@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from supv_cli.cluster.instances import InstanceList
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode, UsageError
+from supv_cli.model.instances import InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.selection import (
     Maybe,
     Name,

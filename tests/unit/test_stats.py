@@ -13,9 +13,7 @@ import pytest
 
 from supv_cli.cli.metrics import parse_listen
 from supv_cli.cli.stats import hint
-from supv_cli.cluster.instances import parse_instance
 from supv_cli.cluster.local import LocalCallError, LocalSupervisor
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.cluster.stats import (
     HostSample,
     ProcessSample,
@@ -30,6 +28,8 @@ from supv_cli.cluster.stats import (
 from supv_cli.look.metrics import cluster_families, lost_processes, stats_families
 from supv_cli.look.sampler import Commands, Sampler, parse_command, run
 from supv_cli.look.stats import human_bytes, stats_rows
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.status import evaluate
 
 S1, S2 = parse_instance("<s1>127.0.0.1:1001"), parse_instance("<s2>127.0.0.1:1002")

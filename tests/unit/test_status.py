@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from supv_cli.cluster.instances import Instance, parse_instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.model.instances import Instance, parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.rules.model import ApplicationRules, ProcessRules
 from supv_cli.status import ApplicationState, ProcessStatus, evaluate
 from supv_cli.status.applications import application_state, application_status, failures, operational_status

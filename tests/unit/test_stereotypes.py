@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cluster.instances import InstanceList
 from supv_cli.errors import RulesError
-from supv_cli.plan.placement import LoadModel, no_resource_reason, resolve_identifiers
+from supv_cli.model.instances import InstanceList, resolve_identifiers
+from supv_cli.plan.placement import LoadModel, no_resource_reason
 from supv_cli.plan.planner import Action, build_start_plan
 from supv_cli.rules import StartingStrategy, load_rules
 from tests.support.cli import run_supv

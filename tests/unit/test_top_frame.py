@@ -7,10 +7,10 @@ import time
 import pytest
 
 from supv_cli.cli.top_render import text_lines
-from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.look.changes import Change
 from supv_cli.look.dashboard import AppRow, Frame, InstanceRow, build_frame, fit, load_bar
+from supv_cli.model.instances import parse_instance
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.status import evaluate
 
 from .rules_helpers import rules_from

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from supv_cli.cluster.instances import Instance, InstanceList
-from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.model.instances import Instance, InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
 from supv_cli.rules import Rules, load_rules
 from supv_cli.status import evaluate
 from supv_cli.unanswered import (

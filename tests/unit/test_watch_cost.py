@@ -15,7 +15,6 @@ import pytest
 from supv_cli.cluster import workers
 from supv_cli.cluster.polling import same_answers
 from supv_cli.cluster.rpcparse import _flat_structs, _Unsupported, parse_response
-from supv_cli.cluster.snapshot import Snapshot, Unreachable
 from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.pacing import (
     FULL_EVERY,
@@ -26,6 +25,7 @@ from supv_cli.controller.pacing import (
     paced_snapshots,
     probes_this_cycle,
 )
+from supv_cli.model.snapshot import Snapshot, Unreachable
 
 from .plan_helpers import S, info, instances, rules_of, snapshot
 

@@ -1,4 +1,5 @@
-"""Identifier lists of rules files: alias expansion and the ``*`` / ``@`` / ``#`` signs (pure functions)."""
+"""Identifier lists of rules files: alias expansion, the ``*`` / ``@`` / ``#`` signs, stereotypes and the
+indexes in names (pure functions). The instances they resolve to are in ``model/instances.py``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,21 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from supv_cli.rules.model import ATSIGN, HASHTAG, WILDCARD
+#: every instance (rules identifiers, ``-i``-less selections)
+WILDCARD = "*"
+#: Supvisors' ``@`` sign: the instances of the application's reference list, one process each
+ATSIGN = "@"
+#: Supvisors' ``#`` sign: one instance per application or process, by the index in its name
+HASHTAG = "#"
+#: the signs of identifier lists, never instance or stereotype names
+SIGNS = (WILDCARD, HASHTAG, ATSIGN)
 
 _HASH_INDEX_RE = re.compile(r".*[-_](\d+)$")
+
+
+def is_stereotype(name: str) -> bool:
+    """``@NAME`` is a stereotype; the bare ``@`` is Supvisors' sign, not one."""
+    return name.startswith("@") and len(name) > 1
 
 
 def split_list(text: str | None) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Iterator
 
-from supv_cli.cluster.instances import Instance
+from supv_cli.model.instances import Instance
 
 
 class ProcessState(int, Enum):

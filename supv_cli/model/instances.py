@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
 from supv_cli.errors import ConfigError
+from supv_cli.model.identifiers import SIGNS, WILDCARD, is_stereotype
 
 LOCAL_NODE = "localhost"
 _NICK_RE = re.compile(r"^<([^<>]*)>(.*)$")
@@ -109,15 +110,6 @@ def parse_instance(item: str) -> Instance:
                     node=host.strip("[]"), port=port)
 
 
-#: the signs of identifier lists, never instance or stereotype names
-SIGNS = ("*", "#", "@")
-
-
-def is_stereotype(name: str) -> bool:
-    """``@NAME`` is a stereotype; the bare ``@`` is Supvisors' sign, not one."""
-    return name.startswith("@") and len(name) > 1
-
-
 def split_instance_specs(specs: Iterable[str]) -> list[str]:
     """Split ``-i`` values / ``supvisors_list`` text on commas and whitespace."""
     items: list[str] = []
@@ -191,7 +183,7 @@ class InstanceList(Sequence[Instance]):
         """
         result: list[Instance] = []
         for name in names:
-            if name == "*":
+            if name == WILDCARD:
                 found: Sequence[Instance] = self._instances
             elif is_stereotype(name):
                 found = self.with_stereotype(name)
@@ -210,3 +202,22 @@ class InstanceList(Sequence[Instance]):
     def nodes(self) -> list[str]:
         """Node names in instance order, without duplicates."""
         return list(dict.fromkeys(i.node for i in self._instances))
+
+
+def resolve_identifiers(identifiers: Sequence[str], instances: InstanceList) -> list[Instance]:
+    """Rules identifiers -> instances: ``*`` is every instance in order, else the rules order, unknown
+    names dropped, nicks / ``host:port`` / ``@STEREOTYPE`` resolved, no duplicates."""
+    if WILDCARD in identifiers:
+        return list(instances)
+    return instances.filter(identifiers)
+
+
+def unresolved_reason(identifiers: Sequence[str], instances: InstanceList) -> str:
+    """Why an identifier list gives no instance: ``stereotype @SERVER: no instance carries it`` for each
+    stereotype nobody carries, ``none of a,b is a known instance`` for the other names."""
+    uncarried = instances.uncarried_stereotypes(identifiers)
+    others = [name for name in identifiers if name not in uncarried]
+    parts = [f"stereotype {name}: no instance carries it" for name in uncarried]
+    if others or not parts:
+        parts.append(f"none of {','.join(others or identifiers)} is a known instance")
+    return "; ".join(parts)
