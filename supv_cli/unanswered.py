@@ -22,8 +22,8 @@ from typing import Any, Collection, Iterable, Mapping
 
 from supv_cli.errors import SupvError
 from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
-from supv_cli.plan.run_types import Outcome
 from supv_cli.rules.model import Distribution
 
 #: nick -> what that instance last answered in this command

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.errors import SupvError
 from supv_cli.model.instances import Instance
+from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
-from supv_cli.plan.run_types import ApplicationJob, Command, Event, Outcome, Request, RunOptions
+from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.stages import Action, Placement
 from supv_cli.plan.verdicts import answer_verdict, budget, start_verdict, stop_verdict
 from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy

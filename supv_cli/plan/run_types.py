@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from supv_cli.model.instances import Instance
+from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import ProcessState
 from supv_cli.plan.stages import Placement
 
@@ -20,25 +20,6 @@ DEFAULT_EXIT_TIMEOUT = 60.0
 DEFAULT_STOP_TIMEOUT = 5.0
 #: consecutive unanswered polls after which an instance is lost for a command
 DEFAULT_LOST_AFTER = 2
-
-
-class Outcome(str, Enum):
-    """How a command ended."""
-
-    RUNNING = "RUNNING"          # started
-    EXITED = "EXITED"            # wait_exit program exited with an expected code
-    STOPPED = "STOPPED"          # stopped
-    ALREADY = "ALREADY"          # nothing to do (already running / exited / stopped before the run)
-    FAILED = "FAILED"            # FATAL, unexpected exit, refused by supervisord...
-    TIMEOUT = "TIMEOUT"          # no RUNNING / exit / stop before the deadline
-    NO_RESOURCE = "NO_RESOURCE"  # no instance could take it
-    LOST = "LOST"                # its instance stopped answering
-    NOT_STARTED = "NOT_STARTED"  # its stage never came (ABORT / STOP strategy)
-    INTERRUPTED = "INTERRUPTED"  # Ctrl-C while it was in progress
-
-    @property
-    def failed(self) -> bool:
-        return self in (Outcome.FAILED, Outcome.TIMEOUT, Outcome.NO_RESOURCE, Outcome.LOST)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import Faults, ProcessInfo, ProcessState
-from supv_cli.plan.run_types import Command, Outcome, RunOptions
+from supv_cli.plan.run_types import Command, RunOptions
 from supv_cli.plan.stages import Placement
 
 __all__ = ["Verdict", "answer_verdict", "budget", "start_verdict", "stop_verdict"]

@@ -8,8 +8,9 @@ import pytest
 
 from supv_cli.cluster.client import CallError
 from supv_cli.model.instances import parse_instance
+from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import ProcessInfo, ProcessState, Unreachable
-from supv_cli.plan.run_types import Command, Outcome, RunOptions
+from supv_cli.plan.run_types import Command, RunOptions
 from supv_cli.plan.stages import Action, Placement
 from supv_cli.plan.verdicts import answer_verdict, budget, start_verdict, stop_verdict
 
