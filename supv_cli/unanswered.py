@@ -23,7 +23,14 @@ from typing import Any, Collection, Iterable, Mapping
 from supv_cli.errors import SupvError
 from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
 from supv_cli.model.runs import Outcome
-from supv_cli.model.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.model.snapshot import (
+    ACTIVE_STATES,
+    InstanceSnapshot,
+    ProcessInfo,
+    ProcessState,
+    Snapshot,
+    SupervisorState,
+)
 from supv_cli.rules.model import Distribution
 
 #: nick -> what that instance last answered in this command
@@ -285,4 +292,4 @@ def answer_of_records(instance: Instance, records: Any) -> InstanceSnapshot | No
                                      config_known=codes is not None))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    return InstanceSnapshot(instance=instance, state="RUNNING", processes=tuple(infos))
+    return InstanceSnapshot(instance=instance, state=SupervisorState.RUNNING, processes=tuple(infos))

@@ -185,11 +185,12 @@ class App:
         """One warning per instance that did not answer (once per command: call it after every poll)
         and, with ``not_running``, per instance that answered but is not RUNNING."""
         from supv_cli.cluster.client import instance_label
+        from supv_cli.model.snapshot import SupervisorState
 
         for health in self.session.unreported():
             warn(self.session.line(health))
         for snap in snapshot.instances if not_running else ():
-            if snap.reachable and snap.state != "RUNNING":
+            if snap.reachable and snap.state != SupervisorState.RUNNING:
                 warn(f"{instance_label(snap.instance)}: {snap.reason or snap.state}")
 
     def emit(self, view: View) -> None:

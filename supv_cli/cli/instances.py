@@ -162,6 +162,7 @@ def instances(app: App, check: bool, program: str) -> None:
     """
     from supv_cli.cli.app import require_an_answer
     from supv_cli.cli.status_render import report_acting
+    from supv_cli.model.snapshot import SupervisorState
 
     status = app.status(need_answer=False)  # the table is shown even when no instance answered
     rows = [summarize(status, snap) for snap in status.snapshot.instances]
@@ -177,6 +178,6 @@ def instances(app: App, check: bool, program: str) -> None:
         return
     if status.unreachable:
         raise ClusterError(f"--check: {len(status.unreachable)} instance(s) did not answer")
-    not_running = [row["nick"] for row in rows if row["state"] != "RUNNING"]
+    not_running = [row["nick"] for row in rows if row["state"] != SupervisorState.RUNNING]
     if not_running:
         raise SupvError(f"--check: not RUNNING: {', '.join(not_running)}")

@@ -190,6 +190,8 @@ def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Any) ->
 
 def _wait(app: App, kind: Kind, pending: list[Target]) -> None:
     """Poll each target until its restart (shutdown) is seen done, or its deadline passes."""
+    from supv_cli.model.snapshot import SupervisorState
+
     while pending:
         time.sleep(0.05)
         for target in list(pending):
@@ -198,9 +200,10 @@ def _wait(app: App, kind: Kind, pending: list[Target]) -> None:
                 if state is None:
                     target.finish(kind.done, "supervisord no longer answers")
             else:
-                target.seen_down = target.seen_down or state != "RUNNING"
+                target.seen_down = target.seen_down or state != SupervisorState.RUNNING
                 mark = last_start(log)
-                if state == "RUNNING" and (target.seen_down or (mark is not None and mark != target.log_mark)):
+                restarted = target.seen_down or (mark is not None and mark != target.log_mark)
+                if state == SupervisorState.RUNNING and restarted:
                     target.finish(kind.done, "RUNNING again")
             if target.outcome:
                 pending.remove(target)

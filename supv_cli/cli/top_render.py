@@ -8,6 +8,7 @@ from typing import Any
 from supv_cli.cli.status_render import LED, LED_STYLES, STATE_STYLES
 from supv_cli.cli.terminal import visible
 from supv_cli.look.dashboard import Frame, load_bar
+from supv_cli.model.snapshot import SupervisorState
 
 #: the style of a load bar: green up to 70 %, then orange, red at and above the 100 % cap
 _LOAD_STYLES = ((100, "red"), (70, "dark_orange"), (0, "green"))
@@ -105,7 +106,7 @@ def instances(frame: Frame) -> Any:
     from rich.text import Text
 
     # the reason column only when an instance has one: the other columns keep the width
-    reasons = any(row.state != "RUNNING" and row.reason for row in frame.instances)
+    reasons = any(row.state != SupervisorState.RUNNING and row.reason for row in frame.instances)
     # every column but the reason keeps its width: the reason is what an 80-column terminal cuts
     nick = min(20, max([8] + [len(row.nick) for row in frame.instances]))
     procs = max([5] + [len(f"{row.running}/{row.total}") for row in frame.instances if row.total is not None])
@@ -128,7 +129,7 @@ def instances(frame: Frame) -> Any:
                  *(figures if measured else []), count,
                  Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
         if reasons:
-            cells.append(Text(visible(row.reason) if row.state != "RUNNING" else "", style="dim"))
+            cells.append(Text(visible(row.reason) if row.state != SupervisorState.RUNNING else "", style="dim"))
         table.add_row(*cells)
     return table
 

@@ -29,7 +29,15 @@ from supv_cli.cluster import workers
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER, AnswerRefused, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
 from supv_cli.model.instances import Instance
-from supv_cli.model.snapshot import Faults, InstanceSnapshot, ProcessInfo, ProcessState, Snapshot, Unreachable
+from supv_cli.model.snapshot import (
+    Faults,
+    InstanceSnapshot,
+    ProcessInfo,
+    ProcessState,
+    Snapshot,
+    SupervisorState,
+    Unreachable,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT", "NOT_ASKED", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
@@ -346,7 +354,7 @@ def with_elapsed(snap: InstanceSnapshot, elapsed: float) -> InstanceSnapshot:
 
 def unreachable_snapshot(error: CallError) -> InstanceSnapshot:
     """The snapshot of an instance that failed with ``error``."""
-    return InstanceSnapshot(instance=error.instance, state="UNREACHABLE", reason=error.reason,
+    return InstanceSnapshot(instance=error.instance, state=SupervisorState.UNREACHABLE, reason=error.reason,
                             error_kind=error.kind)
 
 
@@ -360,7 +368,7 @@ def instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapsho
         raise state
     statename = str(state["statename"])
     if isinstance(infos, CallError):
-        if statename == "RUNNING":
+        if statename == SupervisorState.RUNNING:
             raise infos
         # SHUTDOWN / RESTARTING: supervisord answers getState only
         return InstanceSnapshot(instance=instance, state=statename, reason=f"supervisord is {statename}")

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from supv_cli.cluster.answers import UNCHANGED
 from supv_cli.cluster.client import NOT_ASKED, SNAPSHOT_CALLS, CallError, instance_snapshot, unreachable_snapshot
-from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
+from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession, InstanceClient
@@ -64,7 +64,7 @@ _CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exit
 #: the reason of an instance never asked yet, no worker having been free to ask it: no missed poll
 NOT_ASKED_YET = "not asked yet (every worker was busy)"
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
-_RUNNING_STATE = {"statename": "RUNNING"}
+_RUNNING_STATE = {"statename": SupervisorState.RUNNING.value}
 
 
 @dataclass
@@ -227,7 +227,7 @@ class Poller:
         if not full and answer is not None and known.last is answer:
             # a RUNNING supervisord answers a probe with the very same bytes: recognised, not parsed
             state, digest = client.call_unless(known.state_digest, "supervisor.getState")
-            if state is not UNCHANGED and state.get("statename") == "RUNNING":
+            if state is not UNCHANGED and state.get("statename") == SupervisorState.RUNNING:
                 with self._lock:
                     known.state_digest = digest
                 state = UNCHANGED

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from supv_cli.compat import StrEnum
 from supv_cli.model.snapshot import ProcessState
+from supv_cli.status.applications import ApplicationState
 
 if TYPE_CHECKING:
     from supv_cli.plan.executor import Run
@@ -42,14 +43,15 @@ class Job:
 
 def never_started(application: ApplicationStatus) -> bool:
     """Supvisors' rule: every process STOPPED and never stopped (stop time 0) on every instance."""
-    return application.statename == "STOPPED" and all(_never_ran(process) for process in application.processes)
+    return (application.state is ApplicationState.STOPPED
+            and all(_never_ran(process) for process in application.processes))
 
 
 def missed_starts(application: ApplicationStatus) -> list[str]:
     """The programs of a started application that its start should have started and that never ran
     anywhere (a start sent to an instance lost before anyone saw the program there): sequenced, not
     wait_exit, STOPPED and never stopped on every instance that knows them."""
-    if application.statename == "STOPPED":
+    if application.state is ApplicationState.STOPPED:
         return []
     return [process.process_name for process in application.processes
             if process.rules.start_sequence > 0 and not process.rules.wait_exit and not process.running_on

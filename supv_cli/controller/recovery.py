@@ -30,6 +30,7 @@ from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, Step
 from supv_cli.model.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.rules.model import RunningFailureStrategy as RFS
+from supv_cli.status.applications import ApplicationState
 
 if TYPE_CHECKING:
     from supv_cli.plan.run_types import Request
@@ -189,7 +190,7 @@ class Recovery:
         result = []
         instance = self.instances.find(nick)
         for application in status.applications.values():
-            if not application.rules.managed or application.statename == "STOPPED":
+            if not application.rules.managed or application.state is ApplicationState.STOPPED:
                 continue
             for process in application.processes:
                 if process.rules.start_sequence <= 0 or process.running_on or process.rules.wait_exit:
@@ -269,7 +270,7 @@ class Recovery:
                                "not applied on an instance loss (as Supvisors)", orphan.process.process_name)
                 continue
             if (strategy is RFS.RESTART_PROCESS and orphan.process.rules.start_sequence > 0
-                    and application.statename == "STOPPED"):
+                    and application.state is ApplicationState.STOPPED):
                 strategy = RFS.RESTART_APPLICATION  # nothing of the application runs any more
             considered.append((orphan, strategy))
             if PRIORITY[strategy] > PRIORITY[strongest]:

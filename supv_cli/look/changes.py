@@ -27,7 +27,7 @@ import time as _time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot, SupervisorState
 
 if TYPE_CHECKING:
     from supv_cli.status import ClusterStatus
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 #: the state of a process that an instance does not know (added or removed since the last poll)
 NONE = "NONE"
 CONFLICT = "CONFLICT"
-INSTANCE_UP = "RUNNING"
-INSTANCE_DOWN = "UNREACHABLE"
 
 
 def iso_time(when: float) -> str:
@@ -125,7 +123,8 @@ class ChangeDetector:
         up = snap.usable
         changes: list[Change] = []
         if self._fed and self._up.get(nick, False) != up:
-            before, after = (INSTANCE_DOWN, INSTANCE_UP) if up else (INSTANCE_UP, INSTANCE_DOWN)
+            running, unreachable = SupervisorState.RUNNING, SupervisorState.UNREACHABLE
+            before, after = (unreachable, running) if up else (running, unreachable)
             changes.append(Change(when, "instance", nick, before, after, reason="" if up else snap.reason))
         self._up[nick] = up
         if not up:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from supv_cli.look.changes import Change, conflicts_in
+from supv_cli.model.snapshot import SupervisorState
 from supv_cli.status import ClusterStatus
+from supv_cli.status.applications import ApplicationState
 
 #: lines of a frame besides the rows: the header line, the applications' and instances' titles and
 #: column headers, the conflicts' and the events' titles
@@ -38,7 +40,8 @@ class AppRow:
     @property
     def attention(self) -> bool:
         """Not RUNNING, or RUNNING with a failure: shown first when the terminal is short."""
-        return self.managed and (self.state != "RUNNING" or self.major_failure or self.minor_failure)
+        failed = self.major_failure or self.minor_failure
+        return self.managed and (self.state != ApplicationState.RUNNING.name or failed)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class InstanceRow:
 
     @property
     def attention(self) -> bool:
-        return self.state != "RUNNING" or bool(self.role)
+        return self.state != SupervisorState.RUNNING or bool(self.role)
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,10 @@ def build_frame(status: ClusterStatus, roles: Mapping[str, str], events: Sequenc
             rows.append(InstanceRow(nick, snap.state, snap.reason, status.instance_loads.get(nick, 0), running,
                                     len(snap.processes), roles.get(nick, ""), cpu, memory))
         else:
-            rows.append(InstanceRow(nick, "UNREACHABLE", snap.reason, None, None, None, roles.get(nick, "")))
+            rows.append(InstanceRow(nick, SupervisorState.UNREACHABLE, snap.reason, None, None, None,
+                                    roles.get(nick, "")))
     conflicts = tuple(conflicts_in(status).items())
-    running = sum(1 for row in rows if row.state == "RUNNING")
+    running = sum(1 for row in rows if row.state == SupervisorState.RUNNING)
     return Frame(status.snapshot.taken_at, interval, apps, tuple(rows), conflicts, tuple(events),
                  instance_count=len(rows), running_count=running, application_count=len(apps))
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from supv_cli.cluster.stats import SamplerReport
-from supv_cli.model.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessState
+from supv_cli.model.snapshot import ACTIVE_STATES, InstanceSnapshot, ProcessState, SupervisorState
 from supv_cli.status import ClusterStatus
 from supv_cli.status.applications import ApplicationState
 
 #: the states of an instance: supervisord's, or UNREACHABLE
-INSTANCE_STATES = ("RUNNING", "RESTARTING", "SHUTDOWN", "FATAL", "UNREACHABLE")
+INSTANCE_STATES = tuple(state.value for state in SupervisorState)
 PROCESS_STATES = tuple(state.name for state in ProcessState)
 APPLICATION_STATES = tuple(state.name for state in ApplicationState)
 
@@ -66,7 +66,7 @@ def cluster_families(status: ClusterStatus, controllers: Mapping[str, Mapping[st
     for snap in status.snapshot.instances:
         nick = snap.instance.nick
         up.add(1.0 if snap.reachable else 0.0, nick)
-        _state_set(state, snap.state if snap.reachable else "UNREACHABLE", INSTANCE_STATES, nick)
+        _state_set(state, snap.state if snap.reachable else SupervisorState.UNREACHABLE, INSTANCE_STATES, nick)
         seconds.add(round(snap.elapsed, 6), nick)
         if snap.reachable:
             load.add(status.instance_loads.get(nick, 0), nick)

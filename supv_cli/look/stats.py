@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Collection, Mapping
 
 from supv_cli.cluster.stats import HostSample, Sample, SamplerReport, sample_time_text
-from supv_cli.model.snapshot import Snapshot
+from supv_cli.model.snapshot import ProcessState, Snapshot
 
 #: the keys of a row, in the documented order (cli.md), then supv's additions
 ROW_KEYS = ("instance", "kind", "application_name", "process_name", "pid", "cpu_percent", "rss_bytes",
@@ -59,7 +59,7 @@ def stats_rows(snapshot: Snapshot, reports: Mapping[str, SamplerReport],
         sample = report.sample if report is not None else None
         processes = []
         for info in snap.processes:
-            if info.pid <= 0 or not (info.running or info.state.name == "STOPPING"):
+            if info.pid <= 0 or not (info.running or info.state is ProcessState.STOPPING):
                 continue
             if selected is not None and (info.group, info.name) not in selected:
                 continue

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Iterator
 
+from supv_cli.compat import StrEnum
 from supv_cli.model.instances import Instance
 
 
@@ -32,6 +33,18 @@ class ProcessState(int, Enum):
             return cls(code)
         except ValueError:
             return cls.UNKNOWN
+
+
+class SupervisorState(StrEnum):
+    """The state of a supervisord (``supervisor.getState``, supervisor.states.SupervisorStates), or
+    UNREACHABLE when it did not answer. An answer may name another state (a newer supervisord): compare
+    with these, never assume the list is whole."""
+
+    RUNNING = "RUNNING"
+    RESTARTING = "RESTARTING"
+    SHUTDOWN = "SHUTDOWN"
+    FATAL = "FATAL"
+    UNREACHABLE = "UNREACHABLE"
 
 
 class Faults(IntEnum):
@@ -132,7 +145,7 @@ class InstanceSnapshot:
     """What one instance answered (or why it did not)."""
 
     instance: Instance
-    #: supervisord state name (RUNNING, RESTARTING, SHUTDOWN...) or "UNREACHABLE"
+    #: supervisord state name (a :class:`SupervisorState`, or a name a newer supervisord added), or UNREACHABLE
     state: str
     reason: str = ""
     processes: tuple[ProcessInfo, ...] = ()
@@ -147,7 +160,7 @@ class InstanceSnapshot:
     @property
     def usable(self) -> bool:
         """Answering and RUNNING: processes may be started there."""
-        return self.reachable and self.state == "RUNNING"
+        return self.reachable and self.state == SupervisorState.RUNNING
 
     def process(self, namespec: str) -> ProcessInfo | None:
         for info in self.processes:
