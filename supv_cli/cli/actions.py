@@ -195,6 +195,7 @@ def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bo
                       poll_interval: float, options: Any, strategy: str | None = None,
                       local: str | None = None) -> None:
     """``supv start|stop|restart NAMESPEC...``: the processes named, placed by the rules, all at once."""
+    from supv_cli.model.runs import RunKind
     from supv_cli.plan.operate import process_plan, process_run, restart_plan, restart_processes, select_processes
     from supv_cli.rules.model import StartingStrategy
 
@@ -205,15 +206,15 @@ def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bo
     options = replace(options, local=local_one)
     if dry_run:
         if kind == "restart":
-            stop = process_plan(rules, snapshot, status, "stop", processes)
+            stop = process_plan(rules, snapshot, status, RunKind.STOP, processes)
             emit_plan(app, restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
-                rules, snap, after, "start", processes, chosen, local_one)), snapshot, single=True)
+                rules, snap, after, RunKind.START, processes, chosen, local_one)), snapshot, single=True)
         else:
-            emit_plan(app, process_plan(rules, snapshot, status, kind, processes, chosen, local_one), snapshot,
+            emit_plan(app, process_plan(rules, snapshot, status, RunKind(kind), processes, chosen, local_one), snapshot,
                       single=True)
         return
     if kind == "restart":
         run: Any = restart_processes(rules, status, processes, options, chosen)
     else:
-        run = process_run(rules, status, kind, processes, options, chosen)
+        run = process_run(rules, status, RunKind(kind), processes, options, chosen)
     execute(app, run, quiet, poll_interval)

@@ -65,6 +65,7 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, force: bool,
     from supv_cli.cli.actions import emit_plan, execute, plan_start, report_view
     from supv_cli.cli.conflicts import unseen
     from supv_cli.cli.output import echo_err
+    from supv_cli.model.runs import RunKind
     from supv_cli.plan.executor import Run
     from supv_cli.plan.operate import conciliation_plan, conciliation_run
     from supv_cli.plan.run_types import RunOptions
@@ -84,7 +85,7 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, force: bool,
         run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
         if run is None:
             echo_err("supv: no conflict" if error is None else "supv: no conflict among the instances that answered")
-            app.emit(report_view(Run(rules, "stop", [])))
+            app.emit(report_view(Run(rules, RunKind.STOP, [])))
         else:
             execute(app, run, quiet, poll_interval)
     if error is not None:

@@ -82,6 +82,7 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
     from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
+    from supv_cli.model.runs import RunKind
     from supv_cli.plan.executor import Run
     from supv_cli.plan.planner import build_start_plan, select_applications
     from supv_cli.plan.run_types import RunOptions
@@ -108,6 +109,6 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
     if dry_run:
         emit_plan(app, build_start_plan(rules, snapshot, status, applications, local_one, chosen), snapshot)
         return
-    selected = select_applications(rules, status, applications, "start")
-    execute(app, Run(rules, "start", selected, RunOptions(start_timeout, exit_timeout, local=local_one),
+    selected = select_applications(rules, status, applications, RunKind.START)
+    execute(app, Run(rules, RunKind.START, selected, RunOptions(start_timeout, exit_timeout, local=local_one),
                      strategy=chosen), quiet, poll_interval)

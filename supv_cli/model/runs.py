@@ -1,8 +1,11 @@
-"""The vocabulary of runs (run-plan, stop-plan, the controller's jobs...): how a command ended."""
+"""The vocabulary of runs (run-plan, stop-plan, the controller's jobs...): what a run and each of its
+commands do, and how a command ended. Str enums: JSON and text show their values."""
 
 from __future__ import annotations
 
 from enum import Enum
+
+from supv_cli.compat import StrEnum
 
 
 class Outcome(str, Enum):
@@ -22,3 +25,21 @@ class Outcome(str, Enum):
     @property
     def failed(self) -> bool:
         return self in (Outcome.FAILED, Outcome.TIMEOUT, Outcome.NO_RESOURCE, Outcome.LOST)
+
+
+class RunKind(StrEnum):
+    """What a run (and its Plan, and each application job in it) does: start or stop; RESTART is a stop
+    then a start (two runs one after the other, and the plan that shows both)."""
+
+    START = "start"
+    STOP = "stop"
+    RESTART = "restart"
+
+
+class CommandKind(StrEnum):
+    """What one command of a run does to one process: the run's kind, or WAIT for a process that started
+    before the run and has not finished yet (a wait_exit program still running)."""
+
+    START = "start"
+    STOP = "stop"
+    WAIT = "wait"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.errors import SupvError
 from supv_cli.model.instances import Instance
-from supv_cli.model.runs import Outcome
+from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 class Run:
-    """A staged start (``kind='start'``) or stop of applications, stage after stage."""
+    """A staged start (``RunKind.START``) or stop of applications, stage after stage."""
 
-    def __init__(self, rules: Rules, kind: str, applications: Sequence[ApplicationStatus],
+    def __init__(self, rules: Rules, kind: RunKind | str, applications: Sequence[ApplicationStatus],
                  options: RunOptions | None = None, single_processes: dict[str, list[str]] | None = None,
                  strategy: StartingStrategy | None = None, single_wait_exit: bool = False,
                  stop_only_on: dict[str, frozenset[str]] | None = None):
@@ -42,7 +42,7 @@ class Run:
         ``strategy`` overrides the applications' starting strategies; ``stop_only_on``: namespec ->
         the nicks where a stop is sent (conciliation), elsewhere the process is left running."""
         self.rules = rules
-        self.kind = kind
+        self.kind = kind = RunKind(kind)
         self.options = options or RunOptions()
         self.strategy = strategy
         self.single_wait_exit = single_wait_exit
@@ -61,11 +61,11 @@ class Run:
             else:
                 stages = [(seq, [p.process_name for p in processes])
                           for seq, processes in process_stages(application, kind)]
-                key = application.rules.start_sequence if kind == "start" else application.rules.stop_sequence
+                key = application.rules.start_sequence if kind == RunKind.START else application.rules.stop_sequence
             job = ApplicationJob(application.application_name, kind, stages)
             groups.setdefault(key, []).append(job)
         self.single = bool(single_processes)
-        self.app_stages: list[tuple[int, list[ApplicationJob]]] = sorted(groups.items(), reverse=(kind == "stop"))
+        self.app_stages: list[tuple[int, list[ApplicationJob]]] = sorted(groups.items(), reverse=(kind == RunKind.STOP))
         self.stage_index = 0
         self.jobs = [job for _, jobs in self.app_stages for job in jobs]
 
@@ -92,7 +92,7 @@ class Run:
                 for name in names:
                     rows.append({"application_name": job.name, "process_name": name,
                                  "namespec": f"{job.name}:{name}", "sequence": sequence,
-                                 "action": "start" if skipped else job.kind,
+                                 "action": RunKind.START if skipped else job.kind,
                                  "instance": None, "outcome": outcome,
                                  "required": self._required(job.name, name), "elapsed": 0.0,
                                  "detail": job.aborted or ("interrupted" if self.interrupted else "")})
@@ -147,7 +147,7 @@ class Run:
         requests: list[Request] = []
         application = status.applications.get(job.name)
         while not job.finished and not job.current:
-            if job.stop_requested and job.kind == "start":
+            if job.stop_requested and job.kind == RunKind.START:
                 self._turn_into_stop(job, application)
                 continue
             if not job.stages or application is None:
@@ -157,7 +157,7 @@ class Run:
                 job.finished = True
                 self._event("done", job.name, self._summary(job))
                 break
-            if not job.prepared and job.kind == "start":
+            if not job.prepared and job.kind == RunKind.START:
                 note = placer.prepare(application, self.strategy)
                 job.prepared = True
                 if note:
@@ -174,7 +174,7 @@ class Run:
 
     def _open(self, job: ApplicationJob, placer: Placer, application: ApplicationStatus,
               process: ProcessStatus, sequence: int, now: float) -> list[Request]:
-        if job.kind == "stop":
+        if job.kind == RunKind.STOP:
             placements = placer.place_stop(application, process, sequence)
             only = self.stop_only_on.get(process.namespec)
             if only is not None:
@@ -185,14 +185,14 @@ class Run:
                                        honour_wait_exit=alone or not self.single, again=alone)]
         requests = []
         for placement in placements:
-            command = Command(placement=placement, kind=job.kind, created=now, instance=placement.instance)
+            command = Command(placement=placement, kind=CommandKind(job.kind), created=now, instance=placement.instance)
             if placement.action is Action.DONE:
                 self._finish(job, command, Outcome.ALREADY, placement.reason, now)
             elif placement.action is Action.NO_RESOURCE:
                 job.current.append(command)
                 self._finish(job, command, Outcome.NO_RESOURCE, placement.reason, now)
             elif placement.action is Action.WAIT:
-                command.kind = "wait"
+                command.kind = CommandKind.WAIT
                 command.sent = now
                 command.deadline = now + self._budget(placement, job.kind)
                 job.current.append(command)
@@ -205,7 +205,7 @@ class Run:
                 requests.append(Request(placement.instance, method, (placement.namespec, False), command))
         return requests
 
-    def _budget(self, placement: Placement, kind: str) -> float:
+    def _budget(self, placement: Placement, kind: RunKind) -> float:
         return budget(placement, kind, self.options)
 
     # ------------------------------------------------------------------ results of requests
@@ -221,9 +221,9 @@ class Run:
         if verdict is None:
             command.sent = now
             command.deadline = now + self._budget(command.placement, job.kind)
-            verb = "start sent" if command.kind == "start" else "stop sent"
+            verb = "start sent" if command.kind == CommandKind.START else "stop sent"
             self._event(command.kind, command.placement.application_name,
-                        f"{verb} ({command.placement.reason})" if command.kind == "start" else verb,
+                        f"{verb} ({command.placement.reason})" if command.kind == CommandKind.START else verb,
                         command.placement.process_name, command.instance)
         else:
             self._finish(job, command, *verdict, now)
@@ -240,7 +240,7 @@ class Run:
         if command.outcome is not None or command.sent is None:
             return
         placement = command.placement
-        if command.kind == "wait" and command.instance is None:
+        if command.kind == CommandKind.WAIT and command.instance is None:
             # waiting for a STOPPING process anywhere, or for one started elsewhere
             process = status.processes.get(placement.namespec)
             state = process.state if process else ProcessState.UNKNOWN
@@ -263,7 +263,7 @@ class Run:
                 return
             state = info.state
         previous, command.state = command.state, state
-        if job.kind == "stop":
+        if job.kind == RunKind.STOP:
             verdict = stop_verdict(command, state, now, self.options)
             if verdict is not None:
                 self._finish(job, command, *verdict, now)
@@ -286,7 +286,7 @@ class Run:
         placement = command.placement
         kind = "failed" if outcome.failed else ("skip" if outcome is Outcome.ALREADY else "ok")
         self._event(kind, job.name, f"{outcome.value}: {detail}", placement.process_name, command.instance)
-        if outcome.failed and job.kind == "start" and not self.single:
+        if outcome.failed and job.kind == RunKind.START and not self.single:
             self._apply_strategy(job, placement)
 
     def _apply_strategy(self, job: ApplicationJob, placement: Placement) -> None:
@@ -308,10 +308,10 @@ class Run:
     def _turn_into_stop(self, job: ApplicationJob, application: ApplicationStatus | None) -> None:
         """STOP strategy: once the start job is over, stop the whole application."""
         job.stop_requested = False
-        job.kind = "stop"
+        job.kind = RunKind.STOP
         if application is not None:
             job.stages = [(seq, [p.process_name for p in processes])
-                          for seq, processes in process_stages(application, "stop")]
+                          for seq, processes in process_stages(application, RunKind.STOP)]
         self._event("strategy", job.name, "STOP: stopping the application")
 
     def _summary(self, job: ApplicationJob) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 from supv_cli.model.instances import InstanceList, resolve_identifiers
+from supv_cli.model.runs import RunKind
 from supv_cli.model.snapshot import ProcessState, Snapshot
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placer import Placer
@@ -69,7 +70,7 @@ def _unknown_message(status: ClusterStatus, selection: Selection, word: str) -> 
 
 
 # ----------------------------------------------------------------------------------- runs
-def process_run(rules: Rules, status: ClusterStatus, kind: str, processes: dict[str, list[str]],
+def process_run(rules: Rules, status: ClusterStatus, kind: RunKind, processes: dict[str, list[str]],
                 options: RunOptions, strategy: StartingStrategy | None = None) -> Run:
     """A start or stop of single processes: one stage, all at once, each placed by the rules (start:
     wait_exit programs waited for, an expected EXITED one started again)."""
@@ -81,7 +82,7 @@ class RunChain:
     """Runs one after the other, seen as one run (same interface as :class:`Run` for the driver, the
     progress view and the report): ``restart`` is a stop run, then a start run."""
 
-    def __init__(self, kind: str, runs: Sequence[Run]) -> None:
+    def __init__(self, kind: RunKind, runs: Sequence[Run]) -> None:
         self.kind = kind
         self.runs = list(runs)
         self.index = 0
@@ -150,21 +151,21 @@ def restart_runs(rules: Rules, status: ClusterStatus, names: Sequence[str], opti
                  strategy: StartingStrategy | None = None) -> RunChain:
     """``restart-plan``: the stop-plan of the applications, then their run-plan (a fresh start: their
     wait_exit programs run again; ``strategy`` instead of their starting_strategy when given)."""
-    stopped = select_applications(rules, status, names, "stop", command="restart-plan")
-    started = select_applications(rules, status, names, "start", command="restart-plan")
-    return RunChain("restart", [Run(rules, "stop", stopped, options),
-                                Run(rules, "start", started, options, strategy=strategy)])
+    stopped = select_applications(rules, status, names, RunKind.STOP, command="restart-plan")
+    started = select_applications(rules, status, names, RunKind.START, command="restart-plan")
+    return RunChain(RunKind.RESTART, [Run(rules, RunKind.STOP, stopped, options),
+                                Run(rules, RunKind.START, started, options, strategy=strategy)])
 
 
 def restart_processes(rules: Rules, status: ClusterStatus, processes: dict[str, list[str]], options: RunOptions,
                       strategy: StartingStrategy | None = None) -> RunChain:
     """``supv restart``: stop the processes wherever they run, then start each placed anew."""
-    return RunChain("restart", [process_run(rules, status, "stop", processes, options),
-                                process_run(rules, status, "start", processes, options, strategy)])
+    return RunChain(RunKind.RESTART, [process_run(rules, status, RunKind.STOP, processes, options),
+                                process_run(rules, status, RunKind.START, processes, options, strategy)])
 
 
 # ----------------------------------------------------------------------------------- dry runs
-def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: str,
+def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: RunKind,
                  processes: dict[str, list[str]], strategy: StartingStrategy | None = None,
                  local: Instance | None = None) -> Plan:
     """What ``supv start|stop`` would do (one stage, every process at once), placed as the run places."""
@@ -173,8 +174,8 @@ def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: 
     for name, process_names in processes.items():
         application = status.applications[name]
         by_name = {p.process_name: p for p in application.processes}
-        note = placer.prepare(application, strategy) if kind == "start" else ""
-        if kind == "start":
+        note = placer.prepare(application, strategy) if kind == RunKind.START else ""
+        if kind == RunKind.START:
             placed = tuple(placer.place(application, by_name[n], 0, strategy=strategy, again=True)
                            for n in process_names)
         else:
@@ -203,7 +204,7 @@ def restart_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, stop: 
 
     stopped = as_stopped(snapshot, (p.namespec for p in stop.placements()))
     after = start(stopped, evaluate(rules, stopped))
-    return Plan("restart", stop.stages + after.stages)
+    return Plan(RunKind.RESTART, stop.stages + after.stages)
 
 
 # ----------------------------------------------------------------------------------- readiness
@@ -334,7 +335,7 @@ def conciliation_run(rules: Rules, status: ClusterStatus, namespecs: Sequence[st
         return None
     grouped = _by_application(status, list(targets))
     applications = [status.applications[name] for name in grouped]
-    return Run(rules, "stop", applications, options, grouped, stop_only_on=targets)
+    return Run(rules, RunKind.STOP, applications, options, grouped, stop_only_on=targets)
 
 
 def conciliation_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, namespecs: Sequence[str],
@@ -350,4 +351,4 @@ def conciliation_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, n
                        if p.instance is not None and p.instance.nick in targets[process.namespec])
         app_plans.append(ApplicationPlan(name, 0, application.rules.distribution, application.rules.starting_strategy,
                                          ((0, placed),), f"{strategy}: keeps one copy" if strategy != "stop" else ""))
-    return Plan("stop", ((0, tuple(app_plans)),) if app_plans else ())
+    return Plan(RunKind.STOP, ((0, tuple(app_plans)),) if app_plans else ())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from supv_cli.errors import PlanError, UsageError
 from supv_cli.model.instances import Instance
+from supv_cli.model.runs import RunKind
 from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
@@ -44,7 +45,7 @@ def refuse_processes(names: Sequence[str], command: str) -> None:
         raise UsageError(f"{', '.join(processes)}: {command} takes applications; name applications here{hint}")
 
 
-def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str], kind: str,
+def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str], kind: RunKind,
                         command: str = "") -> list[ApplicationStatus]:
     """The applications a start or stop is about.
 
@@ -55,48 +56,48 @@ def select_applications(rules: Rules, status: ClusterStatus, names: Sequence[str
     """
     by_name = status.applications
     if names:
-        refuse_processes(names, command or ("run-plan" if kind == "start" else "stop-plan"))
+        refuse_processes(names, command or ("run-plan" if kind == RunKind.START else "stop-plan"))
         # a stop takes any group, so a silent instance may have it; a start takes only what the rules
         # manage, and those the rules place on a silent instance were already reported (exit 3)
         selection = select_words(names, {name: [p.process_name for p in a.processes] for name, a in by_name.items()},
-                                 silence_of(status.snapshot, rules), anywhere=kind == "stop", empty_is_all=False)
+                                 silence_of(status.snapshot, rules), anywhere=kind == RunKind.STOP, empty_is_all=False)
         error = selection.error("application") if selection.unknown or any(
             not (m.listed or m.placed) for m in selection.maybe) else None
         if error is not None:
             raise error
         # a name the rules place on a silent instance (exit 3, said by the command) has nothing to act on
         selected = [by_name[name] for name in selection.applications]
-        if kind == "start":
+        if kind == RunKind.START:
             unmanaged = [a.application_name for a in selected if not a.rules.managed]
             if unmanaged:
                 raise UsageError(f"application {', '.join(unmanaged)} is not managed (no rules match it); "
                                  "add an <application> element to the rules to start it with supv")
         return selected
-    if kind == "start":
+    if kind == RunKind.START:
         return [a for a in status.applications.values() if a.rules.managed and a.rules.start_sequence > 0]
     return [a for a in status.applications.values() if a.rules.managed]
 
 
-def process_stages(application: ApplicationStatus, kind: str) -> list[tuple[int, list[ProcessStatus]]]:
+def process_stages(application: ApplicationStatus, kind: RunKind) -> list[tuple[int, list[ProcessStatus]]]:
     """Program stages: start by start_sequence > 0 ascending; stop by stop_sequence descending."""
     groups: dict[int, list[ProcessStatus]] = {}
     for process in application.processes:
-        if kind == "start":
+        if kind == RunKind.START:
             if process.rules.start_sequence > 0:
                 groups.setdefault(process.rules.start_sequence, []).append(process)
         else:
             groups.setdefault(process.rules.stop_sequence, []).append(process)
-    return sorted(groups.items(), reverse=(kind == "stop"))
+    return sorted(groups.items(), reverse=(kind == RunKind.STOP))
 
 
 # ----------------------------------------------------------------------------------- whole plans
-def _application_stages(applications: Iterable[ApplicationStatus], kind: str,
+def _application_stages(applications: Iterable[ApplicationStatus], kind: RunKind,
                         ) -> list[tuple[int, list[ApplicationStatus]]]:
     groups: dict[int, list[ApplicationStatus]] = {}
     for application in applications:
-        key = application.rules.start_sequence if kind == "start" else application.rules.stop_sequence
+        key = application.rules.start_sequence if kind == RunKind.START else application.rules.stop_sequence
         groups.setdefault(key, []).append(application)
-    return sorted(groups.items(), reverse=(kind == "stop"))
+    return sorted(groups.items(), reverse=(kind == RunKind.STOP))
 
 
 def build_start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = (),
@@ -104,14 +105,14 @@ def build_start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, na
     """The staged start of the selected applications, as a successful run would do it (``strategy``
     instead of each application's starting_strategy when given)."""
     placer = Placer.build(rules, snapshot, status, local)
-    selected = select_applications(rules, status, names, "start")
+    selected = select_applications(rules, status, names, RunKind.START)
     stages = []
-    for sequence, applications in _application_stages(selected, "start"):
+    for sequence, applications in _application_stages(selected, RunKind.START):
         app_plans = []
         for application in applications:
             note = placer.prepare(application, strategy)
             program_stages = []
-            for program_sequence, processes in process_stages(application, "start"):
+            for program_sequence, processes in process_stages(application, RunKind.START):
                 placed = tuple(placer.place(application, p, program_sequence, strategy=strategy) for p in processes)
                 program_stages.append((program_sequence, placed))
                 for p in placed:
@@ -120,24 +121,24 @@ def build_start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, na
                                              strategy or application.rules.starting_strategy, tuple(program_stages),
                                              note))
         stages.append((sequence, tuple(app_plans)))
-    return Plan("start", tuple(stages))
+    return Plan(RunKind.START, tuple(stages))
 
 
 def build_stop_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = ()) -> Plan:
     """The staged stop of the selected applications (highest stop_sequence first)."""
     placer = Placer.build(rules, snapshot, status)
-    selected = select_applications(rules, status, names, "stop")
+    selected = select_applications(rules, status, names, RunKind.STOP)
     stages = []
-    for sequence, applications in _application_stages(selected, "stop"):
+    for sequence, applications in _application_stages(selected, RunKind.STOP):
         app_plans = []
         for application in applications:
             program_stages = [(seq, tuple(p for process in processes
                                                 for p in placer.place_stop(application, process, seq)))
-                              for seq, processes in process_stages(application, "stop")]
+                              for seq, processes in process_stages(application, RunKind.STOP)]
             app_plans.append(ApplicationPlan(application.application_name, sequence, application.rules.distribution,
                                              application.rules.starting_strategy, tuple(program_stages)))
         stages.append((sequence, tuple(app_plans)))
-    return Plan("stop", tuple(stages))
+    return Plan(RunKind.STOP, tuple(stages))
 
 
 def ensure_rules(rules: Rules | None) -> Rules:

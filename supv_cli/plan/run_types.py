@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supv_cli.model.instances import Instance
-from supv_cli.model.runs import Outcome
+from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import ProcessState
 from supv_cli.plan.stages import Placement
 
@@ -36,7 +36,7 @@ class Command:
     """One process on one instance, within a stage."""
 
     placement: Placement
-    kind: str                      # start | stop | wait
+    kind: CommandKind
     created: float
     instance: Instance | None = None
     sent: float | None = None
@@ -102,7 +102,7 @@ class ApplicationJob:
     """The program stages of one application within a run."""
 
     name: str
-    kind: str
+    kind: RunKind
     stages: list[tuple[int, list[str]]]   # (sequence, process names) still to open
     current: list[Command] = field(default_factory=list)
     done: list[Command] = field(default_factory=list)

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any, Iterator
 
 from supv_cli.model.instances import Instance
+from supv_cli.model.runs import RunKind
 from supv_cli.rules.model import Distribution, StartingFailureStrategy, StartingStrategy
 
 
@@ -81,7 +82,7 @@ class ApplicationPlan:
 class Plan:
     """Application stages, each a group of applications run in parallel."""
 
-    kind: str
+    kind: RunKind
     stages: tuple[tuple[int, tuple[ApplicationPlan, ...]], ...]
 
     def applications(self) -> Iterator[ApplicationPlan]:

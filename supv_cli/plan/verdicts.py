@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from supv_cli.model.runs import Outcome
+from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import Faults, ProcessInfo, ProcessState
 from supv_cli.plan.run_types import Command, RunOptions
 from supv_cli.plan.stages import Placement
@@ -24,9 +24,9 @@ _START_FAILED = (ProcessState.FATAL, ProcessState.STOPPED, ProcessState.STOPPING
 _STOP_DONE = (ProcessState.STOPPED, ProcessState.EXITED, ProcessState.FATAL)
 
 
-def budget(placement: Placement, kind: str, options: RunOptions) -> float:
+def budget(placement: Placement, kind: RunKind, options: RunOptions) -> float:
     """Time allowed from the request: stopwaitsecs or startsecs, plus the margin."""
-    if kind == "stop":
+    if kind == RunKind.STOP:
         return placement.stopwaitsecs + options.stop_timeout
     return placement.startsecs + options.start_timeout
 
@@ -37,9 +37,10 @@ def answer_verdict(command: Command, result: Any) -> Verdict | None:
     code = getattr(result, "fault_code", None)
     # SPAWN_ERROR: spawned but died at once; supervisord retries it (BACKOFF, startretries), so its
     # state decides, as for any start (behaviour spec §3.5: BACKOFF is in progress)
-    if result is True or code == Faults.ALREADY_STARTED or (code == Faults.SPAWN_ERROR and command.kind == "start"):
+    spawned = code == Faults.SPAWN_ERROR and command.kind == CommandKind.START
+    if result is True or code == Faults.ALREADY_STARTED or spawned:
         return None
-    if command.kind == "stop" and code == Faults.NOT_RUNNING:
+    if command.kind == CommandKind.STOP and code == Faults.NOT_RUNNING:
         return Outcome.STOPPED, "was not running"
     if code is not None:
         return Outcome.FAILED, f"refused by supervisord: {getattr(result, 'reason', result)}"
@@ -67,7 +68,7 @@ def start_verdict(command: Command, state: ProcessState, info: ProcessInfo | Non
         if placement.wait_exit and state is ProcessState.RUNNING:
             detail = f"no exit within {options.exit_timeout:g}s of RUNNING"
         else:
-            detail = f"no RUNNING within {budget(placement, 'start', options):g}s"
+            detail = f"no RUNNING within {budget(placement, RunKind.START, options):g}s"
         return Outcome.TIMEOUT, f"{detail} (state {state.name})"
     return None
 
@@ -77,6 +78,6 @@ def stop_verdict(command: Command, state: ProcessState, now: float, options: Run
     if state in _STOP_DONE:
         return Outcome.STOPPED, state.name
     if command.deadline is not None and now > command.deadline:
-        return Outcome.TIMEOUT, f"not stopped within {budget(command.placement, 'stop', options):g}s " \
+        return Outcome.TIMEOUT, f"not stopped within {budget(command.placement, RunKind.STOP, options):g}s " \
                                 f"(state {state.name})"
     return None
