@@ -40,6 +40,7 @@ from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Recovery
 from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.executor import Run
 from supv_cli.plan.run_types import Event, Request, RunOptions
@@ -297,11 +298,11 @@ class Controller(Recovery):
                 missed[name] = programs
         if names:
             self.autostarted.update((name, now) for name in names)
-            self._add_job(Job(JobKind.AUTOSTART, tuple(names), [("start", None)]),
+            self._add_job(Job(JobKind.AUTOSTART, tuple(names), [(JobStep.START, None)]),
                           "automatic start: " + ", ".join(names))
         for name, programs in missed.items():
             self.autostarted[name] = now
-            self._add_job(Job(JobKind.AUTOSTART, (name,), [("start", {name: programs})]),
+            self._add_job(Job(JobKind.AUTOSTART, (name,), [(JobStep.START, {name: programs})]),
                           f"automatic start of programs never started: {', '.join(programs)}")
 
     def _evidence(self, application: ApplicationStatus) -> bool:
@@ -328,9 +329,10 @@ class Controller(Recovery):
                 if not job.steps:
                     self.jobs.remove(job)
                     continue
-                kind, single = job.steps.pop(0)
-                if kind.startswith("supervisor."):
-                    requests += [Request(s.instance, kind, ()) for s in snapshot.instances if s.reachable]
+                step, single = job.steps.pop(0)
+                kind = step.run_kind
+                if kind is None:
+                    requests += [Request(s.instance, step.value, ()) for s in snapshot.instances if s.reachable]
                     continue
                 selected = [status.applications[n] for n in job.applications if n in status.applications]
                 job.run = Run(self.rules, kind, selected, self.options.run, single)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from supv_cli.compat import StrEnum
+from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import ProcessState
 from supv_cli.status.applications import ApplicationState
 
@@ -26,9 +27,9 @@ class JobKind(StrEnum):
     RESTART = "RESTART"
 
 
-#: a step of a job: ``start`` / ``stop`` (with the single processes to act on, or None for the whole
+#: a step of a job: a start or stop (with the single processes to act on, or None for the whole
 #: applications), or a ``supervisor.*`` method sent to every instance
-Step = tuple[str, "dict[str, list[str]] | None"]
+Step = tuple[JobStep, "dict[str, list[str]] | None"]
 
 
 @dataclass

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from supv_cli.controller.desired import maybe_moved
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.jobs import Job, JobKind, Step
+from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import RUNNING_STATES, InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.rules.model import RunningFailureStrategy as RFS
 from supv_cli.status.applications import ApplicationState
@@ -284,7 +285,8 @@ class Recovery:
             return
         if strongest is RFS.STOP_APPLICATION:
             if any(p.running_on for p in application.processes):
-                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [("stop", None)]), f"STOP_APPLICATION{cause}")
+                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [(JobStep.STOP, None)]),
+                              f"STOP_APPLICATION{cause}")
             else:
                 self._say_once("stopped", keys, K.DECISION, name, f"STOP_APPLICATION{cause}: nothing of it runs")
             return
@@ -301,7 +303,7 @@ class Recovery:
                 names.append(orphan.process.process_name)
                 notes.add(note)
         if names:
-            self._add_job(Job(JobKind.RESTART_PROCESS, (name,), [("start", {name: names})]),
+            self._add_job(Job(JobKind.RESTART_PROCESS, (name,), [(JobStep.START, {name: names})]),
                           f"RESTART_PROCESS{cause}{''.join(sorted(notes))}: {', '.join(names)}")
 
     def _try(self, subject: str, keys: Sequence[LossKey], now: float) -> str | None:
@@ -321,8 +323,8 @@ class Recovery:
 
     def _restart_application(self, application: ApplicationStatus, cause: str) -> None:
         name = application.application_name
-        steps: list[Step] = [("stop", None)] if any(p.running_on for p in application.processes) else []
-        steps.append(("start", None))
+        steps: list[Step] = [(JobStep.STOP, None)] if any(p.running_on for p in application.processes) else []
+        steps.append((JobStep.START, None))
         self._add_job(Job(JobKind.RESTART_APPLICATION, (name,), steps), f"RESTART_APPLICATION{cause}")
 
     # ------------------------------------------------------------------ crashes on live instances
@@ -380,14 +382,14 @@ class Recovery:
                 strongest = strategy
         if strongest is RFS.STOP_APPLICATION:
             if any(p.running_on for p in application.processes):
-                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [("stop", None)]), "STOP_APPLICATION")
+                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [(JobStep.STOP, None)]), "STOP_APPLICATION")
         elif strongest is RFS.RESTART_APPLICATION and self._budget(name, now):
             self._restart_application(application, "")
 
     def _shutdown_all(self, strategy: RFS, process: ProcessStatus, now: float) -> None:
         if not self._budget(f"{strategy.value}:{process.namespec}", now):
             return
-        method = "supervisor.shutdown" if strategy is RFS.SHUTDOWN else "supervisor.restart"
+        method = JobStep.SHUTDOWN if strategy is RFS.SHUTDOWN else JobStep.RESTART
         self._event(K.DECISION, process.application_name, f"{strategy.value}: {method} on every instance",
                     process.process_name)
         self.jobs.append(Job(JobKind(strategy.value), (process.application_name,), [(method, None)]))

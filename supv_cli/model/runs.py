@@ -43,3 +43,19 @@ class CommandKind(StrEnum):
     START = "start"
     STOP = "stop"
     WAIT = "wait"
+
+
+class JobStep(StrEnum):
+    """A step of a controller job: a run that starts or stops its applications, or one call to every
+    supervisord that answers (the running failure strategies SHUTDOWN and RESTART); the value of those is
+    the XML-RPC method."""
+
+    START = "start"
+    STOP = "stop"
+    SHUTDOWN = "supervisor.shutdown"
+    RESTART = "supervisor.restart"
+
+    @property
+    def run_kind(self) -> RunKind | None:
+        """The kind of the run this step makes; None for a call to every supervisord."""
+        return RunKind(self.value) if self in (JobStep.START, JobStep.STOP) else None
