@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-#: every instance (rules identifiers, ``-i``-less selections)
+#: every instance, in instance order
 WILDCARD = "*"
 #: Supvisors' ``@`` sign: the instances of the application's reference list, one process each
 ATSIGN = "@"
