@@ -30,7 +30,7 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as error:  # never die on one bad cycle
-            controller._event(EventKind.ERROR, "controller", f"cycle failed: {type(error).__name__}: {error}")
+            controller.event(EventKind.ERROR, "controller", f"cycle failed: {type(error).__name__}: {error}")
         on_events(controller.drain_events())
         done += 1
         sleep(max(0.0, started + controller.options.interval - clock()))

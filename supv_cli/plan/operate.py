@@ -5,7 +5,7 @@
 * :class:`RunChain` runs several runs one after the other as one (a stop, then a start), one report;
 * :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do;
 * :func:`conciliation_run` stops the copies of conflicting processes that the controller's conciliation
-  rule (:func:`supv_cli.controller.conciliation.victims`, the one implementation) picks.
+  rule (:func:`supv_cli.plan.conciliation.victims`, the one implementation) picks.
 
 Pure: the runs are the executor's state machines; nothing here touches the network.
 """
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from supv_cli.cluster.instances import InstanceList
 from supv_cli.cluster.snapshot import ProcessState, Snapshot
-from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
+from supv_cli.plan.conciliation import Conciliation, victims
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placement import resolve_identifiers
 from supv_cli.plan.placer import Placer
