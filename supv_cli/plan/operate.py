@@ -115,7 +115,7 @@ class RunChain:
                 return requests
         return []
 
-    def on_result(self, request: Request, result: Any, now: float) -> None:
+    def on_result(self, request: Request, result: object, now: float) -> None:
         for run in self.runs:
             if request.command in run.commands():
                 run.on_result(request, result, now)

@@ -6,11 +6,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from supv_cli.cluster.instances import Instance
 from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.plan.stages import Placement
+
+if TYPE_CHECKING:
+    from supv_cli.cluster.snapshot import Snapshot
+    from supv_cli.status import ClusterStatus
 
 #: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
 DEFAULT_START_TIMEOUT = 10.0
@@ -131,3 +135,38 @@ class ApplicationJob:
     aborted: str = ""
     prepared: bool = False
     finished: bool = False
+
+
+class Runner(Protocol):
+    """What drives a run and reports it (:func:`supv_cli.plan.executor.drive`, the CLI's progress and
+    report) asks of it: :class:`~supv_cli.plan.executor.Run`, or a chain of runs seen as one
+    (:class:`~supv_cli.plan.operate.RunChain`, the stop then start of a restart)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def interrupted(self) -> bool: ...
+
+    @property
+    def jobs(self) -> Sequence[ApplicationJob]: ...
+
+    def step(self, snapshot: Snapshot, status: ClusterStatus, now: float,
+             other_pending: dict[str, int] | None = None) -> list[Request]: ...
+
+    def on_result(self, request: Request, result: object, now: float) -> None: ...
+
+    def drain_events(self) -> list[Event]: ...
+
+    def next_wakeup(self, now: float, interval: float) -> float: ...
+
+    def interrupt(self, now: float) -> None: ...
+
+    def commands(self) -> list[Command]: ...
+
+    def failed(self) -> bool: ...
+
+    def report(self) -> list[dict[str, Any]]: ...
