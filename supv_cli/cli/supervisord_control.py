@@ -87,7 +87,7 @@ def choose(app: App, nicks: Sequence[str]) -> list[Instance]:
     if unknown:
         known = ", ".join(i.nick for i in app.instances)
         raise UsageError(f"--instance {', '.join(unknown)}: not an instance of the list; known: {known}")
-    wanted = {app.instances.find(name).nick for name in names}
+    wanted = {instance.nick for name in names if (instance := app.instances.find(name)) is not None}
     return [i for i in app.instances if not wanted or i.nick in wanted]
 
 
