@@ -12,6 +12,7 @@ from supv_cli.cli.options import cluster_options, output_options
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.cluster.snapshot import Snapshot
 
 
 def controller_options(command: str) -> dict[str, Any] | None:
@@ -30,7 +31,7 @@ def controller_options(command: str) -> dict[str, Any] | None:
     return dict(ctx.params)
 
 
-def _controller_command(app: App, snapshot: Any, program: str) -> tuple[str | None, str | None]:
+def _controller_command(app: App, snapshot: Snapshot, program: str) -> tuple[str | None, str | None]:
     """(nick, command line) of the acting controller, else of the first one configured."""
     from supv_cli.cli.controller import controllers
 
