@@ -10,13 +10,16 @@ import importlib
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from supv_cli import __version__
 from supv_cli.cli.options import ENV_DEBUG
 from supv_cli.errors import ExitCode, SupvError, Terminated, UsageError
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
 #: The summary is here so that ``supv --help`` does not import every command module.
@@ -214,7 +217,7 @@ def report_error(error: SupvError) -> None:
         click.echo(current_terminal().err(shown), err=True, color=True)
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
