@@ -161,7 +161,7 @@ class App:
         return last
 
     def select(self, words: Sequence[str], snapshot: Snapshot, applications: bool = False,
-               **options: Any) -> Selection:
+               **options: bool) -> Selection:
         """What ``words`` name in ``snapshot`` (filled in: see :meth:`fill`), by the one grammar of every
         command (``supv_cli/selection.py``): process words, or application words with ``applications``;
         ``options``: ``globs``, ``empty_is_all``, ``anywhere``."""

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 HEADERS = ("Application", "Process", "Instances")
 
 
-def conflict_rows(processes: Sequence[ProcessStatus]) -> list[dict[str, Any]]:
+def conflict_rows(processes: Sequence[ProcessStatus]) -> list[dict[str, Any]]:  # Any: JSON (names, nicks)
     """The ``conflicts --json`` objects: {application_name, process_name, instances (nicks)}."""
     return [{"application_name": p.application_name, "process_name": p.process_name,
              "instances": [i.nick for i in p.identifiers]} for p in processes]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from supv_cli.cluster.snapshot import ProcessState
 
@@ -25,7 +25,7 @@ MARGIN = 5.0
 class Switched:
     """What a switch did: one row per program found, the instances that did not answer."""
 
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, str]]
     unreachable: list[str]
     found: bool
 
@@ -96,7 +96,7 @@ def await_switch(app: App, todo: list[tuple[Instance, ProcessInfo]], answers: Se
     return outcome
 
 
-def switch_rows(outcome: Outcomes, verb: str) -> list[dict[str, Any]]:
+def switch_rows(outcome: Outcomes, verb: str) -> list[dict[str, str]]:
     """The report rows of a switch, one per (instance, program)."""
     return [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
             for (nick, namespec), (result, detail) in outcome.items()]

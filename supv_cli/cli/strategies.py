@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from supv_cli.cluster.snapshot import Snapshot
 
 
-def controller_options(command: str) -> dict[str, Any] | None:
+def controller_options(command: str) -> dict[str, Any] | None:  # Any: click's parsed parameters
     """The options of a ``supv run-plan --watch`` command line (defaults filled in), or None when it is
     not one."""
     from supv_cli.cli.run_plan import run_plan

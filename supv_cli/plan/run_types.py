@@ -80,7 +80,7 @@ class Command:
         end = self.finished if self.finished is not None else time.monotonic()
         return max(0.0, end - (self.sent if self.sent is not None else self.created))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"application_name": self.placement.application_name,
                 "process_name": self.placement.process_name, "namespec": self.placement.namespec,
                 "sequence": self.placement.sequence,
@@ -96,7 +96,7 @@ class Request:
 
     instance: Instance
     method: str
-    args: tuple[Any, ...]
+    args: tuple[Any, ...]  # Any: XML-RPC arguments, any value it marshals (names, flags, offsets)
     command: Command | None = None
 
 
@@ -115,7 +115,7 @@ class Event:
         where = f" on {self.instance}" if self.instance else ""
         return f"{self.kind:<10} {subject}{where}: {self.message}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"event": self.kind, "application_name": self.application, "process_name": self.process,
                 "instance": self.instance, "message": self.message}
 
@@ -169,4 +169,4 @@ class Runner(Protocol):
 
     def failed(self) -> bool: ...
 
-    def report(self) -> list[dict[str, Any]]: ...
+    def report(self) -> list[dict[str, Any]]: ...  # Any: as Run.report, JSON rows read back by the views
