@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode, SupvError, UsageError, unknown_names
 
 if TYPE_CHECKING:
     from supv_cli.model.instances import InstanceList
     from supv_cli.model.snapshot import Snapshot
+    from supv_cli.rules import Rules
 
 #: application -> its process names, in discovery order
 Catalogue = Mapping[str, Sequence[str]]
@@ -323,7 +324,7 @@ def catalogue_of(snapshot: Snapshot) -> dict[str, list[str]]:
     return {application: list(names) for application, names in catalogue.items()}
 
 
-def silence_of(snapshot: Snapshot, rules: Any = None, instances: InstanceList | None = None) -> Silence:
+def silence_of(snapshot: Snapshot, rules: Rules | None = None, instances: InstanceList | None = None) -> Silence:
     """What the instances of ``snapshot`` that did not answer leave open: why each did not, what is known
     only from them, where the rules place an application nobody answering knows."""
     from supv_cli.unanswered import silent_hosts

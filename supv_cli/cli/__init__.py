@@ -10,13 +10,16 @@ import importlib
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from supv_cli import __version__
 from supv_cli.cli.options import ENV_DEBUG
 from supv_cli.errors import ExitCode, SupvError, Terminated, UsageError
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 #: every command of supv: name -> (module under supv_cli.cli, attribute, one-line summary).
 #: The summary is here so that ``supv --help`` does not import every command module.
@@ -145,7 +148,7 @@ class LazyGroup(click.Group):
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
         raise UsageError(f"No such command {name!r}{hint}: `supv --help` lists the commands and the Supvisors names")
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:  # Any: click's signature (what the command returns)
         """Run the command; a SupvError becomes one line on stderr and its exit code, Ctrl-C exit 130 and
         SIGTERM 143. ``--debug`` adds the traceback and changes nothing else."""
         try:
@@ -214,11 +217,11 @@ def report_error(error: SupvError) -> None:
         click.echo(current_terminal().err(shown), err=True, color=True)
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> Any:  # Any: what click's main gives back
     """Run supv as a process: Ctrl-C raises KeyboardInterrupt and SIGTERM :class:`Terminated`, so that
     both stop a command the same way (a run prints its report) and end in the one error boundary."""
     for signum, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _terminate)):

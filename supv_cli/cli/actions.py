@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import click
 
-from supv_cli.cli.output import Table, View
+from supv_cli.cli.output import Row, Table, View
 from supv_cli.errors import ClusterError, CommandFailed, ExitCode, Terminated
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.model.instances import Instance, InstanceList
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.plan.run_types import Runner, RunOptions
+    from supv_cli.plan.stages import Plan
+    from supv_cli.rules import Rules
+    from supv_cli.status import ClusterStatus
 
 #: what may still run on the instances that did not answer (nick -> namespecs), and why (nick -> reason)
 Unanswered = tuple[dict[str, list[str]], dict[str, str]]
@@ -21,11 +27,11 @@ PLAN_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Load",
 REPORT_HEADERS = ["Stage", "Application", "Program", "Action", "Instance", "Outcome", "Elapsed", "Detail"]
 
 
-def plan_view(plan: Any) -> View:
+def plan_view(plan: Plan) -> View:
     """``--dry-run``: the whole plan, nothing changed."""
 
     def table() -> list[Table]:
-        rows = []
+        rows: list[Row] = []
         for app_sequence, applications in plan.stages:
             for application in applications:
                 if application.note:
@@ -41,7 +47,7 @@ def plan_view(plan: Any) -> View:
     return View(data=plan.to_dict, tables=table)
 
 
-def emit_plan(app: App, plan: Any, snapshot: Any, single: bool = False) -> None:
+def emit_plan(app: App, plan: Plan, snapshot: Snapshot, single: bool = False) -> None:
     """``--dry-run``: print the plan; exit 3 when an instance that may run one of its applications (only
     its processes when ``single``) did not answer: the plan was made without what runs there."""
     app.emit(plan_view(plan))
@@ -52,7 +58,7 @@ def emit_plan(app: App, plan: Any, snapshot: Any, single: bool = False) -> None:
         raise unanswered_message(risk)
 
 
-def report_view(run: Any, unanswered: Unanswered | None = None) -> View:
+def report_view(run: Runner, unanswered: Unanswered | None = None) -> View:
     """The final report of a run. ``unanswered``: what may still run on the instances that did not
     answer (nick -> namespecs) and why they did not: the stops it makes unconfirmed are LOST, and the
     run is not a success (it exits 3)."""
@@ -62,7 +68,7 @@ def report_view(run: Any, unanswered: Unanswered | None = None) -> View:
     if unanswered is not None:
         rows = unconfirmed_stops(rows, *unanswered)
 
-    def data() -> Any:
+    def data() -> dict[str, object]:
         failed = run.failed() or unanswered is not None
         result = "interrupted" if run.interrupted else ("failed" if failed else "success")
         return {"kind": run.kind, "result": result, "processes": rows}
@@ -75,7 +81,7 @@ def report_view(run: Any, unanswered: Unanswered | None = None) -> View:
     return View(data=data, tables=table)
 
 
-def local_instance(instances: Any, local: str | None) -> Any:
+def local_instance(instances: InstanceList, local: str | None) -> Instance | None:
     """The instance LOCAL means: ``--local NICK``, else the supervisord that started us
     (``SUPERVISOR_SERVER_URL``), else None."""
     if local:
@@ -90,7 +96,7 @@ def local_instance(instances: Any, local: str | None) -> Any:
     return None
 
 
-def plan_start(app: App, names: Sequence[str]) -> tuple[Any, Any, Any]:
+def plan_start(app: App, names: Sequence[str]) -> tuple[Rules, Snapshot, ClusterStatus]:
     """The rules, a first snapshot (with the configuration; unreachable instances reported; none
     answering is exit 3; what is known of them filled in) and its status: what run-plan and stop-plan
     start from. A named application no answering instance knows, that the rules place on an instance
@@ -108,7 +114,7 @@ def plan_start(app: App, names: Sequence[str]) -> tuple[Any, Any, Any]:
     return rules, snapshot, status
 
 
-def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
+def execute(app: App, run: Runner, quiet: bool, poll_interval: float) -> None:
     """Drive a run to its end (or Ctrl-C) with progress on stderr, then print the report; a run that
     did not succeed raises its exit code (3 when an instance that may run one of its applications did
     not answer: what the command did is then not known to be true)."""
@@ -118,16 +124,16 @@ def execute(app: App, run: Any, quiet: bool, poll_interval: float) -> None:
 
     session = app.session
     first = [session.last] if session.last is not None else []
-    last: list[Any] = [None]
+    last: list[Snapshot | None] = [None]
 
-    def snapshots() -> Any:  # the snapshot the plan was made from serves the first step
+    def snapshots() -> Snapshot:  # the snapshot the plan was made from serves the first step
         if first:
             taken = first.pop()
         else:
             taken = session.snapshot(with_config=True)
             app.report_unreachable(taken, not_running=False)  # an instance lost during the run, once
-        last[0] = app.fill(taken)
-        return last[0]
+        last[0] = filled = app.fill(taken)
+        return filled
 
     terminated = False
     with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
@@ -154,7 +160,7 @@ def unanswered_message(unanswered: Unanswered) -> ClusterError:
                                   f"run there" for nick, namespecs in found.items()))
 
 
-def unanswered_risk(app: App, run: Any, snapshot: Any) -> Unanswered | None:
+def unanswered_risk(app: App, run: Runner, snapshot: Snapshot | None) -> Unanswered | None:
     """When an instance that may run one of the run's applications did not answer at the end: what
     may still run there, or not have been started (nick -> namespecs), and why each did not answer
     (nick -> reason). The command then exits 3."""
@@ -163,7 +169,7 @@ def unanswered_risk(app: App, run: Any, snapshot: Any) -> Unanswered | None:
     return unanswered_in(app, snapshot, [job.name for job in run.jobs], single_processes(run))
 
 
-def unanswered_in(app: App, snapshot: Any, names: Sequence[str], processes: set[str] | None) -> Unanswered | None:
+def unanswered_in(app: App, snapshot: Snapshot, names: Sequence[str], processes: set[str] | None) -> Unanswered | None:
     """What of the applications ``names`` (only the namespecs ``processes`` when given) may still run on
     the instances of ``snapshot`` that did not answer, and why they did not; None when nothing."""
     from supv_cli.cli.app import unanswered_reasons
@@ -173,7 +179,7 @@ def unanswered_in(app: App, snapshot: Any, names: Sequence[str], processes: set[
     return (risk, unanswered_reasons(snapshot)) if risk else None
 
 
-def single_processes(run: Any) -> set[str] | None:
+def single_processes(run: Runner) -> set[str] | None:
     """The namespecs of a run of single processes (start/stop/restart APP:PROC), None for whole
     applications (a RunChain is single when each of its runs is)."""
     if not all(getattr(part, "single", False) for part in getattr(run, "runs", [run])):
@@ -182,7 +188,7 @@ def single_processes(run: Any) -> set[str] | None:
             | {command.namespec for command in run.commands()})
 
 
-def exit_code(run: Any, snapshot: Any) -> ExitCode:
+def exit_code(run: Runner, snapshot: Snapshot | None) -> ExitCode:
     """0 done; 1 a program failed; 3 no instance answered; 130 interrupted."""
     if run.interrupted:
         return ExitCode.INTERRUPTED
@@ -192,7 +198,7 @@ def exit_code(run: Any, snapshot: Any) -> ExitCode:
 
 
 def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bool, quiet: bool,
-                      poll_interval: float, options: Any, strategy: str | None = None,
+                      poll_interval: float, options: RunOptions, strategy: str | None = None,
                       local: str | None = None) -> None:
     """``supv start|stop|restart NAMESPEC...``: the processes named, placed by the rules, all at once."""
     from supv_cli.model.runs import RunKind
@@ -214,7 +220,7 @@ def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bo
                       single=True)
         return
     if kind == "restart":
-        run: Any = restart_processes(rules, status, processes, options, chosen)
+        run: Runner = restart_processes(rules, status, processes, options, chosen)
     else:
         run = process_run(rules, status, RunKind(kind), processes, options, chosen)
     execute(app, run, quiet, poll_interval)

@@ -17,6 +17,9 @@ from supv_cli.cli.options import (
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import ProcessInfo
+    from supv_cli.status import ClusterStatus, ProcessStatus
 
 HEADERS = ["Application", "Program", "Instance", "Action", "Outcome", "Elapsed", "Detail"]
 
@@ -88,7 +91,7 @@ def all_start(app: App, namespecs: tuple[str, ...], dry_run: bool, poll_interval
         raise CommandFailed(ExitCode.FAILED)
 
 
-def select(status: Any, namespecs: Sequence[str]) -> list[Any]:
+def select(status: ClusterStatus, namespecs: Sequence[str]) -> list[ProcessStatus]:
     """The processes ``APP:PROC``, ``APP:*`` (``APP:``) or ``NAME`` (``NAME:NAME``) name, in argument order,
     by the one grammar as ``supv start`` reads it (``supv_cli/selection.py``): a name that names nothing
     is exit 2 with its hint (3 when an instance that did not answer may have it)."""
@@ -98,7 +101,7 @@ def select(status: Any, namespecs: Sequence[str]) -> list[Any]:
             for application, processes in select_processes(status, namespecs).items() for process in processes]
 
 
-def start_and_wait(app: App, todo: list[tuple[dict[str, Any], Any, Any]], start_timeout: float,
+def start_and_wait(app: App, todo: list[tuple[dict[str, Any], Instance, ProcessInfo]], start_timeout: float,
                    poll_interval: float) -> None:
     """Send every start at once (wait=False), then poll until each is over or past its deadline
     (startsecs + ``start_timeout``); the outcome goes into its row."""
@@ -127,6 +130,6 @@ def start_and_wait(app: App, todo: list[tuple[dict[str, Any], Any, Any]], start_
                 waiting.remove(entry)
 
 
-def _row(process: Any, nick: str, action: str, outcome: str, detail: str) -> dict[str, Any]:
+def _row(process: ProcessStatus, nick: str, action: str, outcome: str, detail: str) -> dict[str, Any]:
     return {"application_name": process.application_name, "process_name": process.process_name, "instance": nick,
             "action": action, "outcome": outcome, "elapsed": 0.0, "detail": detail}

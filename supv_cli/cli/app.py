@@ -33,13 +33,11 @@ from supv_cli.errors import ClusterError
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession
     from supv_cli.cluster.settings import ClusterOptions, ClusterSettings
-    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.model.instances import InstanceList
+    from supv_cli.model.snapshot import InstanceSnapshot, Snapshot
     from supv_cli.rules import Rules
     from supv_cli.selection import Selection
     from supv_cli.status import ClusterStatus
-
-_UNSET: Any = object()
-
 
 @dataclass
 class App:
@@ -50,11 +48,13 @@ class App:
     fmt: str = "plain"
     #: where the output goes: colour, width, NO_COLOR and the escaping of text from the cluster
     terminal: Terminal = field(default_factory=Terminal.detect)
-    _settings: Any = field(default=None, repr=False)
-    _rules: Any = field(default=_UNSET, repr=False)
-    _session: Any = field(default=None, repr=False)
-    #: nick -> what the controllers kept of an instance that stopped answering (read once per command)
-    _kept: dict[str, Any] | None = field(default=None, repr=False)
+    _settings: ClusterSettings | None = field(default=None, repr=False)
+    _rules: Rules | None = field(default=None, repr=False)
+    _rules_loaded: bool = field(default=False, repr=False)
+    _session: ClusterSession | None = field(default=None, repr=False)
+    #: nick -> what the controllers kept of an instance that stopped answering (read once per command):
+    #: JSON records from a state line, checked by ``answer_of_records``
+    _kept: dict[str, object] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------------------ what it knows
     @property
@@ -68,24 +68,24 @@ class App:
                 warn(line)
         return self._settings
 
-    def replace_settings(self, **changes: Any) -> None:
+    def replace_settings(self, **changes: Any) -> None:  # Any: fields of ClusterSettings, each its own type
         """Change resolved settings before the session is made (``run-plan --watch``'s own timeout)."""
         from dataclasses import replace
 
         self._settings = replace(self.settings, **changes)
 
     @property
-    def instances(self) -> Any:
+    def instances(self) -> InstanceList:
         return self.settings.instances
 
     @property
     def rules(self) -> Rules | None:
         """The rules, bound to the instances, loaded on first use; None when no rules file is given."""
-        if self._rules is _UNSET:
+        if not self._rules_loaded:
             from supv_cli.rules import StartingStrategy, load_rules
 
             settings = self.settings
-            self._rules = None
+            self._rules_loaded = True
             if settings.rules_files:
                 strategy = StartingStrategy(settings.default_starting_strategy or "CONFIG")
                 self._rules, warnings = load_rules(settings.rules_files, settings.instances or None, strategy)
@@ -140,7 +140,7 @@ class App:
 
         return fill_unanswered(snapshot, self.rules, self.instances, self.last_answers(snapshot))
 
-    def last_answers(self, snapshot: Snapshot) -> dict[str, Any]:
+    def last_answers(self, snapshot: Snapshot) -> dict[str, InstanceSnapshot]:
         """nick -> what each instance last answered: in this command, else (for an instance silent since
         the command began) what a running supv controller kept of it in its state line."""
         from supv_cli.unanswered import answer_of_records
@@ -161,7 +161,7 @@ class App:
         return last
 
     def select(self, words: Sequence[str], snapshot: Snapshot, applications: bool = False,
-               **options: Any) -> Selection:
+               **options: bool) -> Selection:
         """What ``words`` name in ``snapshot`` (filled in: see :meth:`fill`), by the one grammar of every
         command (``supv_cli/selection.py``): process words, or application words with ``applications``;
         ``options``: ``globs``, ``empty_is_all``, ``anywhere``."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from supv_cli.cli.options import dry_run_option
@@ -79,7 +77,7 @@ Exit codes: 0 success (also when no file matches), 1 a file could not be written
 @dry_run_option("Show what would be written; write nothing.")
 @click.argument("more_breeds", nargs=-1, metavar="[APP=N]...")
 def breed(template: str, pattern: str, destination: str, breeds: tuple[str, ...], extra: bool, verbose: bool,
-          dry_run: bool, more_breeds: tuple[str, ...]) -> Any:
+          dry_run: bool, more_breeds: tuple[str, ...]) -> None:
     """Duplicate template groups of Supervisor configuration files.
 
     A clone of supvisors_breed: read the files of TEMPLATE matching PATTERN, replace each

@@ -7,8 +7,6 @@ Any problem (no rules file, an invalid one) offers nothing rather than printing 
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from click.shell_completion import CompletionItem
 
@@ -36,14 +34,14 @@ def declared_names(ctx: click.Context) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def complete_applications(ctx: click.Context, param: Any, incomplete: str) -> list[CompletionItem]:
+def complete_applications(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     return [CompletionItem(name) for name in declared_names(ctx) if ":" not in name and name.startswith(incomplete)]
 
 
-def complete_processes(ctx: click.Context, param: Any, incomplete: str) -> list[CompletionItem]:
+def complete_processes(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     return [CompletionItem(name) for name in declared_names(ctx) if ":" in name and name.startswith(incomplete)]
 
 
-def complete_names(ctx: click.Context, param: Any, incomplete: str) -> list[CompletionItem]:
+def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Applications and processes (``rules show`` takes both)."""
     return [CompletionItem(name) for name in declared_names(ctx) if name.startswith(incomplete)]

@@ -8,8 +8,8 @@ import click
 
 from supv_cli.cli.completion import complete_processes
 from supv_cli.cli.options import action_options, cluster_options, output_options, stop_timeout_option
-from supv_cli.controller.conciliation import CONCILIATE_STRATEGIES
 from supv_cli.errors import UsageError
+from supv_cli.plan.conciliation import CONCILIATE_STRATEGIES
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App

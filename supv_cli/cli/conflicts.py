@@ -13,11 +13,13 @@ from supv_cli.errors import ClusterError, SupvError
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.cli.output import View
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.status import ProcessStatus
 
 HEADERS = ("Application", "Process", "Instances")
 
 
-def conflict_rows(processes: Sequence[Any]) -> list[dict[str, Any]]:
+def conflict_rows(processes: Sequence[ProcessStatus]) -> list[dict[str, Any]]:  # Any: JSON (names, nicks)
     """The ``conflicts --json`` objects: {application_name, process_name, instances (nicks)}."""
     return [{"application_name": p.application_name, "process_name": p.process_name,
              "instances": [i.nick for i in p.identifiers]} for p in processes]
@@ -40,7 +42,7 @@ def conflicts_view(rows: list[dict[str, Any]]) -> View:
     return View(data=lambda: rows, tables=lambda: [Table(HEADERS, cells)] if cells else [], plain=plain)
 
 
-def unseen(snapshot: Any) -> ClusterError | None:
+def unseen(snapshot: Snapshot) -> ClusterError | None:
     """Exit 3 when an instance did not answer: a copy running there cannot be seen, so "no conflict"
     (or "none left") cannot be said."""
     silent = [snap.instance.nick for snap in snapshot.unreachable]

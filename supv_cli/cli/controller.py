@@ -12,7 +12,7 @@ from their stdout logs, as ``supv instances`` does.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 import click
 
@@ -23,20 +23,26 @@ from supv_cli.model.snapshot import ProcessState
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.cluster.session import InstanceClient
+    from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import ProcessInfo, Snapshot
+
+#: a click command function (Any: click's own decorators take any callable)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def program_option(func: Any) -> Any:
+def program_option(func: F) -> F:
     return click.option("--controller-program", "program", default=CONTROLLER_PROGRAM, show_default=True,
                         metavar="NAME", help="Group or program name of the controllers in supervisord.")(func)
 
 
-def controllers(snapshot: Any, program: str) -> list[tuple[Any, Any]]:
+def controllers(snapshot: Snapshot, program: str) -> list[tuple[Instance, ProcessInfo]]:
     """(instance, process info) of every controller program, in instance order (answering instances)."""
     return [(snap.instance, info) for snap in snapshot.instances if snap.reachable for info in snap.processes
             if program in (info.group, info.name)]
 
 
-def role(info: Any, state: dict[str, Any] | None) -> str:
+def role(info: ProcessInfo, state: Mapping[str, object] | None) -> str:
     if not info.running:
         return "held" if info.state in (ProcessState.STOPPED, ProcessState.EXITED) else info.state.name.lower()
     if state is None:
@@ -110,7 +116,7 @@ def status(app: App, program: str) -> None:
         raise CommandFailed(ExitCode.FAILED)
 
 
-def _ask_and_switch(app: App, program: str, kind: str, dry_run: bool) -> tuple[Any, dict[tuple[str, str], Any]]:
+def _ask_and_switch(app: App, program: str, kind: str, dry_run: bool) -> tuple[Snapshot, dict[tuple[str, str], object]]:
     """Ask every instance what it runs and, in the same worker, at once stop (hold) or start (release)
     its controller program: a reachable controller is switched as soon as its own supervisord answers,
     not after a frozen one ran into the timeout. The snapshot (unreachable instances reported, exit 3
@@ -124,7 +130,7 @@ def _ask_and_switch(app: App, program: str, kind: str, dry_run: bool) -> tuple[A
     ordered = list(session.instances)
     taken_at = time.time()
 
-    def ask_and_switch(client: Any) -> tuple[InstanceSnapshot, dict[tuple[str, str], Any]]:
+    def ask_and_switch(client: InstanceClient) -> tuple[InstanceSnapshot, dict[tuple[str, str], object]]:
         snap = instance_snapshot(client.instance, client.multicall(SNAPSHOT_CALLS))
         todo = [info for info in snap.processes if program in (info.group, info.name)
                 and info.running == (kind == "hold")]

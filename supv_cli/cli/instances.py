@@ -13,12 +13,13 @@ from supv_cli.errors import ClusterError, SupvError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.model.snapshot import InstanceSnapshot
+    from supv_cli.model.snapshot import InstanceSnapshot, Snapshot
     from supv_cli.status import ClusterStatus
 
 
 def summarize(status: ClusterStatus, snap: InstanceSnapshot) -> dict[str, Any]:
-    """The ``instances --json`` object of one instance.
+    """The ``instances --json`` object of one instance (Any, here and in the rows below: JSON values of
+    several types, read back by the table and the plain lines).
 
     ``load`` is the sum of ``expected_loading`` of the processes running there (Supvisors' instance
     load), ``node_load`` that of every instance of its node; ``processes`` counts the processes it
@@ -114,7 +115,7 @@ def view(rows: list[dict[str, Any]]) -> View:
     return View(data=lambda: rows, tables=table, plain=lambda: plain_lines(rows))
 
 
-def measured_hosts(app: App, snapshot: Any, program: str) -> dict[str, tuple[float | None, float | None]]:
+def measured_hosts(app: App, snapshot: Snapshot, program: str) -> dict[str, tuple[float | None, float | None]]:
     """nick -> (CPU %, memory %) of its host, measured by its sampler (only instances running one)."""
     from supv_cli.cluster.stats import StatsReader
     from supv_cli.look.stats import host_figures

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
@@ -16,8 +16,16 @@ from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.errors import ConfigError
 
 if TYPE_CHECKING:
+    from types import TracebackType
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import CollectorRegistry
+
     from supv_cli.cli.app import App
     from supv_cli.look.metrics import Family
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.status import ClusterStatus
 
 #: where the endpoint listens unless --listen says otherwise
 DEFAULT_LISTEN = "127.0.0.1:9716"
@@ -42,7 +50,7 @@ class ClusterCollector:
     def __init__(self) -> None:
         self.families: list[Family] = []
 
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from prometheus_client.core import GaugeMetricFamily
 
         for family in self.families:
@@ -63,10 +71,10 @@ class MetricsWatch:
         self.rules = app.rules
         self.reader = StatsReader(app.session, sampler_program)
         self.controller_program = controller_program
-        self._previous: Any = None
-        self._status: Any = None
+        self._previous: Snapshot | None = None
+        self._status: ClusterStatus | None = None
 
-    def families(self, snapshot: Any) -> list[Family]:
+    def families(self, snapshot: Snapshot) -> list[Family]:
         from supv_cli.cluster.polling import same_answers
         from supv_cli.look.metrics import Family, cluster_families, stats_families
         from supv_cli.status import evaluate
@@ -163,7 +171,7 @@ class CachedApp:
     ~8 ms for Scenario 3 (bench/metrics_cost.py), more than the poll, and only a poll changes it. Kept per
     request shape (path, query, Accept, Accept-Encoding: the format and compression negotiated)."""
 
-    def __init__(self, registry: Any) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         from prometheus_client import make_wsgi_app
 
         self.app = make_wsgi_app(registry)
@@ -177,20 +185,22 @@ class CachedApp:
             self._answers.clear()
             self._generation += 1
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         key = tuple(str(environ.get(name, "")) for name in ("PATH_INFO", "QUERY_STRING", "HTTP_ACCEPT",
                                                               "HTTP_ACCEPT_ENCODING"))
         with self._lock:
             answer, generation = self._answers.get(key), self._generation
         if answer is None:
-            captured: list[Any] = []
+            captured: list[tuple[str, list[tuple[str, str]]]] = []
 
-            def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                captured[:] = [status, headers]
+            def capture(status: str, headers: list[tuple[str, str]],
+                        exc_info: tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+                        | None = None, /) -> Callable[[bytes], object]:
+                captured[:] = [(status, headers)]
                 return lambda data: None
 
             body = b"".join(self.app(environ, capture))
-            answer = (captured[0], list(captured[1]), body)
+            answer = (captured[0][0], list(captured[0][1]), body)
             with self._lock:
                 if len(self._answers) >= 32:  # odd request shapes must not grow it without end
                     self._answers.clear()
@@ -211,7 +221,7 @@ def serve(app: CachedApp, address: str, port: int) -> None:
         address_family = socket.AF_INET6 if ":" in address else socket.AF_INET
 
     class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name and types)
             """No line per scrape on stderr."""
 
     try:

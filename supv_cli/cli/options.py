@@ -10,13 +10,21 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar, overload
 
 import click
 
 from supv_cli.cluster.precedence import CLUSTER_OPTIONS, COMMAND_LINE, ENVIRONMENT
 
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from supv_cli.cli.app import App
+
+#: a command function: Any, as click's own decorators take any callable and pass its parameters through
 F = Callable[..., Any]
+#: the same, given back as it was by a decorator that only adds a parameter
+G = TypeVar("G", bound=Callable[..., Any])
 
 # environment variables of the shared options (documented in docs/cluster.md and supv(1)); those of the
 # cluster options come from the core's table, which names them in precedence warnings
@@ -48,7 +56,7 @@ class Seconds(click.ParamType):
         self.min = min
         self.max = max
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = float(value)
         else:
@@ -77,7 +85,7 @@ def _from_env(param: click.Parameter | None, ctx: click.Context | None) -> str:
     return f" (from {envvar})" if ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT else ""
 
 
-def app_of(ctx: click.Context | None = None) -> Any:
+def app_of(ctx: click.Context | None = None) -> App:
     """The application object of the running command (created by the root group; made here when a
     command is invoked on its own, as some tests do)."""
     from supv_cli.cli.app import App
@@ -85,7 +93,7 @@ def app_of(ctx: click.Context | None = None) -> Any:
     return (ctx or click.get_current_context()).ensure_object(App)
 
 
-def _split_env_rules(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[str, ...]:
+def _split_env_rules(ctx: click.Context, param: click.Parameter, value: Sequence[str] | None) -> tuple[str, ...]:
     # SUPV_RULES holds space-separated globs; click gives it as one string per -r otherwise
     items: list[str] = []
     for item in value or ():
@@ -114,7 +122,7 @@ def cluster_options(func: F) -> F:
                        "line is visible in ps) [SUPV_PASSWORD].")
     @click.option("--timeout", "timeout", envvar=ENV_TIMEOUT, type=Seconds(min=0.1),
                   metavar="SECONDS", help="Timeout of every XML-RPC call, default 5 [SUPV_TIMEOUT].")
-    @functools.wraps(func)
+    @functools.wraps(func)  # Any: the command's own parameters and result, passed through
     def wrapper(*args: Any, instances: tuple[str, ...], rules: tuple[str, ...], config: str | None,
                 username: str | None, password: str | None, timeout: float | None, **kwargs: Any) -> Any:
         from supv_cli.cluster.settings import ClusterOptions  # not at import: `supv --help` stays fast
@@ -168,7 +176,7 @@ def output_options(func: F) -> F:
     @click.option("--format", "fmt", type=click.Choice(FORMATS), envvar=ENV_FORMAT,
                   help="Output format; default table on a terminal, plain otherwise [SUPV_FORMAT].")
     @click.option("--json", "json_flag", is_flag=True, help="Same as --format json.")
-    @functools.wraps(func)
+    @functools.wraps(func)  # Any: the command's own parameters and result, passed through
     def wrapper(*args: Any, fmt: str | None, json_flag: bool, **kwargs: Any) -> Any:
         app = app_of()
         app.fmt = resolve_format(fmt, json_flag, app.terminal.default_format)
@@ -188,12 +196,21 @@ def quiet_option(func: F) -> F:
                         help="No progress on stderr (the final report is still printed).")(func)
 
 
-def poll_interval_option(func: F | None = None, *, default: float = DEFAULT_POLL_INTERVAL,
-                         help_text: str = "Longest wait between two polls of the instances.") -> Any:
+@overload
+def poll_interval_option(func: G) -> G: ...
+
+
+@overload
+def poll_interval_option(func: None = None, *, default: float = ...,
+                         help_text: str = ...) -> Callable[[G], G]: ...
+
+
+def poll_interval_option(func: G | None = None, *, default: float = DEFAULT_POLL_INTERVAL,
+                         help_text: str = "Longest wait between two polls of the instances.") -> G | Callable[[G], G]:
     """``--poll-interval``, passed as ``poll_interval``: ``@poll_interval_option``, or
     ``@poll_interval_option(default=..., help_text=...)`` for a command that polls at its own pace."""
 
-    def decorate(target: F) -> F:
+    def decorate(target: G) -> G:
         return click.option("--poll-interval", type=Seconds(min=0.02, max=10), default=default,
                             show_default=True, metavar="SECONDS", help=help_text)(target)
 
@@ -250,10 +267,10 @@ class _StrategyChoice(click.Choice):
     """Any case is accepted; a bad value is answered with the names as the rules write them (click
     would list them in lower case)."""
 
-    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+    def get_invalid_choice_message(self, value: object, ctx: click.Context | None) -> str:
         return f"{value!r} is not one of {', '.join(self.choices)}."
 
-    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
         """The names as the rules write them (click would offer them normalized to lower case)."""
         from click.shell_completion import CompletionItem
 

@@ -10,13 +10,17 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 import click
 
 from supv_cli.cli.terminal import Terminal, current_terminal
 
-Row = Sequence[Any]
+if TYPE_CHECKING:  # rich is imported when a table is shown
+    from rich.console import Console
+
+#: a row of a table: each cell shown as ``str(cell)``
+Row = Sequence[object]
 
 #: a message located in a file, ``FILE:LINE: text`` (groups: the location, the text)
 LOCATED_RE = re.compile(r"^([^\s:][^:]*:\d+): (.*)$", re.S)
@@ -33,7 +37,7 @@ def stdout_gone() -> bool:
     return stream_gone(sys.stdout)
 
 
-def stream_gone(stream: Any) -> bool:
+def stream_gone(stream: TextIO) -> bool:
     """True when ``stream`` is a pipe (or socket) whose reader has gone (see :func:`stdout_gone`)."""
     import select
 
@@ -67,18 +71,18 @@ def warn(message: str) -> None:
     echo_err(f"supv: warning: {message}")
 
 
-def print_json(data: Any) -> None:
+def print_json(data: object) -> None:
     """Machine output: indented, keys in the documented order."""
     click.echo(json.dumps(data, indent=2))
 
 
-def make_console(stderr: bool = False, **options: Any) -> Any:
+def make_console(stderr: bool = False, **options: Any) -> Console:  # Any: rich Console's keyword arguments
     """A rich console that honours NO_COLOR: plain text then, no escape sequence at all (rich's own
     ``no_color`` keeps bold and dim)."""
     return current_terminal().console(stderr=stderr, **options)
 
 
-def stdout_console() -> Any:
+def stdout_console() -> Console:
     """A rich console on stdout that honours NO_COLOR and the terminal width (COLUMNS)."""
     return make_console(soft_wrap=False)
 
@@ -183,7 +187,7 @@ class View:
     layouts), by default the tables as plain columns, separated by a blank line.
     """
 
-    data: Callable[[], Any]
+    data: Callable[[], object]
     tables: Callable[[], Sequence[Table]]
     plain: Callable[[], Sequence[str]] | None = field(default=None)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Sequence
 
 from supv_cli.model.snapshot import ProcessState
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import ProcessInfo, Snapshot
 
 #: margin over startsecs / stopwaitsecs before a start or stop is failed
 MARGIN = 5.0
@@ -23,7 +25,7 @@ MARGIN = 5.0
 class Switched:
     """What a switch did: one row per program found, the instances that did not answer."""
 
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, str]]
     unreachable: list[str]
     found: bool
 
@@ -32,7 +34,7 @@ class Switched:
         return any(row["outcome"] in ("FAILED", "TIMEOUT") for row in self.rows)
 
 
-def programs(snapshot: Any, program: str) -> list[tuple[Any, Any]]:
+def programs(snapshot: Snapshot, program: str) -> list[tuple[Instance, ProcessInfo]]:
     """(instance, process info) of every process of that group or program name, in instance order."""
     return [(snap.instance, info) for snap in snapshot.instances if snap.reachable for info in snap.processes
             if program in (info.group, info.name)]
@@ -62,7 +64,8 @@ def switch(app: App, program: str, start: bool, dry_run: bool = False) -> Switch
 Outcomes = dict[tuple[str, str], tuple[str, str]]
 
 
-def await_switch(app: App, todo: list[tuple[Any, Any]], answers: list[Any], start: bool) -> Outcomes:
+def await_switch(app: App, todo: list[tuple[Instance, ProcessInfo]], answers: Sequence[object],
+                 start: bool) -> Outcomes:
     """(nick, namespec) -> (outcome, detail) of each start (``start``) or stop sent without waiting:
     FAILED when supervisord refused it, else polled until RUNNING / stopped (FAILED on FATAL or EXITED
     for a start), TIMEOUT after startsecs / stopwaitsecs + :data:`MARGIN`."""
@@ -79,21 +82,21 @@ def await_switch(app: App, todo: list[tuple[Any, Any]], answers: list[Any], star
         time.sleep(0.1)
         current = app.session.snapshot(with_config=False)
         for key, instance in list(pending.items()):
-            info = current.info(instance, key[1])
-            if info is None:
+            seen = current.info(instance, key[1])
+            if seen is None:
                 continue
-            if info.state is ProcessState.RUNNING if start else info.stopped:
-                outcome[key] = ("RUNNING" if start else "STOPPED", info.state.name)
+            if seen.state is ProcessState.RUNNING if start else seen.stopped:
+                outcome[key] = ("RUNNING" if start else "STOPPED", seen.state.name)
                 pending.pop(key)
-            elif start and info.state in (ProcessState.FATAL, ProcessState.EXITED):
-                outcome[key] = ("FAILED", info.state.name)
+            elif start and seen.state in (ProcessState.FATAL, ProcessState.EXITED):
+                outcome[key] = ("FAILED", seen.state.name)
                 pending.pop(key)
     for key in pending:
         outcome[key] = ("TIMEOUT", f"not {'RUNNING' if start else 'stopped'} within {budget:g}s")
     return outcome
 
 
-def switch_rows(outcome: Outcomes, verb: str) -> list[dict[str, Any]]:
+def switch_rows(outcome: Outcomes, verb: str) -> list[dict[str, str]]:
     """The report rows of a switch, one per (instance, program)."""
     return [{"instance": nick, "namespec": namespec, "action": verb, "outcome": result, "detail": detail}
             for (nick, namespec), (result, detail) in outcome.items()]

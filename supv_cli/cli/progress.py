@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import click
 
 from supv_cli.cli.terminal import current_terminal, visible
+
+if TYPE_CHECKING:  # rich is imported only when a live view is shown
+    from types import TracebackType
+
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from supv_cli.plan.run_types import Event, Runner
 
 _STYLE = {"RUNNING": "green", "EXITED": "green", "STOPPED": "green", "ALREADY": "dim",
           "FAILED": "red", "TIMEOUT": "red", "NO_RESOURCE": "red", "LOST": "red", "NOT_STARTED": "yellow",
@@ -18,13 +27,13 @@ _STYLE = {"RUNNING": "green", "EXITED": "green", "STOPPED": "green", "ALREADY": 
 class Progress:
     """Receives the run's events; shows them as a live table (TTY) or as lines (CI logs, JSON lines)."""
 
-    def __init__(self, run: Any, live: bool, json_lines: bool = False, quiet: bool = False,
-                 console: Any = None) -> None:
+    def __init__(self, run: Runner, live: bool, json_lines: bool = False, quiet: bool = False,
+                 console: Console | None = None) -> None:
         self.run = run
         self.json_lines = json_lines
         self.quiet = quiet
         self.started = time.monotonic()
-        self._live: Any = None
+        self._live: Live | None = None
         if live and not json_lines and not quiet:
             from rich.live import Live
 
@@ -46,12 +55,13 @@ class Progress:
             self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if self._live is not None:
             self._live.update(self._table())
-            self._live.__exit__(*exc)
+            self._live.__exit__(kind, error, traceback)
 
-    def events(self, events: Sequence[Any]) -> None:
+    def events(self, events: Sequence[Event]) -> None:
         if self._live is not None:
             self._live.update(self._table())
             return
@@ -64,7 +74,7 @@ class Progress:
             else:
                 click.echo(current_terminal().err(f"[{elapsed:7.2f}s] {event.line()}"), err=True, color=True)
 
-    def _table(self) -> Any:
+    def _table(self) -> Table:
         from rich.table import Table
 
         table = Table(title=f"supv {self.run.kind} ({time.monotonic() - self.started:.1f}s)", expand=False)

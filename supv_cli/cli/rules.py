@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import click
 
@@ -13,6 +13,12 @@ from supv_cli.errors import CommandFailed, ExitCode, RulesError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.model.instances import InstanceList
+    from supv_cli.rules import Rules
+    from supv_cli.rules.model import ApplicationRules, ProcessRules
+
+#: what ``rules show`` shows: the resolved rules of an application or of a process
+Resolved = Union["ApplicationRules", "ProcessRules"]
 
 
 def as_warning(note: str) -> str:
@@ -58,10 +64,10 @@ def check(app: App, files: tuple[str, ...], strict: bool) -> None:
     """
     from supv_cli.rules import Rules, load_documents
 
-    reports: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []  # Any: each report's JSON values (str, bool, list of lines, counts)
     failed = False
     for path in files:
-        report: dict[str, Any] = {"file": path, "valid": True, "errors": [], "warnings": []}
+        report: dict[str, Any] = {"file": path, "valid": True, "errors": [], "warnings": []}  # as reports
         try:
             documents = load_documents([path])
         except RulesError as error:
@@ -89,7 +95,7 @@ def check(app: App, files: tuple[str, ...], strict: bool) -> None:
         raise CommandFailed(ExitCode.USAGE)
 
 
-def resolve_declared(rules_obj: Any) -> list[str]:
+def resolve_declared(rules_obj: Rules) -> list[str]:
     """Resolve every named application and its named programs; return the notes (warnings)."""
     notes: list[str] = []
     for spec in rules_obj.declared_applications():
@@ -135,7 +141,7 @@ def show(app: App, namespecs: tuple[str, ...]) -> None:
     rules_obj = app.require_rules()
     if not namespecs:
         namespecs = tuple(all_namespecs(app))
-    results: list[Any] = []
+    results: list[Resolved] = []
     for namespec in namespecs:
         group, sep, process = namespec.partition(":")
         if not group:
@@ -170,11 +176,11 @@ def all_namespecs(app: App) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _identifier_lists(rules_obj: Any) -> list[str]:
+def _identifier_lists(rules_obj: Resolved) -> list[str]:
     return list(rules_obj.identifiers) + list(rules_obj.hash_identifiers) + list(rules_obj.at_identifiers)
 
 
-def stereotype_notes(results: list[Any], instances: Any) -> list[str]:
+def stereotype_notes(results: Sequence[Resolved], instances: InstanceList) -> list[str]:
     """stderr lines for the stereotypes of the shown identifier lists: those no instance carries (they
     resolve to nothing), or one hint when there are no instances to expand them with."""
     from supv_cli.model.identifiers import is_stereotype
@@ -195,11 +201,11 @@ def stereotype_notes(results: list[Any], instances: Any) -> list[str]:
             for stereotype, names in users.items() if not instances.with_stereotype(stereotype)]
 
 
-def _text(values: Any) -> str:
+def _text(values: Sequence[str]) -> str:
     return ",".join(values) if values else "-"
 
 
-def rules_view(results: list[Any], instances: Any = None) -> View:
+def rules_view(results: Sequence[Resolved], instances: InstanceList | None = None) -> View:
     """Resolved ApplicationRules / ProcessRules: JSON as Supvisors' get_*_rules, or two tables (the
     applications, then the processes); a stereotype is followed by the instances carrying it when
     they are known: ``@SERVER(server_1,server_2)``."""
@@ -228,7 +234,7 @@ def rules_view(results: list[Any], instances: Any = None) -> View:
     return View(data=lambda: [r.to_dict() for r in results], tables=tables)
 
 
-def _identifiers(rules_obj: Any, instances: Any = None) -> str:
+def _identifiers(rules_obj: Resolved, instances: InstanceList | None = None) -> str:
     """Identifiers for people: the list, or the pending '#'/'@' list of homogeneous groups."""
     if rules_obj.identifiers:
         return _expanded(rules_obj.identifiers, instances)
@@ -239,7 +245,7 @@ def _identifiers(rules_obj: Any, instances: Any = None) -> str:
     return "(none)"
 
 
-def _expanded(names: Any, instances: Any) -> str:
+def _expanded(names: Sequence[str], instances: InstanceList | None) -> str:
     """``@SERVER`` -> ``@SERVER(server_1,server_2)`` (``@SERVER(none)``) when the instances are known."""
     from supv_cli.model.identifiers import is_stereotype
 

@@ -24,7 +24,7 @@ LED_STYLES = {"Operational": "green", "Degraded": "dark_orange", "Not Operationa
 LED = "\u25cf"
 
 
-def report_acting(states: dict[str, dict[str, Any]], recent: bool = True) -> None:
+def report_acting(states: dict[str, dict[str, Any]], recent: bool = True) -> None:  # Any: JSON state lines
     """On stderr: which controller acts (from ``ClusterSession.controller_states``), the instances it
     declared lost and its recent decisions."""
     for nick, state in states.items():
@@ -53,6 +53,6 @@ def led_cell(operational_status: str) -> str:
     return f"[{LED_STYLES.get(operational_status, 'default')}]{LED}[/] {operational_status}"
 
 
-def column_width(values: Iterable[Any], title: str) -> int:
+def column_width(values: Iterable[object], title: str) -> int:
     """supvisorsctl's ``max_template``: the longest of the title and the values, plus 2."""
     return max([len(title)] + [len(str(value)) for value in values]) + 2

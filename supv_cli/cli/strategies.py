@@ -12,9 +12,10 @@ from supv_cli.cli.options import cluster_options, output_options
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.model.snapshot import Snapshot
 
 
-def controller_options(command: str) -> dict[str, Any] | None:
+def controller_options(command: str) -> dict[str, Any] | None:  # Any: click's parsed parameters
     """The options of a ``supv run-plan --watch`` command line (defaults filled in), or None when it is
     not one."""
     from supv_cli.cli.run_plan import run_plan
@@ -30,7 +31,7 @@ def controller_options(command: str) -> dict[str, Any] | None:
     return dict(ctx.params)
 
 
-def _controller_command(app: App, snapshot: Any, program: str) -> tuple[str | None, str | None]:
+def _controller_command(app: App, snapshot: Snapshot, program: str) -> tuple[str | None, str | None]:
     """(nick, command line) of the acting controller, else of the first one configured."""
     from supv_cli.cli.controller import controllers
 

@@ -14,7 +14,7 @@ import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import click
 
@@ -24,6 +24,10 @@ from supv_cli.errors import ClusterError, CommandFailed, ExitCode, SupvError, Us
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
     from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import ProcessInfo, Snapshot
+
+#: a click command function (Any: click's own decorators take any callable)
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: seconds added to the time an instance may take to stop its processes before its restart or
 #: shutdown is failed
@@ -68,13 +72,13 @@ class Target:
         self.outcome, self.detail, self.elapsed = outcome, detail, time.monotonic() - self.started
 
 
-def instance_option(func: Any) -> Any:
+def instance_option(func: F) -> F:
     return click.option("--instance", "nicks", multiple=True, metavar="NICK",
                         help="Only this instance (nick or host:port); repeatable, or comma separated. "
                              "Default: every instance.")(func)
 
 
-def yes_option(func: Any) -> Any:
+def yes_option(func: F) -> F:
     return click.option("-y", "--yes", is_flag=True,
                         help="Do not ask for confirmation (needed when stdin is not a terminal).")(func)
 
@@ -87,7 +91,7 @@ def choose(app: App, nicks: Sequence[str]) -> list[Instance]:
     if unknown:
         known = ", ".join(i.nick for i in app.instances)
         raise UsageError(f"--instance {', '.join(unknown)}: not an instance of the list; known: {known}")
-    wanted = {app.instances.find(name).nick for name in names}
+    wanted = {instance.nick for name in names if (instance := app.instances.find(name)) is not None}
     return [i for i in app.instances if not wanted or i.nick in wanted]
 
 
@@ -123,7 +127,7 @@ def switch_controllers(app: App, program: str, which: str) -> None:
         click.get_current_context().invoke(hold if which == "hold" else release, program=program)
 
 
-def running_controllers(snapshot: Any, program: str) -> list[str]:
+def running_controllers(snapshot: Snapshot, program: str) -> list[str]:
     """The nicks where a controller program runs now."""
     from supv_cli.cli.controller import controllers
 
@@ -151,7 +155,7 @@ def last_start(log: str | None) -> str | None:
     return lines[-1] if lines else None
 
 
-def stop_budget(processes: Sequence[Any]) -> float:
+def stop_budget(processes: Sequence[ProcessInfo]) -> float:
     """How long supervisord may take to stop what runs: it stops one group after the other, each within
     the longest stopwaitsecs of its running processes."""
     longest: dict[str, int] = {}
@@ -161,7 +165,7 @@ def stop_budget(processes: Sequence[Any]) -> float:
     return float(sum(longest.values()))
 
 
-def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Any) -> list[Target]:
+def request(app: App, kind: Kind, targets: Sequence[Instance], snapshot: Snapshot) -> list[Target]:
     """Send the restart or shutdown to each target that answered, and wait for it to be done: restarted
     (a new start in its log, or seen down then RUNNING again) or shut down (no longer answering)."""
     from supv_cli.plan.run_types import Request

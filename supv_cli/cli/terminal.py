@@ -17,7 +17,10 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Mapping, TextIO
+
+if TYPE_CHECKING:  # rich is imported when a table is shown
+    from rich.console import Console
 
 #: C0 controls but TAB and LF, DEL, and the C1 controls (U+0080-U+009F: CSI, OSC... in one character)
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -28,7 +31,9 @@ def visible(text: str) -> str:
     return _CONTROL_RE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
-def _isatty(stream: Any) -> bool:
+def _isatty(stream: TextIO | None) -> bool:
+    if stream is None:  # Python started without that stream
+        return False
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):  # closed, or not a file
@@ -84,7 +89,7 @@ class Terminal:
         return visible(text)
 
     # ------------------------------------------------------------------------------ rich
-    def console(self, stderr: bool = False, **options: Any) -> Any:
+    def console(self, stderr: bool = False, **options: Any) -> Console:  # Any: rich Console's keyword arguments
         """A rich console honouring NO_COLOR fully (rich's own ``no_color`` keeps bold and dim) and, on
         stdout in a pipe without COLUMNS, a wide width (a table asked for in a pipe is not squeezed
         into 80 columns)."""

@@ -18,6 +18,8 @@ from supv_cli.cluster import SAMPLER_PROGRAM
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.look.changes import Change
+    from supv_cli.look.dashboard import Frame
     from supv_cli.model.snapshot import Snapshot
     from supv_cli.status import ClusterStatus
 
@@ -47,7 +49,7 @@ class Keys:
 
     def __init__(self) -> None:
         self.fd: int | None = None
-        self.saved: Any = None
+        self.saved: Any = None  # Any: termios attributes (a list of ints and of a list of bytes)
         if sys.stdin.isatty():
             import termios
             import tty
@@ -181,7 +183,7 @@ def run_live(app: App, interval: float) -> None:
     rules = app.rules  # loaded, and its warnings said, before the screen is taken
     console = app.terminal.console()  # NO_COLOR: no colour, and no bold, dim or underline either
     detector = ChangeDetector()
-    events: deque[Any] = deque(maxlen=EVENTS_KEPT)
+    events: deque[Change] = deque(maxlen=EVENTS_KEPT)
     roles: dict[str, str] = {}
     stats = StatsReader(app.session, SAMPLER_PROGRAM)  # the hosts' CPU and memory, read with the roles
     measured: dict[str, tuple[float | None, float | None]] = {}
@@ -192,9 +194,9 @@ def run_live(app: App, interval: float) -> None:
     status: ClusterStatus | None = None
     conflicts: dict[str, tuple[str, ...]] | None = None  # of status
     seen = 0  # events seen so far (the deque keeps the last ones)
-    built: tuple[Any, ...] = ()  # what the frame was built from
-    frame: Any = None
-    drawn: tuple[Any, ...] | None = None  # the frame drawn in full (without its time), and the size
+    built: tuple[object, ...] = ()  # what the frame was built from
+    frame: Frame | None = None
+    drawn: tuple[object, ...] | None = None  # the frame drawn in full (without its time), and the size
     drawn_at = float("-inf")
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
@@ -214,6 +216,7 @@ def run_live(app: App, interval: float) -> None:
                 if not built or built[0] is not status or built[1:] != (roles, seen, console.height, measured):
                     frame = fit(build_frame(status, roles, list(events), interval, measured), console.height)
                     built = (status, roles, seen, console.height, measured)
+                assert frame is not None  # built at the first snapshot (nothing was built before)
                 # a full redraw costs rich more than a poll: only when the frame changed (or every
                 # REDRAW_EVERY); otherwise only the header line, whose clock says the frame is current
                 timed = replace(frame, taken_at=snapshot.taken_at)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:  # rich is imported when a frame is drawn
+    from rich.console import Console, ConsoleOptions, Group, RenderableType
+    from rich.table import Table
+    from rich.text import Text
 
 from supv_cli.cli.status_render import LED, LED_STYLES, STATE_STYLES
 from supv_cli.cli.terminal import visible
@@ -22,7 +27,7 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _table(*columns: tuple[str, dict[str, Any]]) -> Any:
+def _table(*columns: tuple[str, dict[str, Any]]) -> Table:  # Any: rich add_column's keyword arguments
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", padding=(0, 1))
@@ -31,7 +36,7 @@ def _table(*columns: tuple[str, dict[str, Any]]) -> Any:
     return table
 
 
-def header(frame: Frame, live: bool, width: int | None = None) -> Any:
+def header(frame: Frame, live: bool, width: int | None = None) -> Text:
     """The first line: whole parts only, as many as fit in ``width - 1`` columns. The last column is
     never written (a terminal may wrap there, onto the title below) and nothing is cut with an ellipsis
     (a terminal may draw it two columns wide)."""
@@ -57,7 +62,7 @@ class _Header:
     def __init__(self, frame: Frame, live: bool) -> None:
         self.frame, self.live = frame, live
 
-    def __rich_console__(self, console: Any, options: Any) -> Any:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         yield header(self.frame, self.live, options.max_width)
 
 
@@ -65,15 +70,17 @@ class HeaderLine:
     """Writes only the header line of a live frame (top left of rich's alternate screen), for its clock:
     a few hundred microseconds where a full redraw costs rich ~10 ms."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Console) -> None:
         import io
 
         from rich.console import Console
 
         self.console = console
         self._buffer = io.StringIO()
-        self._renderer = Console(file=self._buffer, color_system=console.color_system, no_color=console.no_color,
-                                 force_terminal=True, highlight=False, legacy_windows=False)
+        # rich's color_system property gives one of the names its parameter takes (typed str there)
+        self._renderer = Console(file=self._buffer, color_system=console.color_system,  # type: ignore[arg-type]
+                                 no_color=console.no_color, force_terminal=True, highlight=False,
+                                 legacy_windows=False)
 
     def draw(self, frame: Frame) -> None:
         self._renderer.width = self.console.width
@@ -85,7 +92,7 @@ class HeaderLine:
         self.console.file.flush()
 
 
-def applications(frame: Frame) -> Any:
+def applications(frame: Frame) -> Table:
     from rich.text import Text
 
     name = min(30, max([11] + [len(row.name) for row in frame.applications]))
@@ -102,7 +109,7 @@ def applications(frame: Frame) -> Any:
     return table
 
 
-def instances(frame: Frame) -> Any:
+def instances(frame: Frame) -> Table:
     from rich.text import Text
 
     # the reason column only when an instance has one: the other columns keep the width
@@ -112,7 +119,7 @@ def instances(frame: Frame) -> Any:
     procs = max([5] + [len(f"{row.running}/{row.total}") for row in frame.instances if row.total is not None])
     # the host's measured CPU and memory, where a sampler runs (supv sampler)
     measured = any(row.cpu_percent is not None or row.memory_percent is not None for row in frame.instances)
-    columns: list[tuple[str, dict[str, Any]]] = [
+    columns: list[tuple[str, dict[str, Any]]] = [  # Any: rich add_column's keyword arguments
         ("Instance", {"min_width": nick}), ("State", {"min_width": 11}), ("Load", {"min_width": 15}),
         *([("CPU", {"justify": "right", "min_width": 6}), ("Mem", {"justify": "right", "min_width": 6})]
           if measured else []),
@@ -125,9 +132,10 @@ def instances(frame: Frame) -> Any:
             load.append(f" {row.load:>3}%")
         count = "" if row.total is None else f"{row.running}/{row.total}"
         figures = [Text("-" if value is None else f"{value:.1f}%") for value in (row.cpu_percent, row.memory_percent)]
-        cells = [Text(visible(row.nick)), Text(row.state, style=STATE_STYLES.get(row.state, "")), load,
-                 *(figures if measured else []), count,
-                 Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
+        cells: list[RenderableType] = [
+            Text(visible(row.nick)), Text(row.state, style=STATE_STYLES.get(row.state, "")), load,
+            *(figures if measured else []), count,
+            Text(row.role or "-", style="bold" if row.role == "acting" else "dim")]
         if reasons:
             cells.append(Text(visible(row.reason) if row.state != SupervisorState.RUNNING else "", style="dim"))
         table.add_row(*cells)
@@ -145,12 +153,13 @@ def text_lines(frame: Frame, width: int, color: bool = False) -> list[str]:
     return [line.rstrip() for line in capture.get().splitlines()]
 
 
-def render(frame: Frame, live: bool = False) -> Any:
+def render(frame: Frame, live: bool = False) -> Group:
     """The whole frame as one rich renderable (``live``: with the refresh and quit hint)."""
     from rich.console import Group
     from rich.text import Text
 
-    parts: list[Any] = [_Header(frame, live), Text("Applications", style="bold underline"), applications(frame)]
+    parts: list[RenderableType] = [_Header(frame, live), Text("Applications", style="bold underline"),
+                                   applications(frame)]
     if frame.more_applications:
         parts.append(Text(frame.more_applications, style="dim"))
     parts += [Text("Instances", style="bold underline"), instances(frame)]

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from supv_cli.cluster import SAMPLER_PROGRAM
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
@@ -98,7 +98,7 @@ def encode(sample: Sample) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):

@@ -1,49 +1,74 @@
-"""Conflicts: a managed program active on several instances (a partition that healed, a frozen server
-that woke up) is reported once and, by the conciliation rule, kept on one instance (behaviour spec §3.9).
+"""The controller's part of conflicts: a managed program active on several instances (a partition that
+healed, a frozen server that woke up) is reported once and, by the conciliation rule, kept on one
+instance (behaviour spec §3.9).
 
-Pure: :func:`victims` says where to stop it; the controller sends the stops and paces them.
+Which copies are stopped is the pure rule of :mod:`supv_cli.plan.conciliation` (``supv conciliate`` asks
+it too; its names are re-exported here). This part decides *when*: only on fresh answers of every
+instance a copy runs on (:mod:`.evidence`), not while the application has a job, and a stop is sent
+again for the same copy only after ``RETRY`` seconds.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from supv_cli.compat import StrEnum
-from supv_cli.model.instances import Instance
+from supv_cli.controller.events import EventKind as K
+from supv_cli.plan.conciliation import CONCILIATE_STRATEGIES, Conciliation, victims
+from supv_cli.plan.run_types import Request
 
 if TYPE_CHECKING:
-    from supv_cli.status import ProcessStatus
+    from supv_cli.controller.evidence import Evidence
+    from supv_cli.controller.jobs import Board
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.status import ClusterStatus
+
+__all__ = ["CONCILIATE_STRATEGIES", "RETRY", "Conciliation", "Conciliator", "victims"]
 
 #: seconds before a conciliation stop is sent again for the same process and instance
 RETRY = 5.0
 
 
-class Conciliation(StrEnum):
-    """``--conciliate``: which copies of a program running on several instances are stopped."""
+class Conciliator:
+    """Reports each conflict once and stops the copies the rule picks (the controller sends the stops)."""
 
-    INFANTICIDE = "infanticide"   # keep the oldest
-    SENICIDE = "senicide"         # keep the youngest
-    STOP = "stop"                 # stop them all
-    USER = "user"                 # only report
+    def __init__(self, board: Board, evidence: Evidence, rule: Conciliation, index: Callable[[str], int]) -> None:
+        self.board = board
+        self.evidence = evidence
+        self.rule = rule
+        #: position of an instance in the list: ties on the start time, the same on every controller
+        self.index = index
+        #: (namespec, nick) -> when a stop was last sent there
+        self.sent: dict[tuple[str, str], float] = {}
+        #: conflicts said (once each, until they end)
+        self.reported: set[str] = set()
 
-
-#: the rules ``supv conciliate`` accepts (the controller's, without "only report")
-CONCILIATE_STRATEGIES = tuple(rule.value for rule in Conciliation if rule is not Conciliation.USER)
-
-
-def victims(process: ProcessStatus, rule: Conciliation, index: Callable[[str], int]) -> list[Instance]:
-    """The instances where ``process`` must be stopped under ``rule`` (ties on the start time go by
-    instance-list ``index``, so that every controller picks the same ones)."""
-    if rule is Conciliation.USER or len(process.running_on) < 2:
-        return []
-
-    def started(instance: Instance) -> float:
-        info = process.info_on(instance)
-        return info.start if info is not None else 0.0
-
-    ordered = sorted(process.running_on, key=lambda i: (started(i), index(i.nick)))
-    if rule is Conciliation.INFANTICIDE:
-        return ordered[1:]
-    if rule is Conciliation.SENICIDE:
-        return ordered[:-1]
-    return ordered
+    def __call__(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
+        """The stops to send this cycle."""
+        requests: list[Request] = []
+        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
+        for process in status.conflicts():
+            if self.board.busy(process.application_name):
+                continue
+            nicks = [i.nick for i in process.running_on]
+            seen = all(nick in answering for nick in nicks)
+            if seen and not self.evidence.fresh_since(nicks, now):
+                continue  # a reused answer may predate a move (stop there, start here): asked again
+            if process.namespec not in self.reported:
+                self.board.event(K.CONFLICT, process.application_name, f"running on {', '.join(nicks)}",
+                                 process.process_name)
+                self.reported.add(process.namespec)
+            if not seen:
+                continue  # a copy known only from a last answer: settle it once every copy is seen
+            for victim in victims(process, self.rule, self.index):
+                key = (process.namespec, victim.nick)
+                if now - self.sent.get(key, -1e9) < RETRY:
+                    continue
+                self.sent[key] = now
+                self.board.event(K.CONCILIATE, process.application_name, f"{self.rule}: stopping it on {victim.nick}",
+                                 process.process_name, victim.nick)
+                requests.append(Request(victim, "supervisor.stopProcess", (process.namespec, False)))
+        for namespec in list(self.reported):
+            current = status.processes.get(namespec)
+            if current is None or not current.conflict:
+                self.reported.discard(namespec)
+        return requests

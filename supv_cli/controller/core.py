@@ -10,16 +10,19 @@ instances answer now and what each answered last (behaviour spec §3.9, decision
 * leadership: only the controller on the first instance (list order), not lost, whose last answer shows
   a controller program running, acts; the others keep watching and take over when it is *lost*; a
   controller started outside supervisord acts alone (and says so when it sees another one);
-* recovery (:mod:`.recovery`): every program last seen active on a lost instance, running nowhere now and
-  not stopped on purpose gets its running_failure_strategy, every cycle until it runs again or a log line
-  says why not; crashes on live instances get theirs too;
+* recovery (:mod:`.recovery`; the starts in flight: :mod:`.inflight`): every program last seen active
+  on a lost instance, running nowhere now and not stopped on purpose gets its running_failure_strategy,
+  every cycle until it runs again or a log line says why not; crashes on live instances get theirs too;
 * conciliation (:mod:`.conciliation`): a managed program active on several instances is kept on one;
 * automatic start: managed applications with start_sequence > 0 never started, on complete evidence (an
   answer, or a declared loss, from every candidate instance), once every instance answered or the
   start-up grace period is over.
 
 The controller is a pure state machine over snapshots (:meth:`Controller.cycle`); :func:`.loop.watch`
-drives it.
+drives it. It holds its parts, each an object with its own state: :class:`~.membership.Membership`,
+:class:`~.evidence.Evidence`, :class:`~.pacing.Evaluations`, :class:`~.inflight.InFlight`,
+:class:`~.recovery.Recovery` and :class:`~.conciliation.Conciliator`; the last two ask it what its
+:class:`~.jobs.Board` says (log an event, is an application busy, add a job), nothing else.
 """
 
 from __future__ import annotations
@@ -27,18 +30,18 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Mapping, TypedDict
 
 from supv_cli.cluster import CONTROLLER_PROGRAM
-from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
-from supv_cli.controller.conciliation import Conciliation, victims
+from supv_cli.controller.conciliation import Conciliation, Conciliator
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.evidence import Evidence
+from supv_cli.controller.inflight import InFlight
 from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
-from supv_cli.controller.recovery import Recovery
+from supv_cli.controller.recovery import Budget, Recovery
 from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
 from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import Snapshot
@@ -62,6 +65,27 @@ def majority(instances: int) -> int:
     return instances // 2 + 1
 
 
+class StateLine(TypedDict):
+    """What :meth:`Controller.state` says: the controller's state line (``run-plan --watch``'s stdout, read
+    by ``supv instances``, ``supv controller status`` and a standby)."""
+
+    acting: bool
+    leader: str | None
+    lost: list[str]
+    missed: list[str]
+    quorum: dict[str, int]
+    jobs: list[dict[str, str | list[str]]]
+    conciliate: str
+    in_flight: list[list[str]]
+    recent: list[str]
+
+
+class ControllerState(StateLine, total=False):
+    """The state line with what the CLI adds: the last known state of the instances that stopped answering."""
+
+    last_known: Mapping[str, object]
+
+
 @dataclass(frozen=True)
 class ControllerOptions:
     interval: float = 0.5
@@ -78,7 +102,7 @@ class ControllerOptions:
     run: RunOptions = field(default_factory=RunOptions)
 
 
-class Controller(Recovery):
+class Controller:
     """Automatic start and failover; call :meth:`cycle` with each new snapshot."""
 
     def __init__(self, rules: Rules, instances: InstanceList, local: Instance | None,
@@ -111,8 +135,6 @@ class Controller(Recovery):
         self.jobs: list[Job] = []
         #: application -> when this controller last started it automatically (retried after AUTOSTART_RETRY)
         self.autostarted: dict[str, float] = {}
-        self.conciliations: dict[tuple[str, str], float] = {}
-        self.reported_conflicts: set[str] = set()
         self.rivals: set[str] = set()
         #: rules identifiers -> the instances they resolve to (the instance list never changes)
         self._candidates: dict[tuple[str, ...], list[Instance]] = {}
@@ -123,11 +145,30 @@ class Controller(Recovery):
         self.recent: deque[str] = deque(maxlen=10)
         #: the time of the last cycle
         self.now = self.started
-        self._init_recovery()
+        #: the starts sent and not confirmed yet (inflight.py)
+        self.starts = InFlight()
+        #: programs of lost instances, crashes (recovery.py)
+        self.recovery = Recovery(self, instances, self.members, self.evidence, self.starts,
+                                 Budget(options.restart_budget, options.budget_window))
+        #: programs running on several instances (conciliation.py)
+        self.conciliation = Conciliator(self, self.evidence, options.conciliate, self.members.index)
+
+    @property
+    def sent(self) -> dict[tuple[str, str], float]:
+        """The starts sent and not confirmed yet: (namespec, nick) -> when."""
+        return self.starts.sent
+
+    def in_flight(self) -> list[list[str]]:
+        """The starts sent and not confirmed yet, ``[namespec, nick]``: in the state line, for a standby."""
+        return self.starts.listed()
+
+    def take_leader_state(self, state: Mapping[str, object] | None) -> None:
+        """The acting controller's last state line (read by a standby while something happens)."""
+        self.starts.take_leader_state(state)
 
     # ------------------------------------------------------------------ events
-    def _event(self, kind: str, subject: str, message: str, process: str | None = None,
-               instance: str | None = None) -> None:
+    def event(self, kind: str, subject: str, message: str, process: str | None = None,
+              instance: str | None = None) -> None:
         event = Event(kind, subject, message, process, instance)
         self.events.append(event)
         if kind in RECENT:
@@ -148,13 +189,13 @@ class Controller(Recovery):
         self.evidence.update(snapshot, now)
         self.now = now
         for kind, nick, message in self.members.update(snapshot):
-            self._event(kind, nick, message, instance=nick)
-            if kind is K.BACK:  # a later loss of the same instance is a new loss, moved for free again
-                self.handled = {key: t for key, t in self.handled.items() if key[1] != nick}
+            self.event(kind, nick, message, instance=nick)
+            if kind is K.BACK:
+                self.recovery.back(nick)
         status = self.evaluations(self.members.augmented(snapshot), self.members.lost)
         self.status = status
-        self._witness_crashes(snapshot, previous, status)
-        self._forget_starts(snapshot, now)
+        self.recovery.witness_crashes(snapshot, previous, status)
+        self.starts.forget(snapshot, now)
         self._leadership()
         if not self._quorum() or not self.acting:
             self.jobs = []
@@ -165,13 +206,13 @@ class Controller(Recovery):
         if self.holding:
             return []
         self._rivals()
-        self._handle_crashes(status, now)
-        self._recover(snapshot, status, now)
-        requests = self._conciliate(snapshot, status, now)
+        self.recovery.handle_crashes(status, now)
+        self.recovery.recover(snapshot, status, now)
+        requests = self.conciliation(snapshot, status, now)
         if self.options.autostart:
             self._autostart(snapshot, status, now)
         requests += self._step_jobs(snapshot, status, now)
-        self._note_starts(requests, now)
+        self.starts.note(requests, now)
         return requests
 
     def leader_to_read(self) -> str | None:
@@ -194,10 +235,10 @@ class Controller(Recovery):
         self.quorum_streak = self.quorum_streak + 1 if ok else 0
         if ok != self.quorum_seen:
             if ok:
-                self._event(K.QUORUM, "controller", f"sees {seen} of {len(self.instances)} instances again "
+                self.event(K.QUORUM, "controller", f"sees {seen} of {len(self.instances)} instances again "
                             f"(quorum {self.quorum})")
             else:
-                self._event(K.QUORUM, "controller", f"sees only {seen} of {len(self.instances)} instances "
+                self.event(K.QUORUM, "controller", f"sees only {seen} of {len(self.instances)} instances "
                             f"(quorum {self.quorum}): minority side, starting and stopping nothing")
                 self.was_minority = True
         self.quorum_seen = ok
@@ -215,7 +256,7 @@ class Controller(Recovery):
             acting = leader == self.local.nick
         if (leader, acting) != (self.leader, self.acting):
             what = "acting" if acting else f"standing by (leader: {leader})"
-            self._event(K.LEADER, "controller", what + (f" on {self.local.nick}" if self.local else " (solo)"))
+            self.event(K.LEADER, "controller", what + (f" on {self.local.nick}" if self.local else " (solo)"))
         self.leader, self.acting = leader, acting
 
     def _rivals(self) -> None:
@@ -229,10 +270,10 @@ class Controller(Recovery):
             if nick not in self.rivals and nick not in self.members.lost \
                     and self.members.runs_controller(nick, program):
                 self.rivals.add(nick)
-                self._event(K.RIVAL, "controller", f"another controller ({program}) runs on {nick} and acts "
+                self.event(K.RIVAL, "controller", f"another controller ({program}) runs on {nick} and acts "
                             "too: two controllers act at once; stop one of them", instance=nick)
 
-    def _busy(self, application: str) -> bool:
+    def busy(self, application: str) -> bool:
         """A job still has work for this application: a step to come, or its part of the current run
         (a run of several applications, as the automatic start, frees each one as soon as it is done)."""
         for job in self.jobs:
@@ -244,41 +285,9 @@ class Controller(Recovery):
                 return True
         return False
 
-    def _add_job(self, job: Job, message: str) -> None:
-        self._event(K.DECISION, ",".join(job.applications), message)
+    def add_job(self, job: Job, message: str, process: str | None = None) -> None:
+        self.event(K.DECISION, ",".join(job.applications), message, process)
         self.jobs.append(job)
-
-    # ------------------------------------------------------------------ conflicts
-    def _conciliate(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:
-        requests: list[Request] = []
-        answering = {s.instance.nick for s in snapshot.instances if s.reachable}
-        for process in status.conflicts():
-            if self._busy(process.application_name):
-                continue
-            nicks = [i.nick for i in process.running_on]
-            seen = all(nick in answering for nick in nicks)
-            if seen and not self.evidence.fresh_since(nicks, now):
-                continue  # a reused answer may predate a move (stop there, start here): asked again
-            if process.namespec not in self.reported_conflicts:
-                self._event(K.CONFLICT, process.application_name, f"running on {', '.join(nicks)}",
-                            process.process_name)
-                self.reported_conflicts.add(process.namespec)
-            if not seen:
-                continue  # a copy known only from a last answer: settle it once every copy is seen
-            rule = self.options.conciliate
-            for victim in victims(process, rule, self.members.index):
-                key = (process.namespec, victim.nick)
-                if now - self.conciliations.get(key, -1e9) < _CONCILIATION_RETRY:
-                    continue
-                self.conciliations[key] = now
-                self._event(K.CONCILIATE, process.application_name, f"{rule}: stopping it on {victim.nick}",
-                            process.process_name, victim.nick)
-                requests.append(Request(victim, "supervisor.stopProcess", (process.namespec, False)))
-        for namespec in list(self.reported_conflicts):
-            current = status.processes.get(namespec)
-            if current is None or not current.conflict:
-                self.reported_conflicts.discard(namespec)
-        return requests
 
     # ------------------------------------------------------------------ automatic start
     def _autostart(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> None:
@@ -289,7 +298,7 @@ class Controller(Recovery):
         for a in status.applications.values():
             name = a.application_name
             if not a.managed or a.rules.start_sequence <= 0 or (self.only and name not in self.only) \
-                    or now - self.autostarted.get(name, -AUTOSTART_RETRY) < AUTOSTART_RETRY or self._busy(name):
+                    or now - self.autostarted.get(name, -AUTOSTART_RETRY) < AUTOSTART_RETRY or self.busy(name):
                 continue
             if never_started(a):
                 if self._evidence(a):
@@ -298,20 +307,20 @@ class Controller(Recovery):
                 missed[name] = programs
         if names:
             self.autostarted.update((name, now) for name in names)
-            self._add_job(Job(JobKind.AUTOSTART, tuple(names), [(JobStep.START, None)]),
+            self.add_job(Job(JobKind.AUTOSTART, tuple(names), [(JobStep.START, None)]),
                           "automatic start: " + ", ".join(names))
         for name, programs in missed.items():
             self.autostarted[name] = now
-            self._add_job(Job(JobKind.AUTOSTART, (name,), [(JobStep.START, {name: programs})]),
+            self.add_job(Job(JobKind.AUTOSTART, (name,), [(JobStep.START, {name: programs})]),
                           f"automatic start of programs never started: {', '.join(programs)}")
 
     def _evidence(self, application: ApplicationStatus) -> bool:
         """"Never started" holds only on complete evidence: every candidate instance of the application's
         programs answered (now or its last answer) or is declared lost; a missing answer is not STOPPED."""
         return all(self.members.known(instance.nick)
-                   for process in application.processes for instance in self._candidates_of(process))
+                   for process in application.processes for instance in self.candidates_of(process))
 
-    def _candidates_of(self, process: ProcessStatus) -> list[Instance]:
+    def candidates_of(self, process: ProcessStatus) -> list[Instance]:
         """The instances the rules of ``process`` allow (resolved once per identifier list)."""
         identifiers = tuple(process.rules.identifiers or ("*",))
         candidates = self._candidates.get(identifiers)
@@ -344,11 +353,11 @@ class Controller(Recovery):
             requests += job.run.step(snapshot, status, now, others)
         return requests
 
-    def on_result(self, request: Request, result: Any, now: float) -> None:
+    def on_result(self, request: Request, result: object, now: float) -> None:
         """Route an answer to the run that made the request (controller requests are only logged)."""
         if request.command is None:
             if result is not True:
-                self._event(K.FAILED, request.args[0] if request.args else request.method,
+                self.event(K.FAILED, request.args[0] if request.args else request.method,
                             f"{request.method} on {request.instance.nick}: {getattr(result, 'reason', result)}")
             return
         for job in self.jobs:
@@ -356,7 +365,7 @@ class Controller(Recovery):
                 job.run.on_result(request, result, now)
                 return
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> ControllerState:
         """What the controller knows, for people and for `supv instances` (``acting`` is False on the
         minority side and while a majority misses a poll; ``missed``: instances that missed the last
         poll, not lost; ``quorum``: instances seen and needed)."""

@@ -1,10 +1,10 @@
-"""What the controller does: jobs (runs one after the other for some applications), their kinds, and
-the rule that says an application was never started."""
+"""What the controller does: jobs (runs one after the other for some applications), their kinds, the
+board its parts post them on (:class:`Board`), and the rule that says an application was never started."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from supv_cli.compat import StrEnum
 from supv_cli.model.runs import JobStep
@@ -12,6 +12,7 @@ from supv_cli.model.snapshot import ProcessState
 from supv_cli.status.applications import ApplicationState
 
 if TYPE_CHECKING:
+    from supv_cli.model.instances import Instance
     from supv_cli.plan.executor import Run
     from supv_cli.status import ApplicationStatus, ProcessStatus
 
@@ -40,6 +41,21 @@ class Job:
     applications: tuple[str, ...]
     steps: list[Step]
     run: Run | None = None
+
+
+class Board(Protocol):
+    """What a part of the controller (recovery, conciliation) asks of the controller that holds it
+    (:class:`~supv_cli.controller.core.Controller`): to log an event, whether an application has a job
+    with work still to do, to add a job (said as a decision); and the instances a process may run on."""
+
+    def event(self, kind: str, subject: str, message: str, process: str | None = None,
+              instance: str | None = None) -> None: ...
+
+    def busy(self, application: str) -> bool: ...
+
+    def add_job(self, job: Job, message: str, process: str | None = None) -> None: ...
+
+    def candidates_of(self, process: ProcessStatus) -> list[Instance]: ...
 
 
 def never_started(application: ApplicationStatus) -> bool:

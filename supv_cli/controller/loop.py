@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable, Sequence
 
 from supv_cli.controller.core import Controller
 from supv_cli.controller.events import EventKind
@@ -12,7 +12,7 @@ from supv_cli.plan.run_types import Event, Request
 
 
 def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
-          send_fn: Callable[[list[Request]], list[Any]], on_events: Callable[[list[Event]], None],
+          send_fn: Callable[[list[Request]], Sequence[object]], on_events: Callable[[list[Event]], None],
           clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
           cycles: int | None = None) -> None:
     """Run the controller until interrupted (or for ``cycles`` cycles); a failing cycle is logged and the
@@ -30,7 +30,7 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as error:  # never die on one bad cycle
-            controller._event(EventKind.ERROR, "controller", f"cycle failed: {type(error).__name__}: {error}")
+            controller.event(EventKind.ERROR, "controller", f"cycle failed: {type(error).__name__}: {error}")
         on_events(controller.drain_events())
         done += 1
         sleep(max(0.0, started + controller.options.interval - clock()))
@@ -49,7 +49,7 @@ class GracefulStop:
         self.asked = False
         self._sleeping = False
 
-    def request(self, *_: Any) -> None:
+    def request(self, *_: object) -> None:
         """Ask to stop (a signal handler): at once when between two cycles, else after this one."""
         self.asked = True
         if self._sleeping:

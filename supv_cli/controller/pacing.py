@@ -37,7 +37,7 @@ And a cycle whose answers did not change (the poller gives the very same answer 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Collection
+from typing import TYPE_CHECKING, Callable, Collection, Protocol, Sized
 
 from supv_cli.cluster.polling import same_answers
 from supv_cli.model.snapshot import Snapshot
@@ -45,7 +45,7 @@ from supv_cli.status import evaluate
 
 if TYPE_CHECKING:
     from supv_cli.cluster.polling import Poller
-    from supv_cli.controller.core import Controller
+    from supv_cli.controller.evidence import Evidence
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
@@ -80,7 +80,7 @@ def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]],
     return due_any(probe_every) if acting else set()
 
 
-def paced_snapshots(controller: Controller, poller: Poller, full_every: float = FULL_EVERY,
+def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_EVERY,
                     standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], Snapshot]:
     """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
     the controller's role needs now (see the module doc)."""
@@ -120,3 +120,20 @@ class Evaluations:
             self._status = evaluate(self.rules, snapshot, lost)
             self._snapshot, self._lost = snapshot, lost
         return self._status
+
+
+class Paced(Protocol):
+    """What the pacing reads of the controller (:class:`~supv_cli.controller.core.Controller`, which
+    imports this module: no import back): its role, whether a job is in flight, what a decision waits for."""
+
+    @property
+    def acting(self) -> bool: ...
+
+    @property
+    def leader(self) -> str | None: ...
+
+    @property
+    def jobs(self) -> Sized: ...
+
+    @property
+    def evidence(self) -> Evidence: ...

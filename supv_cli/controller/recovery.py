@@ -15,15 +15,16 @@ Crashes on a live instance are edges (a process that was active and is now FATAL
 unexpectedly): every controller records the ones it sees, so that a standby that takes over before the
 acting one handled a crash still handles it.
 
-A mixin of :class:`~supv_cli.controller.core.Controller`; it uses the controller's ``rules``,
-``instances``, ``options``, ``members``, ``jobs`` and its ``_event`` / ``_busy`` / ``_add_job``.
+Held by :class:`~supv_cli.controller.core.Controller`, it reads the parts it is given (membership,
+evidence, the starts in flight, the instance list, the budget) and asks the controller only what its
+:class:`~supv_cli.controller.jobs.Board` says: to log, whether an application is busy, to add a job.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Hashable, Sequence
 
 from supv_cli.controller.desired import maybe_moved
 from supv_cli.controller.events import EventKind as K
@@ -34,7 +35,11 @@ from supv_cli.rules.model import RunningFailureStrategy as RFS
 from supv_cli.status.applications import ApplicationState
 
 if TYPE_CHECKING:
-    from supv_cli.plan.run_types import Request
+    from supv_cli.controller.evidence import Evidence
+    from supv_cli.controller.inflight import InFlight
+    from supv_cli.controller.jobs import Board
+    from supv_cli.controller.membership import Membership
+    from supv_cli.model.instances import InstanceList
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: per application, the strongest strategy wins
@@ -59,99 +64,68 @@ class Orphan:
     why: str = "seen"
 
 
+@dataclass(frozen=True)
+class Budget:
+    """``--restart-budget``: at most ``restarts`` restarts of a program (or an application) in ``window``
+    seconds; a first move off a lost instance is free."""
+
+    restarts: int = 3
+    window: float = 300.0
+
+
 class Recovery:
-    """Failure handling of the controller (mixin)."""
+    """Failure handling of the controller: orphans of lost instances, crashes on live ones. Held by the
+    controller, which it asks through its :class:`~supv_cli.controller.jobs.Board`."""
 
-    rules: Any
-    instances: Any
-    options: Any
-    members: Any
-    evidence: Any
-    jobs: list[Any]
-
-    if TYPE_CHECKING:  # provided by the controller
-        def _event(self, kind: str, subject: str, message: str, process: str | None = None,
-                   instance: str | None = None) -> None: ...
-
-        def _busy(self, application: str) -> bool: ...
-
-        def _add_job(self, job: Job, message: str) -> None: ...
-
-        def _candidates_of(self, process: ProcessStatus) -> list[Any]: ...
-
-    def _init_recovery(self) -> None:
+    def __init__(self, board: Board, instances: InstanceList, members: Membership, evidence: Evidence,
+                 starts: InFlight, budget: Budget) -> None:
+        self.board = board
+        self.instances = instances
+        self.members = members
+        self.evidence = evidence
+        #: the starts sent and not confirmed: a start sent to a lost instance makes an orphan there
+        self.starts = starts
+        self.budget = budget
         self.restarts: dict[str, deque[float]] = {}
         #: loss key -> when it was first acted on (a later try is a retry, charged to the budget)
         self.handled: dict[LossKey, float] = {}
         #: program or application -> when it was last tried
         self.tried: dict[str, float] = {}
         #: (what was said, about what): each reason for not acting is logged once
-        self.said: set[tuple[str, Any]] = set()
+        self.said: set[tuple[str, Hashable]] = set()
         #: crashes seen and not handled yet: (namespec, nick, stop time) -> namespec
         self.crashes: dict[tuple[str, str, float], str] = {}
-        #: starts this controller sent (or, on a standby, the acting one said it sent: its state line),
-        #: until their instance gives a real answer again: (namespec, nick) -> when
-        self.sent: dict[tuple[str, str], float] = {}
-        #: what the acting controller's last state line said is in flight, merged at the next cycle
-        self.peer_in_flight: list[tuple[str, str]] = []
 
-    def _say_once(self, reason: str, about: Any, kind: str, subject: str, message: str,
+    def back(self, nick: str) -> None:
+        """``nick`` answers again: a later loss of it is a new loss, moved for free again."""
+        self.handled = {key: t for key, t in self.handled.items() if key[1] != nick}
+
+    def _say_once(self, reason: str, about: Hashable, kind: str, subject: str, message: str,
                   process: str | None = None, instance: str | None = None) -> None:
         if (reason, about) not in self.said:
             self.said.add((reason, about))
-            self._event(kind, subject, message, process, instance)
+            self.board.event(kind, subject, message, process, instance)
 
     # ------------------------------------------------------------------ budget
-    def _budget(self, key: str, now: float, about: Any = None) -> bool:
+    def _budget(self, key: str, now: float, about: Hashable = None) -> bool:
         history = self.restarts.setdefault(key, deque())
-        while history and now - history[0] > self.options.budget_window:
+        while history and now - history[0] > self.budget.window:
             history.popleft()
-        if len(history) >= self.options.restart_budget:
+        if len(history) >= self.budget.restarts:
             self._say_once("budget", (key, about, history[0]), K.BUDGET, key,
-                           f"restarted {len(history)} times in {self.options.budget_window:g}s: "
+                           f"restarted {len(history)} times in {self.budget.window:g}s: "
                            "not restarting again (fix it, then run supv run-plan)")
             return False
         history.append(now)
         return True
 
     # ------------------------------------------------------------------ orphans of lost instances
-    def _forget_starts(self, snapshot: Snapshot, now: float) -> None:
-        """Starts sent to an instance that gave a real answer since (a reused answer may predate them):
-        that answer tells what became of them. Then take the acting controller's in-flight starts."""
-        fresh = snapshot.fresh
-        answering = {s.instance.nick for s in snapshot.instances
-                     if s.reachable and (fresh is None or s.instance.nick in fresh)}
-        if self.sent:
-            self.sent = {key: t for key, t in self.sent.items() if key[1] not in answering or t >= now}
-        if self.peer_in_flight:
-            self.sent.update((key, now) for key in self.peer_in_flight if key not in self.sent)
-            self.peer_in_flight = []
-
-    def in_flight(self) -> list[list[str]]:
-        """The starts sent and not confirmed yet, ``[namespec, nick]``: in the state line, for a standby."""
-        return [[namespec, nick] for namespec, nick in sorted(self.sent)]
-
-    def take_leader_state(self, state: dict[str, Any] | None) -> None:
-        """What the acting controller's last state line says is in flight (a standby reads it while
-        something happens): those starts count as sent by this controller, should it take over."""
-        if not state or not state.get("acting"):
-            return
-        for item in state.get("in_flight") or ():
-            if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(x, str) for x in item):
-                self.peer_in_flight.append((item[0], item[1]))
-
-    def _note_starts(self, requests: Sequence[Request], now: float) -> None:
-        """Remember the starts about to be sent until their instance answers again: a start sent to an
-        instance lost before it answered counts as active there (it was sent, it may run)."""
-        self.sent.update(((r.args[0], r.instance.nick), now) for r in requests
-                         if r.method == "supervisor.startProcess")
-
     def _orphans(self, status: ClusterStatus) -> dict[str, list[Orphan]]:
         """application -> its orphans, from the last answers of the lost instances (or, for a lost
         instance never seen, from the rules), the starts sent to them since, and the programs that may
         have moved onto them since their last real answer (:mod:`.desired`)."""
         found: dict[str, Orphan] = {}
-        for (namespec, nick), when in self.sent.items():
+        for (namespec, nick), when in self.starts.sent.items():
             process = status.processes.get(namespec)
             if nick in self.members.lost and process is not None and not process.running_on:
                 found[namespec] = Orphan(process, nick, (namespec, nick, when), "sent")
@@ -170,8 +144,9 @@ class Recovery:
                 if known is None or info.start > known.key[2]:   # the most recent start wins
                     found[info.namespec] = Orphan(process, nick, (info.namespec, nick, info.start))
             instance = self.instances.find(nick)
-            for process, stop, where in maybe_moved(status, nick, instance, self._candidates_of,
-                                                    self._real_answer(nick), self.evidence.loss_began(nick)):
+            moved = [] if instance is None else maybe_moved(status, nick, instance, self.board.candidates_of,
+                                                            self._real_answer(nick), self.evidence.loss_began(nick))
+            for process, stop, where in moved:
                 if process.namespec not in found:
                     found[process.namespec] = Orphan(process, nick, (process.namespec, nick, -stop), "moved")
                     self._say_once("moved", (process.namespec, nick, stop), K.DECISION, process.application_name,
@@ -196,7 +171,7 @@ class Recovery:
             for process in application.processes:
                 if process.rules.start_sequence <= 0 or process.running_on or process.rules.wait_exit:
                     continue
-                if instance in self._candidates_of(process):
+                if instance in self.board.candidates_of(process):
                     result.append(process.namespec)
         if result:
             self._say_once("derive", (nick, tuple(result)), K.DERIVE, nick, "never seen by this controller: "
@@ -239,7 +214,7 @@ class Recovery:
             return True
         return False
 
-    def _recover(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> None:
+    def recover(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> None:
         """Apply the running failure strategies to every orphan (each cycle: level-triggered), once every
         answering instance gave a real answer since the first missed poll of every lost instance."""
         if not self.members.lost:
@@ -249,7 +224,7 @@ class Recovery:
         if not self.evidence.fresh_since(answering, since):
             return  # asked again in full: decided next cycle
         for name, orphans in self._orphans(status).items():
-            if self._busy(name):
+            if self.board.busy(name):
                 for orphan in orphans:
                     self._say_once("busy", orphan.key, K.DECISION, name, f"lost {orphan.nick}: deferred until "
                                    "the current job of the application ends", orphan.process.process_name)
@@ -285,8 +260,8 @@ class Recovery:
             return
         if strongest is RFS.STOP_APPLICATION:
             if any(p.running_on for p in application.processes):
-                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [(JobStep.STOP, None)]),
-                              f"STOP_APPLICATION{cause}")
+                self.board.add_job(Job(JobKind.STOP_APPLICATION, (name,), [(JobStep.STOP, None)]),
+                                   f"STOP_APPLICATION{cause}")
             else:
                 self._say_once("stopped", keys, K.DECISION, name, f"STOP_APPLICATION{cause}: nothing of it runs")
             return
@@ -303,7 +278,7 @@ class Recovery:
                 names.append(orphan.process.process_name)
                 notes.add(note)
         if names:
-            self._add_job(Job(JobKind.RESTART_PROCESS, (name,), [(JobStep.START, {name: names})]),
+            self.board.add_job(Job(JobKind.RESTART_PROCESS, (name,), [(JobStep.START, {name: names})]),
                           f"RESTART_PROCESS{cause}{''.join(sorted(notes))}: {', '.join(names)}")
 
     def _try(self, subject: str, keys: Sequence[LossKey], now: float) -> str | None:
@@ -325,10 +300,10 @@ class Recovery:
         name = application.application_name
         steps: list[Step] = [(JobStep.STOP, None)] if any(p.running_on for p in application.processes) else []
         steps.append((JobStep.START, None))
-        self._add_job(Job(JobKind.RESTART_APPLICATION, (name,), steps), f"RESTART_APPLICATION{cause}")
+        self.board.add_job(Job(JobKind.RESTART_APPLICATION, (name,), steps), f"RESTART_APPLICATION{cause}")
 
     # ------------------------------------------------------------------ crashes on live instances
-    def _witness_crashes(self, snapshot: Snapshot, previous: dict[str, InstanceSnapshot],
+    def witness_crashes(self, snapshot: Snapshot, previous: dict[str, InstanceSnapshot],
                          status: ClusterStatus) -> None:
         """Record the processes that were active and are now FATAL / exited unexpectedly (every
         controller does, acting or not), and forget those that run again."""
@@ -349,17 +324,18 @@ class Recovery:
             if process is None or process.running_on:
                 del self.crashes[key]
 
-    def _handle_crashes(self, status: ClusterStatus, now: float) -> None:
+    def handle_crashes(self, status: ClusterStatus, now: float) -> None:
         by_app: dict[str, list[tuple[ProcessStatus, str]]] = {}
         for key in list(self.crashes):
             namespec, nick, _ = key
             process = status.processes[namespec]
-            if self._busy(process.application_name):
+            if self.board.busy(process.application_name):
                 continue  # handled once the application's job ends, if still crashed
             del self.crashes[key]
-            info = process.info_on(self.instances.find(nick))
+            instance = self.instances.find(nick)
+            info = process.info_on(instance) if instance is not None else None
             detail = f"{info.state.name} (exit {info.exitstatus})" if info else "crashed"
-            self._event(K.CRASH, process.application_name, detail, process.process_name, nick)
+            self.board.event(K.CRASH, process.application_name, detail, process.process_name, nick)
             by_app.setdefault(process.application_name, []).append((process, nick))
         for name, crashed in by_app.items():
             self._decide_crash(name, crashed, status, now)
@@ -368,7 +344,7 @@ class Recovery:
                       now: float) -> None:
         application = status.applications.get(name)
         if application is None or not application.managed:
-            self._event(K.DECISION, name, "unmanaged: nothing to do")
+            self.board.event(K.DECISION, name, "unmanaged: nothing to do")
             return
         strongest = RFS.CONTINUE
         for process, _ in crashed:
@@ -376,13 +352,13 @@ class Recovery:
             if strategy in (RFS.SHUTDOWN, RFS.RESTART):
                 self._shutdown_all(strategy, process, now)
             elif strategy in (RFS.RESTART_PROCESS, RFS.CONTINUE):
-                self._event(K.DECISION, name, f"{strategy.value}: left to Supervisor's autorestart",
+                self.board.event(K.DECISION, name, f"{strategy.value}: left to Supervisor's autorestart",
                             process.process_name)
             elif PRIORITY[strategy] > PRIORITY[strongest]:
                 strongest = strategy
         if strongest is RFS.STOP_APPLICATION:
             if any(p.running_on for p in application.processes):
-                self._add_job(Job(JobKind.STOP_APPLICATION, (name,), [(JobStep.STOP, None)]), "STOP_APPLICATION")
+                self.board.add_job(Job(JobKind.STOP_APPLICATION, (name,), [(JobStep.STOP, None)]), "STOP_APPLICATION")
         elif strongest is RFS.RESTART_APPLICATION and self._budget(name, now):
             self._restart_application(application, "")
 
@@ -390,6 +366,5 @@ class Recovery:
         if not self._budget(f"{strategy.value}:{process.namespec}", now):
             return
         method = JobStep.SHUTDOWN if strategy is RFS.SHUTDOWN else JobStep.RESTART
-        self._event(K.DECISION, process.application_name, f"{strategy.value}: {method} on every instance",
-                    process.process_name)
-        self.jobs.append(Job(JobKind(strategy.value), (process.application_name,), [(method, None)]))
+        self.board.add_job(Job(JobKind(strategy.value), (process.application_name,), [(method, None)]),
+                           f"{strategy.value}: {method} on every instance", process.process_name)

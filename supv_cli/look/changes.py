@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot, SupervisorState
 
@@ -80,7 +80,7 @@ class Change:
             details.append(self.reason)
         return text + (f" ({'; '.join(details)})" if details else "")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The ``events --json`` object (cli.md), plus ``reason`` and ``instances``."""
         return {"time": iso_time(self.time), "kind": self.kind, "instance": self.instance,
                 "application_name": self.application_name, "process_name": self.process_name,

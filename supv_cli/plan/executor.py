@@ -12,7 +12,7 @@ one command is decided in :mod:`supv_cli.plan.verdicts`.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from supv_cli.errors import SupvError
 from supv_cli.model.instances import Instance
@@ -20,7 +20,7 @@ from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
-from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, RunOptions
+from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, Runner, RunOptions
 from supv_cli.plan.stages import Action, Placement
 from supv_cli.plan.verdicts import answer_verdict, budget, start_verdict, stop_verdict
 from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy
@@ -356,10 +356,14 @@ class Run:
         return wake
 
 
-def drive(run: Run, snapshot_fn: Callable[[], Snapshot], status_fn: Callable[[Snapshot], ClusterStatus],
+#: a Run, or a chain of runs (plan/operate.py): drive() gives back what it was given
+Driven = TypeVar("Driven", bound=Runner)
+
+
+def drive(run: Driven, snapshot_fn: Callable[[], Snapshot], status_fn: Callable[[Snapshot], ClusterStatus],
           send_fn: Callable[[list[Request]], list[Any]], on_events: Callable[[list[Event]], None],
           interval: float = 0.2, clock: Callable[[], float] = time.monotonic,
-          sleep: Callable[[float], None] = time.sleep) -> Run:
+          sleep: Callable[[float], None] = time.sleep) -> Driven:
     """Run to the end: snapshot, step, send, report events, wait a little, again."""
     try:
         while not run.finished:

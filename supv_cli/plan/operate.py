@@ -5,7 +5,7 @@
 * :class:`RunChain` runs several runs one after the other as one (a stop, then a start), one report;
 * :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do;
 * :func:`conciliation_run` stops the copies of conflicting processes that the controller's conciliation
-  rule (:func:`supv_cli.controller.conciliation.victims`, the one implementation) picks.
+  rule (:func:`supv_cli.plan.conciliation.victims`, the one implementation) picks.
 
 Pure: the runs are the executor's state machines; nothing here touches the network.
 """
@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 from supv_cli.model.instances import InstanceList, resolve_identifiers
 from supv_cli.model.runs import RunKind
 from supv_cli.model.snapshot import ProcessState, Snapshot
+from supv_cli.plan.conciliation import Conciliation, victims
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import build_start_plan, select_applications
@@ -115,7 +115,7 @@ class RunChain:
                 return requests
         return []
 
-    def on_result(self, request: Request, result: Any, now: float) -> None:
+    def on_result(self, request: Request, result: object, now: float) -> None:
         for run in self.runs:
             if request.command in run.commands():
                 run.on_result(request, result, now)

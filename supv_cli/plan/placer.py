@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.model.identifiers import program_name_and_index
 from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers, unresolved_reason
-from supv_cli.model.snapshot import ProcessState, Snapshot
+from supv_cli.model.snapshot import InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.plan.placement import (
     LoadModel,
     assign_homogeneous,
@@ -69,10 +69,11 @@ class Placer:
     loads: LoadModel
     local: Instance | None = None
     #: application name -> instance (SINGLE_INSTANCE) or node (SINGLE_NODE) chosen for this run
+    #: (Any: an Instance or a node name, each read by the code of its own distribution)
     targets: dict[str, Any] = field(default_factory=dict)
     #: application name -> entirely stopped when its start was prepared (wait_exit programs run again)
     fresh: dict[str, bool] = field(default_factory=dict)
-    _by_nick: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_nick: dict[str, InstanceSnapshot] = field(default_factory=dict, init=False, repr=False, compare=False)
     _knowers: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -105,7 +106,7 @@ class Placer:
         knowers = self._knowers.get(namespec, set())
         return [i for i in candidates if i.nick in knowers]
 
-    def _snap(self, instance: Instance) -> Any:
+    def _snap(self, instance: Instance) -> InstanceSnapshot | None:
         if not self._by_nick:  # built once: placement asks for every candidate of every process
             self._by_nick = {snap.instance.nick: snap for snap in reversed(self.snapshot.instances)}
         return self._by_nick.get(instance.nick)

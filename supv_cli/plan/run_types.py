@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from supv_cli.model.instances import Instance
 from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import ProcessState
 from supv_cli.plan.stages import Placement
+
+if TYPE_CHECKING:
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.status import ClusterStatus
 
 #: default margin added to a program's startsecs before its start is failed (``--start-timeout``)
 DEFAULT_START_TIMEOUT = 10.0
@@ -57,7 +61,7 @@ class Command:
         end = self.finished if self.finished is not None else time.monotonic()
         return max(0.0, end - (self.sent if self.sent is not None else self.created))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"application_name": self.placement.application_name,
                 "process_name": self.placement.process_name, "namespec": self.placement.namespec,
                 "sequence": self.placement.sequence,
@@ -73,7 +77,7 @@ class Request:
 
     instance: Instance
     method: str
-    args: tuple[Any, ...]
+    args: tuple[Any, ...]  # Any: XML-RPC arguments, any value it marshals (names, flags, offsets)
     command: Command | None = None
 
 
@@ -92,7 +96,7 @@ class Event:
         where = f" on {self.instance}" if self.instance else ""
         return f"{self.kind:<10} {subject}{where}: {self.message}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"event": self.kind, "application_name": self.application, "process_name": self.process,
                 "instance": self.instance, "message": self.message}
 
@@ -112,3 +116,38 @@ class ApplicationJob:
     aborted: str = ""
     prepared: bool = False
     finished: bool = False
+
+
+class Runner(Protocol):
+    """What drives a run and reports it (:func:`supv_cli.plan.executor.drive`, the CLI's progress and
+    report) asks of it: :class:`~supv_cli.plan.executor.Run`, or a chain of runs seen as one
+    (:class:`~supv_cli.plan.operate.RunChain`, the stop then start of a restart)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def interrupted(self) -> bool: ...
+
+    @property
+    def jobs(self) -> Sequence[ApplicationJob]: ...
+
+    def step(self, snapshot: Snapshot, status: ClusterStatus, now: float,
+             other_pending: dict[str, int] | None = None) -> list[Request]: ...
+
+    def on_result(self, request: Request, result: object, now: float) -> None: ...
+
+    def drain_events(self) -> list[Event]: ...
+
+    def next_wakeup(self, now: float, interval: float) -> float: ...
+
+    def interrupt(self, now: float) -> None: ...
+
+    def commands(self) -> list[Command]: ...
+
+    def failed(self) -> bool: ...
+
+    def report(self) -> list[dict[str, Any]]: ...  # Any: as Run.report, JSON rows read back by the views

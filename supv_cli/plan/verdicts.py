@@ -7,8 +7,6 @@ for wait_exit programs; timeouts per decisions.md). ``None`` means "not over yet
 
 from __future__ import annotations
 
-from typing import Any
-
 from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import Faults, ProcessInfo, ProcessState
 from supv_cli.plan.run_types import Command, RunOptions
@@ -31,7 +29,7 @@ def budget(placement: Placement, kind: RunKind, options: RunOptions) -> float:
     return placement.startsecs + options.start_timeout
 
 
-def answer_verdict(command: Command, result: Any) -> Verdict | None:
+def answer_verdict(command: Command, result: object) -> Verdict | None:
     """What the answer to a start / stop request (True, or a CallError) means: None when the request
     was taken (the command now waits for the process state), else how the command ends."""
     code = getattr(result, "fault_code", None)

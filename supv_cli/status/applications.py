@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from supv_cli.model.snapshot import ProcessState
 from supv_cli.rules.model import ApplicationRules
@@ -122,7 +122,7 @@ class ApplicationStatus:
         """What ``application-info --check`` wants of a managed application: RUNNING, no major failure."""
         return self.state == ApplicationState.RUNNING and not self.major_failure
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The ``application-info --json`` object (cli.md)."""
         return {
             "application_name": self.application_name,

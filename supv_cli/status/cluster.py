@@ -8,7 +8,7 @@ failures (:mod:`.applications`) and sums the instance and node loads (:mod:`.loa
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from supv_cli.model.instances import Instance
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot
@@ -16,6 +16,9 @@ from supv_cli.rules.model import ApplicationRules, ProcessRules
 from supv_cli.status.applications import ApplicationStatus, application_status
 from supv_cli.status.loads import loads
 from supv_cli.status.processes import ProcessStatus, synthesize
+
+if TYPE_CHECKING:
+    from supv_cli.rules import Rules
 
 __all__ = ["ClusterStatus", "evaluate"]
 
@@ -57,7 +60,7 @@ class ClusterStatus:
         return [f"{app.application_name}: {note}" for app in self.applications.values() for note in app.notes]
 
 
-def evaluate(rules: Any, snapshot: Snapshot, lost: frozenset[str] = frozenset()) -> ClusterStatus:
+def evaluate(rules: Rules | None, snapshot: Snapshot, lost: frozenset[str] = frozenset()) -> ClusterStatus:
     """The status of the whole cluster from ``snapshot`` (``rules``: a Rules object, or None to make
     every application unmanaged). ``lost``: nicks of instances to treat as lost (see module doc).
 

@@ -16,7 +16,7 @@ instance it lost: what ran there and runs nowhere else is FATAL with the reason
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Sequence
 
 from supv_cli.model.instances import Instance
 from supv_cli.model.snapshot import ACTIVE_STATES, RUNNING_STATES, STOPPED_STATES, ProcessInfo, ProcessState
@@ -90,7 +90,7 @@ class ProcessStatus:
                 return info
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The ``sstatus --json`` object: Supvisors' ``get_process_info`` keys (identifiers are the
         instances' nicks), plus the reason, the conflict flag and the state on every instance."""
         return {
