@@ -31,7 +31,8 @@ from supv_cli.cluster import SAMPLER_PROGRAM
 from supv_cli.cluster.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.session import ClusterSession, InstanceClient
+    from supv_cli.cluster.fanout import InstanceClient
+    from supv_cli.cluster.session import ClusterSession
 
 __all__ = ["SAMPLER_PROGRAM", "HostSample", "ProcessSample", "Sample", "SamplerReport", "StatsReader",
            "decode", "encode", "last_sample", "sampler_info"]

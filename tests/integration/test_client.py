@@ -11,11 +11,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from supv_cli.cluster.client import CallError, call, multicall_many, run_on, take_snapshot
+from supv_cli.cluster.client import CallError
 from supv_cli.cluster.instances import InstanceList, parse_instance
 from supv_cli.cluster.snapshot import Faults, ProcessState, Unreachable
 from supv_cli.errors import ExitCode
 from tests.conftest import SupervisordFactory
+from tests.support.calls import call, multicall_many, run_on, take_snapshot
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 
 from supv_cli.cluster import pipeline
 from supv_cli.cluster.client import RPC_PATH, CallError
+from supv_cli.cluster.fanout import InstanceClient
 from supv_cli.cluster.instances import parse_instance
-from supv_cli.cluster.session import InstanceClient
 from supv_cli.cluster.snapshot import Unreachable
 
 _STATE = (b"<?xml version='1.0'?>\n<methodResponse><params><param><value><struct>"
