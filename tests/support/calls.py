@@ -16,7 +16,7 @@ from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT
 
-__all__ = ["call", "multicall_many", "run_on", "session_of", "take_snapshot"]
+__all__ = ["call", "close", "multicall_many", "run_on", "session_of", "take_snapshot"]
 
 
 def session_of(instances: Iterable[Instance], timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
