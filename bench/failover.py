@@ -40,11 +40,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from supv_cli.cluster.client import take_snapshot  # noqa: E402
 from supv_cli.cluster.session import ClusterSession  # noqa: E402
 from supv_cli.cluster.settings import ClusterSettings  # noqa: E402
 from supv_cli.model.instances import InstanceList  # noqa: E402
 from supv_cli.model.snapshot import ProcessState, Snapshot  # noqa: E402
+from tests.support.calls import take_snapshot  # noqa: E402
 from tests.support.scenario3 import SERVERS, Scenario3, prepare  # noqa: E402
 
 SRV = "scen3_srv"

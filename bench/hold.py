@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from supv_cli.cluster.client import take_snapshot  # noqa: E402
 from supv_cli.model.instances import InstanceList  # noqa: E402
 from supv_cli.model.snapshot import ProcessState  # noqa: E402
+from tests.support.calls import take_snapshot  # noqa: E402
 from tests.support.supervisord import Supervisord  # noqa: E402
 
 STAND_IN = {"command": "sleep 100000", "startsecs": 0, "autostart": True, "stopwaitsecs": 3}

@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from failover import wait_settled  # noqa: E402
 
-from supv_cli.cluster.client import take_snapshot  # noqa: E402
 from supv_cli.model.instances import InstanceList  # noqa: E402
 from supv_cli.model.snapshot import ProcessState  # noqa: E402
+from tests.support.calls import take_snapshot  # noqa: E402
 from tests.support.scenario3 import Scenario3, prepare, supv_env  # noqa: E402
 from tests.support.supervisord import Supervisord, stop_all  # noqa: E402
 

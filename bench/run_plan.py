@@ -97,11 +97,11 @@ def synthetic(workdir: Path, repeat: int) -> tuple[float, float, float]:
 def scenario_ideal(scenario: Scenario3) -> float:
     """Data-bus startsecs + the longest startsecs of each stage that waits for RUNNING (the check
     programs, wait_exit with startsecs 0, are taken as instantaneous once the bus runs)."""
-    from supv_cli.cluster.client import take_snapshot
     from supv_cli.model.instances import InstanceList
     from supv_cli.plan.planner import build_start_plan
     from supv_cli.rules import load_rules
     from supv_cli.status import evaluate
+    from tests.support.calls import take_snapshot
 
     instances = InstanceList.parse(scenario.instance_list.split())
     rules, _ = load_rules([scenario.rules], instances)

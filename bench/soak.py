@@ -50,8 +50,8 @@ from bench.failover import (  # noqa: E402
     placement,
     wait_settled,
 )
-from supv_cli.cluster.client import take_snapshot  # noqa: E402
 from supv_cli.model.snapshot import ProcessState  # noqa: E402
+from tests.support.calls import take_snapshot  # noqa: E402
 from tests.support.scenario3 import CONSOLES, SERVERS, Scenario3, prepare  # noqa: E402
 
 RSS_LIMIT = 0.10

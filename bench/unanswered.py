@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import failover  # noqa: E402  (bench/failover.py: the Scenario 3 controller helpers)
 
-from supv_cli.cluster.client import take_snapshot  # noqa: E402
+from tests.support.calls import take_snapshot  # noqa: E402
 from tests.support.scenario3 import SERVERS, Scenario3, prepare, supv_env  # noqa: E402
 
 SUPV = [sys.executable, "-m", "supv_cli"]

@@ -57,9 +57,11 @@ def local_status(app: App, namespecs: tuple[str, ...], local: str | None) -> Non
     if instance is None:
         raise UsageError("no local instance: give --local NICK, or run supv under supervisord "
                          "(SUPERVISOR_SERVER_URL names one of the instances)")
+    (answers,) = app.session.ask([(instance, [("supervisor.getState", ()), ("supervisor.getAllProcessInfo", ())])])
     try:
-        snap = instance_snapshot(instance, app.session.client(instance).multicall(
-            [("supervisor.getState", ()), ("supervisor.getAllProcessInfo", ())]))
+        if isinstance(answers, CallError):
+            raise answers
+        snap = instance_snapshot(instance, answers)
     except CallError as error:
         raise ClusterError(f"{instance.nick} did not answer: {error.reason}") from None
     # the one grammar (supv_cli/selection.py) over what this instance has: hints and exit 2 as everywhere

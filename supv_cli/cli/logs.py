@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import click
 
@@ -17,9 +17,7 @@ from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.look.follow import Ask
     from supv_cli.look.logtail import Item
-    from supv_cli.model.snapshot import Snapshot
     from supv_cli.selection import Selection
 
 
@@ -52,26 +50,6 @@ def unknown_names_error(selection: Selection) -> SupvError | None:
     error: SupvError = (ClusterError if selection.exit_code is ExitCode.UNREACHABLE else UsageError)(lines[0])
     error.errors = lines  # type: ignore[attr-defined]  # report_error prints each line
     return error
-
-
-def ask_all(app: App, snapshot: Snapshot, asks: Sequence[Ask]) -> list[Any]:
-    """Make the calls of ``asks`` through the session: one ``system.multicall`` per instance, all
-    instances at once. One entry per ask: its results, or the error that made its instance fail."""
-    by_nick: dict[str, list[int]] = {}
-    for index, ask in enumerate(asks):
-        by_nick.setdefault(ask.source.nick, []).append(index)
-    instances = {snap.instance.nick: snap.instance for snap in snapshot.instances}
-    calls = {nick: [call for index in indexes for call in asks[index].calls] for nick, indexes in by_nick.items()}
-    answers = app.session.each([instances[nick] for nick in by_nick],
-                               lambda client: client.multicall(calls[client.instance.nick]))
-    results: list[Any] = [None] * len(asks)
-    for indexes, answer in zip(by_nick.values(), answers):
-        position = 0
-        for index in indexes:
-            width = len(asks[index].calls)
-            results[index] = answer if isinstance(answer, BaseException) else answer[position:position + width]
-            position += width
-    return results
 
 
 @click.command("logs", context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,7 +119,9 @@ process that never started since its supervisord started (no log yet).
         started = time.monotonic()
         asks, items = follower.plan(snapshot, probe_sizes=follow)
         emit(items, app.fmt, app.terminal)
-        for ask, results in zip(asks, ask_all(app, snapshot, asks)):
+        instance_of = {snap.instance.nick: snap.instance for snap in snapshot.instances}
+        answers = app.session.ask([(instance_of[ask.source.nick], ask.calls) for ask in asks])
+        for ask, results in zip(asks, answers):
             if isinstance(results, BaseException) and ask.purpose == "read":
                 failed_instances.add(ask.source.nick)
             emit(follower.take(ask, results), app.fmt, app.terminal)

@@ -18,10 +18,14 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
 
 
+#: timeout of one XML-RPC call in --watch mode (and the views that poll like it) when --timeout is not
+#: given: a hung instance must not slow the cycle down much more than the cycle itself
+WATCH_TIMEOUT = 1.0
+
+
 def use_watch_timeout(app: App) -> None:
     """Give the session the controller's call timeout (1 s) unless ``--timeout`` says otherwise; before
     the session is made."""
-    from supv_cli.cli.watch import WATCH_TIMEOUT
     from supv_cli.cluster.settings import ClusterOptions
 
     cluster = app.cluster or ClusterOptions()

@@ -17,9 +17,6 @@ from supv_cli.errors import CommandFailed, ExitCode
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
 
-#: timeout of one XML-RPC call in --watch mode when --timeout is not given: a hung instance must not
-#: slow the cycle down much more than the cycle itself
-WATCH_TIMEOUT = 1.0
 #: seconds between two "alive" lines in the controller's log (and state lines on stdout)
 HEARTBEAT = 60.0
 
@@ -80,6 +77,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.cli.actions import local_instance
     from supv_cli.cli.output import silence_stdout, stdout_gone
     from supv_cli.cli.polling import use_watch_timeout
+    from supv_cli.cluster import state_line
     from supv_cli.controller.core import Controller
     from supv_cli.controller.events import EventKind
     from supv_cli.controller.loop import GracefulStop, Stopped, watch
@@ -144,8 +142,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         if (state != last_state[0] or beat) and output.stdout_open:  # one line each time what it knows changes
             last_state[0] = state
             try:
-                click.echo(json.dumps({"time": stamp(), "controller": local.nick if local else None,
-                                       "cycles": cycles[0], **known}))
+                click.echo(state_line.encode(stamp(), local.nick if local else None, cycles[0], known))
                 sys.stdout.flush()
             except (OSError, ValueError) as error:  # EPIPE, or a closed file
                 stdout_closed(getattr(error, "strerror", None) or str(error) or type(error).__name__)

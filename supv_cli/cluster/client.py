@@ -1,8 +1,10 @@
-"""The XML-RPC client of supv: calls, failure classification, fan-out and snapshots.
+"""The low-level XML-RPC client of supv: calls through a proxy, failure classification, fan-out and
+the snapshot of one instance from its answers.
 
 With ``supv_cli.cluster.transport`` (a transport with a real per-call deadline, over
 ``http://host:port`` or ``unix:///path.sock``, with HTTP basic auth), this is the only code that talks
-to supervisord.
+to supervisord; it is used through the session of a command (``cluster/session.py``, which keeps one
+proxy per instance, see ``cluster/fanout.py``), never on its own.
 
 A fan-out over many instances runs in a bounded pool of daemon threads and waits for them with a
 deadline, so a dead or hung (SIGSTOPped) instance never delays a command beyond ``--timeout``: the
@@ -22,7 +24,7 @@ import sys
 import threading
 import time
 import xmlrpc.client
-from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
 from supv_cli.cluster import workers
@@ -34,15 +36,14 @@ from supv_cli.model.snapshot import (
     InstanceSnapshot,
     ProcessInfo,
     ProcessState,
-    Snapshot,
     SupervisorState,
     Unreachable,
 )
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "NOT_ASKED", "SNAPSHOT_CALLS", "CallError", "as_result", "call", "call_on", "classify",
-    "credentials", "fan_out", "instance_label", "instance_snapshot", "make_proxy", "multicall_many",
-    "multicall_on", "run_on", "take_snapshot", "unreachable_snapshot", "with_elapsed",
+    "DEFAULT_TIMEOUT", "NOT_ASKED", "SNAPSHOT_CALLS", "CallError", "as_result", "call_on", "classify",
+    "credentials", "fan_out", "instance_label", "instance_snapshot", "make_proxy", "multicall_on",
+    "unreachable_snapshot", "with_elapsed",
 ]
 #: default bound of concurrent connections of a fan-out
 DEFAULT_MAX_WORKERS = 32
@@ -54,7 +55,7 @@ RPC_PATH = "/RPC2"
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: ``(method, params)`` pairs, as given to :func:`run_on`
+#: ``(method, params)`` pairs, as given to :func:`multicall_on`
 Calls = Sequence[Tuple[str, Sequence[Any]]]
 
 
@@ -152,35 +153,10 @@ def auth_failure(instance: Instance) -> str:
             "SUPV_USERNAME/SUPV_PASSWORD or username and password in the inventory")
 
 
-def call(instance: Instance, method: str, *args: Any, timeout: float = DEFAULT_TIMEOUT,
-         username: str | None = None, password: str | None = None) -> Any:
-    """Call one XML-RPC ``method`` on ``instance``; raise :class:`CallError` on any failure."""
-    proxy = make_proxy(instance, timeout, username, password)
-    try:
-        return call_on(proxy, instance, method, *args, timeout=timeout)
-    finally:
-        proxy("close")()  # a one-off call: its connection is not kept
-
-
-def run_on(instance: Instance, calls: Calls, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
-           password: str | None = None) -> list[Any]:
-    """Run ``calls`` (``(method, params)`` pairs) in one ``system.multicall`` round trip.
-
-    Returns one item per call: its result, or a :class:`CallError` (kind FAULT, with ``fault_code``)
-    for a call Supervisor refused, e.g. ``startProcess`` on a process ALREADY_STARTED. Raises
-    :class:`CallError` when the instance itself could not be reached. Actions should not block
-    supervisord: pass ``wait=False`` to ``startProcess`` / ``stopProcess`` and poll snapshots.
-    """
-    proxy = make_proxy(instance, timeout, username, password)
-    try:
-        return multicall_on(proxy, instance, calls, timeout)
-    finally:
-        proxy("close")()
-
-
 def call_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, method: str, *args: Any,
             timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """:func:`call` through an existing proxy (a session keeps one per instance)."""
+    """Call one XML-RPC ``method`` on ``instance`` through ``proxy`` (a session keeps one per instance);
+    raise :class:`CallError` on any failure."""
     try:
         return getattr(proxy, method)(*args)
     except Exception as error:
@@ -189,7 +165,13 @@ def call_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, method: str, *
 
 def multicall_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, calls: Calls,
                  timeout: float = DEFAULT_TIMEOUT) -> list[Any]:
-    """:func:`run_on` through an existing proxy."""
+    """Run ``calls`` (``(method, params)`` pairs) in one ``system.multicall`` round trip through ``proxy``.
+
+    Returns one item per call: its result, or a :class:`CallError` (kind FAULT, with ``fault_code``)
+    for a call Supervisor refused, e.g. ``startProcess`` on a process ALREADY_STARTED. Raises
+    :class:`CallError` when the instance itself could not be reached. Actions should not block
+    supervisord: pass ``wait=False`` to ``startProcess`` / ``stopProcess`` and poll snapshots.
+    """
     request = [{"methodName": method, "params": list(params)} for method, params in calls]
     results = call_on(proxy, instance, "system.multicall", request, timeout=timeout)
     if not isinstance(results, list) or len(results) != len(request):
@@ -280,19 +262,6 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
                 for index, result in enumerate(results)]
 
 
-def multicall_many(instances: Sequence[Instance], calls: Calls, timeout: float = DEFAULT_TIMEOUT,
-                   username: str | None = None, password: str | None = None,
-                   max_workers: int = DEFAULT_MAX_WORKERS) -> list[list[Any] | CallError]:
-    """:func:`run_on` the same ``calls`` on every instance concurrently; one entry per instance, in
-    order: the list of results, or the :class:`CallError` that made the instance fail."""
-
-    def one(instance: Instance) -> list[Any]:
-        return run_on(instance, calls, timeout, username, password)
-
-    answers = fan_out(one, instances, timeout, max_workers)
-    return [as_result(instance, answer, timeout) for instance, answer in zip(instances, answers)]
-
-
 def as_result(instance: Instance, answer: Any, timeout: float) -> Any:
     """What a fan-out gave for one instance, failures as :class:`CallError` (None is a timeout)."""
     if answer is None:
@@ -310,40 +279,6 @@ SNAPSHOT_CALLS: tuple[tuple[str, tuple[Any, ...]], ...] = (
     ("supervisor.getAllProcessInfo", ()),
     ("supervisor.getAllConfigInfo", ()),
 )
-
-
-def take_snapshot(instances: Iterable[Instance], timeout: float = DEFAULT_TIMEOUT,
-                  username: str | None = None, password: str | None = None,
-                  max_workers: int = DEFAULT_MAX_WORKERS, with_config: bool = True) -> Snapshot:
-    """Ask every instance, concurrently, for its state, processes and their configuration.
-
-    One ``system.multicall`` per instance. ``with_config=False`` leaves out getAllConfigInfo (the
-    largest answer, two thirds of the bytes and of the parsing): the status views only need the
-    ``expected_exit`` of EXITED processes, which ``spawnerr`` gives (see ProcessInfo.expected_exit).
-    Returns within ``timeout`` (+ a fraction of a second) whatever the instances do; an instance that
-    fails is in the snapshot as UNREACHABLE with its ``error_kind`` and ``reason``.
-    """
-    ordered = list(instances)
-    taken_at = time.time()
-    calls = SNAPSHOT_CALLS if with_config else SNAPSHOT_CALLS[:2]
-
-    def one(instance: Instance) -> InstanceSnapshot:
-        started = time.monotonic()
-        try:
-            answers = run_on(instance, calls, timeout, username, password)
-            snap = instance_snapshot(instance, answers)
-        except Exception as error:
-            snap = unreachable_snapshot(classify(instance, error, timeout))
-        return with_elapsed(snap, time.monotonic() - started)
-
-    answers = fan_out(one, ordered, timeout, max_workers)
-    snaps = []
-    for instance, answer in zip(ordered, answers):
-        if isinstance(answer, InstanceSnapshot):
-            snaps.append(answer)
-        else:
-            snaps.append(with_elapsed(unreachable_snapshot(as_result(instance, answer, timeout)), timeout))
-    return Snapshot(instances=tuple(snaps), taken_at=taken_at)
 
 
 def with_elapsed(snap: InstanceSnapshot, elapsed: float) -> InstanceSnapshot:

@@ -52,7 +52,7 @@ from supv_cli.cluster.client import NOT_ASKED, SNAPSHOT_CALLS, CallError, instan
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.session import ClusterSession, InstanceClient
+    from supv_cli.cluster.fanout import Fanout, InstanceClient
 
 __all__ = ["CONFIG_MAX_AGE", "NOT_ASKED_YET", "Poller", "same_answers"]
 
@@ -113,7 +113,7 @@ class Poller:
     """Snapshots through a :class:`~supv_cli.cluster.session.ClusterSession`, at a chosen cost per
     instance (see the module doc)."""
 
-    def __init__(self, session: ClusterSession, config_max_age: float = CONFIG_MAX_AGE,
+    def __init__(self, session: Fanout, config_max_age: float = CONFIG_MAX_AGE,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.session = session
         self.config_max_age = config_max_age

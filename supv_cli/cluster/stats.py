@@ -31,7 +31,7 @@ from supv_cli.cluster import SAMPLER_PROGRAM
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
 
 if TYPE_CHECKING:
-    from supv_cli.cluster.session import ClusterSession, InstanceClient
+    from supv_cli.cluster.fanout import Fanout, InstanceClient
 
 __all__ = ["SAMPLER_PROGRAM", "HostSample", "ProcessSample", "Sample", "SamplerReport", "StatsReader",
            "decode", "encode", "last_sample", "sampler_info"]
@@ -187,7 +187,7 @@ class _Log:
 class StatsReader:
     """The samplers' last samples, read through a session (incremental: see the module doc)."""
 
-    def __init__(self, session: ClusterSession, program: str = SAMPLER_PROGRAM, tail_bytes: int = TAIL_BYTES,
+    def __init__(self, session: Fanout, program: str = SAMPLER_PROGRAM, tail_bytes: int = TAIL_BYTES,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.session = session
         self.clock = clock

@@ -1,7 +1,7 @@
 """Snapshots: what every instance answered at one moment. Pure data, no network here.
 
-A Snapshot is built by ``ClusterSession.snapshot`` or ``client.take_snapshot`` (one ``system.multicall`` per
-instance) and consumed by the pure ``status`` and ``plan`` modules.
+A Snapshot is built by ``ClusterSession.snapshot`` (one ``system.multicall`` per instance, or the cheaper
+polls of ``cluster/polling.py``) and consumed by the pure ``status`` and ``plan`` modules.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class ProcessInfo:
     stopwaitsecs: int = 10
     exitcodes: tuple[int, ...] = (0,)
     autostart: bool = True
-    #: False when the snapshot was taken without getAllConfigInfo (``take_snapshot(with_config=False)``):
+    #: False when the snapshot was taken without getAllConfigInfo (``session.snapshot(with_config=False)``):
     #: the four fields above are then Supervisor's defaults, not the program's
     config_known: bool = True
 

@@ -11,11 +11,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from supv_cli.cluster.client import CallError, call, multicall_many, run_on, take_snapshot
+from supv_cli.cluster.client import CallError
 from supv_cli.errors import ExitCode
 from supv_cli.model.instances import InstanceList, parse_instance
 from supv_cli.model.snapshot import Faults, ProcessState, Unreachable
 from tests.conftest import SupervisordFactory
+from tests.support.calls import call, multicall_many, run_on, take_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -279,3 +280,31 @@ def test_multicall_many(supervisord: SupervisordFactory) -> None:
     results = multicall_many(instances, [("supervisor.getIdentification", ())], timeout=5.0)
     assert results[0] == ["one"] and results[2] == ["two"]
     assert isinstance(results[1], CallError) and results[1].kind is Unreachable.REFUSED
+
+
+def test_session_ask_groups_the_calls_of_an_instance_in_one_multicall(supervisord: SupervisordFactory) -> None:
+    """``ClusterSession.ask`` (what ``supv logs`` asks through): the groups of one instance in one
+    ``system.multicall``, each group given its own results in order, an instance's failure to each of its
+    groups, a refused call as a FAULT in its place."""
+    from tests.support.calls import close, session_of
+
+    one = supervisord(nick="one", programs=PROGRAMS)
+    dead = supervisord(nick="dead")
+    dead.kill9()
+    instances = InstanceList.parse([one.spec, dead.spec])
+    session = session_of(instances, timeout=5.0)
+    try:
+        answers = session.ask([
+            (instances[0], [("supervisor.getIdentification", ()), ("supervisor.getState", ())]),
+            (instances[1], [("supervisor.getIdentification", ())]),
+            (instances[0], []),
+            (instances[0], [("supervisor.getProcessInfo", ("no_such_process",)), ("system.listMethods", ())]),
+        ])
+    finally:
+        close(session)
+    first, lost, empty, last = answers
+    assert first[0] == "one" and first[1]["statename"] == "RUNNING"
+    assert isinstance(lost, CallError) and lost.kind is Unreachable.REFUSED
+    assert empty == []
+    assert isinstance(last[0], CallError) and last[0].fault_code == Faults.BAD_NAME
+    assert "supervisor.getState" in last[1]

@@ -26,11 +26,11 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 
-from supv_cli.cluster.client import take_snapshot
 from supv_cli.model.instances import InstanceList
 from supv_cli.model.snapshot import ProcessState
 from tests.conftest import SupervisordFactory
 from tests.support import waiting
+from tests.support.calls import take_snapshot
 from tests.support.cli import run_supv
 from tests.support.scenario3 import SERVERS, Scenario3, ScenarioSupervisord, prepare, supv_env
 from tests.support.supervisord import Supervisord

@@ -12,10 +12,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from supv_cli.cluster.client import take_snapshot
 from supv_cli.cluster.settings import ClusterOptions, resolve_settings
 from supv_cli.model.instances import InstanceList
 from tests.conftest import SupervisordFactory
+from tests.support.calls import take_snapshot
 from tests.support.cli import run_supv
 from tests.support.scenario3 import CONSOLES, SERVERS, SOURCE, Scenario3, prepare, supv_env
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from supv_cli.cluster.client import take_snapshot
 from supv_cli.model.instances import InstanceList
 from supv_cli.model.snapshot import ProcessState
 from tests.conftest import SupervisordFactory
+from tests.support.calls import take_snapshot
 from tests.support.cli import run_supv
 from tests.support.scenario3 import ROOT
 from tests.support.waiting import wait_for

@@ -19,10 +19,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from supv_cli.cluster.client import take_snapshot
 from supv_cli.model.instances import InstanceList
 from supv_cli.model.snapshot import ProcessInfo
 from tests.conftest import SupervisordFactory
+from tests.support.calls import take_snapshot
 from tests.support.cli import run_supv
 from tests.support.scenario3 import CONSOLES, SERVERS, Scenario3, prepare
 from tests.support.supervisord import Supervisord

@@ -173,7 +173,7 @@ def test_a_later_command_keeps_the_last_known_state_a_controller_kept(supervisor
     import shlex
     import sys
 
-    from supv_cli.cluster.session import last_state_line
+    from supv_cli.cluster.state_line import last_in as last_state_line
     from tests.support.scenario3 import ROOT
     from tests.support.waiting import wait_for
 

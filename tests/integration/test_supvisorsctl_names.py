@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from supv_cli.cluster.client import take_snapshot
 from supv_cli.model.instances import InstanceList
 from supv_cli.model.snapshot import ProcessState
+from tests.support.calls import take_snapshot
 from tests.support.cli import run_supv
 from tests.support.inventory_cluster import InventoryCluster, sleeper
 from tests.support.supervisord import Supervisord

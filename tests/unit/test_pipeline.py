@@ -14,7 +14,7 @@ import pytest
 
 from supv_cli.cluster import pipeline
 from supv_cli.cluster.client import RPC_PATH, CallError
-from supv_cli.cluster.session import InstanceClient
+from supv_cli.cluster.fanout import InstanceClient
 from supv_cli.model.instances import parse_instance
 from supv_cli.model.snapshot import Unreachable
 

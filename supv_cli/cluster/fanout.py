@@ -1,0 +1,273 @@
+"""The fan-out of a session: one client per instance, every call within its deadline, and the health of
+each instance that every call consults.
+
+:class:`Fanout` is what :class:`~supv_cli.cluster.session.ClusterSession` is built on (the session adds
+what a command asks: snapshots, calls, requests, controller state lines) and all that the poller
+(``cluster/polling.py``) and the statistics reader (``cluster/stats.py``) need of it: the instances, the
+client of each (:class:`InstanceClient`, kept for the session's life so that persistent connections of
+the transport are reused from one poll to the next) and :meth:`Fanout.each`. An instance that ran into
+the timeout is not waited for again (see ``cluster/health.py``). Low-level calls and fault
+classification stay in ``cluster/client.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Sequence, TypeVar
+
+from supv_cli.cluster import pipeline
+from supv_cli.cluster.client import (
+    DEFAULT_MAX_WORKERS,
+    NOT_ASKED,
+    RPC_PATH,
+    CallError,
+    Calls,
+    as_result,
+    call_on,
+    classify,
+    fan_out,
+    make_proxy,
+    multicall_on,
+)
+from supv_cli.cluster.health import HealthBoard, InstanceHealth
+from supv_cli.cluster.transport import MAX_ANSWER
+from supv_cli.model.instances import Instance, InstanceList
+from supv_cli.model.snapshot import InstanceSnapshot, Unreachable
+
+__all__ = ["Fanout", "InstanceClient"]
+
+R = TypeVar("R")
+
+
+class InstanceClient:
+    """The one proxy of a session to one instance; calls to it are serialized (a transport keeping its
+    connection open is not thread safe)."""
+
+    def __init__(self, instance: Instance, timeout: float, username: str | None, password: str | None,
+                 max_answer: int = MAX_ANSWER) -> None:
+        self.instance = instance
+        self.timeout = timeout
+        self._proxy = make_proxy(instance, timeout, username, password, max_answer)
+        self._lock = threading.Lock()
+
+    def _locked(self, func: Callable[[], R]) -> R:
+        # a call abandoned by an earlier fan-out may still hold the proxy: wait for it at most a timeout
+        if not self._lock.acquire(timeout=self.timeout):
+            raise CallError(self.instance, Unreachable.TIMEOUT,
+                            f"timeout (an earlier call got no answer within {self.timeout:g}s)")
+        try:
+            return func()
+        finally:
+            self._lock.release()
+
+    def call(self, method: str, *args: Any) -> Any:
+        """One XML-RPC call; :class:`CallError` on any failure."""
+        return self._locked(lambda: call_on(self._proxy, self.instance, method, *args, timeout=self.timeout))
+
+    def call_unless(self, digest: bytes | None, method: str, *args: Any) -> tuple[Any, bytes | None]:
+        """One call, and the digest of its answer (``cluster/answers.py``): when that digest is ``digest``
+        (the answer is the one the caller already has, but for the clock), the answer is not parsed and
+        :data:`~supv_cli.cluster.answers.UNCHANGED` is given instead."""
+
+        def run() -> tuple[Any, bytes | None]:
+            transport: Any = self._proxy("transport")
+            transport.digesting, transport.expect, transport.digest = True, digest, None
+            try:
+                result = call_on(self._proxy, self.instance, method, *args, timeout=self.timeout)
+                return result, transport.digest
+            finally:
+                transport.digesting, transport.expect = False, None
+
+        return self._locked(run)
+
+    def hold(self) -> bool:
+        """Take the client for a pipelined request without waiting (False: a call holds it)."""
+        return self._lock.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    @property
+    def transport(self) -> Any:
+        return self._proxy("transport")
+
+    @property
+    def connections(self) -> int:
+        """Connections opened so far to the instance: one more means the previous one was closed
+        (supervisord restarted, or a call failed); see ``cluster/polling.py``."""
+        transport: Any = self._proxy("transport")
+        return int(transport.connections)
+
+    def peer_closed(self) -> bool | None:
+        """Whether supervisord closed the kept connection (see ``TimeoutTransport.peer_closed``); None
+        when there is none, or when a call holds it."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            transport: Any = self._proxy("transport")
+            return transport.peer_closed()
+        finally:
+            self._lock.release()
+
+    def multicall(self, calls: Calls) -> list[Any]:
+        """``calls`` in one ``system.multicall`` (see ``client.multicall_on``)."""
+        return self._locked(lambda: multicall_on(self._proxy, self.instance, calls, self.timeout))
+
+
+
+class Fanout:
+    """Calls to every instance of ``instances`` with deadlines and health: one :class:`InstanceClient`
+    each, made on first use with the credentials given (an instance's own win, see ``client.make_proxy``)."""
+
+    def __init__(self, instances: InstanceList, timeout: float, username: str | None = None,
+                 password: str | None = None, max_answer: int = MAX_ANSWER,
+                 max_workers: int = DEFAULT_MAX_WORKERS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.instances = instances
+        self.timeout = timeout
+        self.max_workers = max_workers
+        self.clock = clock
+        self.health = HealthBoard(instances)
+        self._credentials = (username, password)
+        self._max_answer = max_answer
+        self._clients: dict[str, InstanceClient] = {}
+        self._clients_lock = threading.Lock()
+
+    def client(self, instance: Instance) -> InstanceClient:
+        """The client of ``instance``, created on first use and kept for the session's life."""
+        with self._clients_lock:
+            client = self._clients.get(instance.nick)
+            if client is None:
+                username, password = self._credentials
+                client = InstanceClient(instance, self.timeout, username, password, self._max_answer)
+                self._clients[instance.nick] = client
+            return client
+
+    def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
+             ask_all: bool = False, keep_unasked: bool = False, max_workers: int | None = None,
+             first: Callable[[InstanceClient], str | None] | None = None) -> list[R | CallError]:
+        """``work`` on every instance concurrently, each within the timeout from when it is asked (see
+        ``client.fan_out``); one entry per instance: what ``work`` returned or the :class:`CallError` it
+        failed with. An unresponsive instance is not asked (its entry fails at once) and a background
+        probe watches for its return, unless ``ask_all``; one that is not a supervisord is not asked during
+        its back-off (health.py). An instance no worker could ask in time (every one held by hung
+        instances) fails as a timeout, or with ``keep_unasked`` has
+        :data:`~supv_cli.cluster.client.NOT_ASKED` as its entry: nothing was asked, nothing is recorded.
+
+        ``first(client)`` names the method (without arguments) that ``work`` calls first on ``client``,
+        or None: those requests are sent at once from this thread over the kept connections and their
+        answers read as they come (``cluster/pipeline.py``), ``work`` then running here on each, its
+        first call answered already; the others go to worker threads meanwhile."""
+        entries: list[Any] = [None] * len(instances)
+        asked: list[int] = []
+        now = self.clock()
+        for index, instance in enumerate(instances):
+            health = self.health[instance]
+            with self.health.lock:
+                backed_off = health.backed_off(now)  # not a supervisord: asked again later (health.py)
+                skip = backed_off or (health.unresponsive and not ask_all)
+            if skip:
+                # the reason it had: the user was told once, and this is not a new failure
+                entries[index] = CallError(instance, health.kind or Unreachable.TIMEOUT, health.reason)
+                if not backed_off:
+                    self._probe(health)
+            else:
+                asked.append(index)
+
+        def timed(index: int) -> tuple[float, Any]:
+            started = self.clock()
+            try:
+                result: Any = work(self.client(instances[index]))
+            except Exception as error:
+                result = classify(instances[index], error, self.timeout)
+            return self.clock() - started, result
+
+        batched, sent = self._pipeline(instances, asked, first)
+        rest = [index for index in asked if index not in batched]
+        answers = fan_out(timed, rest, self.timeout, max_workers or self.max_workers,
+                          NOT_ASKED if keep_unasked else None)
+        if sent:
+            answers = list(answers)
+            try:
+                pipeline.collect(sent)
+            finally:
+                for index in batched:
+                    self.client(instances[index]).release()
+            for index, pending in zip(batched, sent):
+                elapsed, result = timed(index)
+                # taken by ``work``'s first call; never left for a later call (it would be stale)
+                self.client(instances[index]).transport.prefetched = None
+                answers.append((pending.elapsed + elapsed, result))
+            rest += batched
+        for index, answer in zip(rest, answers):
+            instance = instances[index]
+            if answer is NOT_ASKED:
+                entries[index] = answer
+                continue
+            if isinstance(answer, tuple):
+                elapsed, result = answer
+            else:  # not done by the deadline (None), or the worker itself failed
+                elapsed, result = self.timeout, as_result(instance, answer, self.timeout)
+            self._record(self.health[instance], result, elapsed)
+            entries[index] = result
+        return entries
+
+    def _pipeline(self, instances: Sequence[Instance], asked: list[int],
+                  first: Callable[[InstanceClient], str | None] | None) -> tuple[list[int], list[Any]]:
+        """Send the first requests that can go over a kept connection from this thread (see
+        :meth:`each`): the indexes sent, their ``pipeline.Pending``; each client stays held until
+        its answer is read."""
+        if first is None:
+            return [], []
+        held: list[int] = []
+        requests: list[Any] = []
+        for index in asked:
+            client = self.client(instances[index])
+            method = first(client)
+            if method is None or not client.hold():
+                continue
+            held.append(index)
+            requests.append((client.transport, RPC_PATH, method))
+        entries = pipeline.send(requests)
+        batched, sent = [], []
+        for index, entry in zip(held, entries):
+            if entry is None:
+                self.client(instances[index]).release()
+            else:
+                batched.append(index)
+                sent.append(entry)
+        return batched, sent
+
+    def _record(self, health: InstanceHealth, result: Any, elapsed: float) -> None:
+        with self.health.lock:
+            if isinstance(result, CallError) and result.kind is not Unreachable.FAULT:
+                health.failed(result.kind, result.reason, elapsed)
+                if result.kind is Unreachable.PROTOCOL:
+                    health.back_off(self.clock())
+            else:
+                health.answered(elapsed, self.timeout)
+                if isinstance(result, InstanceSnapshot) and result.reachable:
+                    health.last_answer = result
+
+    def _probe(self, health: InstanceHealth) -> None:
+        """Start a background ``getState`` on an unresponsive instance (one at a time)."""
+        with self.health.lock:
+            if not health.should_probe(self.clock()):
+                return
+            health.probing = True
+
+        def probe() -> None:
+            started = self.clock()
+            try:
+                self.client(health.instance).call("supervisor.getState")
+            except CallError as error:
+                result: Any = error
+            else:
+                result = None
+            with self.health.lock:
+                health.probing = False
+                health.probe_ended = self.clock()
+            if result is None:  # it is back: the next call waits for it again
+                self._record(health, None, self.clock() - started)
+
+        threading.Thread(target=probe, name=f"supv-probe-{health.instance.nick}", daemon=True).start()
