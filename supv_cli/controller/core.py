@@ -37,7 +37,7 @@ from supv_cli.controller.conciliation import Conciliation, victims
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.evidence import Evidence
-from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
+from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started, step_plan
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Recovery
@@ -329,12 +329,12 @@ class Controller(Recovery):
                 if not job.steps:
                     self.jobs.remove(job)
                     continue
-                kind, single = job.steps.pop(0)
-                if kind.startswith("supervisor."):
-                    requests += [Request(s.instance, kind, ()) for s in snapshot.instances if s.reachable]
+                step = job.steps.pop(0)
+                if step[0].startswith("supervisor."):
+                    requests += [Request(s.instance, step[0], ()) for s in snapshot.instances if s.reachable]
                     continue
-                selected = [status.applications[n] for n in job.applications if n in status.applications]
-                job.run = Run(self.rules, kind, selected, self.options.run, single)
+                plan = step_plan(self.rules, snapshot, status, step, job.applications, self.options.run.local)
+                job.run = Run(self.rules, plan, self.options.run)
             others: dict[str, int] = {}
             for other in self.jobs:
                 if other is not job and other.run is not None:

@@ -1,17 +1,22 @@
-"""What the controller does: jobs (runs one after the other for some applications), their kinds, and
-the rule that says an application was never started."""
+"""What the controller does: jobs (runs one after the other for some applications), their kinds, the
+Plan each step of a job executes, and the rule that says an application was never started."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from supv_cli.cluster.snapshot import ProcessState
 from supv_cli.compat import StrEnum
+from supv_cli.plan.planner import process_plan, start_plan, stop_plan
 
 if TYPE_CHECKING:
+    from supv_cli.cluster.instances import Instance
+    from supv_cli.cluster.snapshot import Snapshot
     from supv_cli.plan.executor import Run
-    from supv_cli.status import ApplicationStatus, ProcessStatus
+    from supv_cli.plan.stages import Plan
+    from supv_cli.rules import Rules
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 
 class JobKind(StrEnum):
@@ -38,6 +43,20 @@ class Job:
     applications: tuple[str, ...]
     steps: list[Step]
     run: Run | None = None
+
+
+def step_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, step: Step, applications: Sequence[str],
+              local: Instance | None = None) -> Plan:
+    """The Plan a ``start`` / ``stop`` step of a job executes, made by the planner from the snapshot the
+    step begins with: the job's applications the status still knows, staged as run-plan / stop-plan
+    stage them, or the step's single processes (their wait_exit programs treated as any program)."""
+    kind, single = step
+    if single:
+        return process_plan(rules, snapshot, status, kind, single, local=local, wait_exit=False)
+    selected = [status.applications[name] for name in applications if name in status.applications]
+    if kind == "start":
+        return start_plan(rules, snapshot, status, selected, local)
+    return stop_plan(rules, snapshot, status, selected)
 
 
 def never_started(application: ApplicationStatus) -> bool:
