@@ -137,3 +137,25 @@ def test_the_instances_are_built_once_per_run(tmp_path, monkeypatch):
         steps += 1
         now += 0.25
     assert steps > 10 and len(built) == 1
+
+
+@pytest.mark.parametrize("step, applications, expected", [
+    (("start", None), ("web", "gone", "base"), ("start", [(1, ["base"]), (2, ["web"])], False)),
+    (("stop", None), ("base", "web"), ("stop", [(2, ["web"]), (1, ["base"])], False)),
+    (("start", {"web": ["w3", "nope"], "gone": ["x"]}), ("web", "gone"), ("start", [(0, ["web"])], True)),
+])
+def test_a_controller_step_executes_the_plan_of_its_applications(tmp_path, step, applications, expected):
+    """The controller's job steps run the planner's Plan: its applications the status still knows, in
+    the rules' stages; single processes (a RESTART_PROCESS) in one stage, wait_exit treated as any program."""
+    from supv_cli.controller.jobs import step_plan
+
+    rules = rules_of(tmp_path, RULES, CLUSTER)
+    snap = stopped() if step[0] == "start" else running()
+    plan = step_plan(rules, snap, status_of(rules, snap), step, applications)
+    kind, stages, single = expected
+    assert (plan.kind, [(seq, [a.application_name for a in apps]) for seq, apps in plan.stages], plan.single) \
+        == (kind, stages, single)
+    if single:
+        assert [p.namespec for p in plan.placements()] == ["web:w3"] and not plan.wait_exit
+    run = Run(rules, plan)
+    assert [(seq, [job.name for job in jobs]) for seq, jobs in run.app_stages] == stages
