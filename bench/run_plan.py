@@ -104,7 +104,7 @@ def scenario_ideal(scenario: Scenario3) -> float:
     from tests.support.calls import take_snapshot
 
     instances = InstanceList.parse(scenario.instance_list.split())
-    rules, _ = load_rules([scenario.rules], instances)
+    rules = load_rules([scenario.rules], instances)
     snapshot = take_snapshot(instances)
     bus = max(info.startsecs for snap in snapshot for info in snap.processes
               if info.group == "common_data_bus")
@@ -167,7 +167,7 @@ def planner_only(workdir: Path, repeat: int, identifiers: str = "") -> tuple[flo
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "scale.xml"
     path.write_text(f"<root>{aliases}{applications}</root>")
-    rules, _ = load_rules([str(path)], instances)
+    rules = load_rules([str(path)], instances)
     # each instance of a rack knows the 100 programs of its rack's application (all STOPPED)
     names = [f"p{stage}_{index:02d}" for stage in range(1, STAGES + 1) for index in range(PER_STAGE)]
     snaps = []

@@ -114,32 +114,36 @@ def plan_start(app: App, names: Sequence[str]) -> tuple[Rules, Snapshot, Cluster
     return rules, snapshot, status
 
 
-def execute(app: App, run: Runner, quiet: bool, poll_interval: float) -> None:
+def execute(app: App, run: Runner, quiet: bool, poll_interval: float, first: tuple[Snapshot, ClusterStatus]) -> None:
     """Drive a run to its end (or Ctrl-C) with progress on stderr, then print the report; a run that
     did not succeed raises its exit code (3 when an instance that may run one of its applications did
-    not answer: what the command did is then not known to be true)."""
+    not answer: what the command did is then not known to be true). ``first``: the snapshot the plan
+    was made from and its status (:func:`plan_start`): they serve the first step as they are."""
     from supv_cli.cli.progress import Progress
     from supv_cli.plan.executor import drive
     from supv_cli.status import evaluate
 
     session = app.session
-    first = [session.last] if session.last is not None else []
+    pending = [first[0]]
     last: list[Snapshot | None] = [None]
 
-    def snapshots() -> Snapshot:  # the snapshot the plan was made from serves the first step
-        if first:
-            taken = first.pop()
+    def snapshots() -> Snapshot:
+        if pending:  # the snapshot the plan was made from serves the first step
+            last[0] = pending.pop()
         else:
             taken = session.snapshot(with_config=True)
             app.report_unreachable(taken, not_running=False)  # an instance lost during the run, once
-        last[0] = filled = app.fill(taken)
-        return filled
+            last[0] = app.fill(taken)
+        assert last[0] is not None
+        return last[0]
+
+    def status_of(snapshot: Snapshot) -> ClusterStatus:  # the first snapshot was evaluated once, when the plan was made
+        return first[1] if snapshot is first[0] else evaluate(app.rules, snapshot)
 
     terminated = False
     with Progress(run, live=Progress.wanted(app.fmt), json_lines=app.fmt == "json", quiet=quiet) as progress:
         try:
-            drive(run, snapshots, lambda snapshot: evaluate(app.rules, snapshot), session.send, progress.events,
-                  interval=poll_interval)
+            drive(run, snapshots, status_of, session.send, progress.events, interval=poll_interval)
         except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated): the report still follows
             terminated = isinstance(interrupt, Terminated)
     code = ExitCode.TERMINATED if terminated else exit_code(run, last[0])
@@ -202,25 +206,26 @@ def operate_processes(app: App, kind: str, namespecs: Sequence[str], dry_run: bo
                       local: str | None = None) -> None:
     """``supv start|stop|restart NAMESPEC...``: the processes named, placed by the rules, all at once."""
     from supv_cli.model.runs import RunKind
-    from supv_cli.plan.operate import process_plan, process_run, restart_plan, restart_processes, select_processes
+    from supv_cli.plan.executor import Run
+    from supv_cli.plan.operate import RunChain, restart_plan, restart_run, restart_start, select_processes
+    from supv_cli.plan.planner import process_plan
     from supv_cli.rules.model import StartingStrategy
 
     rules, snapshot, status = plan_start(app, [])
     processes = select_processes(status, namespecs)
     chosen = StartingStrategy(strategy.upper()) if strategy else None
-    local_one = local_instance(app.instances, local) if kind != "stop" else None
+    local_one = local_instance(app.instances, local) if kind != RunKind.STOP else None
     options = replace(options, local=local_one)
-    if dry_run:
-        if kind == "restart":
-            stop = process_plan(rules, snapshot, status, RunKind.STOP, processes)
-            emit_plan(app, restart_plan(rules, snapshot, status, stop, lambda snap, after: process_plan(
-                rules, snap, after, RunKind.START, processes, chosen, local_one)), snapshot, single=True)
-        else:
-            emit_plan(app, process_plan(rules, snapshot, status, RunKind(kind), processes, chosen, local_one), snapshot,
-                      single=True)
-        return
-    if kind == "restart":
-        run: Runner = restart_processes(rules, status, processes, options, chosen)
+    run: Run | RunChain
+    if kind == RunKind.RESTART:
+        stop = process_plan(rules, snapshot, status, RunKind.STOP, processes)
+        start = restart_start(rules, snapshot, stop, lambda snap, after: process_plan(
+            rules, snap, after, RunKind.START, processes, chosen, local_one))
+        plan, run = restart_plan(stop, start), restart_run(rules, stop, start, options)
     else:
-        run = process_run(rules, status, RunKind(kind), processes, options, chosen)
-    execute(app, run, quiet, poll_interval)
+        plan = process_plan(rules, snapshot, status, RunKind(kind), processes, chosen, local_one)
+        run = Run(rules, plan, options)
+    if dry_run:
+        emit_plan(app, plan, snapshot, single=True)
+        return
+    execute(app, run, quiet, poll_interval, (snapshot, status))

@@ -88,9 +88,7 @@ class App:
             self._rules_loaded = True
             if settings.rules_files:
                 strategy = StartingStrategy(settings.default_starting_strategy or "CONFIG")
-                self._rules, warnings = load_rules(settings.rules_files, settings.instances or None, strategy)
-                for line in warnings:
-                    warn(line)
+                self._rules = load_rules(settings.rules_files, settings.instances or None, strategy)
         return self._rules
 
     def require_rules(self) -> Rules:

@@ -20,7 +20,7 @@ def declared_names(ctx: click.Context) -> list[str]:
     try:
         settings = resolve_settings(ClusterOptions(instances=tuple(params.get("instances") or ()),
                                                    rules=tuple(params.get("rules") or ()), config=params.get("config")))
-        rules, _ = load_rules(settings.rules_files, settings.instances or None) if settings.rules_files else (None, [])
+        rules = load_rules(settings.rules_files, settings.instances or None) if settings.rules_files else None
     except Exception:  # completion must never fail loudly
         return []
     if rules is None:

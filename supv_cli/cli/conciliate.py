@@ -69,6 +69,7 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, force: bool,
     from supv_cli.plan.executor import Run
     from supv_cli.plan.operate import conciliation_plan, conciliation_run
     from supv_cli.plan.run_types import RunOptions
+    from supv_cli.plan.stages import Plan
 
     rules, snapshot, status = plan_start(app, [])
     error = unseen(snapshot)
@@ -85,8 +86,8 @@ def conciliate(app: App, namespecs: tuple[str, ...], strategy: str, force: bool,
         run = conciliation_run(rules, status, namespecs, strategy, RunOptions(stop_timeout=stop_timeout))
         if run is None:
             echo_err("supv: no conflict" if error is None else "supv: no conflict among the instances that answered")
-            app.emit(report_view(Run(rules, RunKind.STOP, [])))
+            app.emit(report_view(Run(rules, Plan(RunKind.STOP, ()))))
         else:
-            execute(app, run, quiet, poll_interval)
+            execute(app, run, quiet, poll_interval, (snapshot, status))
     if error is not None:
         raise error

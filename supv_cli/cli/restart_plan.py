@@ -54,7 +54,7 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
     """
     from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
     from supv_cli.plan.operate import restart_plan as dry_restart
-    from supv_cli.plan.operate import restart_runs
+    from supv_cli.plan.operate import restart_run, restart_start
     from supv_cli.plan.planner import build_start_plan, build_stop_plan
     from supv_cli.plan.run_types import RunOptions
     from supv_cli.rules.model import StartingStrategy
@@ -62,10 +62,11 @@ def restart_plan(app: App, applications: tuple[str, ...], dry_run: bool, quiet: 
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
     chosen = StartingStrategy(strategy.upper()) if strategy else None
+    stop = build_stop_plan(rules, snapshot, status, applications, "restart-plan")
+    start = restart_start(rules, snapshot, stop, lambda snap, after: build_start_plan(
+        rules, snap, after, applications, local_one, chosen, "restart-plan"))
     if dry_run:
-        stop = build_stop_plan(rules, snapshot, status, applications)
-        emit_plan(app, dry_restart(rules, snapshot, status, stop, lambda snap, after: build_start_plan(
-            rules, snap, after, applications, local_one, chosen)), snapshot)
+        emit_plan(app, dry_restart(stop, start), snapshot)
         return
     options = RunOptions(start_timeout, exit_timeout, stop_timeout, local=local_one)
-    execute(app, restart_runs(rules, status, applications, options, chosen), quiet, poll_interval)
+    execute(app, restart_run(rules, stop, start, options), quiet, poll_interval, (snapshot, status))

@@ -82,9 +82,8 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
     from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
-    from supv_cli.model.runs import RunKind
     from supv_cli.plan.executor import Run
-    from supv_cli.plan.planner import build_start_plan, select_applications
+    from supv_cli.plan.planner import build_start_plan
     from supv_cli.plan.run_types import RunOptions
 
     if watch:
@@ -106,9 +105,9 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
     rules, snapshot, status = plan_start(app, applications)
     local_one = local_instance(app.instances, local)
     chosen = StartingStrategy(strategy.upper()) if strategy else None
+    plan = build_start_plan(rules, snapshot, status, applications, local_one, chosen)
     if dry_run:
-        emit_plan(app, build_start_plan(rules, snapshot, status, applications, local_one, chosen), snapshot)
+        emit_plan(app, plan, snapshot)
         return
-    selected = select_applications(rules, status, applications, RunKind.START)
-    execute(app, Run(rules, RunKind.START, selected, RunOptions(start_timeout, exit_timeout, local=local_one),
-                     strategy=chosen), quiet, poll_interval)
+    execute(app, Run(rules, plan, RunOptions(start_timeout, exit_timeout, local=local_one)), quiet, poll_interval,
+            (snapshot, status))

@@ -48,14 +48,13 @@ def stop_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv stop-plan -c etc/supv.conf scen3_hci_02
     """
     from supv_cli.cli.actions import emit_plan, execute, plan_start
-    from supv_cli.model.runs import RunKind
     from supv_cli.plan.executor import Run
-    from supv_cli.plan.planner import build_stop_plan, select_applications
+    from supv_cli.plan.planner import build_stop_plan
     from supv_cli.plan.run_types import RunOptions
 
     rules, snapshot, status = plan_start(app, applications)
+    plan = build_stop_plan(rules, snapshot, status, applications)
     if dry_run:
-        emit_plan(app, build_stop_plan(rules, snapshot, status, applications), snapshot)
+        emit_plan(app, plan, snapshot)
         return
-    selected = select_applications(rules, status, applications, RunKind.STOP)
-    execute(app, Run(rules, RunKind.STOP, selected, RunOptions(stop_timeout=stop_timeout)), quiet, poll_interval)
+    execute(app, Run(rules, plan, RunOptions(stop_timeout=stop_timeout)), quiet, poll_interval, (snapshot, status))

@@ -18,8 +18,6 @@ from supv_cli.cluster import SAMPLER_PROGRAM
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
-    from supv_cli.look.changes import Change
-    from supv_cli.look.dashboard import Frame
     from supv_cli.model.snapshot import Snapshot
     from supv_cli.status import ClusterStatus
 
@@ -165,6 +163,59 @@ def print_once(app: App, interval: float) -> None:
         click.echo(line)
 
 
+class Board:
+    """What the live frame is built from, kept from one poll to the next: the status (evaluated again
+    only when the answers changed), the last events, the controllers' roles and the hosts' figures (read
+    every ROLES_EVERY), and the frame (built again only when one of them changed)."""
+
+    def __init__(self, app: App, rules: Any, interval: float) -> None:
+        from supv_cli.cluster.stats import StatsReader
+        from supv_cli.look.changes import ChangeDetector
+
+        self.app = app
+        self.rules = rules
+        self.interval = interval
+        self.detector = ChangeDetector()
+        self.events: deque[Any] = deque(maxlen=EVENTS_KEPT)
+        self.roles: dict[str, str] = {}
+        self.stats = StatsReader(app.session, SAMPLER_PROGRAM)  # the hosts' CPU and memory, read with the roles
+        self.measured: dict[str, tuple[float | None, float | None]] = {}
+        self.roles_read = -ROLES_EVERY
+        self.previous: Snapshot | None = None
+        self.status: ClusterStatus | None = None
+        self.conflicts: dict[str, tuple[str, ...]] | None = None  # of status
+        self.seen = 0  # events seen so far (the deque keeps the last ones)
+        self.built: tuple[Any, ...] = ()  # what the frame was built from
+        self.built_frame: Any = None
+
+    def frame(self, snapshot: Snapshot, height: int) -> Any:
+        """The frame of ``snapshot`` for a screen ``height`` lines high."""
+        from supv_cli.cluster.polling import same_answers
+        from supv_cli.look.changes import conflicts_in
+        from supv_cli.look.dashboard import build_frame, fit
+        from supv_cli.look.stats import host_figures
+        from supv_cli.status import evaluate
+
+        if self.status is None or not same_answers(snapshot, self.previous):  # the answers changed
+            self.status = evaluate(self.rules, self.app.fill(snapshot))
+            self.conflicts = conflicts_in(self.status) if self.rules is not None else None
+        self.previous = snapshot
+        changes = self.detector.feed(snapshot, self.conflicts)
+        self.events.extend(changes)
+        self.seen += len(changes)
+        if time.monotonic() - self.roles_read >= ROLES_EVERY:
+            self.roles, self.roles_read = roles_of(self.app, snapshot), time.monotonic()
+            self.measured = {nick: host_figures(report) for nick, report in self.stats.read(snapshot).items()
+                             if report.sample is not None}
+        # a quiet cluster gives the same status object: its frame is not built again
+        key = (self.roles, self.seen, height, self.measured)
+        if not self.built or self.built[0] is not self.status or self.built[1:] != key:
+            self.built_frame = fit(build_frame(self.status, self.roles, list(self.events), self.interval,
+                                               self.measured), height)
+            self.built = (self.status, *key)
+        return self.built_frame
+
+
 def run_live(app: App, interval: float) -> None:
     """Refresh a full-screen frame until q (or Ctrl-C); the screen and the terminal are restored.
     Nothing is written on stderr meanwhile (it would tear the frame): unreachable instances are in it."""
@@ -172,51 +223,19 @@ def run_live(app: App, interval: float) -> None:
 
     from supv_cli.cli.polling import snapshots
     from supv_cli.cli.top_render import HeaderLine, render
-    from supv_cli.cluster.polling import same_answers
-    from supv_cli.cluster.stats import StatsReader
-    from supv_cli.look.changes import ChangeDetector, conflicts_in
-    from supv_cli.look.dashboard import build_frame, fit
-    from supv_cli.look.stats import host_figures
-    from supv_cli.status import evaluate
 
     app.session  # noqa: B018  ("no instances" is an error before the screen is taken)
     rules = app.rules  # loaded, and its warnings said, before the screen is taken
     console = app.terminal.console()  # NO_COLOR: no colour, and no bold, dim or underline either
-    detector = ChangeDetector()
-    events: deque[Change] = deque(maxlen=EVENTS_KEPT)
-    roles: dict[str, str] = {}
-    stats = StatsReader(app.session, SAMPLER_PROGRAM)  # the hosts' CPU and memory, read with the roles
-    measured: dict[str, tuple[float | None, float | None]] = {}
-    roles_read = -ROLES_EVERY
+    board = Board(app, rules, interval)
     keys = Keys()
     header = HeaderLine(console)
-    previous: Snapshot | None = None
-    status: ClusterStatus | None = None
-    conflicts: dict[str, tuple[str, ...]] | None = None  # of status
-    seen = 0  # events seen so far (the deque keeps the last ones)
-    built: tuple[object, ...] = ()  # what the frame was built from
-    frame: Frame | None = None
-    drawn: tuple[object, ...] | None = None  # the frame drawn in full (without its time), and the size
+    drawn: tuple[Any, ...] | None = None  # the frame drawn in full (without its time), and the size
     drawn_at = float("-inf")
     try:
         with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
             for snapshot in snapshots(app, interval, wait=keys.wait):
-                if status is None or not same_answers(snapshot, previous):  # the answers changed
-                    status = evaluate(rules, app.fill(snapshot))
-                    conflicts = conflicts_in(status) if rules is not None else None
-                previous = snapshot
-                changes = detector.feed(snapshot, conflicts)
-                events.extend(changes)
-                seen += len(changes)
-                if time.monotonic() - roles_read >= ROLES_EVERY:
-                    roles, roles_read = roles_of(app, snapshot), time.monotonic()
-                    measured = {nick: host_figures(report) for nick, report in stats.read(snapshot).items()
-                                if report.sample is not None}
-                # a quiet cluster gives the same status object: its frame is not built again
-                if not built or built[0] is not status or built[1:] != (roles, seen, console.height, measured):
-                    frame = fit(build_frame(status, roles, list(events), interval, measured), console.height)
-                    built = (status, roles, seen, console.height, measured)
-                assert frame is not None  # built at the first snapshot (nothing was built before)
+                frame = board.frame(snapshot, console.height)
                 # a full redraw costs rich more than a poll: only when the frame changed (or every
                 # REDRAW_EVERY); otherwise only the header line, whose clock says the frame is current
                 timed = replace(frame, taken_at=snapshot.taken_at)

@@ -13,6 +13,9 @@ from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.model.instances import Instance
+    from supv_cli.plan.operate import Missing
+    from supv_cli.rules import Rules
 
 #: the default of --timeout (cli.md)
 DEFAULT_WAIT = 60.0
@@ -54,10 +57,7 @@ def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval
       supv wait -c etc/supv.conf --timeout 30 --json | jq .missing
     """
     from supv_cli.cli.actions import local_instance
-    from supv_cli.cli.output import echo_err, print_json
-    from supv_cli.plan.operate import Missing, readiness
     from supv_cli.plan.planner import refuse_processes
-    from supv_cli.status import evaluate
 
     started = time.monotonic()
     refuse_processes(applications, "wait")
@@ -65,27 +65,43 @@ def wait(app: App, applications: tuple[str, ...], deadline: float, poll_interval
     rules = app.require_rules()
     local_one = local_instance(app.instances, local)
     while True:
-        # instances that do not answer (yet) are waited for, with what is known of them filled in
-        snapshot = app.fill(app.session.snapshot(with_config=True))
-        status = evaluate(rules, snapshot)
-        # the one selection: a name no answering instance knows is waited for while an instance is silent
-        selection = app.select(applications, snapshot, applications=True, empty_is_all=False)
-        if selection.unknown:  # every instance answered and none has it: waiting will not help
-            app.conclude(selection, "application")
-        known = [name for name in applications if name in status.applications]
-        missing = readiness(rules, snapshot, status, known, local_one) if known or not applications else []
-        missing += [Missing(m.word, "known", "unknown", m.hosts,
-                            f"{m.word}: no answering instance knows it ({', '.join(m.hosts)} not answering)")
-                    for m in selection.maybe if not m.listed]
-        if not applications:
-            # what a silent instance runs is unknown: its applications may be missing from the status
-            missing += [Missing(f"(applications of {s.instance.nick})", "known", "unknown", (s.instance.nick,),
-                                f"{s.instance.nick} did not answer ({s.reason or s.state}): what it runs is not "
-                                "known") for s in snapshot.unreachable]
+        missing = _look(app, rules, applications, local_one)
         elapsed = time.monotonic() - started
         if not missing or elapsed >= deadline:
             break
         time.sleep(max(0.0, min(poll_interval, deadline - elapsed)))
+    _conclude(app, missing, elapsed, deadline)
+
+
+def _look(app: App, rules: Rules, applications: tuple[str, ...], local_one: Instance | None) -> list[Missing]:
+    """One look at the instances: what keeps the applications from being fully started (empty: ready)."""
+    from supv_cli.plan.operate import Missing, readiness
+    from supv_cli.status import evaluate
+
+    # instances that do not answer (yet) are waited for, with what is known of them filled in
+    snapshot = app.fill(app.session.snapshot(with_config=True))
+    status = evaluate(rules, snapshot)
+    # the one selection: a name no answering instance knows is waited for while an instance is silent
+    selection = app.select(applications, snapshot, applications=True, empty_is_all=False)
+    if selection.unknown:  # every instance answered and none has it: waiting will not help
+        app.conclude(selection, "application")
+    known = [name for name in applications if name in status.applications]
+    missing = readiness(rules, snapshot, status, known, local_one) if known or not applications else []
+    missing += [Missing(m.word, "known", "unknown", m.hosts,
+                        f"{m.word}: no answering instance knows it ({', '.join(m.hosts)} not answering)")
+                for m in selection.maybe if not m.listed]
+    if not applications:
+        # what a silent instance runs is unknown: its applications may be missing from the status
+        missing += [Missing(f"(applications of {s.instance.nick})", "known", "unknown", (s.instance.nick,),
+                            f"{s.instance.nick} did not answer ({s.reason or s.state}): what it runs is not "
+                            "known") for s in snapshot.unreachable]
+    return missing
+
+
+def _conclude(app: App, missing: list[Missing], elapsed: float, deadline: float) -> None:
+    """The result (JSON on stdout, lines on stderr) and the exit code: 0 ready, 1 timeout, 3 unreachable."""
+    from supv_cli.cli.output import echo_err, print_json
+
     down = sorted({nick for m in missing for nick in m.unreachable})
     result = "ready" if not missing else ("unreachable" if down else "timeout")
     if app.fmt == "json":

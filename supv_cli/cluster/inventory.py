@@ -6,7 +6,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from supv_cli.cluster.ini import (
@@ -35,105 +35,143 @@ def read_inventory(path: str, parser: configparser.RawConfigParser, lines: list[
     credentials) and one ``[instance:NICK]`` per instance (serverurl, stereotypes, username,
     password), instances in file order. Values may use ``%(here)s``, ``%(host_node_name)s`` and
     ``%(ENV_NAME)s``; rules globs are relative to the file's folder."""
-    here = os.path.dirname(path)
-    expansions = expansions_for(here)
+    reader = _Reader(path, parser, lines)
+    reader.check_keys()
+    supv = reader.supv_section()
+    instances = reader.instances()
+    warnings = list(supv.warnings)
+    exposed = _exposed_password(path, parser)
+    if exposed:
+        warnings.append(exposed)
+    return FileSettings(path=path, instances=InstanceList(instances) if instances else None,
+                        rules_files=supv.rules_files, default_starting_strategy=supv.strategy,
+                        username=supv.username, password=supv.password, timeout=supv.timeout,
+                        warnings=tuple(warnings), locations=reader.locations(supv),
+                        instances_hint="add an [instance:NICK] section with serverurl = http://host:port per "
+                                       "supervisord")
 
-    def location(section: str, option: str | None = None) -> str:
-        line = line_of(lines, section, option) if option else section_line(lines, section)
-        return f"{path}:{line}" if line else path
 
-    def value(section: str, option: str) -> str | None:
-        if not parser.has_option(section, option):
-            return None
-        raw = parser.get(section, option)
-        where = location(section, option)
-        if option == "password":
-            return _expand_secret(raw, expansions, where, f"[{section}] password")
-        if option == "serverurl" and has_url_credentials(raw):
-            _refuse_url_credentials(section, where)
-        return expand(raw, expansions, where, option).strip()
-
-    for section in parser.sections():
-        keys: tuple[str, ...]
-        if section == INVENTORY_SECTION:
-            keys = SUPV_KEYS
-        elif section.startswith(INSTANCE_PREFIX):
-            keys = INSTANCE_KEYS
-        else:
-            raise ConfigError(f"unknown section [{section}]: an inventory has one [supv] section and one "
-                              "[instance:NICK] section per supervisord", location(section))
-        for option in parser.options(section):
-            if option not in keys:
-                raise ConfigError(f"unknown key {option!r} in [{section}]; known keys: {', '.join(keys)}",
-                                  location(section, option))
+@dataclass
+class _Supv:
+    """What the ``[supv]`` section says (all None without the section)."""
 
     rules_files: list[str] | None = None
-    warnings: list[str] = []
+    warnings: list[str] = field(default_factory=list)
     strategy: str | None = None
     timeout: float | None = None
-    username = password = None
-    if parser.has_section(INVENTORY_SECTION):
-        text = value(INVENTORY_SECTION, "rules_files")
+    username: str | None = None
+    password: str | None = None
+
+
+class _Reader:
+    """One inventory file being read: its values expanded, and where each is (``file:line``)."""
+
+    def __init__(self, path: str, parser: configparser.RawConfigParser, lines: list[str]) -> None:
+        self.path = path
+        self.parser = parser
+        self.lines = lines
+        self.here = os.path.dirname(path)
+        self.expansions = expansions_for(self.here)
+
+    def location(self, section: str, option: str | None = None) -> str:
+        line = line_of(self.lines, section, option) if option else section_line(self.lines, section)
+        return f"{self.path}:{line}" if line else self.path
+
+    def value(self, section: str, option: str) -> str | None:
+        if not self.parser.has_option(section, option):
+            return None
+        raw = self.parser.get(section, option)
+        where = self.location(section, option)
+        if option == "password":
+            return _expand_secret(raw, self.expansions, where, f"[{section}] password")
+        if option == "serverurl" and has_url_credentials(raw):
+            _refuse_url_credentials(section, where)
+        return expand(raw, self.expansions, where, option).strip()
+
+    def check_keys(self) -> None:
+        """Only ``[supv]`` and ``[instance:NICK]`` sections, each with its own keys."""
+        for section in self.parser.sections():
+            keys: tuple[str, ...]
+            if section == INVENTORY_SECTION:
+                keys = SUPV_KEYS
+            elif section.startswith(INSTANCE_PREFIX):
+                keys = INSTANCE_KEYS
+            else:
+                raise ConfigError(f"unknown section [{section}]: an inventory has one [supv] section and one "
+                                  "[instance:NICK] section per supervisord", self.location(section))
+            for option in self.parser.options(section):
+                if option not in keys:
+                    raise ConfigError(f"unknown key {option!r} in [{section}]; known keys: {', '.join(keys)}",
+                                      self.location(section, option))
+
+    def supv_section(self) -> _Supv:
+        supv = _Supv()
+        if not self.parser.has_section(INVENTORY_SECTION):
+            return supv
+        text = self.value(INVENTORY_SECTION, "rules_files")
         if text is not None:
-            where = location(INVENTORY_SECTION, "rules_files")
+            where = self.location(INVENTORY_SECTION, "rules_files")
             if not text.split():
                 raise ConfigError("rules_files is empty; give file names or globs, or remove the key", where)
-            rules_files, warnings = expand_rules_patterns(text.split(), here, keep_order=False)
-            warnings = [f"{where}: {warning}" for warning in warnings]
-        text = value(INVENTORY_SECTION, "timeout")
+            supv.rules_files, warnings = expand_rules_patterns(text.split(), self.here, keep_order=False)
+            supv.warnings = [f"{where}: {warning}" for warning in warnings]
+        text = self.value(INVENTORY_SECTION, "timeout")
         if text is not None:
-            timeout = _timeout(text, location(INVENTORY_SECTION, "timeout"))
-        text = value(INVENTORY_SECTION, "starting_strategy")
+            supv.timeout = _timeout(text, self.location(INVENTORY_SECTION, "timeout"))
+        text = self.value(INVENTORY_SECTION, "starting_strategy")
         if text is not None:
-            strategy = check_strategy(text, location(INVENTORY_SECTION, "starting_strategy"))
-        username = value(INVENTORY_SECTION, "username")
-        password = value(INVENTORY_SECTION, "password")
+            supv.strategy = check_strategy(text, self.location(INVENTORY_SECTION, "starting_strategy"))
+        supv.username = self.value(INVENTORY_SECTION, "username")
+        supv.password = self.value(INVENTORY_SECTION, "password")
+        return supv
 
-    instances: list[Instance] = []
-    for section in parser.sections():
-        if not section.startswith(INSTANCE_PREFIX):
-            continue
+    def instances(self) -> list[Instance]:
+        """One instance per ``[instance:NICK]`` section, in file order."""
+        instances: list[Instance] = []
+        for section in self.parser.sections():
+            if section.startswith(INSTANCE_PREFIX):
+                instances.append(self.instance(section, instances))
+        return instances
+
+    def instance(self, section: str, earlier: list[Instance]) -> Instance:
         nick = section[len(INSTANCE_PREFIX):].strip()
         if not _NICK_OK_RE.match(nick):
             raise ConfigError(f"[{section}]: bad instance name {nick!r}: a nick is one word without spaces, "
-                              "commas, <, >, %, or a leading sign (*, #, @)", location(section))
-        url = value(section, "serverurl")
+                              "commas, <, >, %, or a leading sign (*, #, @)", self.location(section))
+        url = self.value(section, "serverurl")
         if not url:
             raise ConfigError(f"[{section}]: no serverurl; add serverurl = http://host:port or "
-                              "unix:///path/to/supervisor.sock", location(section))
+                              "unix:///path/to/supervisor.sock", self.location(section))
         if has_url_credentials(url):
-            _refuse_url_credentials(section, location(section, "serverurl"))
+            _refuse_url_credentials(section, self.location(section, "serverurl"))
         try:
             instance = parse_instance(f"<{nick}>{url}")
         except ConfigError as error:
             raise ConfigError(f"[{section}] serverurl: {error.message}",
-                              location(section, "serverurl")) from None
-        stereotypes = parse_stereotypes(value(section, "stereotypes") or "", f"[{section}] stereotypes",
-                                   location(section, "stereotypes"))
-        for other in instances:
+                              self.location(section, "serverurl")) from None
+        stereotypes = parse_stereotypes(self.value(section, "stereotypes") or "", f"[{section}] stereotypes",
+                                        self.location(section, "stereotypes"))
+        for other in earlier:
             if instance.identifier in other.names or other.nick in instance.names:
                 raise ConfigError(f"[{section}]: same instance as [{INSTANCE_PREFIX}{other.nick}] "
                                   f"({instance.identifier}); describe each supervisord once",
-                                  location(section, "serverurl"))
-        own_username, own_password = value(section, "username"), value(section, "password")
+                                  self.location(section, "serverurl"))
+        own_username, own_password = self.value(section, "username"), self.value(section, "password")
         auth_key = "password" if own_password is not None else "username"
-        instances.append(replace(instance, stereotypes=stereotypes, username=own_username, password=own_password,
-                                 auth_source=f"the {auth_key} of [{section}] ({location(section, auth_key)})"
-                                 if own_username is not None or own_password is not None else ""))
-    exposed = _exposed_password(path, parser)
-    if exposed:
-        warnings.append(exposed)
-    instance_list = InstanceList(instances) if instances else None
-    locations = {"instances": location(INVENTORY_SECTION) if parser.has_section(INVENTORY_SECTION) else f"{path}:1",
-                 "rules": location(INVENTORY_SECTION, "rules_files")}
-    if username is not None or password is not None:
-        auth_key = "password" if password is not None else "username"
-        locations["credentials"] = f"the {auth_key} of [{INVENTORY_SECTION}] ({location(INVENTORY_SECTION, auth_key)})"
-    return FileSettings(path=path, instances=instance_list, rules_files=rules_files,
-                        default_starting_strategy=strategy, username=username, password=password,
-                        timeout=timeout, warnings=tuple(warnings), locations=locations,
-                        instances_hint="add an [instance:NICK] section with serverurl = http://host:port per "
-                                       "supervisord")
+        return replace(instance, stereotypes=stereotypes, username=own_username, password=own_password,
+                       auth_source=f"the {auth_key} of [{section}] ({self.location(section, auth_key)})"
+                       if own_username is not None or own_password is not None else "")
+
+    def locations(self, supv: _Supv) -> dict[str, str]:
+        """Where the instances, the rules and the default credentials come from (for precedence notes)."""
+        has_supv = self.parser.has_section(INVENTORY_SECTION)
+        locations = {"instances": self.location(INVENTORY_SECTION) if has_supv else f"{self.path}:1",
+                     "rules": self.location(INVENTORY_SECTION, "rules_files")}
+        if supv.username is not None or supv.password is not None:
+            auth_key = "password" if supv.password is not None else "username"
+            locations["credentials"] = (f"the {auth_key} of [{INVENTORY_SECTION}] "
+                                        f"({self.location(INVENTORY_SECTION, auth_key)})")
+        return locations
 
 
 def _refuse_url_credentials(section: str, where: str) -> None:

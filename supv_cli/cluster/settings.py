@@ -28,7 +28,15 @@ from typing import Callable, Mapping
 
 from supv_cli.cluster.ini import INSTANCE_PREFIX, FileSettings, expand_rules_patterns, parse_ini, read_text
 from supv_cli.cluster.inventory import INVENTORY_SECTION, read_inventory
-from supv_cli.cluster.precedence import COMMAND_LINE, DEFAULT_FILE, ENVIRONMENT, Overrides, file_source, option_source
+from supv_cli.cluster.precedence import (
+    COMMAND_LINE,
+    DEFAULT_FILE,
+    ENVIRONMENT,
+    Overrides,
+    Source,
+    file_source,
+    option_source,
+)
 from supv_cli.cluster.supvisors_conf import read_supervisord_conf
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER
 from supv_cli.errors import ConfigError
@@ -118,40 +126,9 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
         config, config_origin = find_default_config(), DEFAULT_FILE
     from_file = read_config_file(config) if config else None
     warnings: list[str] = list(from_file.warnings) if from_file else []
-    source = file_source(from_file.path, config_origin) if from_file else None
-
-    def option_wins(name: str, given: bool, in_file: bool) -> bool:
-        """Whether option ``name`` beats the file; an override is recorded when both give a value."""
-        if not given:
-            return False
-        if not in_file or source is None:
-            return True
-        option = option_source(name, options.origin(name))
-        if option.beats(source):
-            overrides.add(name, option, source)
-            return True
-        overrides.add(name, source, option)
-        return False
-
-    file_instances = from_file.instances if from_file else None
-    if option_wins("instances", bool(options.instances), file_instances is not None):
-        instances = InstanceList.parse(options.instances)
-        instances_source = option_source("instances", options.origin("instances")).label
-    else:
-        instances = file_instances or InstanceList()
-        instances_source = f"the instances of {from_file.path}" if from_file else "-i / SUPV_INSTANCES"
-    no_rules = ConfigError(NO_RULES)
-    if option_wins("rules", bool(options.rules), bool(from_file and from_file.rules_files is not None)):
-        rules_files, rules_warnings = expand_rules_patterns(options.rules, os.getcwd(), keep_order=True)
-        warnings.extend(rules_warnings)
-        given = option_source("rules", options.origin("rules")).label
-        no_rules = ConfigError(f"no rules file: {given} {' '.join(options.rules)!r} matches no file; check "
-                               "the path or the glob (relative to the current folder)")
-    else:
-        rules_files = list(from_file.rules_files or []) if from_file else []
-        if from_file and from_file.rules_files is not None:
-            no_rules = ConfigError("no rules file: rules_files matches no file; fix the globs (relative to "
-                                   "the file's folder)", from_file.locations.get("rules") or from_file.path)
+    option_wins = _precedence(options, file_source(from_file.path, config_origin) if from_file else None, overrides)
+    instances, instances_source = _instances(options, from_file, option_wins)
+    rules_files, no_rules = _rules_files(options, from_file, option_wins, warnings)
     if option_wins("timeout", options.timeout is not None, bool(from_file and from_file.timeout is not None)):
         timeout = options.timeout
     else:
@@ -160,10 +137,6 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
     unused = unused_global_credentials(options, instances)
     if unused:
         warnings.append(unused)
-    no_instances = ConfigError(NO_INSTANCES)
-    if from_file and file_instances is None:
-        no_instances = ConfigError(f"no instance: {from_file.instances_hint}, or give -i SPEC",
-                                   from_file.locations.get("instances") or from_file.path)
     settings = ClusterSettings(
         instances=instances,
         rules_files=rules_files,
@@ -175,12 +148,69 @@ def resolve_settings(options: ClusterOptions, require_instances: bool = False) -
         config_file=from_file.path if from_file else None,
         instances_source=instances_source,
         warnings=tuple(warnings + overrides.lines()),
-        no_instances=no_instances,
+        no_instances=_no_instances(from_file),
         no_rules=no_rules,
     )
     if require_instances:
         settings.require_instances()
     return settings
+
+
+#: ``option_wins(name, given, in_file)``: whether option ``name`` beats the file (see :func:`_precedence`)
+OptionWins = Callable[[str, bool, bool], bool]
+
+
+def _precedence(options: ClusterOptions, source: Source | None, overrides: Overrides) -> OptionWins:
+    """Whether an option beats the file (``source``); an override is recorded when both give a value."""
+
+    def option_wins(name: str, given: bool, in_file: bool) -> bool:
+        if not given:
+            return False
+        if not in_file or source is None:
+            return True
+        option = option_source(name, options.origin(name))
+        if option.beats(source):
+            overrides.add(name, option, source)
+            return True
+        overrides.add(name, source, option)
+        return False
+
+    return option_wins
+
+
+def _instances(options: ClusterOptions, from_file: FileSettings | None,
+               option_wins: OptionWins) -> tuple[InstanceList, str]:
+    """The instances (``-i`` / ``SUPV_INSTANCES`` or the file's) and where they come from."""
+    file_instances = from_file.instances if from_file else None
+    if option_wins("instances", bool(options.instances), file_instances is not None):
+        return InstanceList.parse(options.instances), option_source("instances", options.origin("instances")).label
+    source = f"the instances of {from_file.path}" if from_file else "-i / SUPV_INSTANCES"
+    return file_instances or InstanceList(), source
+
+
+def _rules_files(options: ClusterOptions, from_file: FileSettings | None, option_wins: OptionWins,
+                 warnings: list[str]) -> tuple[list[str], ConfigError]:
+    """The rules files (``-r`` / ``SUPV_RULES`` globs expanded from the current folder, or the file's),
+    and the error to raise when a command needs rules and there are none; warnings added to ``warnings``."""
+    if option_wins("rules", bool(options.rules), bool(from_file and from_file.rules_files is not None)):
+        rules_files, rules_warnings = expand_rules_patterns(options.rules, os.getcwd(), keep_order=True)
+        warnings.extend(rules_warnings)
+        given = option_source("rules", options.origin("rules")).label
+        return rules_files, ConfigError(f"no rules file: {given} {' '.join(options.rules)!r} matches no file; "
+                                        "check the path or the glob (relative to the current folder)")
+    if from_file and from_file.rules_files is not None:
+        return list(from_file.rules_files), ConfigError(
+            "no rules file: rules_files matches no file; fix the globs (relative to the file's folder)",
+            from_file.locations.get("rules") or from_file.path)
+    return [], ConfigError(NO_RULES)
+
+
+def _no_instances(from_file: FileSettings | None) -> ConfigError:
+    """The error to raise when a command needs instances and there are none."""
+    if from_file and from_file.instances is None:
+        return ConfigError(f"no instance: {from_file.instances_hint}, or give -i SPEC",
+                           from_file.locations.get("instances") or from_file.path)
+    return ConfigError(NO_INSTANCES)
 
 
 def max_answer(text: str | None) -> int:
@@ -198,8 +228,7 @@ def max_answer(text: str | None) -> int:
 
 
 def resolve_credentials(options: ClusterOptions, from_file: FileSettings | None, instances: InstanceList,
-                        option_wins: Callable[[str, bool, bool], bool]
-                        ) -> tuple[InstanceList, str | None, str | None]:
+                        option_wins: OptionWins) -> tuple[InstanceList, str | None, str | None]:
     """The instances with their credentials and where each comes from, and the global credentials.
 
     An instance whose inventory section gives a username or a password has the inventory's credentials

@@ -9,7 +9,7 @@ import os
 import platform
 import re
 from dataclasses import replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 from supv_cli.cluster.ini import (
     FileSettings,
@@ -49,18 +49,7 @@ def read_supervisord_conf(path: str, parser: configparser.RawConfigParser, lines
         raw = section_parser.get(SUPVISORS_SECTION, name)
         return expand(raw, expansions, location, name), location
 
-    instances: InstanceList | None = None
-    value, location = option("supvisors_list")
-    section_at = section_line(section_lines, SUPVISORS_SECTION)
-    locations = {"instances": location if value is not None
-                 else f"{section_path}:{section_at}" if section_at else section_path}
-    if value is not None:
-        port = _inet_http_port(parser)
-        try:
-            instances = InstanceList(parse_instance(_with_port(item, port))
-                                     for item in split_instance_specs([value]))
-        except ConfigError as error:
-            raise ConfigError(f"supvisors_list: {error.message}", location) from None
+    instances, locations = _supvisors_list(option, parser, section_path, section_lines)
     rules_files: list[str] | None = None
     warnings: list[str] = []
     value, location = option("rules_files")
@@ -72,27 +61,67 @@ def read_supervisord_conf(path: str, parser: configparser.RawConfigParser, lines
     value, location = option("starting_strategy")
     if value is not None:
         strategy = check_strategy(value, location)
-    value, location = option("stereotypes")
-    if value is not None and instances:
-        stereotypes = parse_stereotypes(value, "stereotypes", location)
-        index, problem = _local_instance(parser, instances, expansions)
-        if index is None:
-            warnings.append(f"{location}: stereotypes {' '.join(stereotypes)} ignored: {problem}")
-        elif stereotypes:
-            items = list(instances)
-            items[index] = replace(items[index], stereotypes=stereotypes)
-            instances = InstanceList(items)
-    username = password = None
-    if parser.has_section("supervisorctl"):
-        username = parser.get("supervisorctl", "username", fallback=None)
-        password = parser.get("supervisorctl", "password", fallback=None)
-        auth_key = "password" if password is not None else "username"
-        line = line_of(lines, "supervisorctl", auth_key)
-        locations["credentials"] = f"the {auth_key} of [supervisorctl] ({path}:{line})" if line else path
+    instances = _with_stereotypes(option, parser, instances, expansions, warnings)
+    username, password = _supervisorctl_credentials(path, parser, lines, locations)
     return FileSettings(path=path, instances=instances, rules_files=rules_files,
                         default_starting_strategy=strategy, username=username, password=password,
                         warnings=tuple(warnings), locations=locations,
                         instances_hint=f"add supvisors_list = <nick>host:port,... to [{SUPVISORS_SECTION}]")
+
+
+#: ``option(name)``: the expanded value of an option of the Supvisors section (None when absent) and
+#: where it is (``file:line``)
+Option = Callable[[str], "tuple[str | None, str]"]
+
+
+def _supvisors_list(option: Option, parser: configparser.RawConfigParser, section_path: str,
+                    section_lines: list[str]) -> tuple[InstanceList | None, dict[str, str]]:
+    """The instances of ``supvisors_list`` (each without a port takes the file's inet_http_server's),
+    and where they come from."""
+    value, location = option("supvisors_list")
+    section_at = section_line(section_lines, SUPVISORS_SECTION)
+    locations = {"instances": location if value is not None
+                 else f"{section_path}:{section_at}" if section_at else section_path}
+    if value is None:
+        return None, locations
+    port = _inet_http_port(parser)
+    try:
+        return InstanceList(parse_instance(_with_port(item, port)) for item in split_instance_specs([value])), \
+            locations
+    except ConfigError as error:
+        raise ConfigError(f"supvisors_list: {error.message}", location) from None
+
+
+def _with_stereotypes(option: Option, parser: configparser.RawConfigParser, instances: InstanceList | None,
+                      expansions: Mapping[str, str], warnings: list[str]) -> InstanceList | None:
+    """The instances, the one this file configures with the ``stereotypes`` of the section (a warning
+    added to ``warnings`` when that instance cannot be told)."""
+    value, location = option("stereotypes")
+    if value is None or not instances:
+        return instances
+    stereotypes = parse_stereotypes(value, "stereotypes", location)
+    index, problem = _local_instance(parser, instances, expansions)
+    if index is None:
+        warnings.append(f"{location}: stereotypes {' '.join(stereotypes)} ignored: {problem}")
+        return instances
+    if not stereotypes:
+        return instances
+    items = list(instances)
+    items[index] = replace(items[index], stereotypes=stereotypes)
+    return InstanceList(items)
+
+
+def _supervisorctl_credentials(path: str, parser: configparser.RawConfigParser, lines: list[str],
+                               locations: dict[str, str]) -> tuple[str | None, str | None]:
+    """The ``[supervisorctl]`` username and password (where they are is added to ``locations``)."""
+    if not parser.has_section("supervisorctl"):
+        return None, None
+    username = parser.get("supervisorctl", "username", fallback=None)
+    password = parser.get("supervisorctl", "password", fallback=None)
+    auth_key = "password" if password is not None else "username"
+    line = line_of(lines, "supervisorctl", auth_key)
+    locations["credentials"] = f"the {auth_key} of [supervisorctl] ({path}:{line})" if line else path
+    return username, password
 
 
 def _find_supvisors_section(

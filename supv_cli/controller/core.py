@@ -38,7 +38,7 @@ from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.inflight import InFlight
-from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
+from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started, step_plan
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Budget, Recovery
@@ -338,13 +338,12 @@ class Controller:
                 if not job.steps:
                     self.jobs.remove(job)
                     continue
-                step, single = job.steps.pop(0)
-                kind = step.run_kind
-                if kind is None:
-                    requests += [Request(s.instance, step.value, ()) for s in snapshot.instances if s.reachable]
+                step = job.steps.pop(0)
+                if step[0].run_kind is None:
+                    requests += [Request(s.instance, step[0].value, ()) for s in snapshot.instances if s.reachable]
                     continue
-                selected = [status.applications[n] for n in job.applications if n in status.applications]
-                job.run = Run(self.rules, kind, selected, self.options.run, single)
+                plan = step_plan(self.rules, snapshot, status, step, job.applications, self.options.run.local)
+                job.run = Run(self.rules, plan, self.options.run)
             others: dict[str, int] = {}
             for other in self.jobs:
                 if other is not job and other.run is not None:

@@ -1,20 +1,25 @@
 """What the controller does: jobs (runs one after the other for some applications), their kinds, the
-board its parts post them on (:class:`Board`), and the rule that says an application was never started."""
+board its parts post them on (:class:`Board`), the Plan each step of a job executes, and the rule that says an
+application was never started."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from supv_cli.compat import StrEnum
-from supv_cli.model.runs import JobStep
+from supv_cli.model.runs import JobStep, RunKind
 from supv_cli.model.snapshot import ProcessState
+from supv_cli.plan.planner import process_plan, start_plan, stop_plan
 from supv_cli.status.applications import ApplicationState
 
 if TYPE_CHECKING:
     from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.plan.executor import Run
-    from supv_cli.status import ApplicationStatus, ProcessStatus
+    from supv_cli.plan.stages import Plan
+    from supv_cli.rules import Rules
+    from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 
 class JobKind(StrEnum):
@@ -56,6 +61,22 @@ class Board(Protocol):
     def add_job(self, job: Job, message: str, process: str | None = None) -> None: ...
 
     def candidates_of(self, process: ProcessStatus) -> list[Instance]: ...
+
+
+def step_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, step: Step, applications: Sequence[str],
+              local: Instance | None = None) -> Plan:
+    """The Plan a ``start`` / ``stop`` step of a job executes, made by the planner from the snapshot the
+    step begins with: the job's applications the status still knows, staged as run-plan / stop-plan
+    stage them, or the step's single processes (their wait_exit programs treated as any program)."""
+    step_kind, single = step
+    kind = step_kind.run_kind
+    assert kind is not None, "a supervisor.* step makes no plan"
+    if single:
+        return process_plan(rules, snapshot, status, kind, single, local=local, wait_exit=False)
+    selected = [status.applications[name] for name in applications if name in status.applications]
+    if kind == RunKind.START:
+        return start_plan(rules, snapshot, status, selected, local)
+    return stop_plan(rules, snapshot, status, selected)
 
 
 def never_started(application: ApplicationStatus) -> bool:

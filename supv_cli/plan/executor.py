@@ -12,60 +12,53 @@ one command is decided in :mod:`supv_cli.plan.verdicts`.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from supv_cli.errors import SupvError
-from supv_cli.model.instances import Instance
+from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.runs import CommandKind, Outcome, RunKind
 from supv_cli.model.snapshot import RUNNING_STATES, ProcessState, Snapshot
 from supv_cli.plan.placer import Placer
 from supv_cli.plan.planner import process_stages
 from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, Runner, RunOptions
-from supv_cli.plan.stages import Action, Placement
+from supv_cli.plan.stages import Action, Placement, Plan
 from supv_cli.plan.verdicts import answer_verdict, budget, start_verdict, stop_verdict
-from supv_cli.rules.model import StartingFailureStrategy, StartingStrategy
+from supv_cli.rules.model import StartingFailureStrategy
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 class Run:
-    """A staged start (``RunKind.START``) or stop of applications, stage after stage."""
+    """A staged start or stop: the stages of a :class:`Plan`, executed stage after stage."""
 
-    def __init__(self, rules: Rules, kind: RunKind | str, applications: Sequence[ApplicationStatus],
-                 options: RunOptions | None = None, single_processes: dict[str, list[str]] | None = None,
-                 strategy: StartingStrategy | None = None, single_wait_exit: bool = False,
+    def __init__(self, rules: Rules, plan: Plan, options: RunOptions | None = None,
                  stop_only_on: dict[str, frozenset[str]] | None = None):
-        """``single_processes``: app -> process names started (or stopped) alone, in one stage, no
-        failure strategy; their wait_exit programs are waited for (and an EXITED one started again) only
-        with ``single_wait_exit`` (``supv start``; the controller's process restarts leave it False).
-        ``strategy`` overrides the applications' starting strategies; ``stop_only_on``: namespec ->
-        the nicks where a stop is sent (conciliation), elsewhere the process is left running."""
+        """``plan``: what the planner made (``planner.build_start_plan`` / ``build_stop_plan``, or
+        ``process_plan`` for single processes), the one ``--dry-run`` prints: its application stages and,
+        inside each application, its program stages are executed in its order; each process is placed
+        again when its stage opens, from the cluster as it is then. ``stop_only_on``: namespec -> the
+        nicks where a stop is sent (conciliation), elsewhere the process is left running."""
         self.rules = rules
-        self.kind = kind = RunKind(kind)
+        self.plan = plan
+        self.kind = plan.kind
         self.options = options or RunOptions()
-        self.strategy = strategy
-        self.single_wait_exit = single_wait_exit
+        self.strategy = plan.strategy
+        #: single processes (one stage, no failure strategy); their wait_exit programs are waited for
+        #: (and an EXITED one started again) only with the plan's wait_exit (``supv start``)
+        self.single = plan.single
+        self.single_wait_exit = plan.single and plan.wait_exit
         self.stop_only_on = stop_only_on or {}
         self.events: list[Event] = []
         self.targets: dict[str, Any] = {}
         self.fresh: dict[str, bool] = {}
         self.interrupted = False
-        groups: dict[int, list[ApplicationJob]] = {}
-        for application in applications:
-            if single_processes and application.application_name in single_processes:
-                # a lone process start (RESTART_PROCESS): one stage, wait_exit ignored
-                names = single_processes[application.application_name]
-                stages = [(0, names)]
-                key = 0
-            else:
-                stages = [(seq, [p.process_name for p in processes])
-                          for seq, processes in process_stages(application, kind)]
-                key = application.rules.start_sequence if kind == RunKind.START else application.rules.stop_sequence
-            job = ApplicationJob(application.application_name, kind, stages)
-            groups.setdefault(key, []).append(job)
-        self.single = bool(single_processes)
-        self.app_stages: list[tuple[int, list[ApplicationJob]]] = sorted(groups.items(), reverse=(kind == RunKind.STOP))
+        #: the instances, built once from the first snapshot (every snapshot of a run is of one list)
+        self.instances: InstanceList | None = None
+        self.app_stages: list[tuple[int, list[ApplicationJob]]] = [
+            (sequence, [ApplicationJob(application.application_name, plan.kind, application.program_stages())
+                        for application in applications])
+            for sequence, applications in plan.stages]
         self.stage_index = 0
         self.jobs = [job for _, jobs in self.app_stages for job in jobs]
 
@@ -122,7 +115,10 @@ class Run:
         """
         if self.finished or self.interrupted:
             return []
-        placer = Placer.build(self.rules, snapshot, status, self.options.local, self.targets, self.fresh)
+        if self.instances is None:
+            self.instances = InstanceList(s.instance for s in snapshot.instances)
+        placer = Placer.build(self.rules, snapshot, status, self.options.local, self.targets, self.fresh,
+                              self.instances)
         placer.add_pending(other_pending or {})
         # started by this run but not seen running yet (once it is, the snapshot counts its load)
         placer.add_pending(self.pending_loads())

@@ -1,8 +1,8 @@
 """Operating the cluster by hand: process names, single-process runs, restarts, and readiness.
 
 * :func:`select_processes` turns ``APP:PROC`` / ``APP:*`` / ``NAME`` into the processes of ``supv start|stop|restart``;
-* :func:`process_run` and :func:`restart_runs` build the runs of those commands and of ``restart-plan``;
 * :class:`RunChain` runs several runs one after the other as one (a stop, then a start), one report;
+  :func:`restart_start` makes the start plan of a restart, :func:`restart_run` executes both plans;
 * :func:`readiness` is ``supv wait``'s criterion: what a ``run-plan --dry-run`` would leave to do;
 * :func:`conciliation_run` stops the copies of conflicting processes that the controller's conciliation
   rule (:func:`supv_cli.plan.conciliation.victims`, the one implementation) picks.
@@ -22,10 +22,10 @@ from supv_cli.model.snapshot import ProcessState, Snapshot
 from supv_cli.plan.conciliation import Conciliation, victims
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placer import Placer
-from supv_cli.plan.planner import build_start_plan, select_applications
+from supv_cli.plan.planner import build_start_plan, process_plan
 from supv_cli.plan.run_types import ApplicationJob, Command, Event, Request, RunOptions
 from supv_cli.plan.stages import Action, ApplicationPlan, Placement, Plan
-from supv_cli.rules.model import Distribution, StartingStrategy
+from supv_cli.rules.model import Distribution
 from supv_cli.selection import Selection, silence_of, split_namespec
 from supv_cli.selection import select_processes as select_words
 
@@ -70,14 +70,6 @@ def _unknown_message(status: ClusterStatus, selection: Selection, word: str) -> 
 
 
 # ----------------------------------------------------------------------------------- runs
-def process_run(rules: Rules, status: ClusterStatus, kind: RunKind, processes: dict[str, list[str]],
-                options: RunOptions, strategy: StartingStrategy | None = None) -> Run:
-    """A start or stop of single processes: one stage, all at once, each placed by the rules (start:
-    wait_exit programs waited for, an expected EXITED one started again)."""
-    applications = [status.applications[name] for name in processes]
-    return Run(rules, kind, applications, options, processes, strategy=strategy, single_wait_exit=True)
-
-
 class RunChain:
     """Runs one after the other, seen as one run (same interface as :class:`Run` for the driver, the
     progress view and the report): ``restart`` is a stop run, then a start run."""
@@ -147,44 +139,13 @@ class RunChain:
             run.interrupt(now)
 
 
-def restart_runs(rules: Rules, status: ClusterStatus, names: Sequence[str], options: RunOptions,
-                 strategy: StartingStrategy | None = None) -> RunChain:
-    """``restart-plan``: the stop-plan of the applications, then their run-plan (a fresh start: their
-    wait_exit programs run again; ``strategy`` instead of their starting_strategy when given)."""
-    stopped = select_applications(rules, status, names, RunKind.STOP, command="restart-plan")
-    started = select_applications(rules, status, names, RunKind.START, command="restart-plan")
-    return RunChain(RunKind.RESTART, [Run(rules, RunKind.STOP, stopped, options),
-                                Run(rules, RunKind.START, started, options, strategy=strategy)])
+def restart_run(rules: Rules, stop: Plan, start: Plan, options: RunOptions) -> RunChain:
+    """``restart-plan`` and ``supv restart``: the ``stop`` plan executed, then the ``start`` plan (see
+    :func:`restart_start`), one report."""
+    return RunChain(RunKind.RESTART, [Run(rules, stop, options), Run(rules, start, options)])
 
 
-def restart_processes(rules: Rules, status: ClusterStatus, processes: dict[str, list[str]], options: RunOptions,
-                      strategy: StartingStrategy | None = None) -> RunChain:
-    """``supv restart``: stop the processes wherever they run, then start each placed anew."""
-    return RunChain(RunKind.RESTART, [process_run(rules, status, RunKind.STOP, processes, options),
-                                process_run(rules, status, RunKind.START, processes, options, strategy)])
-
-
-# ----------------------------------------------------------------------------------- dry runs
-def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: RunKind,
-                 processes: dict[str, list[str]], strategy: StartingStrategy | None = None,
-                 local: Instance | None = None) -> Plan:
-    """What ``supv start|stop`` would do (one stage, every process at once), placed as the run places."""
-    placer = Placer.build(rules, snapshot, status, local)
-    app_plans = []
-    for name, process_names in processes.items():
-        application = status.applications[name]
-        by_name = {p.process_name: p for p in application.processes}
-        note = placer.prepare(application, strategy) if kind == RunKind.START else ""
-        if kind == RunKind.START:
-            placed = tuple(placer.place(application, by_name[n], 0, strategy=strategy, again=True)
-                           for n in process_names)
-        else:
-            placed = tuple(p for n in process_names for p in placer.place_stop(application, by_name[n], 0))
-        app_plans.append(ApplicationPlan(name, 0, application.rules.distribution,
-                                         strategy or application.rules.starting_strategy, ((0, placed),), note))
-    return Plan(kind, ((0, tuple(app_plans)),))
-
-
+# ----------------------------------------------------------------------------------- restart plans
 def as_stopped(snapshot: Snapshot, namespecs: Iterable[str]) -> Snapshot:
     """The snapshot as it would be once ``namespecs`` are stopped everywhere (what a restart's start
     is placed from in a dry run)."""
@@ -197,14 +158,19 @@ def as_stopped(snapshot: Snapshot, namespecs: Iterable[str]) -> Snapshot:
     return Snapshot(snaps, snapshot.taken_at)
 
 
-def restart_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, stop: Plan,
-                 start: Callable[[Snapshot, ClusterStatus], Plan]) -> Plan:
-    """A restart's dry run: ``stop``, then the start ``start`` makes from the cluster once stopped."""
+def restart_start(rules: Rules, snapshot: Snapshot, stop: Plan,
+                  start: Callable[[Snapshot, ClusterStatus], Plan]) -> Plan:
+    """The start of a restart: what ``start`` makes from the cluster as it will be once ``stop`` is done
+    (the run places each process again when its stage opens, after the stop)."""
     from supv_cli.status import evaluate
 
     stopped = as_stopped(snapshot, (p.namespec for p in stop.placements()))
-    after = start(stopped, evaluate(rules, stopped))
-    return Plan(RunKind.RESTART, stop.stages + after.stages)
+    return start(stopped, evaluate(rules, stopped))
+
+
+def restart_plan(stop: Plan, start: Plan) -> Plan:
+    """A restart's dry run: ``stop``, then ``start``, as one plan (what :func:`restart_run` executes)."""
+    return Plan(RunKind.RESTART, stop.stages + start.stages)
 
 
 # ----------------------------------------------------------------------------------- readiness
@@ -334,8 +300,8 @@ def conciliation_run(rules: Rules, status: ClusterStatus, namespecs: Sequence[st
     if not targets:
         return None
     grouped = _by_application(status, list(targets))
-    applications = [status.applications[name] for name in grouped]
-    return Run(rules, RunKind.STOP, applications, options, grouped, stop_only_on=targets)
+    plan = process_plan(rules, status.snapshot, status, RunKind.STOP, grouped)
+    return Run(rules, plan, options, stop_only_on=targets)
 
 
 def conciliation_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, namespecs: Sequence[str],

@@ -78,9 +78,12 @@ class Placer:
 
     @classmethod
     def build(cls, rules: Rules, snapshot: Snapshot, status: ClusterStatus, local: Instance | None = None,
-              targets: dict[str, Any] | None = None, fresh: dict[str, bool] | None = None) -> Placer:
-        """A placer over ``snapshot``; pass the ``targets`` / ``fresh`` of a run to keep its decisions."""
-        instances = InstanceList(s.instance for s in snapshot.instances)
+              targets: dict[str, Any] | None = None, fresh: dict[str, bool] | None = None,
+              instances: InstanceList | None = None) -> Placer:
+        """A placer over ``snapshot``; pass the ``targets`` / ``fresh`` of a run to keep its decisions,
+        and its ``instances`` (those of the snapshot, built once per run) not to build them each step."""
+        if instances is None:
+            instances = InstanceList(s.instance for s in snapshot.instances)
         return cls(rules, snapshot, LoadModel(instances, dict(status.instance_loads)), local,
                    targets if targets is not None else {}, fresh if fresh is not None else {})
 

@@ -1,4 +1,8 @@
-"""The planner: (rules, snapshot, status) -> the stages of a staged start or stop. Pure, deterministic.
+"""The planner: (rules, snapshot, status) -> the Plan of a staged start or stop. Pure, deterministic.
+
+The Plan is what ``--dry-run`` prints and what the run executes (``executor.Run`` takes it): its
+application stages, and inside each application its program stages, in its order. The run places each
+process again when its stage opens, from the cluster as it is then (decisions.md, issue 19).
 
 Start (behaviour spec §3.4, decisions.md): applications by ``start_sequence`` (lowest first, equal
 values in parallel; only > 0 unless named), inside each application its programs by ``start_sequence``
@@ -9,7 +13,7 @@ Stop: applications and programs by ``stop_sequence``, highest first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from supv_cli.errors import PlanError, UsageError
 from supv_cli.model.instances import Instance
@@ -26,13 +30,13 @@ if TYPE_CHECKING:
     from supv_cli.status import ApplicationStatus, ClusterStatus, ProcessStatus
 
 #: Action and Placement are re-exported: callers of the planner read plans without importing the model
-__all__ = ["Action", "Placement", "build_start_plan", "build_stop_plan", "ensure_rules", "process_stages",
-           "refuse_processes", "select_applications"]
+__all__ = ["Action", "Placement", "build_start_plan", "build_stop_plan", "ensure_rules", "process_plan",
+           "process_stages", "refuse_processes", "select_applications", "start_plan", "stop_plan"]
 
 
 # ----------------------------------------------------------------------------------- application choice
 #: the command acting on processes that matches each command acting on applications
-_PROCESS_COMMANDS = {"run-plan": "start", "stop-plan": "stop", "restart-plan": "restart"}
+_PROCESS_COMMANDS = {"run-plan": RunKind.START, "stop-plan": RunKind.STOP, "restart-plan": RunKind.RESTART}
 
 
 def refuse_processes(names: Sequence[str], command: str) -> None:
@@ -101,15 +105,23 @@ def _application_stages(applications: Iterable[ApplicationStatus], kind: RunKind
 
 
 def build_start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = (),
-                     local: Instance | None = None, strategy: StartingStrategy | None = None) -> Plan:
-    """The staged start of the selected applications, as a successful run would do it (``strategy``
-    instead of each application's starting_strategy when given)."""
+                     local: Instance | None = None, strategy: StartingStrategy | None = None,
+                     command: str = "") -> Plan:
+    """The staged start of the applications ``names`` select (``command``: who asks, for the message
+    refusing ``APP:PROC``), as a successful run would do it."""
+    return start_plan(rules, snapshot, status, select_applications(rules, status, names, RunKind.START, command), local,
+                      strategy)
+
+
+def start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, applications: Sequence[ApplicationStatus],
+               local: Instance | None = None, strategy: StartingStrategy | None = None) -> Plan:
+    """The staged start of ``applications`` (``strategy`` instead of each application's
+    starting_strategy when given), placed as a successful run would do it."""
     placer = Placer.build(rules, snapshot, status, local)
-    selected = select_applications(rules, status, names, RunKind.START)
     stages = []
-    for sequence, applications in _application_stages(selected, RunKind.START):
+    for sequence, selected in _application_stages(applications, RunKind.START):
         app_plans = []
-        for application in applications:
+        for application in selected:
             note = placer.prepare(application, strategy)
             program_stages = []
             for program_sequence, processes in process_stages(application, RunKind.START):
@@ -121,17 +133,23 @@ def build_start_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, na
                                              strategy or application.rules.starting_strategy, tuple(program_stages),
                                              note))
         stages.append((sequence, tuple(app_plans)))
-    return Plan(RunKind.START, tuple(stages))
+    return Plan(RunKind.START, tuple(stages), strategy)
 
 
-def build_stop_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = ()) -> Plan:
-    """The staged stop of the selected applications (highest stop_sequence first)."""
+def build_stop_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, names: Sequence[str] = (),
+                    command: str = "") -> Plan:
+    """The staged stop of the applications ``names`` select (highest stop_sequence first)."""
+    return stop_plan(rules, snapshot, status, select_applications(rules, status, names, RunKind.STOP, command))
+
+
+def stop_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus,
+              applications: Sequence[ApplicationStatus]) -> Plan:
+    """The staged stop of ``applications`` (highest stop_sequence first)."""
     placer = Placer.build(rules, snapshot, status)
-    selected = select_applications(rules, status, names, RunKind.STOP)
     stages = []
-    for sequence, applications in _application_stages(selected, RunKind.STOP):
+    for sequence, selected in _application_stages(applications, RunKind.STOP):
         app_plans = []
-        for application in applications:
+        for application in selected:
             program_stages = [(seq, tuple(p for process in processes
                                                 for p in placer.place_stop(application, process, seq)))
                               for seq, processes in process_stages(application, RunKind.STOP)]
@@ -139,6 +157,32 @@ def build_stop_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, nam
                                              application.rules.starting_strategy, tuple(program_stages)))
         stages.append((sequence, tuple(app_plans)))
     return Plan(RunKind.STOP, tuple(stages))
+
+
+def process_plan(rules: Rules, snapshot: Snapshot, status: ClusterStatus, kind: RunKind,
+                 processes: Mapping[str, Sequence[str]], strategy: StartingStrategy | None = None,
+                 local: Instance | None = None, wait_exit: bool = True) -> Plan:
+    """A start or stop of single processes (application -> process names): one stage, every process at
+    once, each placed by the rules. ``wait_exit``: a start waits for wait_exit programs and starts an
+    expected EXITED one again (``supv start``); False treats them as any program (the controller's
+    process restarts). A name the status does not know (any more) is left out."""
+    placer = Placer.build(rules, snapshot, status, local)
+    app_plans = []
+    for name, process_names in processes.items():
+        application = status.applications.get(name)
+        if application is None:
+            continue
+        by_name = {p.process_name: p for p in application.processes}
+        known = [by_name[n] for n in process_names if n in by_name]
+        note = placer.prepare(application, strategy) if kind == RunKind.START else ""
+        if kind == RunKind.START:
+            placed = tuple(placer.place(application, process, 0, strategy=strategy, honour_wait_exit=wait_exit,
+                                        again=wait_exit) for process in known)
+        else:
+            placed = tuple(p for process in known for p in placer.place_stop(application, process, 0))
+        app_plans.append(ApplicationPlan(name, 0, application.rules.distribution,
+                                         strategy or application.rules.starting_strategy, ((0, placed),), note))
+    return Plan(kind, ((0, tuple(app_plans)),), strategy, single=True, wait_exit=wait_exit)
 
 
 def ensure_rules(rules: Rules | None) -> Rules:

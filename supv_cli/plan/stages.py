@@ -70,6 +70,11 @@ class ApplicationPlan:
         for _, stage in self.stages:
             yield from stage
 
+    def program_stages(self) -> list[tuple[int, list[str]]]:
+        """Each program stage as the names of its processes, once each (a stop has one placement per
+        instance where the process runs)."""
+        return [(sequence, list(dict.fromkeys(p.process_name for p in stage))) for sequence, stage in self.stages]
+
     def to_dict(self) -> dict[str, Any]:
         return {"application_name": self.application_name, "sequence": self.sequence,
                 "distribution": self.distribution.value, "starting_strategy": self.strategy.value,
@@ -80,10 +85,19 @@ class ApplicationPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """Application stages, each a group of applications run in parallel."""
+    """Application stages, each a group of applications run in parallel: what ``--dry-run`` prints and
+    what the run (``executor.Run``) executes, stage after stage."""
 
     kind: RunKind
     stages: tuple[tuple[int, tuple[ApplicationPlan, ...]], ...]
+    #: ``--strategy``: the starting strategy used instead of each application's own (None: their own)
+    strategy: StartingStrategy | None = None
+    #: processes named one by one (``supv start|stop|restart``, the controller's process restarts): one
+    #: stage, no starting failure strategy
+    single: bool = False
+    #: with ``single``: wait for wait_exit programs and start an expected EXITED one again (``supv
+    #: start``); False treats them as any program (the controller's process restarts)
+    wait_exit: bool = True
 
     def applications(self) -> Iterator[ApplicationPlan]:
         for _, stage in self.stages:

@@ -1,10 +1,11 @@
 """THE rules core: one parser of Supvisors rules files for every supv command.
 
-Use ``load_rules(paths_or_globs, instances)`` and then ``rules.application_rules(name)`` /
-``rules.process_rules(app, process)``; both return immutable dataclasses.
+Use ``load_rules(paths, instances)`` (globs are expanded where the paths are read, in ``cluster/``) and
+then ``rules.application_rules(name)`` / ``rules.process_rules(app, process)``; both return immutable
+dataclasses.
 """
 
-from supv_cli.rules.files import expand_rules_paths, load_documents, load_rules
+from supv_cli.rules.files import load_documents, load_rules, rules_paths
 from supv_cli.rules.model import (
     ApplicationRules,
     Distribution,
@@ -23,7 +24,7 @@ __all__ = [
     "RunningFailureStrategy",
     "StartingFailureStrategy",
     "StartingStrategy",
-    "expand_rules_paths",
     "load_documents",
     "load_rules",
+    "rules_paths",
 ]

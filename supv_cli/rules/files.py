@@ -1,8 +1,11 @@
-"""Rules file lists: globs and literal paths as Supvisors' ``rules_files`` option, and loading them."""
+"""Rules file lists: the files Supvisors' ``rules_files`` option names, and loading them.
+
+Globs are expanded once, where the option is read (``cluster/ini.expand_rules_patterns``, for ``-r``,
+``SUPV_RULES`` and a file's ``rules_files``); the loader takes the files.
+"""
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Iterable
 
@@ -13,31 +16,17 @@ from supv_cli.rules.resolve import Rules
 from supv_cli.rules.xmlload import RulesDocument, load_document
 
 
-def expand_rules_paths(specs: Iterable[str], base_dir: str | None = None) -> tuple[list[str], list[str]]:
-    """Expand globs and check literal paths; return (sorted unique paths, warnings).
-
-    As Supvisors: the result is the set of matched files sorted by absolute path. A literal path that
-    does not exist is an error; a glob that matches nothing is a warning; nothing at all is an error.
-    """
+def rules_paths(paths: Iterable[str]) -> list[str]:
+    """The files to load, as Supvisors takes them: each once, sorted by absolute path. A path that does
+    not exist is an error; nothing at all is an error."""
     found: dict[str, str] = {}
-    warnings: list[str] = []
-    for spec in specs:
-        pattern = os.path.expanduser(spec)
-        if base_dir and not os.path.isabs(pattern):
-            pattern = os.path.join(base_dir, pattern)
-        if glob.has_magic(pattern):
-            matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
-            if not matches:
-                warnings.append(f"rules glob {spec!r} matches no file")
-        else:
-            if not os.path.exists(pattern):
-                raise RulesError("no such rules file; check -r, SUPV_RULES or rules_files", pattern)
-            matches = [pattern]
-        for match in matches:
-            found.setdefault(os.path.abspath(match), match)
+    for path in paths:
+        if not os.path.exists(path):
+            raise RulesError("no such rules file; check -r, SUPV_RULES or rules_files", path)
+        found.setdefault(os.path.abspath(path), path)
     if not found:
-        raise RulesError(f"no rules file found for {' '.join(specs) or '(nothing given)'}; give -r FILE")
-    return [found[key] for key in sorted(found)], warnings
+        raise RulesError("no rules file found for (nothing given); give -r FILE")
+    return [found[key] for key in sorted(found)]
 
 
 def load_documents(paths: Iterable[str]) -> list[RulesDocument]:
@@ -54,9 +43,7 @@ def load_documents(paths: Iterable[str]) -> list[RulesDocument]:
     return documents
 
 
-def load_rules(specs: Iterable[str], instances: InstanceList | None = None,
-               default_starting_strategy: StartingStrategy = StartingStrategy.CONFIG,
-               base_dir: str | None = None) -> tuple[Rules, list[str]]:
-    """Load rules files (paths or globs) into one Rules object; return it and the load warnings."""
-    paths, warnings = expand_rules_paths(specs, base_dir)
-    return Rules(load_documents(paths), instances, default_starting_strategy), warnings
+def load_rules(paths: Iterable[str], instances: InstanceList | None = None,
+               default_starting_strategy: StartingStrategy = StartingStrategy.CONFIG) -> Rules:
+    """Load rules files (globs already expanded: see the module) into one Rules object."""
+    return Rules(load_documents(rules_paths(paths)), instances, default_starting_strategy)

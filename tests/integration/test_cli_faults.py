@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -91,12 +92,9 @@ RULES = """<root>
 
 
 def wait_state(server: Any, name: str, state: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        info: dict[str, Any] = server.proxy().supervisor.getProcessInfo(name)
-        if info["statename"] == state or time.monotonic() > deadline:
-            return info
-        time.sleep(0.05)
+    info: dict[str, Any] = wait_for(f"{name} {state}", lambda: server.proxy().supervisor.getProcessInfo(name),
+                                    lambda info: info["statename"] == state, deadline=timeout, every=0.05)[0]
+    return info
 
 
 def test_sigterm_stops_a_run_like_ctrl_c_with_its_report_and_exit_143(tmp_path: Path,

@@ -41,7 +41,7 @@ def test_a_standby_reads_the_in_flight_starts_only_once_an_instance_misses_polls
     s2.wait_process("supv_controller", ["RUNNING"])
     instances = InstanceList.parse([s.spec for s in (s1, s2, s3)])
     (tmp_path / "rules.xml").write_text(RULES.format(cfg_strategy="CONTINUE"))
-    rules, _ = load_rules([str(tmp_path / "rules.xml")], instances)
+    rules = load_rules([str(tmp_path / "rules.xml")], instances)
     session = ClusterSession(ClusterSettings(instances=instances, timeout=1.0))
     session.poller.ask_all = True
     controller = Controller(rules, instances, instances.find("s2"), ControllerOptions(), now=time.monotonic())

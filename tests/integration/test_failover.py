@@ -19,7 +19,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -62,14 +61,8 @@ def wait_for(what: str, probe: Callable[[], T], done: Callable[[T], bool], deadl
 
 
 def hold(what: str, probe: Callable[[], T], ok: Callable[[T], bool], seconds: float = HOLD) -> T:
-    """Check ``ok`` on every probe for ``seconds`` (several controller cycles): nothing must change."""
-    end = time.monotonic() + seconds
-    while True:
-        value = probe()
-        assert ok(value), f"{what}: {value}"
-        if time.monotonic() > end:
-            return value
-        time.sleep(0.2)
+    """:func:`tests.support.waiting.hold` for this file's HOLD (several controller cycles)."""
+    return waiting.hold(what, probe, ok, seconds)
 
 
 def snapshot_of(cluster: Scenario3, down: tuple[str, ...] = ()) -> Any:

@@ -22,6 +22,7 @@ from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
 from tests.support.scenario3 import supv_env
 from tests.support.supervisord import Supervisord
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -112,10 +113,8 @@ def test_logs_and_follow_across_a_move(supervisord: SupervisordFactory, streams:
     time.sleep(0.5)
     s2.proxy().supervisor.stopProcess("app:talker")
     s1.proxy().supervisor.startProcess("app:talker")
-    deadline = time.monotonic() + 20
-    while s1.proxy().supervisor.readProcessStdoutLog("app:talker", 0, 0).count("\n") < 4:
-        assert time.monotonic() < deadline, "the talker does not talk"
-        time.sleep(0.1)
+    wait_for("the talker talks", lambda: s1.proxy().supervisor.readProcessStdoutLog("app:talker", 0, 0).count("\n"),
+             lambda lines: lines >= 4, deadline=20.0)
 
     result = run_supv("logs", "-i", spec, "-n", "3", "app:talker")
     assert result.exit_code == 0, result.stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
 from tests.support.scenario3 import supv_env
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -87,10 +87,9 @@ def test_top_live_rewrites_only_its_header_while_nothing_changes(supervisord: Su
 def test_names_that_name_nothing_come_after_the_logs_of_the_others(supervisord: SupervisordFactory) -> None:
     server = supervisord(nick="s1", programs={"chatty": CHATTY})
     server.wait_process("chatty:chatty", ["RUNNING"])
-    deadline = time.monotonic() + 20  # RUNNING (startsecs 0) comes before supervisord has logged the 400 lines
-    while not server.proxy().supervisor.tailProcessStdoutLog("chatty:chatty", 0, 100)[0].endswith("400\n"):
-        assert time.monotonic() < deadline, "chatty never logged its 400 lines"
-        time.sleep(0.05)
+    # RUNNING (startsecs 0) comes before supervisord has logged the 400 lines
+    wait_for("chatty logged its 400 lines", lambda: server.proxy().supervisor.tailProcessStdoutLog(
+        "chatty:chatty", 0, 100)[0], lambda tail: tail.endswith("400\n"), deadline=20.0, every=0.05)
     result = run_supv("logs", "-i", server.spec, "-n", "1", "nope:x", "chatty", "zz")
     assert (result.exit_code, result.stdout) == (2, "s1 chatty:chatty | 400\n"), result.stderr
     assert result.stderr.splitlines() == [f"supv: error: no instance knows {name}: check the name with supv "

@@ -17,6 +17,7 @@ from supv_cli.cluster.transport import TimeoutTransport
 from supv_cli.model.instances import InstanceList
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessState, Unreachable
 from tests.conftest import SupervisordFactory
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -75,9 +76,8 @@ def test_configuration_fetched_again_when_the_process_list_or_supervisord_change
     server.programs["idle"]["startsecs"] = 9
     server._write_config()
     client.call("supervisor.restart")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not restarted(server):  # seen by another connection
-        time.sleep(0.2)
+    wait_for("supervisord restarted in place", lambda: restarted(server), bool, deadline=20.0,  # another connection
+             every=0.2)
     snap = only(session)  # its kept connection was closed by the restart: a new one, a new configuration
     assert by_name(snap)["idle"].startsecs == 9
     assert client.connections == 2

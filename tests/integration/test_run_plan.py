@@ -402,3 +402,32 @@ def test_stop_plan_stops_in_reverse_order(tmp_path: Path, supervisord: Superviso
     assert [info.state.name for info in (f2, f1, b1)] == ["STOPPED"] * 3
     # each stop takes a second and starts once the previous stage is stopped: whole seconds apart
     assert f2.stop < f1.stop < b1.stop
+
+
+ONE_APP = """<application name="app"><start_sequence>1</start_sequence>
+  <programs><program name="p"><start_sequence>1</start_sequence></program></programs></application>"""
+
+
+@pytest.mark.parametrize("command", ["run-plan", "stop-plan", "restart-plan"])
+def test_the_first_snapshot_is_evaluated_once(tmp_path: Path, supervisord: SupervisordFactory,
+                                              monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """Issue 19: the snapshot the plan is made from is evaluated once; the run's first step takes it and
+    its status as they are (it was evaluated twice: once for the plan, once more by the first step)."""
+    import supv_cli.status
+
+    server = supervisord(nick="s1", programs={"p": program()}, groups={"app": ["p"]})
+    rules = write_rules(tmp_path, ONE_APP)
+    if command != "run-plan":
+        supv_json("run-plan", "-i", server.spec, "-r", rules)
+    evaluated: list[Any] = []
+    real = supv_cli.status.evaluate
+
+    def counting(rules: Any, snapshot: Any, *args: Any, **kwargs: Any) -> Any:
+        evaluated.append(snapshot)
+        return real(rules, snapshot, *args, **kwargs)
+
+    monkeypatch.setattr(supv_cli.status, "evaluate", counting)
+    report = supv_json(command, "-i", server.spec, "-r", rules)
+    assert report["result"] == "success"
+    assert len(evaluated) >= 2                                     # the first snapshot, then those of the run
+    assert sum(1 for snapshot in evaluated if snapshot is evaluated[0]) == 1

@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -243,22 +244,9 @@ class Supervisord:
         return str(self.rpc.supervisor.readProcessStdoutLog(namespec, 0, 0))
 
     def wait_state(self, namespec: str, states: set[str]) -> dict[str, Any]:
-        info: dict[str, Any] = wait_for(
-            lambda: self.info(namespec), lambda info: info["statename"] in states, namespec
-        )
+        info: dict[str, Any] = wait_for(namespec, lambda: self.info(namespec),
+                                        lambda info: info["statename"] in states, DEADLINE)[0]
         return info
-
-
-def wait_for(fetch: Callable[[], Any], ready: Callable[[Any], bool], what: str) -> Any:
-    """Poll ``fetch`` until ``ready`` accepts its result, at most DEADLINE seconds."""
-    end = time.monotonic() + DEADLINE
-    while True:
-        value = fetch()
-        if ready(value):
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"{what}: still {value!r} after {DEADLINE} s")
-        time.sleep(0.1)
 
 
 def free_port() -> int:
@@ -300,7 +288,7 @@ def start_supervisord(scenario: Path, tmp_path: Path) -> Iterator[Callable[..., 
             except OSError:
                 return "unreachable"
 
-        wait_for(state, lambda name: name == "RUNNING", f"supervisord {identifier}")
+        wait_for(f"supervisord {identifier}", state, lambda name: name == "RUNNING", DEADLINE)
         return Supervisord(process, rpc, run / identifier)
 
     yield start
@@ -351,11 +339,8 @@ def test_server_instance(start_supervisord: Callable[..., Supervisord]) -> None:
     # a long-running program logs its heartbeat and exits 0 on SIGTERM
     server.rpc.supervisor.startProcess("scen3_srv:scen3_item_manager")
     assert server.info("scen3_srv:scen3_item_manager")["statename"] == "RUNNING"
-    wait_for(
-        lambda: server.log("scen3_srv:scen3_item_manager"),
-        lambda text: "scen3_item_manager alive" in text,
-        "heartbeat of scen3_item_manager",
-    )
+    wait_for("heartbeat of scen3_item_manager", lambda: server.log("scen3_srv:scen3_item_manager"),
+             lambda text: "scen3_item_manager alive" in text, DEADLINE)
     server.rpc.supervisor.stopProcess("scen3_srv:scen3_item_manager")
     info = server.info("scen3_srv:scen3_item_manager")
     assert (info["statename"], info["exitstatus"]) == ("STOPPED", 0)
@@ -378,7 +363,7 @@ def test_console_instance(start_supervisord: Callable[..., Supervisord]) -> None
     console.rpc.supervisor.stopProcess("scen3_internal_data_bus")
     check = "scen3_hci_02:scen3_check_internal_data_bus"
     console.rpc.supervisor.startProcess(check)
-    wait_for(lambda: console.log(check), lambda text: "scen3_internal_data_bus is STOPPED" in text, check)
+    wait_for(check, lambda: console.log(check), lambda text: "scen3_internal_data_bus is STOPPED" in text, DEADLINE)
     assert console.info(check)["statename"] == "RUNNING"
     console.rpc.supervisor.startProcess("scen3_internal_data_bus")
     info = console.wait_state(check, {"EXITED", "FATAL"})

@@ -108,7 +108,7 @@ def test_a_frozen_instance_keeps_its_exited_checks(supervisord: SupervisordFacto
     assert json.loads(supv("application-info", *args, "--json").stdout)[0]["operational_status"] == "Operational"
     from supv_cli.rules import load_rules
 
-    loaded, _ = load_rules([rules], instances)
+    loaded = load_rules([rules], instances)
     session = ClusterSession(ClusterSettings(instances=instances, timeout=float(TIMEOUT)))
     assert all(snap.reachable for snap in session.snapshot())   # s1's last answer: the check EXITED
     s1.sigstop()

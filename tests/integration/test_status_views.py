@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -127,12 +128,9 @@ def cluster(request: Any, supervisord: SupervisordFactory, tmp_path: Path) -> Cl
 def sstatus_plain(cluster: Cluster, *args: str) -> Any:
     """``sstatus --format plain``, again when the BACKOFF program was caught in its short STARTING
     moment between two retries (its state cycles BACKOFF -> STARTING -> BACKOFF)."""
-    for _ in range(5):
-        result = cluster.supv("sstatus", "--format", "plain", *args)
-        if "backoff   STARTING" not in result.stdout:
-            break
-        time.sleep(0.2)
-    return result
+    return wait_for("sstatus without the BACKOFF program caught STARTING",
+                    lambda: cluster.supv("sstatus", "--format", "plain", *args),
+                    lambda result: "backoff   STARTING" not in result.stdout, deadline=10.0, every=0.2)[0]
 
 
 def test_application_info_plain_is_the_supvisorsctl_layout(cluster: Cluster) -> None:

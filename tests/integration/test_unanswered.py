@@ -23,6 +23,7 @@ from supv_cli.model.instances import InstanceList
 from supv_cli.model.snapshot import Unreachable
 from tests.conftest import SupervisordFactory
 from tests.support.cli import run_supv
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -97,10 +98,8 @@ def test_a_session_asks_a_frozen_instance_again_once_it_answers(supervisord: Sup
     assert second.instances[1].reason == first.instances[1].reason
     assert again < float(TIMEOUT) * 0.75, again
     # SIGCONT: a background probe sees it answer, and the next snapshot asks it again
-    deadline = time.monotonic() + 15
-    while not session.snapshot().instances[1].reachable:
-        assert time.monotonic() < deadline, session.health[list(instances)[1]]
-        time.sleep(0.2)
+    wait_for("s2 answering again after SIGCONT", lambda: session.snapshot().instances[1], lambda snap: snap.reachable,
+             deadline=15.0, every=0.2)
     assert session.health[list(instances)[1]].health in (Health.ANSWERING, Health.SLOW)
 
 

@@ -197,15 +197,12 @@ class Supervisord:
 
     def wait_process(self, namespec: str, states: Sequence[str], timeout: float = 10.0) -> dict[str, Any]:
         """Wait until ``namespec`` is in one of ``states``; return its process info."""
-        deadline = time.monotonic() + timeout
-        info: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            info = self.proxy().supervisor.getProcessInfo(namespec)
-            if info["statename"] in states:
-                return info
-            time.sleep(0.05)
-        raise AssertionError(f"{namespec} on {self.nick} is {info.get('statename')}, "
-                             f"expected one of {states}")
+        from tests.support.waiting import wait_for
+
+        info: dict[str, Any] = wait_for(f"{namespec} on {self.nick} in one of {', '.join(states)}",
+                                        lambda: self.proxy().supervisor.getProcessInfo(namespec),
+                                        lambda info: info["statename"] in states, deadline=timeout, every=0.05)[0]
+        return info
 
     def output(self) -> str:
         text = ""

@@ -27,7 +27,7 @@ def instances(*specs: str) -> InstanceList:
 def rules_of(tmp_path: Path, body: str, instance_list: InstanceList) -> Rules:
     path = tmp_path / "rules.xml"
     path.write_text(f"<root>{body}</root>")
-    rules, _ = load_rules([str(path)], instance_list)
+    rules = load_rules([str(path)], instance_list)
     return rules
 
 

@@ -22,5 +22,5 @@ def rules_from(directory: Path, *bodies: str, instances: str | None = None) -> R
     """Load one rules file per body (in that order) bound to an optional instance list."""
     paths = [str(write_rules(directory, body, f"r{index:02d}.xml")) for index, body in enumerate(bodies)]
     instance_list = InstanceList.parse([instances]) if instances else None
-    rules, _ = load_rules(paths, instance_list)
+    rules = load_rules(paths, instance_list)
     return rules

@@ -61,14 +61,11 @@ def test_plans_take_applications_and_point_to_the_process_commands(tmp_path, bui
 
 
 def test_restart_plan_points_to_restart(tmp_path) -> None:
-    from supv_cli.plan.operate import restart_runs
-    from supv_cli.plan.run_types import RunOptions
-
     rules = rules_of(tmp_path, '<application name="a"><start_sequence>1</start_sequence></application>', CLUSTER)
     snap = snapshot(CLUSTER, {"*": [info("a:p")]})
     with pytest.raises(UsageError, match=r"a:p: restart-plan takes applications; name applications here, or use "
                                          r"`supv restart a:p` for processes"):
-        restart_runs(rules, status_of(rules, snap), ["a:p"], RunOptions())
+        build_stop_plan(rules, snap, status_of(rules, snap), ["a:p"], "restart-plan")
 
 
 def test_unknown_names_are_usage_errors_unless_an_instance_did_not_answer() -> None:

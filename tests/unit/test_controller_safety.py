@@ -51,7 +51,7 @@ class Cluster:
             assert tmp_path is not None
             path = tmp_path / "rules.xml"
             path.write_text(RULES.format(cfg_strategy=cfg_strategy))
-            rules, _ = load_rules([str(path)], instance_list)
+            rules = load_rules([str(path)], instance_list)
         self.rules = rules
         self.script = Script(self.rules, snap)
         self.controllers = {local: Controller(self.rules, instance_list,
@@ -399,7 +399,7 @@ HCI_PROGRAMS = ("scen3_chart_view", "scen3_item_control", "scen3_check_internal_
 
 def scenario3() -> Cluster:
     """Scenario 3 freshly booted (nothing ever started), controllers on the three servers."""
-    rules, _ = load_rules([str(SCEN3_RULES)], SCEN3)
+    rules = load_rules([str(SCEN3_RULES)], SCEN3)
     servers = [info(ns) for ns in SRV_SERVICES + SRV_CHECKS]
     consoles = [info(f"{hci}:{name}") for hci in HCI for name in HCI_PROGRAMS]
     per_nick = {}

@@ -8,7 +8,7 @@ import pytest
 from supv_cli.cluster.client import CallError
 from supv_cli.model.snapshot import Unreachable
 from supv_cli.plan.executor import Run
-from supv_cli.plan.planner import select_applications
+from supv_cli.plan.planner import build_start_plan, build_stop_plan
 from supv_cli.plan.run_types import RunOptions
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot, status_of
@@ -16,13 +16,20 @@ from .plan_helpers import S, Script, info, instances, rules_of, snapshot, status
 CLUSTER = instances("1", "2", "3")
 
 
+def planned(rules, snap, kind="start", names=(), options=None) -> Run:
+    """The run of the plan the planner makes from ``snap`` (what ``--dry-run`` prints)."""
+    options = options or RunOptions()
+    status = status_of(rules, snap)
+    plan = build_start_plan(rules, snap, status, names, options.local) if kind == "start" else \
+        build_stop_plan(rules, snap, status, names)
+    return Run(rules, plan, options)
+
+
 def run_script(rules, script: Script, kind="start", names=(), options=None, until=200.0, tick=0.25,
                events=None):
     """Drive a Run with a fake clock; return (run, script)."""
     now = 0.0
-    first = script.at(now)
-    selected = select_applications(rules, status_of(rules, first), names, kind)
-    run = Run(rules, kind, selected, options or RunOptions())
+    run = planned(rules, script.at(now), kind, names, options)
     while not run.finished and now < until:
         snap = script.at(now)
         requests = run.step(snap, status_of(rules, snap), now)
@@ -122,8 +129,7 @@ def test_lost_instance_during_a_stage(tmp_path):
     rules = rules_of(tmp_path, APP.format(strategy="CONTINUE"), CLUSTER)
     script = Script(rules, base(startsecs=3), {"app:w": ("EXIT", 0.2, 0)})
     now, events = 0.0, []
-    selected = select_applications(rules, status_of(rules, script.at(0)), (), "start")
-    run = Run(rules, "start", selected, RunOptions())
+    run = planned(rules, script.at(0))
     while not run.finished and now < 60:
         if now >= 1.0:
             script.down.add("1")         # instance 1 dies while a and b are STARTING there
@@ -171,8 +177,7 @@ def test_application_stages_wait_for_each_other(tmp_path):
 def test_refused_start_and_already_started(tmp_path):
     rules = rules_of(tmp_path, APP.format(strategy="CONTINUE"), CLUSTER)
     snap = base()
-    selected = select_applications(rules, status_of(rules, snap), (), "start")
-    run = Run(rules, "start", selected)
+    run = planned(rules, snap)
     requests = run.step(snap, status_of(rules, snap), 0.0)
     a, b = requests
     run.on_result(a, CallError(a.instance, Unreachable.FAULT, "fault: NO_FILE: /bin/nothing", 20), 0.0)
@@ -193,8 +198,7 @@ def test_spawn_error_leaves_the_verdict_to_the_process_state(tmp_path, later_sta
     with supervisord's reap); supervisord then puts it in BACKOFF and retries it, so it is no failure yet."""
     rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
     snap = base()
-    selected = select_applications(rules, status_of(rules, snap), (), "start")
-    run = Run(rules, "start", selected)
+    run = planned(rules, snap)
     a, b = run.step(snap, status_of(rules, snap), 0.0)
     run.on_result(a, CallError(a.instance, Unreachable.FAULT, "fault: SPAWN_ERROR: app:a", 50), 0.0)
     run.on_result(b, True, 0.0)
@@ -213,8 +217,7 @@ def test_spawn_error_leaves_the_verdict_to_the_process_state(tmp_path, later_sta
 def test_interrupt_reports_what_was_done(tmp_path):
     rules = rules_of(tmp_path, APP.format(strategy="ABORT"), CLUSTER)
     snap = base()
-    selected = select_applications(rules, status_of(rules, snap), (), "start")
-    run = Run(rules, "start", selected)
+    run = planned(rules, snap)
     for request in run.step(snap, status_of(rules, snap), 0.0):
         run.on_result(request, True, 0.0)
     run.interrupt(0.5)
@@ -251,7 +254,7 @@ def test_rows_never_reached_say_the_rules_required_value(tmp_path):
     run) do, not False."""
     rules = rules_of(tmp_path, REQUIRED, CLUSTER)
     snap = base()
-    run = Run(rules, "start", select_applications(rules, status_of(rules, snap), (), "start"))
+    run = planned(rules, snap)
     for request in run.step(snap, status_of(rules, snap), 0.0):
         run.on_result(request, True, 0.0)
     run.interrupt(0.5)

@@ -6,22 +6,37 @@ from __future__ import annotations
 import pytest
 
 from supv_cli.errors import UsageError
+from supv_cli.plan.executor import Run
 from supv_cli.plan.operate import (
     conciliation_plan,
     conciliation_run,
-    process_plan,
-    process_run,
     readiness,
     restart_plan,
-    restart_processes,
-    restart_runs,
+    restart_run,
+    restart_start,
     select_processes,
 )
-from supv_cli.plan.planner import Action, build_start_plan, build_stop_plan
+from supv_cli.plan.planner import Action, build_start_plan, build_stop_plan, process_plan
 from supv_cli.plan.run_types import RunOptions
 from supv_cli.rules.model import StartingStrategy
 
 from .plan_helpers import S, Script, info, instances, rules_of, snapshot, status_of
+
+
+def restart_applications(rules, snap, names):
+    """``restart-plan NAMES``: the stop plan, the start plan made on the cluster once stopped, executed."""
+    status = status_of(rules, snap)
+    stop = build_stop_plan(rules, snap, status, names, "restart-plan")
+    start = restart_start(rules, snap, stop,
+                          lambda s, st: build_start_plan(rules, s, st, names, command="restart-plan"))
+    return restart_run(rules, stop, start, RunOptions())
+
+
+def restart_processes(rules, snap, processes, strategy=None):
+    """``supv restart APP:PROC...``: the stop plan of the processes, then their start plan, executed."""
+    stop = process_plan(rules, snap, status_of(rules, snap), "stop", processes)
+    start = restart_start(rules, snap, stop, lambda s, st: process_plan(rules, s, st, "start", processes, strategy))
+    return restart_run(rules, stop, start, RunOptions())
 
 #: instances 1 and 2 share node A, 3 is alone on node B
 CLUSTER = instances("1@A", "2@A", "3@B")
@@ -147,7 +162,7 @@ def test_restart_plan_stops_everything_then_starts_from_scratch(tmp_path):
     rules = rules_of(tmp_path, APP, CLUSTER3)
     script = Script(rules, snapshot(CLUSTER3, UP), {"app:chk": ("EXIT", 0.2, 0)})
     first = script.at(0.0)
-    run = drive(rules, script, restart_runs(rules, status_of(rules, first), ["app"], RunOptions()))
+    run = drive(rules, script, restart_applications(rules, first, ["app"]))
     log = [(method, namespec) for _, method, namespec, _ in script.log]
     # stop a (stop_sequence 2), then b (1, with the check, not running), start the check again, then a and b
     assert log[:2] == [("stopProcess", "app:a"), ("stopProcess", "app:b")]
@@ -167,9 +182,7 @@ def test_restart_of_a_process_stops_then_starts_it(tmp_path):
     rules = rules_of(tmp_path, APP.replace("<program name=\"a\">", "<program name=\"a\"><identifiers>1,2"
                                            "</identifiers>"), CLUSTER3)
     script = Script(rules, snapshot(CLUSTER3, UP))
-    status = status_of(rules, script.at(0.0))
-    run = drive(rules, script, restart_processes(rules, status, {"app": ["a"]}, RunOptions(),
-                                                 StartingStrategy.CONFIG))
+    run = drive(rules, script, restart_processes(rules, script.at(0.0), {"app": ["a"]}, StartingStrategy.CONFIG))
     assert [(m, ns, nick) for _, m, ns, nick in script.log] == [("stopProcess", "app:a", "1"),
                                                                ("startProcess", "app:a", "1")]
     assert [(r["action"], r["outcome"]) for r in run.report()] == [("stop", "STOPPED"), ("start", "RUNNING")]
@@ -179,7 +192,8 @@ def test_restart_dry_run_places_the_start_on_the_stopped_cluster(tmp_path):
     app = P.format(load=60, ids="<identifiers>1,3</identifiers>")
     rules, snap, status = loaded(tmp_path, app, ["app:p"], {"3": [info("app:p", S.RUNNING)]})
     stop = process_plan(rules, snap, status, "stop", {"app": ["p"]})
-    plan = restart_plan(rules, snap, status, stop, lambda s, st: process_plan(rules, s, st, "start", {"app": ["p"]}))
+    plan = restart_plan(stop, restart_start(rules, snap, stop,
+                                            lambda s, st: process_plan(rules, s, st, "start", {"app": ["p"]})))
     # node B has 30 + 60 running: once p is stopped there, it fits again (node A would reach 110)
     assert [(p.action, p.instance.nick) for p in plan.placements()] == [(Action.STOP, "3"), (Action.START, "3")]
 
@@ -188,8 +202,8 @@ def test_single_stop_run_of_a_process_running_twice(tmp_path):
     CLUSTER3 = instances("1", "2", "3")
     rules = rules_of(tmp_path, APP, CLUSTER3)
     script = Script(rules, snapshot(CLUSTER3, {**UP, "2": [info("app:a", S.RUNNING)]}))
-    run = drive(rules, script, process_run(rules, status_of(rules, script.at(0.0)), "stop", {"app": ["a"]},
-                                           RunOptions()))
+    first = script.at(0.0)
+    run = drive(rules, script, Run(rules, process_plan(rules, first, status_of(rules, first), "stop", {"app": ["a"]})))
     assert sorted(nick for *_, nick in script.log) == ["1", "2"]
     assert {r["outcome"] for r in run.report()} == {"STOPPED"}
 
@@ -303,7 +317,7 @@ def test_interrupted_restart_never_starts(tmp_path):
     rules = rules_of(tmp_path, APP, CLUSTER3)
     script = Script(rules, snapshot(CLUSTER3, UP))
     snap = script.at(0.0)
-    chain = restart_processes(rules, status_of(rules, snap), {"app": ["a"]}, RunOptions())
+    chain = restart_processes(rules, snap, {"app": ["a"]})
     requests = chain.step(snap, status_of(rules, snap), 0.0)
     for request, result in zip(requests, script.send(requests, 0.0)):
         chain.on_result(request, result, 0.0)

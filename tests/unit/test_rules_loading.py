@@ -6,8 +6,9 @@ import os
 
 import pytest
 
+from supv_cli.cluster.ini import expand_rules_patterns
 from supv_cli.errors import ExitCode, RulesError
-from supv_cli.rules import expand_rules_paths, load_rules
+from supv_cli.rules import load_rules, rules_paths
 from supv_cli.rules.xmlload import MAX_RULES_SIZE
 
 from .rules_helpers import write_rules
@@ -139,8 +140,9 @@ def test_oversized_file_is_refused_before_parsing(tmp_path):
     (lambda d: str(d), "is a directory"),
 ])
 def test_file_errors(tmp_path, make, fragment):
+    paths, _ = expand_rules_patterns([make(tmp_path)], str(tmp_path), keep_order=True)  # as -r does
     with pytest.raises(RulesError, match=fragment):
-        load_rules([make(tmp_path)])
+        load_rules(paths)
 
 
 def test_globs_are_sorted_by_absolute_path_and_deduplicated(tmp_path):
@@ -149,22 +151,33 @@ def test_globs_are_sorted_by_absolute_path_and_deduplicated(tmp_path):
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "z.xml").write_text("<root/>")
-    paths, warnings = expand_rules_paths([str(tmp_path / "*.xml"), str(tmp_path / "a.xml"),
-                                          str(tmp_path / "**" / "*.xml"), str(tmp_path / "none*.xml")])
-    assert [os.path.basename(p) for p in paths] == ["a.xml", "b.xml", "z.xml"]
-    assert warnings == [f"rules glob {str(tmp_path / 'none*.xml')!r} matches no file"]
+    paths, warnings = expand_rules_patterns([str(tmp_path / "*.xml"), str(tmp_path / "a.xml"),
+                                             str(tmp_path / "**" / "*.xml"), str(tmp_path / "none*.xml")],
+                                            str(tmp_path), keep_order=True)
+    assert [os.path.basename(p) for p in rules_paths(paths)] == ["a.xml", "b.xml", "z.xml"]
+    assert warnings == [f"no rules file matches {str(tmp_path / 'none*.xml')!r}"]
 
 
 def test_relative_paths_use_base_dir(tmp_path):
     (tmp_path / "r.xml").write_text("<root/>")
-    paths, _ = expand_rules_paths(["r.xml"], base_dir=str(tmp_path))
-    assert paths == [str(tmp_path / "r.xml")]
+    paths, _ = expand_rules_patterns(["r.xml"], str(tmp_path), keep_order=False)
+    assert rules_paths(paths) == [str(tmp_path / "r.xml")]
+
+
+def test_globs_are_expanded_once(tmp_path):
+    """Issue 19: the loader takes the files a glob matched and does not expand them again: a matched
+    file whose name holds glob characters loads (expanded again, ``r[1].xml`` matched ``r1.xml``)."""
+    (tmp_path / "r[1].xml").write_text('<root><application name="a"><start_sequence>3</start_sequence>'
+                                       "</application></root>")
+    paths, warnings = expand_rules_patterns(["r*.xml"], str(tmp_path), keep_order=True)
+    assert [os.path.basename(p) for p in paths] == ["r[1].xml"] and not warnings
+    assert load_rules(paths).application_rules("a").start_sequence == 3
 
 
 def test_many_applications_resolve_by_name(tmp_path):
     body = "".join(f'<application name="app_{i}"><start_sequence>{i % 100 + 1}</start_sequence><programs>'
                    f'<program name="p"><expected_loading>{i % 100}</expected_loading></program></programs>'
                    "</application>" for i in range(2000))
-    rules, _ = load_rules([str(write_rules(tmp_path, body))])
+    rules = load_rules([str(write_rules(tmp_path, body))])
     assert rules.process_rules("app_1999", "p").expected_loading == 99
     assert rules.application_rules("app_250").start_sequence == 51

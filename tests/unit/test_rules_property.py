@@ -28,7 +28,7 @@ def _check(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.xml"
     path.write_bytes(data)
     try:
-        rules, _ = load_rules([str(path)])
+        rules = load_rules([str(path)])
     except RulesError as error:
         assert error.errors and all(isinstance(line, str) and line for line in error.errors)
         return

@@ -103,7 +103,7 @@ RULES = """
 
 
 def load(tmp_path: Path, instances: InstanceList | None = CLUSTER):
-    rules, _ = load_rules([str(write_rules(tmp_path, RULES))], instances)
+    rules = load_rules([str(write_rules(tmp_path, RULES))], instances)
     return rules
 
 

@@ -172,7 +172,7 @@ def stereotyped() -> InstanceList:
 
 def test_homogeneous_copies_over_a_stereotype_count_the_instances_carrying_it(tmp_path: Path) -> None:
     instances = stereotyped()
-    rules, _ = load_rules([str(write_rules(tmp_path, """<application pattern="hci_">
+    rules = load_rules([str(write_rules(tmp_path, """<application pattern="hci_">
       <distribution>SINGLE_INSTANCE</distribution><identifiers>#,@CONSOLE</identifiers></application>"""))],
                           instances)
     copies = homogeneous_copies(rules, instances, ["hci_01", "hci_02"], [list(instances)[2]])
