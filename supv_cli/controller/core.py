@@ -329,11 +329,12 @@ class Controller(Recovery):
                 if not job.steps:
                     self.jobs.remove(job)
                     continue
-                step = job.steps.pop(0)
-                if step[0].startswith("supervisor."):
-                    requests += [Request(s.instance, step[0], ()) for s in snapshot.instances if s.reachable]
+                kind, single = job.steps.pop(0)
+                if kind.startswith("supervisor."):
+                    requests += [Request(s.instance, kind, ()) for s in snapshot.instances if s.reachable]
                     continue
-                plan = step_plan(self.rules, snapshot, status, step, job.applications, self.options.run.local)
+                plan = step_plan(self.rules, snapshot, status, (kind, single), job.applications,
+                                 self.options.run.local)
                 job.run = Run(self.rules, plan, self.options.run)
             others: dict[str, int] = {}
             for other in self.jobs:
