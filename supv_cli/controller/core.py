@@ -338,11 +338,12 @@ class Controller:
                 if not job.steps:
                     self.jobs.remove(job)
                     continue
-                step = job.steps.pop(0)
-                if step[0].run_kind is None:
-                    requests += [Request(s.instance, step[0].value, ()) for s in snapshot.instances if s.reachable]
+                kind, single = job.steps.pop(0)
+                if kind.run_kind is None:
+                    requests += [Request(s.instance, kind.value, ()) for s in snapshot.instances if s.reachable]
                     continue
-                plan = step_plan(self.rules, snapshot, status, step, job.applications, self.options.run.local)
+                plan = step_plan(self.rules, snapshot, status, (kind, single), job.applications,
+                                 self.options.run.local)
                 job.run = Run(self.rules, plan, self.options.run)
             others: dict[str, int] = {}
             for other in self.jobs:
