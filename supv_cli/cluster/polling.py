@@ -48,7 +48,15 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from supv_cli.cluster.answers import UNCHANGED
-from supv_cli.cluster.client import NOT_ASKED, SNAPSHOT_CALLS, CallError, instance_snapshot, unreachable_snapshot
+from supv_cli.cluster.client import (
+    NOT_ASKED,
+    SNAPSHOT_CALLS,
+    CallError,
+    _fault_item,
+    instance_snapshot,
+    unreachable_snapshot,
+)
+from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, must_be_logged, tail_verdict, transitional
 from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
 
 if TYPE_CHECKING:
@@ -63,6 +71,12 @@ _CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exit
 
 #: the reason of an instance never asked yet, no worker having been free to ask it: no missed poll
 NOT_ASKED_YET = "not asked yet (every worker was busy)"
+#: a full answer with the tail of the main log read in the same turn of supervisord's loop (``mainlog.py``)
+_WITH_TAIL = [{"methodName": "supervisor.getAllProcessInfo", "params": []},
+              {"methodName": READ_LOG[0], "params": list(READ_LOG[1])}]
+_FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
+#: the first answers over a connection, and the tail
+_SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": "RUNNING"}
 
@@ -99,6 +113,12 @@ class _Known:
     state_digest: bytes | None = None
     #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
     phase: float = 0.0
+    #: the tail of its main log read with ``answer`` when it can tell a change (``mainlog.py``), else None;
+    #: the digest of a lone readLog answer holding that tail
+    tail: str | None = None
+    tail_digest: bytes | None = None
+    #: why its main log cannot tell its changes (None: it may), until its next connection
+    blind: str | None = None
 
 
 def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
@@ -123,6 +143,11 @@ class Poller:
         #: threads of a poll (None: the session's); small requests over kept connections need few, and
         #: each thread costs memory and switches
         self.max_workers: int | None = None
+        #: read the tail of each instance's main log instead of getState, with each full answer too, and
+        #: certify a full answer while that tail does not change (the controller; ``mainlog.py``)
+        self.use_log = False
+        #: the instances that gave a full answer during the current poll
+        self._fulls: set[str] = set()
         count = max(1, len(session.instances))
         self._known = {instance.nick: _Known(phase=index / count) for index, instance in enumerate(session.instances)}
         self._lock = threading.Lock()
@@ -140,6 +165,20 @@ class Poller:
                 return {nick for nick, known in self._known.items()
                         if _slot_passed(known.answered_at, now, period, known.phase)}
             return {nick for nick, known in self._known.items() if now - known.asked_at >= period}
+
+    def unsure(self) -> set[str]:
+        """Nicks whose last full answer the tail of their main log cannot certify: log-blind, never
+        answered with a usable tail, or a process in a transitional state (its next move may be logged
+        at DEBUG only); all of them when the log is not used. These need periodic full answers."""
+        with self._lock:
+            return {nick for nick, known in self._known.items()
+                    if not self.use_log or known.blind is not None or known.tail is None or known.answer is None
+                    or transitional(known.key)}
+
+    def blind(self) -> dict[str, str]:
+        """Nick -> why its main log cannot tell its changes (the fallback to full polls)."""
+        with self._lock:
+            return {nick: known.blind for nick, known in self._known.items() if known.blind is not None}
 
     def poll(self, full: Collection[str] | None = None, probe: Collection[str] = (),
              skip: Collection[str] = ()) -> Snapshot:
@@ -165,6 +204,8 @@ class Poller:
                            key=lambda instance: self._known[instance.nick].tried_at
                            if instance.nick in self._known else float("-inf"))
         taken_at = time.time()
+        with self._lock:
+            self._fulls = set()
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
                                     self.ask_all, keep_unasked=True, max_workers=self.max_workers,
                                     first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
@@ -187,7 +228,7 @@ class Poller:
                         known.asked_at = self.clock()
                 assert known.last is not None  # asked above: it was not known to answer RUNNING
                 snaps.append(known.last)
-        fresh = frozenset(nick for nick, kind in kinds.items() if kind == "full")
+            fresh = frozenset(nick for nick, kind in kinds.items() if kind == "full") | self._fulls
         return Snapshot(instances=tuple(snaps), taken_at=taken_at, fresh=fresh)
 
     @staticmethod
@@ -204,7 +245,7 @@ class Poller:
         return snap
 
     # ------------------------------------------------------------------------------ one instance
-    def _first(self, client: InstanceClient, full: bool) -> str | None:
+    def _first(self, client: InstanceClient, full: bool) -> str | tuple[str, tuple[Any, ...]] | None:
         """The method :meth:`_one` calls first on ``client`` when it is a lone request without arguments
         (a probe, or the processes with the configuration cached): sent pipelined (``session.each``)."""
         with self._lock:
@@ -212,18 +253,43 @@ class Poller:
             if known is None:
                 return None
             if not full and known.answer is not None and known.last is known.answer:
-                return "supervisor.getState"
+                return READ_LOG if self._tails(known) else "supervisor.getState"
             if known.configs is None or known.connection != client.connections:
                 return None
             if _slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
                 return None
-            return "supervisor.getAllProcessInfo"
+            return _FULL_WITH_TAIL if self._with_tail(known) else "supervisor.getAllProcessInfo"
+
+    def _tails(self, known: _Known) -> bool:
+        """Whether a probe of it reads its log's tail (else getState)."""
+        return self.use_log and known.blind is None and known.tail is not None
+
+    def _with_tail(self, known: _Known) -> bool:
+        """Whether its full answers come with its log's tail."""
+        return self.use_log and known.blind is None
 
     def _one(self, client: InstanceClient, full: bool) -> InstanceSnapshot:
         """Runs in a worker thread; a CallError it raises is the instance's failure."""
         with self._lock:
             known = self._known.setdefault(client.instance.nick, _Known())
             answer, connection = known.answer, known.connection
+        if not full and answer is not None and known.last is answer and self._tails(known):
+            # the tail of its main log: the one read with its last full answer says nothing happened
+            try:
+                tail, digest = client.call_unless(known.tail_digest, READ_LOG[0], *READ_LOG[1])
+            except CallError as error:
+                if error.kind is not Unreachable.FAULT:
+                    raise
+                with self._lock:
+                    known.blind, known.tail = fault_verdict(error.fault_code), None
+                return self._full(client, known)
+            if tail is UNCHANGED or tail == known.tail:
+                with self._lock:
+                    if tail is not UNCHANGED:
+                        known.tail_digest = digest
+                if client.connections == connection:
+                    return answer
+            return self._full(client, known)
         if not full and answer is not None and known.last is answer:
             # a RUNNING supervisord answers a probe with the very same bytes: recognised, not parsed
             state, digest = client.call_unless(known.state_digest, "supervisor.getState")
@@ -239,8 +305,16 @@ class Poller:
         instance = client.instance
         now = self.clock()
         digest = None
+        tail: Any = _NO_TAIL
         if known.configs is None or known.connection != client.connections:
-            answers = client.multicall(SNAPSHOT_CALLS)  # one round trip: state, processes, configuration
+            if known.connection != client.connections:
+                with self._lock:
+                    known.blind = None  # a new connection, maybe a new supervisord: its log is looked at again
+            if self._with_tail(known):  # one round trip: state, processes, configuration (and the tail)
+                answers = client.multicall(_SNAPSHOT_WITH_TAIL)
+                tail, answers = answers[3], answers[:3]
+            else:
+                answers = client.multicall(SNAPSHOT_CALLS)
             infos, configs, config_digest = answers[1], answers[2], None
             snap = instance_snapshot(instance, answers)
             if not snap.usable:
@@ -251,13 +325,17 @@ class Poller:
                 configs, config_digest = self._configs(client, known, now)
                 with self._lock:
                     expect = known.digest if known.answer is not None and configs is known.configs else None
-                infos, digest = client.call_unless(expect, "supervisor.getAllProcessInfo")
+                request = _FULL_WITH_TAIL if self._with_tail(known) else ("supervisor.getAllProcessInfo", ())
+                infos, digest = client.call_unless(expect, request[0], *request[1])
                 if infos is UNCHANGED:
                     with self._lock:
                         if client.connections == known.connection and known.answer is not None:
                             known.answered_at = self.clock()
+                            self._fulls.add(instance.nick)
                             return known.answer  # the very answer it gave last, but for the clock
-                    infos, digest = client.call_unless(None, "supervisor.getAllProcessInfo")
+                    infos, digest = client.call_unless(None, request[0], *request[1])
+                if request is _FULL_WITH_TAIL:
+                    infos, tail = _unpack(client, infos)
             except CallError as error:
                 if error.fault_code != Faults.SHUTDOWN_STATE:
                     raise
@@ -278,6 +356,9 @@ class Poller:
                 configs = _compact(configs)
                 known.configs, known.config_names, known.config_at = configs, _names(infos), now
                 known.config_digest = config_digest
+            if tail is not _NO_TAIL:
+                self._note_tail(known, tail, key, client.connections)
+            self._fulls.add(instance.nick)
             answer_configs = known.answer_configs
             known.answer_configs = configs
             known.connection = client.connections
@@ -290,6 +371,23 @@ class Poller:
                 snap = instance_snapshot(instance, [_RUNNING_STATE, infos, configs])
             known.answer, known.key = snap, key
             return snap
+
+    @staticmethod
+    def _note_tail(known: _Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, connection: int) -> None:
+        """The tail read with a new full answer (``key``), before ``known`` takes that answer: kept when it
+        can tell a change; and the instance found log-blind when the answer shows a change that must have
+        been logged while the tail is the one of the previous full answer (``mainlog.py``)."""
+        if isinstance(tail, CallError):
+            known.blind, known.tail = fault_verdict(tail.fault_code), None
+            return
+        verdict = tail_verdict(tail)
+        if verdict is None and tail == known.tail and connection == known.connection \
+                and must_be_logged(known.key, key):
+            known.blind, known.tail = "a change was not logged (loglevel warn or above?)", None
+            return
+        if verdict is not None or tail != known.tail:
+            known.tail_digest = None
+        known.tail = tail if verdict is None else None
 
     def _configs(self, client: InstanceClient, known: _Known, now: float,
                  force: bool = False) -> tuple[Any, bytes | None]:
@@ -317,6 +415,21 @@ class Poller:
             known.answer, known.key, known.configs, known.config_at = None, (), None, float("-inf")
             known.digest = known.config_digest = None
             known.answered_at = float("-inf")
+            known.tail = known.tail_digest = None
+
+
+#: no tail was read with an answer
+_NO_TAIL = object()
+
+
+def _unpack(client: InstanceClient, answer: Any) -> tuple[Any, Any]:
+    """The processes and the tail of a ``_WITH_TAIL`` multicall; a fault of the processes raised."""
+    if not isinstance(answer, list) or len(answer) != 2:
+        raise CallError(client.instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
+    infos, tail = (_fault_item(client.instance, item) for item in answer)
+    if isinstance(infos, CallError):
+        raise infos
+    return infos, tail
 
 
 def _slot_passed(since: float, now: float, period: float, phase: float) -> bool:

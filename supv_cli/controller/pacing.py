@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-__all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle",
-           "paced_snapshots", "probes_this_cycle"]
+__all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "SAFETY_EVERY", "STANDBY_FULL_EVERY", "STANDBY_SAFETY_EVERY",
+           "Evaluations", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
@@ -60,24 +60,42 @@ STANDBY_FULL_EVERY = 10.0
 PROBE_EVERY = 1.0
 #: threads of one poll of the controller
 POLL_WORKERS = 8
+#: seconds between two full answers of an instance whose main log tells its changes, to the acting
+#: controller (a group added or removed is not logged) and to a standby
+SAFETY_EVERY = 30.0
+STANDBY_SAFETY_EVERY = 60.0
 
 
 def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
-                    full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY) -> set[str] | None:
+                    full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY,
+                    unsure: set[str] | None = None) -> set[str] | None:
     """The instances to ask for their full answer this cycle (None: every one); the others are watched.
-    ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds."""
+    ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds;
+    ``unsure`` those whose main log cannot certify their last full answer (``Poller.unsure``; None:
+    every one): the others need a full answer only every ``SAFETY_EVERY`` (the acting controller) or
+    ``STANDBY_SAFETY_EVERY`` (a standby), a changed tail bringing one at once (``cluster/polling.py``)."""
     if acting:
-        return None if busy else due(full_every)
+        if busy:
+            return None
+        return due(full_every) if unsure is None else (due(full_every) & unsure) | due(SAFETY_EVERY)
     if leader is None:
         return None
-    return due(standby_full_every) | (due(full_every) & {leader})
+    if unsure is None:
+        return due(standby_full_every) | (due(full_every) & {leader})
+    return ((due(standby_full_every) | (due(full_every) & {leader})) & unsure) | due(STANDBY_SAFETY_EVERY)
 
 
-def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]],
-                      probe_every: float = PROBE_EVERY) -> set[str]:
-    """The instances to probe (``getState``) this cycle, besides the full ones: the acting controller's
-    that answered nothing for ``probe_every`` seconds (``due_any``, as ``due`` over any answer)."""
-    return due_any(probe_every) if acting else set()
+def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]], probe_every: float = PROBE_EVERY,
+                      leader: str | None = None, unsure: set[str] | None = None) -> set[str]:
+    """The instances to probe this cycle (the tail of their main log, or ``getState``), besides the full
+    ones (``due_any``, as ``due`` over any answer): the acting controller's that answered nothing for
+    ``probe_every`` seconds; a standby's whose main log certifies their last full answer, every
+    ``STANDBY_FULL_EVERY`` (the leader's every ``FULL_EVERY``), in place of their full answers."""
+    if acting:
+        return due_any(probe_every)
+    if unsure is None or leader is None:
+        return set()
+    return (due_any(STANDBY_FULL_EVERY) | (due_any(FULL_EVERY) & {leader})) - unsure
 
 
 def paced_snapshots(controller: Controller, poller: Poller, full_every: float = FULL_EVERY,
@@ -85,15 +103,21 @@ def paced_snapshots(controller: Controller, poller: Poller, full_every: float = 
     """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
     the controller's role needs now (see the module doc)."""
     poller.max_workers = POLL_WORKERS
+    # a poller that cannot read main logs (the simulated ones of the tests) is polled as log-blind
+    unsure_of: Callable[[], set[str]] | None = getattr(poller, "unsure", None)
+    if unsure_of is not None:
+        poller.use_log = True
 
     def snapshot() -> Snapshot:
         leader = None if controller.acting else controller.leader
+        unsure = None if unsure_of is None else unsure_of()
         full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
-                               standby_full_every)
+                               standby_full_every, unsure)
         if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
             full = full | controller.evidence.wanted
         taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
-                                                                lambda period: poller.due(period, full=False)))
+                                                                lambda period: poller.due(period, full=False),
+                                                                leader=leader, unsure=unsure))
         if full is not None and leader is not None and any(
                 snap.instance.nick == leader and not snap.usable for snap in taken):
             # the leader may be going: fresh answers of everyone before deciding, but the leader's own,
