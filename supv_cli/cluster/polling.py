@@ -17,6 +17,14 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
 * ``probe``: ``getState`` alone, which says the instance is alive; its processes are those of its last
   full answer. An instance whose last answer was not a RUNNING full answer, or whose connection was
   opened again, always gets a full poll;
+* with ``use_log`` (the controller, ``mainlog.py``): a full answer comes with the tail of the main log,
+  read in the same multicall (the same turn of supervisord's loop), and a probe reads that tail
+  (``readLog``) instead of ``getState``: the same tail certifies the last full answer (nothing was
+  logged since), another brings the full answer at once, in the same poll. An instance whose log
+  cannot tell its changes is *log-blind* (a readLog fault; a full answer showing a logged transition
+  while its tail did not move) until its next connection, or *unsure* while its tail is empty or has
+  no INFO line or a process is STARTING, BACKOFF or STOPPING (:meth:`Poller.unsure`): it gets probes
+  by ``getState`` and periodic full answers, as before;
 * neither (*watched*): nothing is sent; the kept connection is looked at (one system call): when
   supervisord closed it (killed, crashed, restarting) the instance is probed at once, else its last
   answer stands. A supervisord that is frozen, or a host that vanished without closing anything,
@@ -169,11 +177,13 @@ class Poller:
     def unsure(self) -> set[str]:
         """Nicks whose last full answer the tail of their main log cannot certify: log-blind, never
         answered with a usable tail, or a process in a transitional state (its next move may be logged
-        at DEBUG only); all of them when the log is not used. These need periodic full answers."""
+        at DEBUG only); all of them when the log is not used. These need periodic full answers. So does
+        one whose full answer has no digest yet (the first one over a connection comes with the
+        configuration): its next full answer, parsed once, is then recognised unparsed ever after."""
         with self._lock:
             return {nick for nick, known in self._known.items()
                     if not self.use_log or known.blind is not None or known.tail is None or known.answer is None
-                    or transitional(known.key)}
+                    or known.digest is None or transitional(known.key)}
 
     def blind(self) -> dict[str, str]:
         """Nick -> why its main log cannot tell its changes (the fallback to full polls)."""

@@ -1,30 +1,42 @@
 """What the controller asks each instance at each cycle: the economics of watching.
 
-Measured (``bench/idle_cost.py``): a request costs a small supervisord about 0.5 ms of CPU whatever it
-asks (HTTP, XML-RPC, a few turns of its main loop), a large one more with the size of the answer; so
-the cost of watching is the number of requests, and the size of the full ones (see
-``cluster/polling.py``). Every cycle (``--interval``, 0.5 s) a controller must notice a dead instance;
-it needs the processes far less often. So, per instance:
+Measured (``bench/idle_cost.py``, ``bench/scale.py --request-cost``): a request costs a small
+supervisord about 0.5 ms of CPU whatever it asks (HTTP, XML-RPC, a few turns of its main loop), a large
+one more with the size of the answer (getAllProcessInfo of 40 programs: 4.17 ms); so the cost of
+watching is the number of requests, and the size of the full ones (see ``cluster/polling.py``). Every
+cycle (``--interval``, 0.5 s) a controller must notice a dead instance; it needs the processes only
+when they changed, which supervisord's own main log tells (``cluster/mainlog.py``). So, per instance:
 
 * the kept connection of every instance is *watched* at every cycle, for free: a supervisord that
   dies (kill -9, crash, restart) closes it, and is then asked at once (refused: a missed poll);
-* the acting controller asks each instance for its full process list every ``FULL_EVERY`` seconds,
-  and at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
-  while the instance does not answer RUNNING; in between, ``getState`` every ``PROBE_EVERY`` seconds,
-  which tells a frozen supervisord or a vanished host (its connection stays open) from a quiet one;
-* a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
-  answer of every instance, which the recovery of a double failure rests on), and the leader's instance
-  every ``FULL_EVERY``; it watches every kept connection like the acting one, and never probes: a tenth
-  of the acting controller's requests. When the leader's instance misses a poll, it asks every other
-  instance at once, so that its missed polls, quorum and last answers are fresh when it may take over;
+* the acting controller *probes* each instance every ``PROBE_EVERY`` seconds: it reads the last bytes
+  of its main log (``readLog``), which also tells a frozen supervisord or a vanished host (its
+  connection stays open) from a quiet one; a tail other than the one read with the last full answer
+  brings the full answer at once, in the same poll (a crash is seen within ``PROBE_EVERY``, 2 s
+  before); an unchanged tail certifies the last full answer, which is then asked only every
+  ``SAFETY_EVERY`` (a group added or removed is not logged);
+* an instance whose log cannot certify its answer (``Poller.unsure``: loglevel warn or above,
+  logfile = syslog or a pipe, a log found not to tell a change, a process STARTING, BACKOFF or
+  STOPPING, whose next move may be logged at DEBUG only) is asked as before: in full every
+  ``FULL_EVERY``, ``getState`` in between;
+* at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
+  while the instance does not answer RUNNING: in full;
+* a standby reads the tail of every instance every ``STANDBY_FULL_EVERY`` seconds, the leader's every
+  ``FULL_EVERY`` (an unsure one: in full at those periods, as before), in full when it changed and
+  every ``STANDBY_SAFETY_EVERY``: what takeover needs, the last answer of every instance certified at
+  most 10 s old, at a fraction of the requests. When the leader's instance misses a poll, it asks
+  every other instance at once, in full, so that its missed polls, quorum and last answers are fresh
+  when it may take over;
 * no leader known (start-up, or a controller started outside supervisord): everything, in full;
 * the instances a decision waits for (``controller.evidence.wanted``, :mod:`.evidence`): in full, once.
+  An answer certified by the tail is *not* fresh evidence (``Snapshot.fresh`` names full answers only):
+  a move to STOPPING is logged at DEBUG only, so a decision still asks for the full answer.
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
 the acting controller notices a frozen supervisord or a host gone without closing its connections
 within ``PROBE_EVERY`` (+ the call timeout), a standby within ``FULL_EVERY`` for the leader's instance
 (``STANDBY_FULL_EVERY`` for the others); a process that crashes on a live instance within
-``FULL_EVERY``.
+``PROBE_EVERY`` (``FULL_EVERY`` on an unsure instance).
 
 Every periodic request is spread over its period, each instance at its own moment (``Poller.due``):
 300 instances asked every 2 s are 75 a half-second, never 300 at once; a poll uses ``POLL_WORKERS``
