@@ -48,11 +48,8 @@ its own clock.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from supv_cli.cluster.answers import UNCHANGED
@@ -64,6 +61,7 @@ from supv_cli.cluster.client import (
     instance_snapshot,
     unreachable_snapshot,
 )
+from supv_cli.cluster.known import CHANGE_KEY, Known, compact, names, slot_passed
 from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, must_be_logged, tail_verdict, transitional
 from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
 
@@ -72,11 +70,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CONFIG_MAX_AGE", "NOT_ASKED_YET", "Poller", "same_answers"]
 
+_slot_passed = slot_passed  # the name tests/unit/test_queue_delay.py knows
+
 #: period of the fetch of the configuration of an instance, anyway (each at its own moment of it)
 CONFIG_MAX_AGE = 300.0
-#: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
-_CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
-
 #: the reason of an instance never asked yet, no worker having been free to ask it: no missed poll
 NOT_ASKED_YET = "not asked yet (every worker was busy)"
 #: a full answer with the tail of the main log read in the same turn of supervisord's loop (``mainlog.py``)
@@ -87,46 +84,6 @@ _FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
 _SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": "RUNNING"}
-
-
-@dataclass
-class _Known:
-    """What the poller keeps of one instance."""
-
-    #: the last full answer (RUNNING), or None
-    answer: InstanceSnapshot | None = None
-    #: when it was taken (monotonic)
-    answered_at: float = float("-inf")
-    #: when the instance last answered anything, a probe or a full poll (monotonic)
-    asked_at: float = float("-inf")
-    #: when it was last asked (answered or not; monotonic): the least recently asked go first
-    tried_at: float = float("-inf")
-    #: its getAllProcessInfo fields that tell a change
-    key: tuple[tuple[Any, ...], ...] | None = ()
-    #: the cached getAllConfigInfo (a CallError when supervisord has none), its process list, when
-    #: fetched, and over which connection
-    configs: Any = None
-    config_names: frozenset[tuple[str, str]] = frozenset()
-    config_at: float = float("-inf")
-    connection: int = -1
-    #: the configuration ``answer`` was built with
-    answer_configs: Any = None
-    #: the last thing returned for it (an answer, a probe's or a failure), reused when unchanged
-    last: InstanceSnapshot | None = None
-    #: the digests of the getAllProcessInfo answer ``answer`` stands for, and of the cached
-    #: configuration's answer (None: unknown)
-    digest: bytes | None = None
-    config_digest: bytes | None = None
-    #: the digest of its last getState answer saying RUNNING (a probe's answer never changes)
-    state_digest: bytes | None = None
-    #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
-    phase: float = 0.0
-    #: the tail of its main log read with ``answer`` when it can tell a change (``mainlog.py``), else None;
-    #: the digest of a lone readLog answer holding that tail
-    tail: str | None = None
-    tail_digest: bytes | None = None
-    #: why its main log cannot tell its changes (None: it may), until its next connection
-    blind: str | None = None
 
 
 def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
@@ -157,7 +114,7 @@ class Poller:
         #: the instances that gave a full answer during the current poll
         self._fulls: set[str] = set()
         count = max(1, len(session.instances))
-        self._known = {instance.nick: _Known(phase=index / count) for index, instance in enumerate(session.instances)}
+        self._known = {instance.nick: Known(phase=index / count) for index, instance in enumerate(session.instances)}
         self._lock = threading.Lock()
 
     def due(self, period: float, full: bool = True) -> set[str]:
@@ -171,7 +128,7 @@ class Poller:
         with self._lock:
             if full:
                 return {nick for nick, known in self._known.items()
-                        if _slot_passed(known.answered_at, now, period, known.phase)}
+                        if slot_passed(known.answered_at, now, period, known.phase)}
             return {nick for nick, known in self._known.items() if now - known.asked_at >= period}
 
     def unsure(self) -> set[str]:
@@ -223,7 +180,7 @@ class Poller:
         snaps = []
         with self._lock:
             for instance in instances:
-                known = self._known.setdefault(instance.nick, _Known())
+                known = self._known.setdefault(instance.nick, Known())
                 if results.get(instance.nick) is NOT_ASKED:
                     # no worker could ask it in time (hung instances held them all): nothing was asked,
                     # so nothing was missed; its last answer stands
@@ -242,7 +199,7 @@ class Poller:
         return Snapshot(instances=tuple(snaps), taken_at=taken_at, fresh=fresh)
 
     @staticmethod
-    def _settle(known: _Known, entry: Any) -> InstanceSnapshot:
+    def _settle(known: Known, entry: Any) -> InstanceSnapshot:
         """The snapshot to give for one instance: the previous object when nothing changed."""
         if isinstance(entry, CallError):
             snap = unreachable_snapshot(entry)
@@ -266,22 +223,22 @@ class Poller:
                 return READ_LOG if self._tails(known) else "supervisor.getState"
             if known.configs is None or known.connection != client.connections:
                 return None
-            if _slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
+            if slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
                 return None
             return _FULL_WITH_TAIL if self._with_tail(known) else "supervisor.getAllProcessInfo"
 
-    def _tails(self, known: _Known) -> bool:
+    def _tails(self, known: Known) -> bool:
         """Whether a probe of it reads its log's tail (else getState)."""
         return self.use_log and known.blind is None and known.tail is not None
 
-    def _with_tail(self, known: _Known) -> bool:
+    def _with_tail(self, known: Known) -> bool:
         """Whether its full answers come with its log's tail."""
         return self.use_log and known.blind is None
 
     def _one(self, client: InstanceClient, full: bool) -> InstanceSnapshot:
         """Runs in a worker thread; a CallError it raises is the instance's failure."""
         with self._lock:
-            known = self._known.setdefault(client.instance.nick, _Known())
+            known = self._known.setdefault(client.instance.nick, Known())
             answer, connection = known.answer, known.connection
         if not full and answer is not None and known.last is answer and self._tails(known):
             # the tail of its main log: the one read with its last full answer says nothing happened
@@ -311,7 +268,7 @@ class Poller:
                 return answer
         return self._full(client, known)
 
-    def _full(self, client: InstanceClient, known: _Known) -> InstanceSnapshot:
+    def _full(self, client: InstanceClient, known: Known) -> InstanceSnapshot:
         instance = client.instance
         now = self.clock()
         digest = None
@@ -353,18 +310,18 @@ class Poller:
                 state = client.call("supervisor.getState")
                 return instance_snapshot(instance, [state, error])
             # answered over a new connection (supervisord restarted meanwhile), or a process list changed
-            if client.connections != known.connection or _names(infos) != known.config_names:
+            if client.connections != known.connection or names(infos) != known.config_names:
                 configs, config_digest = self._configs(client, known, now, force=True)
                 now = self.clock()
             snap = None
         try:
-            key = tuple(map(_CHANGE_KEY, infos))
+            key = tuple(map(CHANGE_KEY, infos))
         except (KeyError, TypeError):  # not the usual struct: never taken for "unchanged"
             key = None
         with self._lock:
             if configs is not known.configs:
-                configs = _compact(configs)
-                known.configs, known.config_names, known.config_at = configs, _names(infos), now
+                configs = compact(configs)
+                known.configs, known.config_names, known.config_at = configs, names(infos), now
                 known.config_digest = config_digest
             if tail is not _NO_TAIL:
                 self._note_tail(known, tail, key, client.connections)
@@ -383,7 +340,7 @@ class Poller:
             return snap
 
     @staticmethod
-    def _note_tail(known: _Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, connection: int) -> None:
+    def _note_tail(known: Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, connection: int) -> None:
         """The tail read with a new full answer (``key``), before ``known`` takes that answer: kept when it
         can tell a change; and the instance found log-blind when the answer shows a change that must have
         been logged while the tail is the one of the previous full answer (``mainlog.py``)."""
@@ -399,13 +356,13 @@ class Poller:
             known.tail_digest = None
         known.tail = tail if verdict is None else None
 
-    def _configs(self, client: InstanceClient, known: _Known, now: float,
+    def _configs(self, client: InstanceClient, known: Known, now: float,
                  force: bool = False) -> tuple[Any, bytes | None]:
         """The configuration to use, and the digest of its answer: the cached one, unless ``force`` or its
         own moment of the period came (then asked again, and parsed only when it changed)."""
         with self._lock:
             cached, cached_digest = known.configs, known.config_digest
-        if not force and not _slot_passed(known.config_at, now, self.config_max_age, known.phase):
+        if not force and not slot_passed(known.config_at, now, self.config_max_age, known.phase):
             return cached, cached_digest
         try:
             configs, digest = client.call_unless(None if force else cached_digest, "supervisor.getAllConfigInfo")
@@ -419,7 +376,7 @@ class Poller:
             return cached, cached_digest
         return configs, digest
 
-    def _forget(self, known: _Known) -> None:
+    def _forget(self, known: Known) -> None:
         """supervisord is not RUNNING (restarting, shutting down): nothing it said is kept."""
         with self._lock:
             known.answer, known.key, known.configs, known.config_at = None, (), None, float("-inf")
@@ -440,30 +397,3 @@ def _unpack(client: InstanceClient, answer: Any) -> tuple[Any, Any]:
     if isinstance(infos, CallError):
         raise infos
     return infos, tail
-
-
-def _slot_passed(since: float, now: float, period: float, phase: float) -> bool:
-    """Whether a moment ``phase * period + k * period`` (some k) came after ``since``, up to ``now``:
-    what spreads periodic work over the period, each instance at its own phase."""
-    if since == float("-inf"):
-        return True
-    offset = phase * period
-    return math.floor((now - offset) / period) > math.floor((since - offset) / period)
-
-
-#: what a ProcessInfo takes of getAllConfigInfo (``client._process_info``): all the poller keeps of it
-_CONFIG_KEYS = ("group", "name", "startsecs", "stopwaitsecs", "exitcodes", "autostart")
-
-
-def _compact(configs: Any) -> Any:
-    """The cached configuration without what no ProcessInfo uses: of 29 members per process, 6 (the
-    cache of a 300 x 40 cluster held 40 MB in full)."""
-    if not isinstance(configs, list):
-        return configs
-    return [{key: config[key] for key in _CONFIG_KEYS if key in config} for config in configs
-            if isinstance(config, dict)]
-
-
-def _names(infos: Any) -> frozenset[tuple[str, str]]:
-    return frozenset((str(info.get("group")), str(info.get("name"))) for info in infos) \
-        if isinstance(infos, list) else frozenset()
