@@ -22,6 +22,7 @@ from supv_cli.cluster.settings import ClusterSettings
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.pacing import paced_snapshots
+from tests.support.scenario3 import supv_env
 from tests.support.supervisord import Supervisord, stop_all
 
 PROGRAMS = {f"p{index}": {"command": "sleep 100000", "autostart": True, "autorestart": False} for index in range(3)}
@@ -135,3 +136,47 @@ def test_a_certified_answer_is_no_fresh_evidence(tmp_path: Path, servers: list[S
         time.sleep(0.5)
     assert any(fresh is not None and server.nick not in fresh for fresh in kinds)  # reused, certified answers
     assert session.poller.blind() == {}
+
+
+STOP_ON_CRASH = """<?xml version="1.0" encoding="UTF-8"?>
+<root>
+  <application name="app">
+    <start_sequence>1</start_sequence>
+    <programs>
+      <program name="crasher"><start_sequence>1</start_sequence>
+        <running_failure_strategy>STOP_APPLICATION</running_failure_strategy></program>
+      <program name="peer"><start_sequence>2</start_sequence></program>
+    </programs>
+  </application>
+</root>
+"""
+
+
+@pytest.mark.parametrize("loglevel", ["info", "warn"])
+def test_a_controller_applies_the_running_failure_strategy_whatever_the_log(tmp_path: Path, servers: list[Supervisord],
+                                                                            loglevel: str) -> None:
+    # the real controller (its own process) on a supervisord whose log tells its changes, and on one whose
+    # log does not (loglevel warn: the fallback to full polls)
+    server = LoggedSupervisord(tmp_path / loglevel, loglevel=loglevel)
+    server.programs = {name: {"command": "sleep 1000", "autostart": False, "autorestart": False, "startsecs": 1}
+                       for name in ("crasher", "peer")}
+    server.groups = {"app": ["crasher", "peer"]}
+    servers.append(server)
+    server.start()
+    rules = tmp_path / "rules.xml"
+    rules.write_text(STOP_ON_CRASH)
+    env = {k: v for k, v in supv_env().items() if not k.startswith("SUPERVISOR_")}
+    with open(tmp_path / "controller.log", "wb") as log:
+        controller = subprocess.Popen([sys.executable, "-m", "supv_cli", "run-plan", "--watch", "-i", server.spec,
+                                       "-r", str(rules)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=log, env=env)
+    try:
+        for name in ("app:crasher", "app:peer"):  # the automatic start of the application
+            server.wait_process(name, ["RUNNING"], timeout=20)
+        time.sleep(3)  # its tail known: the crash is seen through the log (info) or a full poll (warn)
+        os.killpg(server.proxy().supervisor.getProcessInfo("app:crasher")["pid"], signal.SIGKILL)
+        server.wait_process("app:peer", ["STOPPED"], timeout=15)
+        assert "STOP_APPLICATION" in (tmp_path / "controller.log").read_text()
+    finally:
+        controller.send_signal(signal.SIGTERM)
+        assert controller.wait(10) == 0
