@@ -54,6 +54,8 @@ class Known:
     tail_digest: bytes | None = None
     #: why its main log cannot tell its changes (None: it may), until its next connection
     blind: str | None = None
+    #: a process of ``answer`` is STARTING, BACKOFF or STOPPING (``mainlog.transitional``)
+    moving: bool = True
 
 
 def slot_passed(since: float, now: float, period: float, phase: float) -> bool:

@@ -140,7 +140,7 @@ class Poller:
         with self._lock:
             return {nick for nick, known in self._known.items()
                     if not self.use_log or known.blind is not None or known.tail is None or known.answer is None
-                    or known.digest is None or transitional(known.key)}
+                    or known.digest is None or known.moving}
 
     def blind(self) -> dict[str, str]:
         """Nick -> why its main log cannot tell its changes (the fallback to full polls)."""
@@ -336,7 +336,7 @@ class Poller:
                 return known.answer  # only the clock moved
             if snap is None:
                 snap = instance_snapshot(instance, [_RUNNING_STATE, infos, configs])
-            known.answer, known.key = snap, key
+            known.answer, known.key, known.moving = snap, key, transitional(key)
             return snap
 
     @staticmethod
