@@ -179,7 +179,7 @@ class FakeInstance:
                 self._started(name, proc)
             else:
                 proc.update(state=_STOPPED, stop=now, pid=0)
-                self._log("INFO", f"stopped: {name} (terminated by SIGTERM)")
+                self._log("WARN", f"stopped: {name} (terminated by SIGTERM)")  # not an exit code: WARN
             return True
         if method == "supervisor.readLog":
             return self.read_log(int(params[0]), int(params[1]))
