@@ -247,8 +247,9 @@ class Poller:
             except CallError as error:
                 if error.kind is not Unreachable.FAULT:
                     raise
-                with self._lock:
-                    known.blind, known.tail = fault_verdict(error.fault_code), None
+                if error.fault_code != Faults.SHUTDOWN_STATE:  # shutting down: the full poll says so
+                    with self._lock:
+                        known.blind, known.tail = fault_verdict(error.fault_code), None
                 return self._full(client, known)
             if tail is UNCHANGED or tail == known.tail:
                 with self._lock:

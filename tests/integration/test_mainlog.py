@@ -180,3 +180,29 @@ def test_a_controller_applies_the_running_failure_strategy_whatever_the_log(tmp_
     finally:
         controller.send_signal(signal.SIGTERM)
         assert controller.wait(10) == 0
+
+
+def test_a_log_that_misses_a_change_makes_its_instance_log_blind(tmp_path: Path, servers: list[Supervisord]) -> None:
+    # a supervisord restarted at loglevel error on the log it wrote at info: its tail holds INFO lines, but
+    # it logs no transition any more; the first full answer showing one proves it
+    server = LoggedSupervisord(tmp_path / "quiet")
+    servers.append(server)
+    server.start()
+    server.wait_process("p1", ["RUNNING"])
+    server.stop()
+    server.loglevel = "error"
+    server.start()
+    server.wait_process("p1", ["RUNNING"])
+    with open(server.log_path, "a") as log:  # its last lines still at INFO (its CRIT lines at start are long)
+        log.write("2026-12-07 16:50:00,123 INFO spawned: 'p1' with pid 12\n" * 4)
+    session = ClusterSession(ClusterSettings(instances=InstanceList.parse([server.spec]), timeout=2.0))
+    poller = session.poller
+    poller.use_log = True
+    for _ in range(2):
+        poller.poll()
+    assert server.nick not in poller.unsure() and poller.blind() == {}  # the old INFO lines look fine
+    os.kill(server.proxy().supervisor.getProcessInfo("p1")["pid"], signal.SIGKILL)
+    server.wait_process("p1", ["EXITED"])
+    assert state_of(poller.poll(full={server.nick}), server.nick, "p1") == "EXITED"
+    assert "not logged" in poller.blind()[server.nick]
+    assert server.nick in poller.unsure()  # polled as before from now on
