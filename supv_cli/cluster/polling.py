@@ -30,10 +30,10 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
   answer stands. A supervisord that is frozen, or a host that vanished without closing anything,
   is only noticed by the next probe or full poll.
 
-A probe, and a full poll whose configuration is cached, are one request without arguments: over a
-kept connection they are sent from the polling thread itself, all at once, and their answers read as
-they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's answer, the same bytes
-while supervisord is RUNNING, is recognised from its digest.
+A probe, and a full poll whose configuration is cached, are one request each (with the tail: a
+multicall): over a kept connection they are sent from the polling thread itself, all at once, and
+their answers read as they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's
+answer, the same bytes while nothing changed, is recognised from its digest.
 
 Periodic work is spread (:meth:`Poller.due`): each instance has its own phase in a period (its place
 in the list), so that a cluster of 300 asked every 2 s gives 75 full answers a half-second, never 300
