@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from supv_cli.cluster.client import CallError
+from supv_cli.cluster.mainlog import fault_verdict, must_be_logged, tail_verdict
 from supv_cli.cluster.snapshot import InstanceSnapshot
 
-__all__ = ["CHANGE_KEY", "Known", "compact", "names", "slot_passed"]
+__all__ = ["CHANGE_KEY", "Known", "compact", "names", "note_tail", "slot_passed"]
 
 #: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
 CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
@@ -44,6 +46,8 @@ class Known:
     #: configuration's answer (None: unknown)
     digest: bytes | None = None
     config_digest: bytes | None = None
+    #: the digest of the multicall answer (processes and tail) ``answer`` stands for (None: unknown)
+    multi_digest: bytes | None = None
     #: the digest of its last getState answer saying RUNNING (a probe's answer never changes)
     state_digest: bytes | None = None
     #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
@@ -56,6 +60,30 @@ class Known:
     blind: str | None = None
     #: a process of ``answer`` is STARTING, BACKOFF or STOPPING (``mainlog.transitional``)
     moving: bool = True
+
+
+def note_tail(known: Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, connection: int,
+              alone: bool = False, digest: bytes | None = None) -> None:
+    """The tail read with a new full answer (``key``), before ``known`` takes that answer: kept when it
+    can tell a change; and the instance found log-blind when the answer shows a change that must have
+    been logged while the tail is the one of the previous full answer (``mainlog.py``). ``alone``: the
+    tail was read alone just before the answer (not in its multicall), ``digest`` being the digest of
+    that answer: it certifies the answer all the same (a move after it changes the log again), but
+    proves no blindness (a move between the two reads is in the answer, not in that tail)."""
+    if isinstance(tail, CallError):
+        known.blind, known.tail = fault_verdict(tail.fault_code), None
+        return
+    verdict = tail_verdict(tail)
+    if alone:
+        known.tail, known.tail_digest = (tail, digest) if verdict is None else (None, None)
+        return
+    if verdict is None and tail == known.tail and connection == known.connection \
+            and must_be_logged(known.key, key):
+        known.blind, known.tail = "a change was not logged (loglevel warn or above?)", None
+        return
+    if verdict is not None or tail != known.tail:
+        known.tail_digest = None
+    known.tail = tail if verdict is None else None
 
 
 def slot_passed(since: float, now: float, period: float, phase: float) -> bool:

@@ -61,8 +61,8 @@ from supv_cli.cluster.client import (
     instance_snapshot,
     unreachable_snapshot,
 )
-from supv_cli.cluster.known import CHANGE_KEY, Known, compact, names, slot_passed
-from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, must_be_logged, tail_verdict, transitional
+from supv_cli.cluster.known import CHANGE_KEY, Known, compact, names, note_tail, slot_passed
+from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
 from supv_cli.cluster.snapshot import Faults, InstanceSnapshot, Snapshot, Unreachable
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ _WITH_TAIL = [{"methodName": "supervisor.getAllProcessInfo", "params": []},
 _FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
 #: the first answers over a connection, and the tail
 _SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
+#: no tail was read with an answer
+_NO_TAIL: Any = object()
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": "RUNNING"}
 
@@ -113,6 +115,7 @@ class Poller:
         self.use_log = False
         #: the instances that gave a full answer during the current poll
         self._fulls: set[str] = set()
+        self._lone = False
         count = max(1, len(session.instances))
         self._known = {instance.nick: Known(phase=index / count) for index, instance in enumerate(session.instances)}
         self._lock = threading.Lock()
@@ -140,7 +143,7 @@ class Poller:
         with self._lock:
             return {nick for nick, known in self._known.items()
                     if not self.use_log or known.blind is not None or known.tail is None or known.answer is None
-                    or known.digest is None or known.moving}
+                    or known.multi_digest is None or known.moving}
 
     def blind(self) -> dict[str, str]:
         """Nick -> why its main log cannot tell its changes (the fallback to full polls)."""
@@ -173,6 +176,9 @@ class Poller:
         taken_at = time.time()
         with self._lock:
             self._fulls = set()
+            # everyone in full (a job in flight, no leader known): the processes alone, read by the fast
+            # parser; a changed answer is then certified again by its next full answer with the tail
+            self._lone = full is None
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
                                     self.ask_all, keep_unasked=True, max_workers=self.max_workers,
                                     first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
@@ -225,7 +231,7 @@ class Poller:
                 return None
             if slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
                 return None
-            return _FULL_WITH_TAIL if self._with_tail(known) else "supervisor.getAllProcessInfo"
+            return _FULL_WITH_TAIL if self._with_tail(known) and not self._lone else "supervisor.getAllProcessInfo"
 
     def _tails(self, known: Known) -> bool:
         """Whether a probe of it reads its log's tail (else getState)."""
@@ -257,7 +263,9 @@ class Poller:
                         known.tail_digest = digest
                 if client.connections == connection:
                     return answer
-            return self._full(client, known)
+            # it moved: the processes now, alone (the fast parser reads them); the tail read before them
+            # certifies them (a later move changes it again)
+            return self._full(client, known, (tail, digest) if tail is not UNCHANGED else _NO_TAIL)
         if not full and answer is not None and known.last is answer:
             # a RUNNING supervisord answers a probe with the very same bytes: recognised, not parsed
             state, digest = client.call_unless(known.state_digest, "supervisor.getState")
@@ -269,11 +277,14 @@ class Poller:
                 return answer
         return self._full(client, known)
 
-    def _full(self, client: InstanceClient, known: Known) -> InstanceSnapshot:
+    def _full(self, client: InstanceClient, known: Known, before: Any = _NO_TAIL) -> InstanceSnapshot:
+        """The full answer; ``before``: the tail just read and its answer's digest (else the tail comes
+        with the processes in one multicall, unless the poll asks everyone in full)."""
         instance = client.instance
         now = self.clock()
         digest = None
         tail: Any = _NO_TAIL
+        multi = False
         if known.configs is None or known.connection != client.connections:
             if known.connection != client.connections:
                 with self._lock:
@@ -292,17 +303,21 @@ class Poller:
             try:
                 configs, config_digest = self._configs(client, known, now)
                 with self._lock:
-                    expect = known.digest if known.answer is not None and configs is known.configs else None
-                request = _FULL_WITH_TAIL if self._with_tail(known) else ("supervisor.getAllProcessInfo", ())
+                    multi = self._with_tail(known) and before is _NO_TAIL and not self._lone
+                    expect = (known.multi_digest if multi else known.digest) \
+                        if known.answer is not None and configs is known.configs else None
+                request = _FULL_WITH_TAIL if multi else ("supervisor.getAllProcessInfo", ())
                 infos, digest = client.call_unless(expect, request[0], *request[1])
                 if infos is UNCHANGED:
                     with self._lock:
                         if client.connections == known.connection and known.answer is not None:
                             known.answered_at = self.clock()
                             self._fulls.add(instance.nick)
+                            if before is not _NO_TAIL:  # the log moved, not the processes
+                                note_tail(known, before[0], known.key, known.connection, True, before[1])
                             return known.answer  # the very answer it gave last, but for the clock
                     infos, digest = client.call_unless(None, request[0], *request[1])
-                if request is _FULL_WITH_TAIL:
+                if multi:
                     infos, tail = _unpack(client, infos)
             except CallError as error:
                 if error.fault_code != Faults.SHUTDOWN_STATE:
@@ -324,38 +339,29 @@ class Poller:
                 configs = compact(configs)
                 known.configs, known.config_names, known.config_at = configs, names(infos), now
                 known.config_digest = config_digest
-            if tail is not _NO_TAIL:
-                self._note_tail(known, tail, key, client.connections)
-            self._fulls.add(instance.nick)
             answer_configs = known.answer_configs
+            same = known.answer is not None and key is not None and key == known.key and (
+                configs is answer_configs or configs == answer_configs)
+            if tail is not _NO_TAIL:
+                note_tail(known, tail, key, client.connections)
+            elif before is not _NO_TAIL:
+                note_tail(known, before[0], known.key, client.connections, True, before[1])
+            elif not same:
+                known.tail = None  # a new answer no tail certifies (a poll of everyone in full)
+            self._fulls.add(instance.nick)
             known.answer_configs = configs
             known.connection = client.connections
             known.answered_at = self.clock()
-            known.digest = digest
-            if known.answer is not None and key is not None and key == known.key and (
-                    configs is answer_configs or configs == answer_configs):
+            if multi:
+                known.multi_digest, known.digest = digest, known.digest if same else None
+            else:
+                known.digest, known.multi_digest = digest, known.multi_digest if same else None
+            if same and known.answer is not None:
                 return known.answer  # only the clock moved
             if snap is None:
                 snap = instance_snapshot(instance, [_RUNNING_STATE, infos, configs])
             known.answer, known.key, known.moving = snap, key, transitional(key)
             return snap
-
-    @staticmethod
-    def _note_tail(known: Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, connection: int) -> None:
-        """The tail read with a new full answer (``key``), before ``known`` takes that answer: kept when it
-        can tell a change; and the instance found log-blind when the answer shows a change that must have
-        been logged while the tail is the one of the previous full answer (``mainlog.py``)."""
-        if isinstance(tail, CallError):
-            known.blind, known.tail = fault_verdict(tail.fault_code), None
-            return
-        verdict = tail_verdict(tail)
-        if verdict is None and tail == known.tail and connection == known.connection \
-                and must_be_logged(known.key, key):
-            known.blind, known.tail = "a change was not logged (loglevel warn or above?)", None
-            return
-        if verdict is not None or tail != known.tail:
-            known.tail_digest = None
-        known.tail = tail if verdict is None else None
 
     def _configs(self, client: InstanceClient, known: Known, now: float,
                  force: bool = False) -> tuple[Any, bytes | None]:
@@ -381,13 +387,9 @@ class Poller:
         """supervisord is not RUNNING (restarting, shutting down): nothing it said is kept."""
         with self._lock:
             known.answer, known.key, known.configs, known.config_at = None, (), None, float("-inf")
-            known.digest = known.config_digest = None
+            known.digest = known.multi_digest = known.config_digest = None
             known.answered_at = float("-inf")
             known.tail = known.tail_digest = None
-
-
-#: no tail was read with an answer
-_NO_TAIL = object()
 
 
 def _unpack(client: InstanceClient, answer: Any) -> tuple[Any, Any]:

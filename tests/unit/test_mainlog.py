@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from supv_cli.cluster.client import CallError
+from supv_cli.cluster.known import Known, note_tail
 from supv_cli.cluster.mainlog import fault_verdict, must_be_logged, tail_verdict, transitional
+from supv_cli.cluster.snapshot import Unreachable
 from supv_cli.controller.pacing import (
     FULL_EVERY,
     SAFETY_EVERY,
@@ -16,6 +19,7 @@ from supv_cli.controller.pacing import (
     full_this_cycle,
     probes_this_cycle,
 )
+from tests.unit.plan_helpers import instances
 
 INFO_TAIL = ("2026-12-07 16:50:00,123 INFO spawned: 'p00' with pid 12\n"
              "2026-12-07 16:50:00,125 INFO success: p00 entered RUNNING state, process has stayed up for > than 0 "
@@ -128,3 +132,26 @@ def test_the_periods_keep_what_takeover_needs() -> None:
 def test_probes_read_the_tails_where_they_certify(acting: bool, leader: str | None, unsure: set[str] | None,
                                                  expected: set[str]) -> None:
     assert probes_this_cycle(acting, due_of(AGES), leader=leader, unsure=unsure) == expected
+
+
+@pytest.mark.parametrize(("tail", "new", "alone", "tail_after", "blind"), [
+    (INFO_TAIL, key(RUNNING), False, INFO_TAIL, None),                 # nothing moved: certified
+    (INFO_TAIL + "x", key(EXITED), False, INFO_TAIL + "x", None),      # the crash logged with it
+    (INFO_TAIL, key(EXITED), False, None, "not logged"),               # same tail, logged move: blind
+    (INFO_TAIL, key(EXITED), True, INFO_TAIL, None),                   # read alone before: proves nothing
+    (INFO_TAIL, key(STOPPING), False, INFO_TAIL, None),                # a DEBUG move: not blind
+    (WARN_TAIL, key(EXITED), False, None, None),                       # no INFO line: unsure, not blind
+    ("", key(RUNNING), True, None, None),                              # empty: unsure
+])
+def test_a_tail_read_with_a_full_answer(tail: str, new: Any, alone: bool, tail_after: str | None,
+                                        blind: str | None) -> None:
+    known = Known(tail=INFO_TAIL, key=key(RUNNING), connection=1)
+    note_tail(known, tail, new, 1, alone, b"digest" if alone else None)
+    assert known.tail == tail_after
+    assert (known.blind is None) if blind is None else (blind in (known.blind or ""))
+
+
+def test_a_readlog_fault_read_with_a_full_answer_makes_the_instance_log_blind() -> None:
+    known = Known(tail=INFO_TAIL, key=key(RUNNING), connection=1)
+    note_tail(known, CallError(instances("s1")[0], Unreachable.FAULT, "fault: NO_FILE", 20), key(RUNNING), 1)
+    assert known.tail is None and "syslog" in (known.blind or "")
