@@ -17,10 +17,11 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
 * ``probe``: ``getState`` alone, which says the instance is alive; its processes are those of its last
   full answer. An instance whose last answer was not a RUNNING full answer, or whose connection was
   opened again, always gets a full poll;
-* with ``use_log`` (the controller, ``mainlog.py``): a full answer comes with the tail of the main log,
-  read in the same multicall (the same turn of supervisord's loop), and a probe reads that tail
-  (``readLog``) instead of ``getState``: the same tail certifies the last full answer (nothing was
-  logged since), another brings the full answer at once, in the same poll. An instance whose log
+* with ``use_log`` (the controller, ``mainlog.py``): a probe reads the tail of the main log
+  (``readLog``) instead of ``getState``: the tail that certifies the last full answer (nothing was
+  logged since) again, or another, which brings the full answer at once (alone: the tail just read
+  certifies it). A periodic full answer comes with the tail in one multicall (the same turn of
+  supervisord's loop), a poll of everyone in full without it. An instance whose log
   cannot tell its changes is *log-blind* (a readLog fault; a full answer showing a logged transition
   while its tail did not move) until its next connection, or *unsure* while its tail is empty or has
   no INFO line or a process is STARTING, BACKOFF or STOPPING (:meth:`Poller.unsure`): it gets probes
@@ -69,8 +70,6 @@ if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession, InstanceClient
 
 __all__ = ["CONFIG_MAX_AGE", "NOT_ASKED_YET", "Poller", "same_answers"]
-
-_slot_passed = slot_passed  # the name tests/unit/test_queue_delay.py knows
 
 #: period of the fetch of the configuration of an instance, anyway (each at its own moment of it)
 CONFIG_MAX_AGE = 300.0
