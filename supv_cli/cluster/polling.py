@@ -218,8 +218,9 @@ class Poller:
 
     # ------------------------------------------------------------------------------ one instance
     def _first(self, client: InstanceClient, full: bool) -> str | tuple[str, tuple[Any, ...]] | None:
-        """The method :meth:`_one` calls first on ``client`` when it is a lone request without arguments
-        (a probe, or the processes with the configuration cached): sent pipelined (``session.each``)."""
+        """The request :meth:`_one` makes first on ``client`` when it is a lone one (a probe, or the
+        processes with the configuration cached), a method or a method and its arguments: sent
+        pipelined (``session.each``)."""
         with self._lock:
             known = self._known.get(client.instance.nick)
             if known is None:
