@@ -10,7 +10,8 @@ loaded by others: each process's CPU time is still its own, but compare ratios, 
 * ``--check``: the fake's answers against 6 real supervisord with the same programs, byte for byte but
   the clock (start, stop, now, uptime, Date), the pids and the random part of log file names; and the
   last line of each main log (``readLog``, what the controller's probes read) but its timestamp.
-* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind: the figures
+* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind (the main log's tail
+  included): the figures
   behind the choice of polling over a PROCESS_STATE event listener (docs/decisions.md, issue 18).
 * ``--soak SECONDS``: one controller on ``--sizes``' first size for that long, while the fake restarts
   a tenth of its instances at once every minute (each restart: connections closed, a configuration to
@@ -365,7 +366,12 @@ def request_cost(args: argparse.Namespace) -> None:
                      ("getAllProcessInfo (a full poll)", lambda: proxy.supervisor.getAllProcessInfo()),
                      ("tailProcessStdoutLog, nothing new (a listener's output tailed)",
                       lambda: proxy.supervisor.tailProcessStdoutLog("mover:worker", 0, 0)),
-                     ("getAllConfigInfo (a configuration refresh)", lambda: proxy.supervisor.getAllConfigInfo())]
+                     ("getAllConfigInfo (a configuration refresh)", lambda: proxy.supervisor.getAllConfigInfo()),
+                     ("readLog(-512, 0) (the controller's probe: the main log's tail)",
+                      lambda: proxy.supervisor.readLog(-512, 0)),
+                     ("multicall getAllProcessInfo + readLog (a periodic full poll with the tail)",
+                      lambda: proxy.system.multicall([{"methodName": "supervisor.getAllProcessInfo", "params": []},
+                                                      {"methodName": "supervisor.readLog", "params": [-512, 0]}]))]
             print(f"one real supervisord, {args.programs} programs: its CPU per request, {count} requests each")
             for label, call in kinds:
                 before = cpu_seconds(server.pid)
