@@ -10,9 +10,9 @@ loaded by others: each process's CPU time is still its own, but compare ratios, 
 * ``--check``: the fake's answers against 6 real supervisord with the same programs, byte for byte but
   the clock (start, stop, now, uptime, Date), the pids and the random part of log file names; and the
   last line of each main log (``readLog``, what the controller's probes read) but its timestamp.
-* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind (the main log's tail
-  included): the figures
-  behind the choice of polling over a PROCESS_STATE event listener (docs/decisions.md, issue 18).
+* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind (the main log's
+  tail included): the figures behind the choice of the main log over a PROCESS_STATE event listener
+  (docs/decisions.md, issue 18).
 * ``--soak SECONDS``: one controller on ``--sizes``' first size for that long, while the fake restarts
   a tenth of its instances at once every minute (each restart: connections closed, a configuration to
   fetch again, all together) and adds a program to another; prints every ``lost`` event (there must be
