@@ -2,16 +2,20 @@
 
 Each instance answers the XML-RPC calls supv makes (getState, getAllProcessInfo, getAllConfigInfo,
 getProcessInfo, getPID, getIdentification, getAPIVersion, getSupervisorVersion, startProcess,
-stopProcess, tail/readProcessStdoutLog, system.multicall) with the bytes supervisord 4.3 sends: the
+stopProcess, tail/readProcessStdoutLog, readLog, system.multicall) with the bytes supervisord 4.3 sends: the
 bodies are marshalled by Supervisor's own ``supervisor.xmlrpc.xmlrpc_marshal``, the descriptions made
 by its own ``_interpretProcessInfo``, the HTTP head is medusa's, connections are kept alive as there.
 ``bench/scale.py --check`` compares its answers with real supervisord's, byte for byte but the clock,
-the pids and the random part of log file names.
+the pids and the random part of log file names. Each instance keeps a main log, written as
+supervisord 4.3 writes its own at ``loglevel = info`` (its start, ``spawned:`` and ``success:`` for each
+program started, ``stopped:`` for each stopped, a timestamp to the millisecond on each line), which
+``readLog`` reads as supervisord's ``readFile`` does.
 
 Run: python bench/fake_supervisord.py --host 127.0.5.1 --count 300 --programs 40 --running 10
 It prints one JSON line ``{"nick": port, ...}`` once listening, then reads commands on stdin, one per
 line: ``restart NICK`` (a new supervisord pid, its connections closed, its programs started again),
-``add NICK NAME`` (a program added to the process set), ``stats`` (requests served per method,
+``add NICK NAME`` (a program added to the process set), ``crash NICK NAME`` (a running program exits
+unexpectedly: EXITED, logged), ``stats`` (requests served per method,
 one JSON line), ``quit``.
 """
 
@@ -59,10 +63,43 @@ class FakeInstance:
     def restart(self) -> None:
         now = int(time.time())
         self.pid = next(_pids)
+        self.log = bytearray()
+        self._log("INFO", "RPC interface 'supervisor' initialized")
+        self._log("INFO", f"supervisord started with pid {self.pid}")
         self.procs: dict[tuple[str, str], dict[str, Any]] = {}
         for group, names in sorted(self.groups.items()):
             for name in sorted(names):
                 self._add(group, name, f"{group}:{name}" in self.running, now)
+        for (_group, name), proc in self.procs.items():
+            if proc["state"] == _RUNNING:
+                self._started(name, proc)
+
+    def _log(self, level: str, message: str) -> None:
+        """A line of supervisord's main log (its format: ``%(asctime)s %(levelname)s %(message)s``)."""
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{int(now * 1000) % 1000:03d}"
+        self.log += f"{stamp} {level} {message}\n".encode()
+
+    def _started(self, name: str, proc: dict[str, Any]) -> None:
+        self._log("INFO", f"spawned: '{name}' with pid {proc['pid']}")
+        self._log("INFO", f"success: {name} entered RUNNING state, process has stayed up for > than 0 seconds "
+                          "(startsecs)")
+
+    def read_log(self, offset: int, length: int) -> str:
+        """``supervisor.options.readFile`` over the main log."""
+        if offset < 0:
+            if length:
+                raise xmlrpc.client.Fault(3, "BAD_ARGUMENTS")
+            return self.log[max(0, len(self.log) + offset):].decode()
+        if length < 0:
+            raise xmlrpc.client.Fault(3, "BAD_ARGUMENTS")
+        return self.log[offset:offset + length if length else None].decode()
+
+    def crash(self, group: str, name: str) -> None:
+        proc = self.procs[(group, name)]
+        if proc["state"] == _RUNNING:
+            proc.update(state=100, stop=int(time.time()), pid=0, exitstatus=1, spawnerr="Bad exit code 1")
+            self._log("WARN", f"exited: {name} (exit status 1; not expected)")
 
     def _add(self, group: str, name: str, running: bool, now: int) -> None:
         self.procs[(group, name)] = {
@@ -136,11 +173,16 @@ class FakeInstance:
             if not start and proc["state"] != _RUNNING:
                 raise xmlrpc.client.Fault(70, f"NOT_RUNNING: {params[0]}")
             now = int(time.time())
+            name = self._named(params[0])[1]
             if start:
-                proc.update(state=_RUNNING, start=now, pid=next(_pids))
+                proc.update(state=_RUNNING, start=now, pid=next(_pids), exitstatus=0, spawnerr="")
+                self._started(name, proc)
             else:
                 proc.update(state=_STOPPED, stop=now, pid=0)
+                self._log("WARN", f"stopped: {name} (terminated by SIGTERM)")  # not an exit code: WARN
             return True
+        if method == "supervisor.readLog":
+            return self.read_log(int(params[0]), int(params[1]))
         if method == "supervisor.tailProcessStdoutLog":
             self._named(params[0])
             return ["", 0, False]
@@ -309,6 +351,9 @@ def main() -> None:
         if words[0] == "restart":
             for nick in words[1:]:
                 cluster.restart(nick)
+        elif words[0] == "crash" and len(words) == 3:
+            with cluster.lock:
+                cluster.instances[words[1]].crash(*cluster.instances[words[1]]._named(words[2]))
         elif words[0] == "add" and len(words) == 3:
             with cluster.lock:
                 cluster.instances[words[1]].add(words[2])

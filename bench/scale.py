@@ -8,9 +8,11 @@ Each size is measured for the code under test and for a baseline checkout (``--b
 loaded by others: each process's CPU time is still its own, but compare ratios, not absolute figures.
 
 * ``--check``: the fake's answers against 6 real supervisord with the same programs, byte for byte but
-  the clock (start, stop, now, uptime, Date), the pids and the random part of log file names.
-* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind: the figures
-  behind the choice of polling over a PROCESS_STATE event listener (docs/decisions.md, issue 18).
+  the clock (start, stop, now, uptime, Date), the pids and the random part of log file names; and the
+  last line of each main log (``readLog``, what the controller's probes read) but its timestamp.
+* ``--request-cost``: what one request costs a real supervisord (40 programs), per kind (the main log's
+  tail included): the figures behind the choice of the main log over a PROCESS_STATE event listener
+  (docs/decisions.md, issue 18).
 * ``--soak SECONDS``: one controller on ``--sizes``' first size for that long, while the fake restarts
   a tenth of its instances at once every minute (each restart: connections closed, a configuration to
   fetch again, all together) and adds a program to another; prints every ``lost`` event (there must be
@@ -293,6 +295,12 @@ def normalized(data: bytes) -> bytes:
     return data
 
 
+def last_log_line(host: str, port: int) -> str:
+    """The last line of an instance's main log (``readLog(-512, 0)``), its timestamp left out."""
+    tail = xmlrpc.client.loads(raw_call(host, port, "supervisor.readLog", (-512, 0)).partition(b"\r\n\r\n")[2])[0][0]
+    return str(tail).rstrip("\n").rpartition("\n")[2].split(" ", 2)[-1]
+
+
 def check(args: argparse.Namespace) -> None:
     from tests.support.supervisord import Supervisord, stop_all
 
@@ -325,6 +333,14 @@ def check(args: argparse.Namespace) -> None:
                               f"{faked.decode()}")
             print(f"check: {same} answers identical to real supervisord 4.3's (but clock, pids, log names), "
                   f"{differ} different; {count} instances x {len(CHECK_CALLS)} calls, {args.programs} programs")
+            time.sleep(1)  # the stop of mover:worker reaped and logged
+            tails = {server.nick: [last_log_line(HOST, port) for port in (server.port or 0, fake.ports[server.nick])]
+                     for server in servers}
+            alike = sum(real == faked for real, faked in tails.values())
+            for nick, (real, faked) in tails.items():
+                if real != faked:
+                    print(f"DIFFERENT main log: {nick}:\n--- real\n{real}\n--- fake\n{faked}")
+            print(f"check: the last line of the main log (readLog) alike but the clock on {alike} of {count} instances")
         finally:
             stop_all(servers)
             fake.stop()
@@ -350,7 +366,12 @@ def request_cost(args: argparse.Namespace) -> None:
                      ("getAllProcessInfo (a full poll)", lambda: proxy.supervisor.getAllProcessInfo()),
                      ("tailProcessStdoutLog, nothing new (a listener's output tailed)",
                       lambda: proxy.supervisor.tailProcessStdoutLog("mover:worker", 0, 0)),
-                     ("getAllConfigInfo (a configuration refresh)", lambda: proxy.supervisor.getAllConfigInfo())]
+                     ("getAllConfigInfo (a configuration refresh)", lambda: proxy.supervisor.getAllConfigInfo()),
+                     ("readLog(-512, 0) (the controller's probe: the main log's tail)",
+                      lambda: proxy.supervisor.readLog(-512, 0)),
+                     ("multicall getAllProcessInfo + readLog (a periodic full poll with the tail)",
+                      lambda: proxy.system.multicall([{"methodName": "supervisor.getAllProcessInfo", "params": []},
+                                                      {"methodName": "supervisor.readLog", "params": [-512, 0]}]))]
             print(f"one real supervisord, {args.programs} programs: its CPU per request, {count} requests each")
             for label, call in kinds:
                 before = cpu_seconds(server.pid)

@@ -145,7 +145,7 @@ class Fanout:
 
     def each(self, instances: Sequence[Instance], work: Callable[[InstanceClient], R],
              ask_all: bool = False, keep_unasked: bool = False, max_workers: int | None = None,
-             first: Callable[[InstanceClient], str | None] | None = None) -> list[R | CallError]:
+             first: Callable[[InstanceClient], Any] | None = None) -> list[R | CallError]:
         """``work`` on every instance concurrently, each within the timeout from when it is asked (see
         ``client.fan_out``); one entry per instance: what ``work`` returned or the :class:`CallError` it
         failed with. An unresponsive instance is not asked (its entry fails at once) and a background
@@ -154,10 +154,11 @@ class Fanout:
         instances) fails as a timeout, or with ``keep_unasked`` has
         :data:`~supv_cli.cluster.client.NOT_ASKED` as its entry: nothing was asked, nothing is recorded.
 
-        ``first(client)`` names the method (without arguments) that ``work`` calls first on ``client``,
-        or None: those requests are sent at once from this thread over the kept connections and their
-        answers read as they come (``cluster/pipeline.py``), ``work`` then running here on each, its
-        first call answered already; the others go to worker threads meanwhile."""
+        ``first(client)`` names the request that ``work`` makes first on ``client`` (a method without
+        arguments, or a method and its arguments: ``pipeline.request_body``), or None: those requests are sent
+        at once from this thread over the kept connections and their answers read as they come
+        (``cluster/pipeline.py``), ``work`` then running here on each, its first call answered already; the
+        others go to worker threads meanwhile."""
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
         now = self.clock()
@@ -213,7 +214,7 @@ class Fanout:
         return entries
 
     def _pipeline(self, instances: Sequence[Instance], asked: list[int],
-                  first: Callable[[InstanceClient], str | None] | None) -> tuple[list[int], list[Any]]:
+                  first: Callable[[InstanceClient], Any] | None) -> tuple[list[int], list[Any]]:
         """Send the first requests that can go over a kept connection from this thread (see
         :meth:`each`): the indexes sent, their ``pipeline.Pending``; each client stays held until
         its answer is read."""

@@ -37,11 +37,14 @@ _READ_CHUNK = 65536
 _bodies: dict[str, bytes] = {}
 
 
-def request_body(method: str) -> bytes:
-    """The body ``xmlrpc.client.ServerProxy`` sends for ``method`` without arguments (byte for byte)."""
-    body = _bodies.get(method)
+def request_body(method: str | tuple[str, tuple[Any, ...]]) -> bytes:
+    """The body ``xmlrpc.client.ServerProxy`` sends for ``method`` (a name, or a name and its arguments),
+    byte for byte."""
+    key = method if isinstance(method, str) else repr(method)
+    body = _bodies.get(key)
     if body is None:
-        body = _bodies[method] = xmlrpc.client.dumps((), method, encoding="utf-8").encode("utf-8", "xmlcharrefreplace")
+        name, params = (method, ()) if isinstance(method, str) else method
+        body = _bodies[key] = xmlrpc.client.dumps(params, name, encoding="utf-8").encode("utf-8", "xmlcharrefreplace")
     return body
 
 
@@ -167,10 +170,11 @@ def _content_length(head: bytes) -> int | None:
     return None
 
 
-def send(requests: list[tuple[TimeoutTransport, str, str]]) -> list[Pending | None]:
-    """Send ``(transport, handler, method)`` requests over the transports' kept connections; one entry
-    each: its :class:`Pending`, or None when it cannot be pipelined (no connection kept, TLS, the kept
-    one closed or holding bytes nobody asked for: the ordinary call deals with it)."""
+def send(requests: list[tuple[TimeoutTransport, str, Any]]) -> list[Pending | None]:
+    """Send ``(transport, handler, method)`` requests (``method``: as :func:`request_body`'s) over the
+    transports' kept connections; one entry each: its :class:`Pending`, or None when it cannot be pipelined (no
+    connection kept, TLS, the kept one closed or holding bytes nobody asked for: the ordinary call deals with
+    it)."""
     entries: list[Pending | None] = [None] * len(requests)
     idle: list[int] = []
     checker = select.poll()

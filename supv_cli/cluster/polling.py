@@ -17,15 +17,24 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
 * ``probe``: ``getState`` alone, which says the instance is alive; its processes are those of its last
   full answer. An instance whose last answer was not a RUNNING full answer, or whose connection was
   opened again, always gets a full poll;
+* with ``use_log`` (the controller, ``mainlog.py``): a probe reads the tail of the main log
+  (``readLog``) instead of ``getState``: the tail that certifies the last full answer (nothing was
+  logged since) again, or another, which brings the full answer at once (alone: the tail just read
+  certifies it). A periodic full answer comes with the tail in one multicall (the same turn of
+  supervisord's loop), a poll of everyone in full without it. An instance whose log
+  cannot tell its changes is *log-blind* (a readLog fault; a full answer showing a logged transition
+  while its tail did not move) until its next connection, or *unsure* while its tail is empty or has
+  no INFO line or a process is STARTING, BACKOFF or STOPPING (:meth:`Poller.unsure`): it gets probes
+  by ``getState`` and periodic full answers, as before;
 * neither (*watched*): nothing is sent; the kept connection is looked at (one system call): when
   supervisord closed it (killed, crashed, restarting) the instance is probed at once, else its last
   answer stands. A supervisord that is frozen, or a host that vanished without closing anything,
   is only noticed by the next probe or full poll.
 
-A probe, and a full poll whose configuration is cached, are one request without arguments: over a
-kept connection they are sent from the polling thread itself, all at once, and their answers read as
-they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's answer, the same bytes
-while supervisord is RUNNING, is recognised from its digest.
+A probe, and a full poll whose configuration is cached, are one request each (with the tail: a
+multicall): over a kept connection they are sent from the polling thread itself, all at once, and
+their answers read as they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's
+answer, the same bytes while nothing changed, is recognised from its digest.
 
 Periodic work is spread (:meth:`Poller.due`): each instance has its own phase in a period (its place
 in the list), so that a cluster of 300 asked every 2 s gives 75 full answers a half-second, never 300
@@ -40,15 +49,21 @@ its own clock.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from supv_cli.cluster.answers import UNCHANGED
-from supv_cli.cluster.client import NOT_ASKED, SNAPSHOT_CALLS, CallError, instance_snapshot, unreachable_snapshot
+from supv_cli.cluster.client import (
+    NOT_ASKED,
+    SNAPSHOT_CALLS,
+    CallError,
+    _fault_item,
+    instance_snapshot,
+    unreachable_snapshot,
+)
+from supv_cli.cluster.known import CHANGE_KEY, Known, compact, names, note_tail, slot_passed
+from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
 if TYPE_CHECKING:
@@ -58,47 +73,18 @@ __all__ = ["CONFIG_MAX_AGE", "NOT_ASKED_YET", "Poller", "same_answers"]
 
 #: period of the fetch of the configuration of an instance, anyway (each at its own moment of it)
 CONFIG_MAX_AGE = 300.0
-#: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
-_CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
-
 #: the reason of an instance never asked yet, no worker having been free to ask it: no missed poll
 NOT_ASKED_YET = "not asked yet (every worker was busy)"
+#: a full answer with the tail of the main log read in the same turn of supervisord's loop (``mainlog.py``)
+_WITH_TAIL = [{"methodName": "supervisor.getAllProcessInfo", "params": []},
+              {"methodName": READ_LOG[0], "params": list(READ_LOG[1])}]
+_FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
+#: the first answers over a connection, and the tail
+_SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
+#: no tail was read with an answer
+_NO_TAIL: Any = object()
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": SupervisorState.RUNNING.value}
-
-
-@dataclass
-class _Known:
-    """What the poller keeps of one instance."""
-
-    #: the last full answer (RUNNING), or None
-    answer: InstanceSnapshot | None = None
-    #: when it was taken (monotonic)
-    answered_at: float = float("-inf")
-    #: when the instance last answered anything, a probe or a full poll (monotonic)
-    asked_at: float = float("-inf")
-    #: when it was last asked (answered or not; monotonic): the least recently asked go first
-    tried_at: float = float("-inf")
-    #: its getAllProcessInfo fields that tell a change
-    key: tuple[tuple[Any, ...], ...] | None = ()
-    #: the cached getAllConfigInfo (a CallError when supervisord has none), its process list, when
-    #: fetched, and over which connection
-    configs: Any = None
-    config_names: frozenset[tuple[str, str]] = frozenset()
-    config_at: float = float("-inf")
-    connection: int = -1
-    #: the configuration ``answer`` was built with
-    answer_configs: Any = None
-    #: the last thing returned for it (an answer, a probe's or a failure), reused when unchanged
-    last: InstanceSnapshot | None = None
-    #: the digests of the getAllProcessInfo answer ``answer`` stands for, and of the cached
-    #: configuration's answer (None: unknown)
-    digest: bytes | None = None
-    config_digest: bytes | None = None
-    #: the digest of its last getState answer saying RUNNING (a probe's answer never changes)
-    state_digest: bytes | None = None
-    #: its place in the periods of :meth:`Poller.due` (0 <= phase < 1)
-    phase: float = 0.0
 
 
 def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
@@ -123,8 +109,14 @@ class Poller:
         #: threads of a poll (None: the session's); small requests over kept connections need few, and
         #: each thread costs memory and switches
         self.max_workers: int | None = None
+        #: read the tail of each instance's main log instead of getState, with each full answer too, and
+        #: certify a full answer while that tail does not change (the controller; ``mainlog.py``)
+        self.use_log = False
+        #: the instances that gave a full answer during the current poll
+        self._fulls: set[str] = set()
+        self._lone = False
         count = max(1, len(session.instances))
-        self._known = {instance.nick: _Known(phase=index / count) for index, instance in enumerate(session.instances)}
+        self._known = {instance.nick: Known(phase=index / count) for index, instance in enumerate(session.instances)}
         self._lock = threading.Lock()
 
     def due(self, period: float, full: bool = True) -> set[str]:
@@ -138,8 +130,24 @@ class Poller:
         with self._lock:
             if full:
                 return {nick for nick, known in self._known.items()
-                        if _slot_passed(known.answered_at, now, period, known.phase)}
+                        if slot_passed(known.answered_at, now, period, known.phase)}
             return {nick for nick, known in self._known.items() if now - known.asked_at >= period}
+
+    def unsure(self) -> set[str]:
+        """Nicks whose last full answer the tail of their main log cannot certify: log-blind, never
+        answered with a usable tail, or a process in a transitional state (its next move may be logged
+        at DEBUG only); all of them when the log is not used. These need periodic full answers. So does
+        one whose full answer has no digest yet (the first one over a connection comes with the
+        configuration): its next full answer, parsed once, is then recognised unparsed ever after."""
+        with self._lock:
+            return {nick for nick, known in self._known.items()
+                    if not self.use_log or known.blind is not None or known.tail is None or known.answer is None
+                    or known.multi_digest is None or known.moving}
+
+    def blind(self) -> dict[str, str]:
+        """Nick -> why its main log cannot tell its changes (the fallback to full polls)."""
+        with self._lock:
+            return {nick: known.blind for nick, known in self._known.items() if known.blind is not None}
 
     def poll(self, full: Collection[str] | None = None, probe: Collection[str] = (),
              skip: Collection[str] = ()) -> Snapshot:
@@ -165,6 +173,11 @@ class Poller:
                            key=lambda instance: self._known[instance.nick].tried_at
                            if instance.nick in self._known else float("-inf"))
         taken_at = time.time()
+        with self._lock:
+            self._fulls = set()
+            # everyone in full (a job in flight, no leader known): the processes alone, read by the fast
+            # parser; a changed answer is then certified again by its next full answer with the tail
+            self._lone = full is None
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
                                     self.ask_all, keep_unasked=True, max_workers=self.max_workers,
                                     first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
@@ -172,7 +185,7 @@ class Poller:
         snaps = []
         with self._lock:
             for instance in instances:
-                known = self._known.setdefault(instance.nick, _Known())
+                known = self._known.setdefault(instance.nick, Known())
                 if results.get(instance.nick) is NOT_ASKED:
                     # no worker could ask it in time (hung instances held them all): nothing was asked,
                     # so nothing was missed; its last answer stands
@@ -187,11 +200,11 @@ class Poller:
                         known.asked_at = self.clock()
                 assert known.last is not None  # asked above: it was not known to answer RUNNING
                 snaps.append(known.last)
-        fresh = frozenset(nick for nick, kind in kinds.items() if kind == "full")
+            fresh = frozenset(nick for nick, kind in kinds.items() if kind == "full") | self._fulls
         return Snapshot(instances=tuple(snaps), taken_at=taken_at, fresh=fresh)
 
     @staticmethod
-    def _settle(known: _Known, entry: Any) -> InstanceSnapshot:
+    def _settle(known: Known, entry: Any) -> InstanceSnapshot:
         """The snapshot to give for one instance: the previous object when nothing changed."""
         if isinstance(entry, CallError):
             snap = unreachable_snapshot(entry)
@@ -204,26 +217,55 @@ class Poller:
         return snap
 
     # ------------------------------------------------------------------------------ one instance
-    def _first(self, client: InstanceClient, full: bool) -> str | None:
-        """The method :meth:`_one` calls first on ``client`` when it is a lone request without arguments
-        (a probe, or the processes with the configuration cached): sent pipelined (``session.each``)."""
+    def _first(self, client: InstanceClient, full: bool) -> str | tuple[str, tuple[Any, ...]] | None:
+        """The request :meth:`_one` makes first on ``client`` when it is a lone one (a probe, or the
+        processes with the configuration cached), a method or a method and its arguments: sent
+        pipelined (``session.each``)."""
         with self._lock:
             known = self._known.get(client.instance.nick)
             if known is None:
                 return None
             if not full and known.answer is not None and known.last is known.answer:
-                return "supervisor.getState"
+                return READ_LOG if self._tails(known) else "supervisor.getState"
             if known.configs is None or known.connection != client.connections:
                 return None
-            if _slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
+            if slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
                 return None
-            return "supervisor.getAllProcessInfo"
+            return _FULL_WITH_TAIL if self._with_tail(known) and not self._lone else "supervisor.getAllProcessInfo"
+
+    def _tails(self, known: Known) -> bool:
+        """Whether a probe of it reads its log's tail (else getState)."""
+        return self.use_log and known.blind is None and known.tail is not None
+
+    def _with_tail(self, known: Known) -> bool:
+        """Whether its full answers come with its log's tail."""
+        return self.use_log and known.blind is None
 
     def _one(self, client: InstanceClient, full: bool) -> InstanceSnapshot:
         """Runs in a worker thread; a CallError it raises is the instance's failure."""
         with self._lock:
-            known = self._known.setdefault(client.instance.nick, _Known())
+            known = self._known.setdefault(client.instance.nick, Known())
             answer, connection = known.answer, known.connection
+        if not full and answer is not None and known.last is answer and self._tails(known):
+            # the tail of its main log: the one read with its last full answer says nothing happened
+            try:
+                tail, digest = client.call_unless(known.tail_digest, READ_LOG[0], *READ_LOG[1])
+            except CallError as error:
+                if error.kind is not Unreachable.FAULT:
+                    raise
+                if error.fault_code != Faults.SHUTDOWN_STATE:  # shutting down: the full poll says so
+                    with self._lock:
+                        known.blind, known.tail = fault_verdict(error.fault_code), None
+                return self._full(client, known)
+            if tail is UNCHANGED or tail == known.tail:
+                with self._lock:
+                    if tail is not UNCHANGED:
+                        known.tail_digest = digest
+                if client.connections == connection:
+                    return answer
+            # it moved: the processes now, alone (the fast parser reads them); the tail read before them
+            # certifies them (a later move changes it again)
+            return self._full(client, known, (tail, digest) if tail is not UNCHANGED else _NO_TAIL)
         if not full and answer is not None and known.last is answer:
             # a RUNNING supervisord answers a probe with the very same bytes: recognised, not parsed
             state, digest = client.call_unless(known.state_digest, "supervisor.getState")
@@ -235,12 +277,23 @@ class Poller:
                 return answer
         return self._full(client, known)
 
-    def _full(self, client: InstanceClient, known: _Known) -> InstanceSnapshot:
+    def _full(self, client: InstanceClient, known: Known, before: Any = _NO_TAIL) -> InstanceSnapshot:
+        """The full answer; ``before``: the tail just read and its answer's digest (else the tail comes
+        with the processes in one multicall, unless the poll asks everyone in full)."""
         instance = client.instance
         now = self.clock()
         digest = None
+        tail: Any = _NO_TAIL
+        multi = False
         if known.configs is None or known.connection != client.connections:
-            answers = client.multicall(SNAPSHOT_CALLS)  # one round trip: state, processes, configuration
+            if known.connection != client.connections:
+                with self._lock:
+                    known.blind = None  # a new connection, maybe a new supervisord: its log is looked at again
+            if self._with_tail(known):  # one round trip: state, processes, configuration (and the tail)
+                answers = client.multicall(_SNAPSHOT_WITH_TAIL)
+                tail, answers = answers[3], answers[:3]
+            else:
+                answers = client.multicall(SNAPSHOT_CALLS)
             infos, configs, config_digest = answers[1], answers[2], None
             snap = instance_snapshot(instance, answers)
             if not snap.usable:
@@ -250,14 +303,22 @@ class Poller:
             try:
                 configs, config_digest = self._configs(client, known, now)
                 with self._lock:
-                    expect = known.digest if known.answer is not None and configs is known.configs else None
-                infos, digest = client.call_unless(expect, "supervisor.getAllProcessInfo")
+                    multi = self._with_tail(known) and before is _NO_TAIL and not self._lone
+                    expect = (known.multi_digest if multi else known.digest) \
+                        if known.answer is not None and configs is known.configs else None
+                request = _FULL_WITH_TAIL if multi else ("supervisor.getAllProcessInfo", ())
+                infos, digest = client.call_unless(expect, request[0], *request[1])
                 if infos is UNCHANGED:
                     with self._lock:
                         if client.connections == known.connection and known.answer is not None:
                             known.answered_at = self.clock()
+                            self._fulls.add(instance.nick)
+                            if before is not _NO_TAIL:  # the log moved, not the processes
+                                note_tail(known, before[0], known.key, known.connection, True, before[1])
                             return known.answer  # the very answer it gave last, but for the clock
-                    infos, digest = client.call_unless(None, "supervisor.getAllProcessInfo")
+                    infos, digest = client.call_unless(None, request[0], *request[1])
+                if multi:
+                    infos, tail = _unpack(client, infos)
             except CallError as error:
                 if error.fault_code != Faults.SHUTDOWN_STATE:
                     raise
@@ -265,39 +326,50 @@ class Poller:
                 state = client.call("supervisor.getState")
                 return instance_snapshot(instance, [state, error])
             # answered over a new connection (supervisord restarted meanwhile), or a process list changed
-            if client.connections != known.connection or _names(infos) != known.config_names:
+            if client.connections != known.connection or names(infos) != known.config_names:
                 configs, config_digest = self._configs(client, known, now, force=True)
                 now = self.clock()
             snap = None
         try:
-            key = tuple(map(_CHANGE_KEY, infos))
+            key = tuple(map(CHANGE_KEY, infos))
         except (KeyError, TypeError):  # not the usual struct: never taken for "unchanged"
             key = None
         with self._lock:
             if configs is not known.configs:
-                configs = _compact(configs)
-                known.configs, known.config_names, known.config_at = configs, _names(infos), now
+                configs = compact(configs)
+                known.configs, known.config_names, known.config_at = configs, names(infos), now
                 known.config_digest = config_digest
             answer_configs = known.answer_configs
+            same = known.answer is not None and key is not None and key == known.key and (
+                configs is answer_configs or configs == answer_configs)
+            if tail is not _NO_TAIL:
+                note_tail(known, tail, key, client.connections)
+            elif before is not _NO_TAIL:
+                note_tail(known, before[0], known.key, client.connections, True, before[1])
+            elif not same:
+                known.tail = None  # a new answer no tail certifies (a poll of everyone in full)
+            self._fulls.add(instance.nick)
             known.answer_configs = configs
             known.connection = client.connections
             known.answered_at = self.clock()
-            known.digest = digest
-            if known.answer is not None and key is not None and key == known.key and (
-                    configs is answer_configs or configs == answer_configs):
+            if multi:
+                known.multi_digest, known.digest = digest, known.digest if same else None
+            else:
+                known.digest, known.multi_digest = digest, known.multi_digest if same else None
+            if same and known.answer is not None:
                 return known.answer  # only the clock moved
             if snap is None:
                 snap = instance_snapshot(instance, [_RUNNING_STATE, infos, configs])
-            known.answer, known.key = snap, key
+            known.answer, known.key, known.moving = snap, key, transitional(key)
             return snap
 
-    def _configs(self, client: InstanceClient, known: _Known, now: float,
+    def _configs(self, client: InstanceClient, known: Known, now: float,
                  force: bool = False) -> tuple[Any, bytes | None]:
         """The configuration to use, and the digest of its answer: the cached one, unless ``force`` or its
         own moment of the period came (then asked again, and parsed only when it changed)."""
         with self._lock:
             cached, cached_digest = known.configs, known.config_digest
-        if not force and not _slot_passed(known.config_at, now, self.config_max_age, known.phase):
+        if not force and not slot_passed(known.config_at, now, self.config_max_age, known.phase):
             return cached, cached_digest
         try:
             configs, digest = client.call_unless(None if force else cached_digest, "supervisor.getAllConfigInfo")
@@ -311,36 +383,20 @@ class Poller:
             return cached, cached_digest
         return configs, digest
 
-    def _forget(self, known: _Known) -> None:
+    def _forget(self, known: Known) -> None:
         """supervisord is not RUNNING (restarting, shutting down): nothing it said is kept."""
         with self._lock:
             known.answer, known.key, known.configs, known.config_at = None, (), None, float("-inf")
-            known.digest = known.config_digest = None
+            known.digest = known.multi_digest = known.config_digest = None
             known.answered_at = float("-inf")
+            known.tail = known.tail_digest = None
 
 
-def _slot_passed(since: float, now: float, period: float, phase: float) -> bool:
-    """Whether a moment ``phase * period + k * period`` (some k) came after ``since``, up to ``now``:
-    what spreads periodic work over the period, each instance at its own phase."""
-    if since == float("-inf"):
-        return True
-    offset = phase * period
-    return math.floor((now - offset) / period) > math.floor((since - offset) / period)
-
-
-#: what a ProcessInfo takes of getAllConfigInfo (``client._process_info``): all the poller keeps of it
-_CONFIG_KEYS = ("group", "name", "startsecs", "stopwaitsecs", "exitcodes", "autostart")
-
-
-def _compact(configs: Any) -> Any:
-    """The cached configuration without what no ProcessInfo uses: of 29 members per process, 6 (the
-    cache of a 300 x 40 cluster held 40 MB in full)."""
-    if not isinstance(configs, list):
-        return configs
-    return [{key: config[key] for key in _CONFIG_KEYS if key in config} for config in configs
-            if isinstance(config, dict)]
-
-
-def _names(infos: Any) -> frozenset[tuple[str, str]]:
-    return frozenset((str(info.get("group")), str(info.get("name"))) for info in infos) \
-        if isinstance(infos, list) else frozenset()
+def _unpack(client: InstanceClient, answer: Any) -> tuple[Any, Any]:
+    """The processes and the tail of a ``_WITH_TAIL`` multicall; a fault of the processes raised."""
+    if not isinstance(answer, list) or len(answer) != 2:
+        raise CallError(client.instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
+    infos, tail = (_fault_item(client.instance, item) for item in answer)
+    if isinstance(infos, CallError):
+        raise infos
+    return infos, tail

@@ -1,30 +1,42 @@
 """What the controller asks each instance at each cycle: the economics of watching.
 
-Measured (``bench/idle_cost.py``): a request costs a small supervisord about 0.5 ms of CPU whatever it
-asks (HTTP, XML-RPC, a few turns of its main loop), a large one more with the size of the answer; so
-the cost of watching is the number of requests, and the size of the full ones (see
-``cluster/polling.py``). Every cycle (``--interval``, 0.5 s) a controller must notice a dead instance;
-it needs the processes far less often. So, per instance:
+Measured (``bench/idle_cost.py``, ``bench/scale.py --request-cost``): a request costs a small
+supervisord about 0.5 ms of CPU whatever it asks (HTTP, XML-RPC, a few turns of its main loop), a large
+one more with the size of the answer (getAllProcessInfo of 40 programs: 4.17 ms); so the cost of
+watching is the number of requests, and the size of the full ones (see ``cluster/polling.py``). Every
+cycle (``--interval``, 0.5 s) a controller must notice a dead instance; it needs the processes only
+when they changed, which supervisord's own main log tells (``cluster/mainlog.py``). So, per instance:
 
 * the kept connection of every instance is *watched* at every cycle, for free: a supervisord that
   dies (kill -9, crash, restart) closes it, and is then asked at once (refused: a missed poll);
-* the acting controller asks each instance for its full process list every ``FULL_EVERY`` seconds,
-  and at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
-  while the instance does not answer RUNNING; in between, ``getState`` every ``PROBE_EVERY`` seconds,
-  which tells a frozen supervisord or a vanished host (its connection stays open) from a quiet one;
-* a standby asks every instance every ``STANDBY_FULL_EVERY`` seconds (what takeover needs: the last
-  answer of every instance, which the recovery of a double failure rests on), and the leader's instance
-  every ``FULL_EVERY``; it watches every kept connection like the acting one, and never probes: a tenth
-  of the acting controller's requests. When the leader's instance misses a poll, it asks every other
-  instance at once, so that its missed polls, quorum and last answers are fresh when it may take over;
+* the acting controller *probes* each instance every ``PROBE_EVERY`` seconds: it reads the last bytes
+  of its main log (``readLog``), which also tells a frozen supervisord or a vanished host (its
+  connection stays open) from a quiet one; a tail other than the one read with the last full answer
+  brings the full answer at once, in the same poll (a crash is seen within ``PROBE_EVERY``, 2 s
+  before); an unchanged tail certifies the last full answer, which is then asked only every
+  ``SAFETY_EVERY`` (a group added or removed is not logged);
+* an instance whose log cannot certify its answer (``Poller.unsure``: loglevel warn or above,
+  logfile = syslog or a pipe, a log found not to tell a change, a process STARTING, BACKOFF or
+  STOPPING, whose next move may be logged at DEBUG only) is asked as before: in full every
+  ``FULL_EVERY``, ``getState`` in between;
+* at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
+  while the instance does not answer RUNNING: in full;
+* a standby reads the tail of every instance every ``STANDBY_FULL_EVERY`` seconds, the leader's every
+  ``FULL_EVERY`` (an unsure one: in full at those periods, as before), in full when it changed and
+  every ``STANDBY_SAFETY_EVERY``: what takeover needs, the last answer of every instance certified at
+  most 10 s old, at a fraction of the requests. When the leader's instance misses a poll, it asks
+  every other instance at once, in full, so that its missed polls, quorum and last answers are fresh
+  when it may take over;
 * no leader known (start-up, or a controller started outside supervisord): everything, in full;
 * the instances a decision waits for (``controller.evidence.wanted``, :mod:`.evidence`): in full, once.
+  An answer certified by the tail is *not* fresh evidence (``Snapshot.fresh`` names full answers only):
+  a move to STOPPING is logged at DEBUG only, so a decision still asks for the full answer.
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
 the acting controller notices a frozen supervisord or a host gone without closing its connections
 within ``PROBE_EVERY`` (+ the call timeout), a standby within ``FULL_EVERY`` for the leader's instance
 (``STANDBY_FULL_EVERY`` for the others); a process that crashes on a live instance within
-``FULL_EVERY``.
+``PROBE_EVERY`` (``FULL_EVERY`` on an unsure instance).
 
 Every periodic request is spread over its period, each instance at its own moment (``Poller.due``):
 300 instances asked every 2 s are 75 a half-second, never 300 at once; a poll uses ``POLL_WORKERS``
@@ -49,8 +61,8 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-__all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "STANDBY_FULL_EVERY", "Evaluations", "full_this_cycle",
-           "paced_snapshots", "probes_this_cycle"]
+__all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "SAFETY_EVERY", "STANDBY_FULL_EVERY", "STANDBY_SAFETY_EVERY",
+           "Evaluations", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
@@ -60,24 +72,42 @@ STANDBY_FULL_EVERY = 10.0
 PROBE_EVERY = 1.0
 #: threads of one poll of the controller
 POLL_WORKERS = 8
+#: seconds between two full answers of an instance whose main log tells its changes, to the acting
+#: controller (a group added or removed is not logged) and to a standby
+SAFETY_EVERY = 30.0
+STANDBY_SAFETY_EVERY = 60.0
 
 
 def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
-                    full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY) -> set[str] | None:
+                    full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY,
+                    unsure: set[str] | None = None) -> set[str] | None:
     """The instances to ask for their full answer this cycle (None: every one); the others are watched.
-    ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds."""
+    ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds;
+    ``unsure`` those whose main log cannot certify their last full answer (``Poller.unsure``; None:
+    every one): the others need a full answer only every ``SAFETY_EVERY`` (the acting controller) or
+    ``STANDBY_SAFETY_EVERY`` (a standby), a changed tail bringing one at once (``cluster/polling.py``)."""
     if acting:
-        return None if busy else due(full_every)
+        if busy:
+            return None
+        return due(full_every) if unsure is None else (due(full_every) & unsure) | due(SAFETY_EVERY)
     if leader is None:
         return None
-    return due(standby_full_every) | (due(full_every) & {leader})
+    if unsure is None:
+        return due(standby_full_every) | (due(full_every) & {leader})
+    return ((due(standby_full_every) | (due(full_every) & {leader})) & unsure) | due(STANDBY_SAFETY_EVERY)
 
 
-def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]],
-                      probe_every: float = PROBE_EVERY) -> set[str]:
-    """The instances to probe (``getState``) this cycle, besides the full ones: the acting controller's
-    that answered nothing for ``probe_every`` seconds (``due_any``, as ``due`` over any answer)."""
-    return due_any(probe_every) if acting else set()
+def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]], probe_every: float = PROBE_EVERY,
+                      leader: str | None = None, unsure: set[str] | None = None) -> set[str]:
+    """The instances to probe this cycle (the tail of their main log, or ``getState``), besides the full
+    ones (``due_any``, as ``due`` over any answer): the acting controller's that answered nothing for
+    ``probe_every`` seconds; a standby's whose main log certifies their last full answer, every
+    ``STANDBY_FULL_EVERY`` (the leader's every ``FULL_EVERY``), in place of their full answers."""
+    if acting:
+        return due_any(probe_every)
+    if unsure is None or leader is None:
+        return set()
+    return (due_any(STANDBY_FULL_EVERY) | (due_any(FULL_EVERY) & {leader})) - unsure
 
 
 def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_EVERY,
@@ -85,15 +115,21 @@ def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_
     """The ``snapshot_fn`` of :func:`~supv_cli.controller.loop.watch`: each call asks every instance what
     the controller's role needs now (see the module doc)."""
     poller.max_workers = POLL_WORKERS
+    # a poller that cannot read main logs (the simulated ones of the tests) is polled as log-blind
+    unsure_of: Callable[[], set[str]] | None = getattr(poller, "unsure", None)
+    if unsure_of is not None:
+        poller.use_log = True
 
     def snapshot() -> Snapshot:
         leader = None if controller.acting else controller.leader
+        unsure = None if unsure_of is None else unsure_of()
         full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
-                               standby_full_every)
+                               standby_full_every, unsure)
         if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
             full = full | controller.evidence.wanted
         taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
-                                                                lambda period: poller.due(period, full=False)))
+                                                                lambda period: poller.due(period, full=False),
+                                                                leader=leader, unsure=unsure))
         if full is not None and leader is not None and any(
                 snap.instance.nick == leader and not snap.usable for snap in taken):
             # the leader may be going: fresh answers of everyone before deciding, but the leader's own,

@@ -15,7 +15,7 @@ import pytest
 
 from supv_cli.cluster.answers import answer_digest
 from supv_cli.cluster.client import NOT_ASKED, fan_out
-from supv_cli.cluster.polling import _slot_passed
+from supv_cli.cluster.known import slot_passed as _slot_passed
 from supv_cli.cluster.transport import _recv
 
 
