@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any, Collection, Iterable, Mapping
 
 from supv_cli.errors import SupvError
-from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import (
     ACTIVE_STATES,
@@ -47,7 +47,10 @@ def allowed_nicks(rules: Any, instances: InstanceList, application: str, process
         app_rules = rules.application_rules(application)
         allowed = set(everyone)
         if app_rules.managed and app_rules.distribution is not Distribution.ALL_INSTANCES:
-            allowed &= _resolve(app_rules.identifiers or app_rules.hash_identifiers, instances)
+            if app_rules.identifiers:  # the instances it names, or the one its '#' picked
+                allowed &= {instance.nick for instance in app_rules.candidates(instances)}
+            else:
+                allowed &= _resolve(app_rules.hash_identifiers, instances)
         if process is not None:
             proc_rules = rules.process_rules(application, process)
             names = proc_rules.identifiers or proc_rules.hash_identifiers or proc_rules.at_identifiers
@@ -61,7 +64,7 @@ def _resolve(names: Iterable[str], instances: InstanceList) -> set[str]:
     names = tuple(names)
     if not names:
         return {instance.nick for instance in instances}
-    return {instance.nick for instance in resolve_identifiers(names, instances)}
+    return {instance.nick for instance in instances.resolve(names)}
 
 
 def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[str],
@@ -85,7 +88,7 @@ def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[st
         if not reference:
             continue
         stem = sibling[: len(sibling) - len(digits)]
-        for number in range(1, len(resolve_identifiers(reference, instances)) + 1):
+        for number in range(1, len(instances.resolve(reference)) + 1):
             candidate = f"{stem}{number:0{len(digits)}d}"
             if candidate in known or candidate in found:
                 continue

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from supv_cli.model.identifiers import WILDCARD
+from supv_cli.model.instances import Instance, InstanceList
 
 
 class Distribution(str, Enum):
@@ -43,9 +44,11 @@ class RunningFailureStrategy(str, Enum):
 class ApplicationRules:
     """Rules of one application (a Supervisor group), as Supvisors resolves them.
 
-    ``identifiers`` is what placement uses: ``('*',)``, names as written (program level) or, after ``#``
-    resolution, the one instance of this application. ``source`` is the ``file:line`` of the matching
-    ``<application>`` element; ``notes`` explain adjustments (``#`` not resolvable, ...).
+    ``identifiers`` is what the rules file said (``('*',)``, names as written) or, after ``#``
+    resolution, the nick of the one instance of this application, as Supvisors shows it; that instance
+    itself is ``hash_instance`` (when the rules were resolved against an instance list): placement
+    takes it from :meth:`candidates` and never resolves its nick again. ``source`` is the ``file:line``
+    of the matching ``<application>`` element; ``notes`` explain adjustments (``#`` not resolvable, ...).
     """
 
     application_name: str
@@ -62,6 +65,15 @@ class ApplicationRules:
     hash_identifiers: tuple[str, ...] = ()
     source: str | None = None
     notes: tuple[str, ...] = ()
+    #: the instance the application-level ``#`` picked, resolved once with the rules (None otherwise)
+    hash_instance: Instance | None = field(default=None, repr=False, compare=False)
+
+    def candidates(self, instances: InstanceList) -> tuple[Instance, ...]:
+        """The instances of ``instances`` this application's rules allow, in the rules order: the one its
+        ``#`` picked, else its identifiers resolved by the list (each list once per instance list)."""
+        if self.hash_instance is not None:
+            return (self.hash_instance,) if instances.holds(self.hash_instance) else ()
+        return instances.resolve(self.identifiers)
 
     def to_dict(self) -> dict[str, Any]:
         """Keys and values of Supvisors' ``get_application_rules``."""

@@ -263,11 +263,11 @@ class Rules:
                 raise RulesError(f"application {application_name}: '#' over stereotype {stereotypes[0]} "
                                  "needs the instances and their stereotypes; give -c INVENTORY",
                                  spec.location)
-            reference = list(hash_list)
-        elif WILDCARD in hash_list:
-            reference = [instance.nick for instance in self.instances]
-        else:
-            reference = [instance.nick for instance in self.instances.filter(hash_list)]
+            # no instance list: the name picked is kept as written, placement resolves it
+            names = list(hash_list)
+            acc.values["identifiers"] = (names[(index - 1) % len(names)],)
+            return
+        reference = self.instances.resolve(hash_list)
         if not reference and stereotypes:
             # nobody carries the stereotype (yet): not a rules error, the application just has no instance
             acc.values["identifiers"] = ()
@@ -279,7 +279,8 @@ class Rules:
             raise RulesError(f"application {application_name}: none of the '#' identifiers "
                              f"{', '.join(hash_list)} is a known instance; fix the rules or the instance list",
                              spec.location)
-        acc.values["identifiers"] = (reference[(index - 1) % len(reference)],)
+        picked = reference[(index - 1) % len(reference)]
+        acc.values["identifiers"], acc.values["hash_instance"] = (picked.nick,), picked
 
     def process_rules(self, application_name: str, process_name: str) -> ProcessRules:
         """Resolved rules of a process ``application_name:process_name``; cached."""
