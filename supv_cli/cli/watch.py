@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import click
 
@@ -16,6 +16,10 @@ from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.cluster.session import ClusterSession
+    from supv_cli.controller.core import Controller, ControllerOptions
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.plan.run_types import Event
 
 #: seconds between two "alive" lines in the controller's log (and state lines on stdout)
 HEARTBEAT = 60.0
@@ -55,24 +59,25 @@ def outputs_gone() -> None:
     raise SystemExit(int(ExitCode.FAILED))
 
 
-def with_leader_state(controller: Any, session: Any, snapshot_fn: Any) -> Any:
+def with_leader_state(controller: Controller, session: ClusterSession,
+                      snapshot_fn: Callable[[], Snapshot]) -> Callable[[], Snapshot]:
     """The snapshot function, and on a standby, while something happens, the acting controller's last
     state line (what it sent and has not seen confirmed), read from its stdout log (issue 16)."""
-    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.model.snapshot import Snapshot as Snap
 
     def snapshot() -> Snapshot:
         taken = snapshot_fn()
         leader = controller.leader_to_read()
         if leader is not None:
             snaps = tuple(s for s in taken.instances if s.instance.nick == leader and s.reachable)
-            states = session.controller_states(Snapshot(snaps), controller.options.controller_program)
+            states = session.controller_states(Snap(snaps), controller.options.controller_program)
             controller.take_leader_state(states.get(leader))
         return taken
 
     return snapshot
 
 
-def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
+def run_controller(app: App, options: ControllerOptions, local_nick: str | None, applications: Sequence[str]) -> None:
     """Run the controller until SIGTERM / Ctrl-C."""
     from supv_cli.cli.actions import local_instance
     from supv_cli.cli.output import silence_stdout, stdout_gone
@@ -103,7 +108,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     last_beat = [time.monotonic()]
     cycles = [0]
 
-    def log(event: Any) -> None:
+    def log(event: Event) -> None:
         try:
             if json_lines:
                 click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
@@ -119,7 +124,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         log(Event(EventKind.ERROR, "controller", f"stdout closed ({why}): no more state lines (supv instances "
                   "and supv controller status no longer see this controller's role); still deciding"))
 
-    def on_events(events: Sequence[Any]) -> None:
+    def on_events(events: Sequence[Event]) -> None:
         cycles[0] += 1
         if stderr_gone():
             outputs_gone()
