@@ -226,6 +226,7 @@ def may_still_run(snapshot: Snapshot, rules: Rules | None, instances: InstanceLi
     return found
 
 
+# Any: the JSON rows of a run's report (strings, numbers, None), read and written back as they are
 def unconfirmed_stops(rows: Iterable[Mapping[str, Any]], risk: Mapping[str, Collection[str]],
                       reasons: Mapping[str, str]) -> list[dict[str, Any]]:
     """The report ``rows`` of a run where every stop that found nothing to do (ALREADY) for a process
@@ -272,7 +273,7 @@ def silent_hosts(snapshot: Snapshot, rules: Rules | None, instances: InstanceLis
 _RECORD_FIELDS = ("start", "stop", "exitstatus", "spawnerr", "description")
 
 
-def last_known_records(answer: InstanceSnapshot) -> list[dict[str, Any]]:
+def last_known_records(answer: InstanceSnapshot) -> list[dict[str, object]]:
     """What an instance last answered, as JSON records (a controller prints them in its state line for
     the instances that stopped answering, so that a later command can keep their last known state)."""
     return [{"group": info.group, "name": info.name, "state": info.state.name,

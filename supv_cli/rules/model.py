@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from supv_cli.model.identifiers import WILDCARD
 from supv_cli.model.instances import Instance, InstanceList
@@ -75,9 +74,9 @@ class ApplicationRules:
             return (self.hash_instance,) if instances.holds(self.hash_instance) else ()
         return instances.resolve(self.identifiers)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Keys and values of Supvisors' ``get_application_rules``."""
-        payload: dict[str, Any] = {"application_name": self.application_name, "managed": self.managed}
+        payload: dict[str, object] = {"application_name": self.application_name, "managed": self.managed}
         if self.managed:
             payload.update(
                 distribution=self.distribution.value,
@@ -121,7 +120,7 @@ class ProcessRules:
     def namespec(self) -> str:
         return f"{self.application_name}:{self.process_name}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Keys and values of Supvisors' ``get_process_rules``."""
         return {
             "application_name": self.application_name,

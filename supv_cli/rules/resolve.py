@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Iterable
 
 from supv_cli.errors import RulesError
@@ -35,7 +36,7 @@ _PROGRAM_TAGS = frozenset({"identifiers", "start_sequence", "stop_sequence", "re
                            "expected_loading", "starting_failure_strategy", "running_failure_strategy"})
 _APPLICATION_TAGS = frozenset({"distribution", "identifiers", "start_sequence", "stop_sequence", "starting_strategy",
                                "starting_failure_strategy", "running_failure_strategy", "operational_status"})
-_ENUMS: dict[str, Any] = {
+_ENUMS: dict[str, type[Enum]] = {
     "distribution": Distribution,
     "starting_strategy": StartingStrategy,
     "starting_failure_strategy": StartingFailureStrategy,
@@ -47,7 +48,7 @@ _ENUMS: dict[str, Any] = {
 class _Values:
     """Mutable accumulator while layers (models, element) are applied; frozen into a dataclass after."""
 
-    values: dict[str, Any]
+    values: dict[str, Any]  # Any: the keyword arguments of a rules dataclass, each field of its own type
     notes: list[str] = field(default_factory=list)
 
     def note(self, spec: ElementSpec, tag: str, message: str) -> None:
