@@ -18,10 +18,10 @@ that did not answer, so that the command exits 3 instead of claiming success.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Mapping
 
 from supv_cli.errors import SupvError
-from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.runs import Outcome
 from supv_cli.model.snapshot import (
     ACTIVE_STATES,
@@ -33,11 +33,15 @@ from supv_cli.model.snapshot import (
 )
 from supv_cli.rules.model import Distribution
 
+if TYPE_CHECKING:
+    from supv_cli.rules import Rules
+
 #: nick -> what that instance last answered in this command
 LastAnswers = Mapping[str, InstanceSnapshot]
 
 
-def allowed_nicks(rules: Any, instances: InstanceList, application: str, process: str | None = None) -> set[str]:
+def allowed_nicks(rules: Rules | None, instances: InstanceList, application: str,
+                  process: str | None = None) -> set[str]:
     """The nicks where the rules allow ``application`` (and ``process``) to run; every instance without
     rules or for an unmanaged application."""
     everyone = {instance.nick for instance in instances}
@@ -47,7 +51,10 @@ def allowed_nicks(rules: Any, instances: InstanceList, application: str, process
         app_rules = rules.application_rules(application)
         allowed = set(everyone)
         if app_rules.managed and app_rules.distribution is not Distribution.ALL_INSTANCES:
-            allowed &= _resolve(app_rules.identifiers or app_rules.hash_identifiers, instances)
+            if app_rules.identifiers:  # the instances it names, or the one its '#' picked
+                allowed &= {instance.nick for instance in app_rules.candidates(instances)}
+            else:
+                allowed &= _resolve(app_rules.hash_identifiers, instances)
         if process is not None:
             proc_rules = rules.process_rules(application, process)
             names = proc_rules.identifiers or proc_rules.hash_identifiers or proc_rules.at_identifiers
@@ -61,10 +68,10 @@ def _resolve(names: Iterable[str], instances: InstanceList) -> set[str]:
     names = tuple(names)
     if not names:
         return {instance.nick for instance in instances}
-    return {instance.nick for instance in resolve_identifiers(names, instances)}
+    return {instance.nick for instance in instances.resolve(names)}
 
 
-def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[str],
+def homogeneous_copies(rules: Rules | None, instances: InstanceList, known: Collection[str],
                        silent: Collection[Instance]) -> dict[str, tuple[str, str]]:
     """Copies of homogeneous applications (application-level ``#``) that the silent instances would run
     and that no answering instance knows: name -> (silent nick, the known sibling it is a copy of).
@@ -85,7 +92,7 @@ def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[st
         if not reference:
             continue
         stem = sibling[: len(sibling) - len(digits)]
-        for number in range(1, len(resolve_identifiers(reference, instances)) + 1):
+        for number in range(1, len(instances.resolve(reference)) + 1):
             candidate = f"{stem}{number:0{len(digits)}d}"
             if candidate in known or candidate in found:
                 continue
@@ -99,7 +106,7 @@ def homogeneous_copies(rules: Any, instances: InstanceList, known: Collection[st
     return found
 
 
-def declared_on_silent(rules: Any, instances: InstanceList, known: Collection[str],
+def declared_on_silent(rules: Rules | None, instances: InstanceList, known: Collection[str],
                        silent: Collection[Instance]) -> dict[str, list[tuple[str, str]]]:
     """Applications the rules name (``<application name=...>``) that no answering instance knows and
     whose named programs the rules allow on a silent instance: name -> [(program, silent nick)].
@@ -120,7 +127,7 @@ def declared_on_silent(rules: Any, instances: InstanceList, known: Collection[st
     return found
 
 
-def fill_unanswered(snapshot: Snapshot, rules: Any, instances: InstanceList,
+def fill_unanswered(snapshot: Snapshot, rules: Rules | None, instances: InstanceList,
                     last_answers: LastAnswers | None = None) -> Snapshot:
     """``snapshot`` where every instance that did not answer lists what is known of it:
 
@@ -187,7 +194,7 @@ def _unknown(group: str, name: str, reason: str) -> ProcessInfo:
     return ProcessInfo(group=group, name=name, state=ProcessState.UNKNOWN, spawnerr=reason)
 
 
-def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, applications: Collection[str],
+def may_still_run(snapshot: Snapshot, rules: Rules | None, instances: InstanceList, applications: Collection[str],
                   last_answers: LastAnswers | None = None,
                   processes: Collection[str] | None = None) -> dict[str, list[str]]:
     """For every instance that does not answer in ``snapshot``: the processes of ``applications`` (only
@@ -219,6 +226,7 @@ def may_still_run(snapshot: Snapshot, rules: Any, instances: InstanceList, appli
     return found
 
 
+# Any: the JSON rows of a run's report (strings, numbers, None), read and written back as they are
 def unconfirmed_stops(rows: Iterable[Mapping[str, Any]], risk: Mapping[str, Collection[str]],
                       reasons: Mapping[str, str]) -> list[dict[str, Any]]:
     """The report ``rows`` of a run where every stop that found nothing to do (ALREADY) for a process
@@ -246,7 +254,7 @@ def filled_namespecs(snapshot: Snapshot) -> set[str]:
     return {info.namespec for snap in snapshot.unreachable for info in snap.processes} - answered
 
 
-def silent_hosts(snapshot: Snapshot, rules: Any, instances: InstanceList, application: str) -> list[str]:
+def silent_hosts(snapshot: Snapshot, rules: Rules | None, instances: InstanceList, application: str) -> list[str]:
     """The instances that did not answer and where the rules place ``application`` (a managed one):
     where an application no answering instance knows may be."""
     if rules is None or not snapshot.unreachable:
@@ -265,7 +273,7 @@ def silent_hosts(snapshot: Snapshot, rules: Any, instances: InstanceList, applic
 _RECORD_FIELDS = ("start", "stop", "exitstatus", "spawnerr", "description")
 
 
-def last_known_records(answer: InstanceSnapshot) -> list[dict[str, Any]]:
+def last_known_records(answer: InstanceSnapshot) -> list[dict[str, object]]:
     """What an instance last answered, as JSON records (a controller prints them in its state line for
     the instances that stopped answering, so that a later command can keep their last known state)."""
     return [{"group": info.group, "name": info.name, "state": info.state.name,
@@ -273,7 +281,7 @@ def last_known_records(answer: InstanceSnapshot) -> list[dict[str, Any]]:
              "exitcodes": list(info.exitcodes) if info.config_known else None} for info in answer.processes]
 
 
-def answer_of_records(instance: Instance, records: Any) -> InstanceSnapshot | None:
+def answer_of_records(instance: Instance, records: object) -> InstanceSnapshot | None:
     """The last answer :func:`last_known_records` describes (None when ``records`` is not such a list:
     a state line written by another version is ignored, never an error)."""
     if not isinstance(records, list):

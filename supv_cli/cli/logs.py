@@ -17,7 +17,9 @@ from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.look.follow import LogFollower
     from supv_cli.look.logtail import Item
+    from supv_cli.model.snapshot import Snapshot
     from supv_cli.selection import Selection
 
 
@@ -103,7 +105,7 @@ process that never started since its supervisord started (no log yet).
       supv tail -c etc/supv.conf -n 100 --stderr scen3_srv:scen3_track_manager --json | jq -r .line
     """
     from supv_cli.cli.polling import check_stdout, poll, use_watch_timeout
-    from supv_cli.look.follow import UNCARRIED, LogFollower
+    from supv_cli.look.follow import LogFollower
 
     if follow:
         use_watch_timeout(app)
@@ -117,20 +119,36 @@ process that never started since its supervisord started (no log yet).
     failed_instances: set[str] = set()
     while True:
         started = time.monotonic()
-        asks, items = follower.plan(snapshot, probe_sizes=follow)
-        emit(items, app.fmt, app.terminal)
-        instance_of = {snap.instance.nick: snap.instance for snap in snapshot.instances}
-        answers = app.session.ask([(instance_of[ask.source.nick], ask.calls) for ask in asks])
-        for ask, results in zip(asks, answers):
-            if isinstance(results, BaseException) and ask.purpose == "read":
-                failed_instances.add(ask.source.nick)
-            emit(follower.take(ask, results), app.fmt, app.terminal)
+        failed_instances |= read_once(app, follower, snapshot, follow)
         if not follow:
             break
         check_stdout()
         time.sleep(max(0.0, started + interval - time.monotonic()))
         snapshot = poll(app)
     emit(follower.finish(), app.fmt, app.terminal)
+    conclude(follower, failed_instances, unknown_error)
+
+
+def read_once(app: App, follower: LogFollower, snapshot: Snapshot, follow: bool) -> set[str]:
+    """One round: what the follower asks of ``snapshot``'s instances, asked through the session, and
+    the lines it makes of the answers printed; the nicks whose log read failed."""
+    failed: set[str] = set()
+    asks, items = follower.plan(snapshot, probe_sizes=follow)
+    emit(items, app.fmt, app.terminal)
+    instance_of = {snap.instance.nick: snap.instance for snap in snapshot.instances}
+    answers = app.session.ask([(instance_of[ask.source.nick], ask.calls) for ask in asks])
+    for ask, results in zip(asks, answers):
+        if isinstance(results, BaseException) and ask.purpose == "read":
+            failed.add(ask.source.nick)
+        emit(follower.take(ask, results), app.fmt, app.terminal)
+    return failed
+
+
+def conclude(follower: LogFollower, failed_instances: set[str], unknown_error: SupvError | None) -> None:
+    """The exit status once the logs are shown: the first of a failed read (3), a name that names
+    nothing (2), a log on no file or never written (1)."""
+    from supv_cli.look.follow import UNCARRIED
+
     if failed_instances:
         raise ClusterError(f"could not read the logs on {', '.join(sorted(failed_instances))}")
     if unknown_error is not None:  # a view shows what it knows, then the names that name nothing

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import click
 
@@ -16,6 +16,12 @@ from supv_cli.errors import CommandFailed, ExitCode
 
 if TYPE_CHECKING:
     from supv_cli.cli.app import App
+    from supv_cli.cluster.session import ClusterSession
+    from supv_cli.controller.core import Controller, ControllerOptions, ControllerState
+    from supv_cli.model.instances import Instance
+    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.plan.run_types import Event
+    from supv_cli.rules import Rules
 
 #: seconds between two "alive" lines in the controller's log (and state lines on stdout)
 HEARTBEAT = 60.0
@@ -25,12 +31,6 @@ def stamp() -> str:
     """Local time with milliseconds, for log lines."""
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
-
-
-class Outputs:
-    """Where the controller still writes: its state lines go to stdout while it is open."""
-
-    stdout_open = True
 
 
 def stderr_gone() -> bool:
@@ -55,41 +55,108 @@ def outputs_gone() -> None:
     raise SystemExit(int(ExitCode.FAILED))
 
 
-def with_leader_state(controller: Any, session: Any, snapshot_fn: Any) -> Any:
+def with_leader_state(controller: Controller, session: ClusterSession,
+                      snapshot_fn: Callable[[], Snapshot]) -> Callable[[], Snapshot]:
     """The snapshot function, and on a standby, while something happens, the acting controller's last
     state line (what it sent and has not seen confirmed), read from its stdout log (issue 16)."""
-    from supv_cli.model.snapshot import Snapshot
+    from supv_cli.model.snapshot import Snapshot as Snap
 
     def snapshot() -> Snapshot:
         taken = snapshot_fn()
         leader = controller.leader_to_read()
         if leader is not None:
             snaps = tuple(s for s in taken.instances if s.instance.nick == leader and s.reachable)
-            states = session.controller_states(Snapshot(snaps), controller.options.controller_program)
+            states = session.controller_states(Snap(snaps), controller.options.controller_program)
             controller.take_leader_state(states.get(leader))
         return taken
 
     return snapshot
 
 
-def run_controller(app: App, options: Any, local_nick: str | None, applications: Sequence[str]) -> None:
-    """Run the controller until SIGTERM / Ctrl-C."""
-    from supv_cli.cli.actions import local_instance
-    from supv_cli.cli.output import silence_stdout, stdout_gone
-    from supv_cli.cli.polling import use_watch_timeout
-    from supv_cli.cluster import state_line
-    from supv_cli.controller.core import Controller
-    from supv_cli.controller.events import EventKind
-    from supv_cli.controller.loop import GracefulStop, Stopped, watch
-    from supv_cli.controller.pacing import paced_snapshots
-    from supv_cli.plan.run_types import Event
-    from supv_cli.unanswered import last_known_records
+class ControllerOutput:
+    """What the controller writes: its events on stderr (text or JSON lines), and on stdout, while it is
+    open, one state line each time what it knows changes (and at each heartbeat)."""
 
-    use_watch_timeout(app)  # the controller's own default beats the -c file's: not a user's override
-    session = app.session
-    rules = app.require_rules()
-    json_lines = app.fmt == "json"
-    local = local_instance(app.instances, local_nick)
+    def __init__(self, controller: Controller, session: ClusterSession, local: Instance | None,
+                 json_lines: bool) -> None:
+        self.controller = controller
+        self.session = session
+        self.local = local
+        self.json_lines = json_lines
+        self.stdout_open = True
+        self.cycles = 0
+        self._last_state = ""
+        self._last_beat = time.monotonic()
+
+    def log(self, event: Event) -> None:
+        try:
+            if self.json_lines:
+                click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
+            else:
+                click.echo(current_terminal().err(f"{stamp()} {event.line()}"), err=True, color=True)
+        except (OSError, ValueError):  # stderr closed too: see outputs_gone
+            outputs_gone()
+
+    def stdout_closed(self, why: str) -> None:
+        """stdout's reader has gone: say it on stderr once, and go on deciding without state lines."""
+        from supv_cli.cli.output import silence_stdout
+        from supv_cli.controller.events import EventKind
+        from supv_cli.plan.run_types import Event
+
+        self.stdout_open = False
+        silence_stdout()
+        self.log(Event(EventKind.ERROR, "controller", f"stdout closed ({why}): no more state lines (supv "
+                       "instances and supv controller status no longer see this controller's role); still deciding"))
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """After each cycle: its events logged, then the state line when it changed (or a heartbeat)."""
+        from supv_cli.cli.output import stdout_gone
+        from supv_cli.controller.events import EventKind
+        from supv_cli.plan.run_types import Event
+
+        self.cycles += 1
+        if stderr_gone():
+            outputs_gone()
+        if self.stdout_open and stdout_gone():  # noticed within a cycle, not at the next state line
+            self.stdout_closed("its reader has gone")
+        for event in events:
+            self.log(event)
+        known = self.known()
+        beat = time.monotonic() - self._last_beat >= HEARTBEAT
+        if beat:  # proof of life, also in the state line that `supv instances` reads
+            self._last_beat = time.monotonic()
+            role = "acting" if known["acting"] else "standby"
+            self.log(Event(EventKind.ALIVE, "controller", f"{self.cycles} cycles, {role}"))
+        state = json.dumps(known, sort_keys=True)
+        if (state != self._last_state or beat) and self.stdout_open:  # one line each time what it knows changes
+            self._last_state = state
+            self.write_state_line(known)
+
+    def known(self) -> ControllerState:
+        """The controller's state, with what the instances that stopped answering last said: a later
+        command (application-info with a server frozen) keeps their last known state from it
+        (unanswered.py)."""
+        from supv_cli.unanswered import last_known_records
+
+        known = self.controller.state()
+        last = self.session.last_answers()
+        known["last_known"] = {nick: last_known_records(last[nick]) for nick in [*known["missed"], *known["lost"]]
+                               if nick in last}
+        return known
+
+    def write_state_line(self, known: ControllerState) -> None:
+        from supv_cli.cluster import state_line
+
+        try:
+            click.echo(state_line.encode(stamp(), self.local.nick if self.local else None, self.cycles, known))
+            sys.stdout.flush()
+        except (OSError, ValueError) as error:  # EPIPE, or a closed file
+            self.stdout_closed(getattr(error, "strerror", None) or str(error) or type(error).__name__)
+
+
+def check_controller_arguments(app: App, rules: Rules, options: ControllerOptions,
+                               applications: Sequence[str]) -> None:
+    """The applications named have rules, the quorum is at most the instances: else a usage error."""
     unmanaged = [name for name in applications if not rules.application_rules(name).managed]
     if unmanaged:
         raise click.BadParameter(f"no rules element matches {', '.join(unmanaged)}: supv cannot start it",
@@ -97,55 +164,26 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     if options.quorum is not None and options.quorum > len(app.instances):
         raise click.BadParameter(f"{options.quorum} is more than the {len(app.instances)} instances of the "
                                  "list: give at most that many", param_hint="--quorum")
+
+
+def run_controller(app: App, options: ControllerOptions, local_nick: str | None, applications: Sequence[str]) -> None:
+    """Run the controller until SIGTERM / Ctrl-C."""
+    from supv_cli.cli.actions import local_instance
+    from supv_cli.cli.polling import use_watch_timeout
+    from supv_cli.controller.core import Controller
+    from supv_cli.controller.events import EventKind
+    from supv_cli.controller.loop import GracefulStop, Stopped, watch
+    from supv_cli.controller.pacing import paced_snapshots
+    from supv_cli.plan.run_types import Event
+
+    use_watch_timeout(app)  # the controller's own default beats the -c file's: not a user's override
+    session = app.session
+    rules = app.require_rules()
+    local = local_instance(app.instances, local_nick)
+    check_controller_arguments(app, rules, options, applications)
     controller = Controller(rules, app.instances, local, options, only=frozenset(applications))
-    output = Outputs()
-    last_state: list[str] = [""]
-    last_beat = [time.monotonic()]
-    cycles = [0]
-
-    def log(event: Any) -> None:
-        try:
-            if json_lines:
-                click.echo(json.dumps({"time": stamp(), **event.to_dict()}), err=True)
-            else:
-                click.echo(current_terminal().err(f"{stamp()} {event.line()}"), err=True, color=True)
-        except (OSError, ValueError):  # stderr closed too: see outputs_gone
-            outputs_gone()
-
-    def stdout_closed(why: str) -> None:
-        """stdout's reader has gone: say it on stderr once, and go on deciding without state lines."""
-        output.stdout_open = False
-        silence_stdout()
-        log(Event(EventKind.ERROR, "controller", f"stdout closed ({why}): no more state lines (supv instances "
-                  "and supv controller status no longer see this controller's role); still deciding"))
-
-    def on_events(events: Sequence[Any]) -> None:
-        cycles[0] += 1
-        if stderr_gone():
-            outputs_gone()
-        if output.stdout_open and stdout_gone():  # noticed within a cycle, not at the next state line
-            stdout_closed("its reader has gone")
-        for event in events:
-            log(event)
-        known = controller.state()
-        # what the instances that stopped answering last said: a later command (application-info with a
-        # server frozen) keeps their last known state from it (unanswered.py)
-        last = session.last_answers()
-        known["last_known"] = {nick: last_known_records(last[nick]) for nick in [*known["missed"], *known["lost"]]
-                               if nick in last}
-        beat = time.monotonic() - last_beat[0] >= HEARTBEAT
-        if beat:  # proof of life, also in the state line that `supv instances` reads
-            last_beat[0] = time.monotonic()
-            role = "acting" if known["acting"] else "standby"
-            log(Event(EventKind.ALIVE, "controller", f"{cycles[0]} cycles, {role}"))
-        state = json.dumps(known, sort_keys=True)
-        if (state != last_state[0] or beat) and output.stdout_open:  # one line each time what it knows changes
-            last_state[0] = state
-            try:
-                click.echo(state_line.encode(stamp(), local.nick if local else None, cycles[0], known))
-                sys.stdout.flush()
-            except (OSError, ValueError) as error:  # EPIPE, or a closed file
-                stdout_closed(getattr(error, "strerror", None) or str(error) or type(error).__name__)
+    output = ControllerOutput(controller, session, local, app.fmt == "json")
+    log, on_events = output.log, output.on_events
 
     # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
     stop = GracefulStop()
@@ -160,6 +198,6 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         watch(controller, with_leader_state(controller, session, paced_snapshots(controller, session.poller)),
               session.send, on_events, sleep=stop.sleep)
     except Stopped:
-        log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
+        log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {output.cycles} cycles"))
     except KeyboardInterrupt:
         raise CommandFailed(ExitCode.INTERRUPTED) from None

@@ -55,6 +55,10 @@ RPC_PATH = "/RPC2"
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Any in this module is an XML-RPC value (an argument, an answer, a struct's field: whatever
+# xmlrpc.client marshals and unmarshals), read by the code that knows the method's answer, unless a
+# comment says otherwise.
+
 #: ``(method, params)`` pairs, as given to :func:`multicall_on`
 Calls = Sequence[Tuple[str, Sequence[Any]]]
 
@@ -201,7 +205,8 @@ NOT_ASKED = _NotAsked()
 
 
 def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
-            max_workers: int = DEFAULT_MAX_WORKERS, not_asked: Any = None) -> list[R | None]:
+            max_workers: int = DEFAULT_MAX_WORKERS, not_asked: Any = None,  # Any: the caller's own marker
+            ) -> list[R | None]:
     """Run ``func`` on every item in at most ``max_workers`` daemon threads.
 
     Each item has its own deadline, from when a worker starts it (sends its request): ``timeout`` (+ a
@@ -218,7 +223,7 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
     if count == 0:
         return []
     progress = time.monotonic()  # when the last item ended (or the fan-out began)
-    results: list[Any] = [_PENDING] * count
+    results: list[Any] = [_PENDING] * count  # Any: _PENDING, then an R or the exception func raised
     started = [0.0] * count
     cond = threading.Condition()
     next_index = done = 0
@@ -234,7 +239,7 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
                 next_index += 1
                 started[index] = time.monotonic()
             try:
-                result: Any = func(items[index])
+                result: Any = func(items[index])  # Any: an R or the exception it raised
             except Exception as error:
                 result = error
             with cond:
@@ -262,7 +267,7 @@ def fan_out(func: Callable[[T], R], items: Sequence[T], timeout: float,
                 for index, result in enumerate(results)]
 
 
-def as_result(instance: Instance, answer: Any, timeout: float) -> Any:
+def as_result(instance: Instance, answer: Any, timeout: float) -> Any:  # Any: a fan-out's entry, its value
     """What a fan-out gave for one instance, failures as :class:`CallError` (None is a timeout)."""
     if answer is None:
         return CallError(instance, Unreachable.TIMEOUT, f"timeout (no answer within {timeout:g}s)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar, cast
 
 from supv_cli.cluster import pipeline
 from supv_cli.cluster.client import (
@@ -31,7 +31,7 @@ from supv_cli.cluster.client import (
     multicall_on,
 )
 from supv_cli.cluster.health import HealthBoard, InstanceHealth
-from supv_cli.cluster.transport import MAX_ANSWER
+from supv_cli.cluster.transport import MAX_ANSWER, TimeoutTransport
 from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.snapshot import InstanceSnapshot, Unreachable
 
@@ -62,7 +62,8 @@ class InstanceClient:
             self._lock.release()
 
     def call(self, method: str, *args: Any) -> Any:
-        """One XML-RPC call; :class:`CallError` on any failure."""
+        """One XML-RPC call; :class:`CallError` on any failure. (Any: XML-RPC arguments and answer, any
+        value it marshals; the caller knows the shape of the method's answer.)"""
         return self._locked(lambda: call_on(self._proxy, self.instance, method, *args, timeout=self.timeout))
 
     def call_unless(self, digest: bytes | None, method: str, *args: Any) -> tuple[Any, bytes | None]:
@@ -70,8 +71,8 @@ class InstanceClient:
         (the answer is the one the caller already has, but for the clock), the answer is not parsed and
         :data:`~supv_cli.cluster.answers.UNCHANGED` is given instead."""
 
-        def run() -> tuple[Any, bytes | None]:
-            transport: Any = self._proxy("transport")
+        def run() -> tuple[Any, bytes | None]:  # Any: the method's XML-RPC answer, as call()
+            transport = self.transport
             transport.digesting, transport.expect, transport.digest = True, digest, None
             try:
                 result = call_on(self._proxy, self.instance, method, *args, timeout=self.timeout)
@@ -89,15 +90,14 @@ class InstanceClient:
         self._lock.release()
 
     @property
-    def transport(self) -> Any:
-        return self._proxy("transport")
+    def transport(self) -> TimeoutTransport:
+        return cast(TimeoutTransport, self._proxy("transport"))  # the proxy's, made by client.make_proxy
 
     @property
     def connections(self) -> int:
         """Connections opened so far to the instance: one more means the previous one was closed
         (supervisord restarted, or a call failed); see ``cluster/polling.py``."""
-        transport: Any = self._proxy("transport")
-        return int(transport.connections)
+        return self.transport.connections
 
     def peer_closed(self) -> bool | None:
         """Whether supervisord closed the kept connection (see ``TimeoutTransport.peer_closed``); None
@@ -105,13 +105,13 @@ class InstanceClient:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            transport: Any = self._proxy("transport")
-            return transport.peer_closed()
+            return self.transport.peer_closed()
         finally:
             self._lock.release()
 
     def multicall(self, calls: Calls) -> list[Any]:
-        """``calls`` in one ``system.multicall`` (see ``client.multicall_on``)."""
+        """``calls`` in one ``system.multicall`` (see ``client.multicall_on``). (Any: each an XML-RPC
+        answer or a ``CallError``.)"""
         return self._locked(lambda: multicall_on(self._proxy, self.instance, calls, self.timeout))
 
 
@@ -159,6 +159,7 @@ class Fanout:
         at once from this thread over the kept connections and their answers read as they come
         (``cluster/pipeline.py``), ``work`` then running here on each, its first call answered already; the
         others go to worker threads meanwhile."""
+        # Any: filled in below with an R, a CallError or NOT_ASKED (documented above) before returned
         entries: list[Any] = [None] * len(instances)
         asked: list[int] = []
         now = self.clock()
@@ -175,10 +176,10 @@ class Fanout:
             else:
                 asked.append(index)
 
-        def timed(index: int) -> tuple[float, Any]:
+        def timed(index: int) -> tuple[float, R | CallError]:
             started = self.clock()
             try:
-                result: Any = work(self.client(instances[index]))
+                result: R | CallError = work(self.client(instances[index]))
             except Exception as error:
                 result = classify(instances[index], error, self.timeout)
             return self.clock() - started, result
@@ -190,7 +191,7 @@ class Fanout:
         if sent:
             answers = list(answers)
             try:
-                pipeline.collect(sent)
+                pipeline.collect([*sent])
             finally:
                 for index in batched:
                     self.client(instances[index]).release()
@@ -214,14 +215,15 @@ class Fanout:
         return entries
 
     def _pipeline(self, instances: Sequence[Instance], asked: list[int],
-                  first: Callable[[InstanceClient], Any] | None) -> tuple[list[int], list[Any]]:
+                  first: Callable[[InstanceClient], Any] | None,
+                  ) -> tuple[list[int], list[pipeline.Pending]]:
         """Send the first requests that can go over a kept connection from this thread (see
         :meth:`each`): the indexes sent, their ``pipeline.Pending``; each client stays held until
         its answer is read."""
         if first is None:
             return [], []
         held: list[int] = []
-        requests: list[Any] = []
+        requests: list[tuple[TimeoutTransport, str, str]] = []
         for index in asked:
             client = self.client(instances[index])
             method = first(client)
@@ -230,7 +232,8 @@ class Fanout:
             held.append(index)
             requests.append((client.transport, RPC_PATH, method))
         entries = pipeline.send(requests)
-        batched, sent = [], []
+        batched: list[int] = []
+        sent: list[pipeline.Pending] = []
         for index, entry in zip(held, entries):
             if entry is None:
                 self.client(instances[index]).release()
@@ -239,7 +242,7 @@ class Fanout:
                 sent.append(entry)
         return batched, sent
 
-    def _record(self, health: InstanceHealth, result: Any, elapsed: float) -> None:
+    def _record(self, health: InstanceHealth, result: object, elapsed: float) -> None:
         with self.health.lock:
             if isinstance(result, CallError) and result.kind is not Unreachable.FAULT:
                 health.failed(result.kind, result.reason, elapsed)
@@ -262,7 +265,7 @@ class Fanout:
             try:
                 self.client(health.instance).call("supervisor.getState")
             except CallError as error:
-                result: Any = error
+                result: CallError | None = error
             else:
                 result = None
             with self.health.lock:

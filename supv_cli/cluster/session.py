@@ -27,7 +27,7 @@ Low-level calls and fault classification stay in ``cluster/client.py``; the stat
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from supv_cli.cluster import CONTROLLER_PROGRAM, state_line
 from supv_cli.cluster.client import (
@@ -51,6 +51,19 @@ __all__ = ["ClusterSession"]
 
 #: how much of the end of a controller's stdout log to read
 TAIL_BYTES = 16384
+
+
+class Call(Protocol):
+    """What :meth:`ClusterSession.send` needs of a request (``plan.run_types.Request`` is one)."""
+
+    @property
+    def instance(self) -> Instance: ...
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def args(self) -> Sequence[Any]: ...  # Any: XML-RPC arguments, any value it marshals
 
 
 class ClusterSession(Fanout):
@@ -92,20 +105,20 @@ class ClusterSession(Fanout):
 
     def call(self, instance: Instance, method: str, *args: Any) -> Any:
         """One call on one instance through its client; :class:`CallError` on failure (at once when the
-        instance is unresponsive)."""
+        instance is unresponsive). (Any: XML-RPC arguments and answer; the caller knows its shape.)"""
         (entry,) = self.each([instance], lambda client: client.call(method, *args))
         if isinstance(entry, CallError):
             raise entry
         return entry
 
-    def send(self, requests: Sequence[Any]) -> list[Any]:
+    def send(self, requests: Sequence[Call]) -> list[Any]:  # Any: an XML-RPC answer or a CallError
         """Send ``requests`` (objects with ``instance``, ``method``, ``args``, e.g. ``plan.run_types.Request``):
         one multicall per instance, all instances concurrently. One result per request, in order: the
         call's result, or the :class:`CallError` of the call or of its instance."""
         answers = self.ask([(request.instance, [(request.method, request.args)]) for request in requests])
         return [answer[0] if isinstance(answer, list) else answer for answer in answers]
 
-    def ask(self, groups: Sequence[tuple[Instance, Calls]]) -> list[list[Any] | CallError]:
+    def ask(self, groups: Sequence[tuple[Instance, Calls]]) -> list[list[Any] | CallError]:  # Any: as send
         """Make the calls of every group (an instance and ``(method, params)`` pairs for it): the groups
         of one instance in one ``system.multicall``, all instances at once. One entry per group, in
         order: the results of its calls (each a result, or the :class:`CallError` of a call Supervisor
@@ -118,7 +131,7 @@ class ClusterSession(Fanout):
         calls = {nick: [call for index in indexes for call in groups[index][1]] for nick, indexes in by_nick.items()}
         answers = self.each([instance_of[nick] for nick in by_nick],
                             lambda client: client.multicall(calls[client.instance.nick]))
-        results: list[Any] = [None] * len(groups)
+        results: list[list[Any] | CallError] = [[] for _ in groups]  # each replaced below
         for indexes, answer in zip(by_nick.values(), answers):
             position = 0
             for index in indexes:
@@ -127,7 +140,8 @@ class ClusterSession(Fanout):
                 position += width
         return results
 
-    def controller_states(self, snapshot: Snapshot, program: str = CONTROLLER_PROGRAM) -> dict[str, dict[str, Any]]:
+    def controller_states(self, snapshot: Snapshot, program: str = CONTROLLER_PROGRAM,
+                          ) -> dict[str, dict[str, Any]]:  # Any: decoded state lines (JSON values)
         """nick -> the last state line of the supv controller running there, read from its stdout log
         (``run-plan --watch`` prints one JSON line per change, ``cluster/state_line.py``); instances
         without one are left out."""
@@ -137,7 +151,7 @@ class ClusterSession(Fanout):
             return {}
         namespec_of = {instance.nick: namespec for instance, namespec in targets}
 
-        def tail(client: InstanceClient) -> Any:
+        def tail(client: InstanceClient) -> dict[str, Any] | None:  # Any: a decoded state line (JSON)
             text, _, _ = client.call("supervisor.tailProcessStdoutLog", namespec_of[client.instance.nick], 0,
                                      TAIL_BYTES)
             return state_line.last_in(str(text))

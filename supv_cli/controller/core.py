@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Mapping, TypedDict
+from typing import TYPE_CHECKING, Mapping, Sequence, TypedDict
 
 from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.controller.conciliation import Conciliation, Conciliator
@@ -42,7 +42,7 @@ from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started,
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Budget, Recovery
-from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers
+from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.executor import Run
@@ -137,7 +137,6 @@ class Controller:
         self.autostarted: dict[str, float] = {}
         self.rivals: set[str] = set()
         #: rules identifiers -> the instances they resolve to (the instance list never changes)
-        self._candidates: dict[tuple[str, ...], list[Instance]] = {}
         self.status: ClusterStatus | None = None
         #: evaluate() again only when an answer changed (pacing.py)
         self.evaluations = Evaluations(rules)
@@ -320,13 +319,9 @@ class Controller:
         return all(self.members.known(instance.nick)
                    for process in application.processes for instance in self.candidates_of(process))
 
-    def candidates_of(self, process: ProcessStatus) -> list[Instance]:
-        """The instances the rules of ``process`` allow (resolved once per identifier list)."""
-        identifiers = tuple(process.rules.identifiers or ("*",))
-        candidates = self._candidates.get(identifiers)
-        if candidates is None:
-            candidates = self._candidates[identifiers] = resolve_identifiers(identifiers, self.instances)
-        return candidates
+    def candidates_of(self, process: ProcessStatus) -> Sequence[Instance]:
+        """The instances the rules of ``process`` allow (the instance list resolves each list once)."""
+        return self.instances.resolve(process.rules.identifiers or ("*",))
 
     # ------------------------------------------------------------------ jobs
     def _step_jobs(self, snapshot: Snapshot, status: ClusterStatus, now: float) -> list[Request]:

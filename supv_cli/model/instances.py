@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence, overload
 
 from supv_cli.errors import ConfigError
 from supv_cli.model.identifiers import SIGNS, WILDCARD, is_stereotype
@@ -124,6 +124,8 @@ class InstanceList(Sequence[Instance]):
     def __init__(self, instances: Iterable[Instance] = ()) -> None:
         self._instances: tuple[Instance, ...] = tuple(instances)
         self._by_name: dict[str, Instance] = {}
+        #: rules identifier list -> its instances: each list is resolved once per instance list
+        self._resolved: dict[tuple[str, ...], tuple[Instance, ...]] = {}
         for instance in self._instances:
             for name in instance.names:
                 other = self._by_name.get(name)
@@ -140,7 +142,13 @@ class InstanceList(Sequence[Instance]):
         """Parse ``-i`` values (each may hold several items)."""
         return cls(parse_instance(item) for item in split_instance_specs(specs))
 
-    def __getitem__(self, index: Any) -> Any:
+    @overload
+    def __getitem__(self, index: int) -> Instance: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Instance]: ...
+
+    def __getitem__(self, index: int | slice) -> Instance | Sequence[Instance]:
         return self._instances[index]
 
     def __len__(self) -> int:
@@ -198,6 +206,21 @@ class InstanceList(Sequence[Instance]):
                     result.append(instance)
         return result
 
+    def resolve(self, identifiers: Iterable[str]) -> tuple[Instance, ...]:
+        """Rules identifiers -> instances, the one resolution of a rules list (computed once per list of
+        names and kept): ``*`` is every instance in order, else the rules order, unknown names dropped,
+        nicks / ``host:port`` / ``@STEREOTYPE`` resolved, no duplicates."""
+        key = tuple(identifiers)
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = tuple(self._instances) if WILDCARD in key else tuple(self.filter(key))
+            self._resolved[key] = resolved
+        return resolved
+
+    def holds(self, instance: Instance) -> bool:
+        """True when ``instance`` is one of this list (an instance the rules resolved against a list)."""
+        return self._by_name.get(instance.nick) == instance
+
     @property
     def nodes(self) -> list[str]:
         """Node names in instance order, without duplicates."""
@@ -205,11 +228,8 @@ class InstanceList(Sequence[Instance]):
 
 
 def resolve_identifiers(identifiers: Sequence[str], instances: InstanceList) -> list[Instance]:
-    """Rules identifiers -> instances: ``*`` is every instance in order, else the rules order, unknown
-    names dropped, nicks / ``host:port`` / ``@STEREOTYPE`` resolved, no duplicates."""
-    if WILDCARD in identifiers:
-        return list(instances)
-    return instances.filter(identifiers)
+    """Rules identifiers -> instances (:meth:`InstanceList.resolve`, a list of its own)."""
+    return list(instances.resolve(identifiers))
 
 
 def unresolved_reason(identifiers: Sequence[str], instances: InstanceList) -> str:

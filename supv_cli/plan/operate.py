@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from supv_cli.errors import ClusterError, ExitCode, SupvError, UsageError
-from supv_cli.model.instances import InstanceList, resolve_identifiers
+from supv_cli.model.instances import InstanceList
 from supv_cli.model.runs import RunKind
 from supv_cli.model.snapshot import ProcessState, Snapshot
 from supv_cli.plan.conciliation import Conciliation, victims
@@ -242,11 +242,12 @@ def _unreachable(status: ClusterStatus, application_name: str, process: ProcessS
         return ()
     rules = process.rules
     application: ApplicationStatus = status.applications[application_name]
-    names = list(rules.identifiers) + list(rules.at_identifiers) + list(rules.hash_identifiers)
-    if application.rules.distribution is not Distribution.ALL_INSTANCES:
-        names = list(application.rules.identifiers)
     instances = InstanceList(s.instance for s in status.snapshot.instances)
-    return tuple(i.nick for i in resolve_identifiers(names, instances) if i.nick in down)
+    if application.rules.distribution is not Distribution.ALL_INSTANCES:
+        candidates = application.rules.candidates(instances)
+    else:
+        candidates = instances.resolve((*rules.identifiers, *rules.at_identifiers, *rules.hash_identifiers))
+    return tuple(i.nick for i in candidates if i.nick in down)
 
 
 # ----------------------------------------------------------------------------------- conflicts

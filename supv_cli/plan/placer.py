@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from supv_cli.model.identifiers import program_name_and_index
-from supv_cli.model.instances import Instance, InstanceList, resolve_identifiers, unresolved_reason
+from supv_cli.model.instances import Instance, InstanceList, unresolved_reason
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessState, Snapshot
 from supv_cli.plan.placement import (
     LoadModel,
@@ -149,7 +149,7 @@ class Placer:
         if rules.distribution is Distribution.ALL_INSTANCES:
             return ""
         running = [i for p in application.processes for i in p.running_on]
-        candidates = [i for i in resolve_identifiers(rules.identifiers, self.instances) if self.usable(i)]
+        candidates = [i for i in rules.candidates(self.instances) if self.usable(i)]
         namespecs = [p.namespec for p in application.processes]
         app_load = sum(p.rules.expected_loading for p in application.processes
                        if p.rules.start_sequence > 0 and not p.running_on)
@@ -183,7 +183,7 @@ class Placer:
         """``; stereotype @X: no instance carries it`` when that is why the application has no candidate."""
         names = rules.identifiers or rules.hash_identifiers
         uncarried = self.instances.uncarried_stereotypes(names)
-        if not uncarried or resolve_identifiers(names, self.instances):
+        if not uncarried or self.instances.resolve(names):
             return ""
         return "".join(f"; stereotype {name}: no instance carries it" for name in uncarried)
 
@@ -196,7 +196,7 @@ class Placer:
         siblings = [p.process_name for p in application.processes
                     if program_name_and_index(p.process_name)[0] == program
                     and (p.rules.at_identifiers if sign == "@" else p.rules.hash_identifiers)]
-        reference = resolve_identifiers(reference_names, self.instances)
+        reference = self.instances.resolve(reference_names)
         assigned = assign_homogeneous(siblings, reference, sign).get(process.process_name)
         if assigned is None:
             why = f" ({unresolved_reason(reference_names, self.instances)})" if not reference else ""
@@ -236,7 +236,7 @@ class Placer:
             prefix = "application instance"
         elif app_rules.distribution is Distribution.SINGLE_NODE:
             node = self.targets.get(application.application_name)
-            resolved = [i for i in resolve_identifiers(app_rules.identifiers, self.instances) if i.node == node]
+            resolved = [i for i in app_rules.candidates(self.instances) if i.node == node]
             identifiers = [i.nick for i in resolved]
             prefix = f"node {node}" if node else ""
         elif rules.at_identifiers or rules.hash_identifiers:
@@ -244,7 +244,7 @@ class Placer:
             identifiers = [i.nick for i in resolved]
         else:
             identifiers = list(rules.identifiers)
-            resolved = resolve_identifiers(identifiers, self.instances)
+            resolved = list(self.instances.resolve(identifiers))
         known = self.knowing(resolved, process.namespec)
         usable = [i for i in known if self.usable(i)]
         if app_rules.distribution is Distribution.SINGLE_INSTANCE:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from supv_cli.model.identifiers import WILDCARD
+from supv_cli.model.instances import Instance, InstanceList
 
 
 class Distribution(str, Enum):
@@ -43,9 +43,11 @@ class RunningFailureStrategy(str, Enum):
 class ApplicationRules:
     """Rules of one application (a Supervisor group), as Supvisors resolves them.
 
-    ``identifiers`` is what placement uses: ``('*',)``, names as written (program level) or, after ``#``
-    resolution, the one instance of this application. ``source`` is the ``file:line`` of the matching
-    ``<application>`` element; ``notes`` explain adjustments (``#`` not resolvable, ...).
+    ``identifiers`` is what the rules file said (``('*',)``, names as written) or, after ``#``
+    resolution, the nick of the one instance of this application, as Supvisors shows it; that instance
+    itself is ``hash_instance`` (when the rules were resolved against an instance list): placement
+    takes it from :meth:`candidates` and never resolves its nick again. ``source`` is the ``file:line``
+    of the matching ``<application>`` element; ``notes`` explain adjustments (``#`` not resolvable, ...).
     """
 
     application_name: str
@@ -62,10 +64,19 @@ class ApplicationRules:
     hash_identifiers: tuple[str, ...] = ()
     source: str | None = None
     notes: tuple[str, ...] = ()
+    #: the instance the application-level ``#`` picked, resolved once with the rules (None otherwise)
+    hash_instance: Instance | None = field(default=None, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def candidates(self, instances: InstanceList) -> tuple[Instance, ...]:
+        """The instances of ``instances`` this application's rules allow, in the rules order: the one its
+        ``#`` picked, else its identifiers resolved by the list (each list once per instance list)."""
+        if self.hash_instance is not None:
+            return (self.hash_instance,) if instances.holds(self.hash_instance) else ()
+        return instances.resolve(self.identifiers)
+
+    def to_dict(self) -> dict[str, object]:
         """Keys and values of Supvisors' ``get_application_rules``."""
-        payload: dict[str, Any] = {"application_name": self.application_name, "managed": self.managed}
+        payload: dict[str, object] = {"application_name": self.application_name, "managed": self.managed}
         if self.managed:
             payload.update(
                 distribution=self.distribution.value,
@@ -109,7 +120,7 @@ class ProcessRules:
     def namespec(self) -> str:
         return f"{self.application_name}:{self.process_name}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Keys and values of Supvisors' ``get_process_rules``."""
         return {
             "application_name": self.application_name,

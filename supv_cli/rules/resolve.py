@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Iterable
 
 from supv_cli.errors import RulesError
@@ -35,7 +36,7 @@ _PROGRAM_TAGS = frozenset({"identifiers", "start_sequence", "stop_sequence", "re
                            "expected_loading", "starting_failure_strategy", "running_failure_strategy"})
 _APPLICATION_TAGS = frozenset({"distribution", "identifiers", "start_sequence", "stop_sequence", "starting_strategy",
                                "starting_failure_strategy", "running_failure_strategy", "operational_status"})
-_ENUMS: dict[str, Any] = {
+_ENUMS: dict[str, type[Enum]] = {
     "distribution": Distribution,
     "starting_strategy": StartingStrategy,
     "starting_failure_strategy": StartingFailureStrategy,
@@ -47,7 +48,7 @@ _ENUMS: dict[str, Any] = {
 class _Values:
     """Mutable accumulator while layers (models, element) are applied; frozen into a dataclass after."""
 
-    values: dict[str, Any]
+    values: dict[str, Any]  # Any: the keyword arguments of a rules dataclass, each field of its own type
     notes: list[str] = field(default_factory=list)
 
     def note(self, spec: ElementSpec, tag: str, message: str) -> None:
@@ -263,11 +264,11 @@ class Rules:
                 raise RulesError(f"application {application_name}: '#' over stereotype {stereotypes[0]} "
                                  "needs the instances and their stereotypes; give -c INVENTORY",
                                  spec.location)
-            reference = list(hash_list)
-        elif WILDCARD in hash_list:
-            reference = [instance.nick for instance in self.instances]
-        else:
-            reference = [instance.nick for instance in self.instances.filter(hash_list)]
+            # no instance list: the name picked is kept as written, placement resolves it
+            names = list(hash_list)
+            acc.values["identifiers"] = (names[(index - 1) % len(names)],)
+            return
+        reference = self.instances.resolve(hash_list)
         if not reference and stereotypes:
             # nobody carries the stereotype (yet): not a rules error, the application just has no instance
             acc.values["identifiers"] = ()
@@ -279,7 +280,8 @@ class Rules:
             raise RulesError(f"application {application_name}: none of the '#' identifiers "
                              f"{', '.join(hash_list)} is a known instance; fix the rules or the instance list",
                              spec.location)
-        acc.values["identifiers"] = (reference[(index - 1) % len(reference)],)
+        picked = reference[(index - 1) % len(reference)]
+        acc.values["identifiers"], acc.values["hash_instance"] = (picked.nick,), picked
 
     def process_rules(self, application_name: str, process_name: str) -> ProcessRules:
         """Resolved rules of a process ``application_name:process_name``; cached."""

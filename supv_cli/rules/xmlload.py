@@ -14,6 +14,10 @@ from typing import Any, Pattern
 
 from supv_cli.errors import RulesError
 
+# Any below is an lxml object (a parsed element, the schema): lxml-stubs 0.5.1 types an element's
+# ``sourceline`` as ``...`` and a schema's ``error_log`` as not iterable, so typing them as lxml's
+# classes would take a cast per use; nothing of lxml leaves this module (``RulesDocument`` is plain).
+
 #: rules files larger than this are refused (decisions.md)
 MAX_RULES_SIZE = 16 * 1024 * 1024
 _SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "rules.xsd")
