@@ -21,14 +21,13 @@ health and back-off of ``session.py`` are those of an ordinary call. Only plain 
 
 from __future__ import annotations
 
-import http.client
 import math
 import select
 import socket
 import time
-import xmlrpc.client
 from typing import Any
 
+from supv_cli.cluster.rpc import IncompleteRead, dumps_call
 from supv_cli.cluster.transport import TimeoutTransport, _NoAnswer, head_end, read_answer
 
 __all__ = ["Pending", "collect", "request_body", "send"]
@@ -38,10 +37,10 @@ _bodies: dict[str, bytes] = {}
 
 
 def request_body(method: str) -> bytes:
-    """The body ``xmlrpc.client.ServerProxy`` sends for ``method`` without arguments (byte for byte)."""
+    """The body an ordinary call sends for ``method`` without arguments (``rpc.dumps_call``)."""
     body = _bodies.get(method)
     if body is None:
-        body = _bodies[method] = xmlrpc.client.dumps((), method, encoding="utf-8").encode("utf-8", "xmlcharrefreplace")
+        body = _bodies[method] = dumps_call(method, ())
     return body
 
 
@@ -153,7 +152,7 @@ class _Waiter:
 
 
 def _incomplete(buffer: bytes) -> Exception:
-    return http.client.IncompleteRead(buffer)
+    return IncompleteRead(buffer)
 
 
 def _content_length(head: bytes) -> int | None:

@@ -4,7 +4,8 @@ Polling is what the controller spends its CPU on, and most of a poll is reading 
 answers (``getAllProcessInfo``, ``getAllConfigInfo``): arrays of flat structs, one per process. Those
 are read by one regular expression per struct (measured 5x faster than building an ElementTree of
 ~60 elements per process); anything else is read from an ElementTree, and anything unusual is handed
-to ``xmlrpc.client`` itself, so errors and rare types behave exactly as there.
+to ``xmlrpc.client`` itself (imported only then), so errors and rare types behave exactly as there; a
+fault is raised as ``rpc.Fault`` either way.
 
 An answer no supervisord sends is refused before it costs much (:class:`AnswerRefused`): a DOCTYPE
 (entity expansion: a few KB of "billion laughs" cost 70-160 MB and a core per parse), or values nested
@@ -15,10 +16,10 @@ transport (``transport.MAX_ANSWER``).
 from __future__ import annotations
 
 import re
-import xmlrpc.client
 from typing import Any, Callable
 from xml.etree import ElementTree
 
+from supv_cli.cluster.rpc import Fault
 from supv_cli.cluster.xmlchars import has_forbidden, restore, shelter
 
 __all__ = ["MAX_DEPTH", "AnswerRefused", "parse_response"]
@@ -140,12 +141,12 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
         if body.tag == "fault" and len(body) == 1:
             fault = _value(body[0])
             if isinstance(fault, dict) and {"faultCode", "faultString"} <= fault.keys():
-                raise xmlrpc.client.Fault(fault["faultCode"], fault["faultString"])
+                raise Fault(fault["faultCode"], fault["faultString"])
             raise _Unsupported("fault")
         if body.tag != "params" or any(len(param) != 1 or param[0].tag != "value" for param in body):
             raise _Unsupported(body.tag)
         return tuple(_value(param[0]) for param in body)
-    except (xmlrpc.client.Fault, AnswerRefused):
+    except (Fault, AnswerRefused):
         raise
     except Exception:
         if has_forbidden(data):  # control characters of a coloured log: see cluster/xmlchars.py
@@ -154,11 +155,16 @@ def parse_response(data: bytes) -> tuple[Any, ...]:
 
 
 def _unmarshal(data: bytes) -> tuple[Any, ...]:
-    """xmlrpc.client's own parse: its errors and rare types as they are there."""
+    """xmlrpc.client's own parse: its errors and rare types as they are there (its Fault as ``rpc.Fault``)."""
+    import xmlrpc.client
+
     parser, unmarshaller = xmlrpc.client.getparser()
-    parser.feed(data)
-    parser.close()
-    return tuple(unmarshaller.close())
+    try:
+        parser.feed(data)
+        parser.close()
+        return tuple(unmarshaller.close())
+    except xmlrpc.client.Fault as fault:
+        raise Fault(fault.faultCode, fault.faultString) from None
 
 
 #: an array or struct tag opening or closing (a parser accepts spaces or attributes before its ">")
