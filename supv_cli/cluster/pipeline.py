@@ -25,7 +25,7 @@ import math
 import select
 import socket
 import time
-from typing import Any
+from typing import Any, Callable
 
 from supv_cli.cluster.rpc import IncompleteRead, dumps_call
 from supv_cli.cluster.transport import TimeoutTransport, _NoAnswer, head_end, read_answer
@@ -203,29 +203,46 @@ def send(requests: list[tuple[TimeoutTransport, str, str]]) -> list[Pending | No
     return entries
 
 
-def collect(entries: list[Pending | None]) -> None:
-    """Read every answer, each until its own deadline, and hand each outcome to its transport."""
+def collect(entries: list[Pending | None], done: Callable[[int], None] | None = None) -> None:
+    """Read every answer, each until its own deadline, and hand each outcome to its transport as soon as
+    it is read; then ``done(position)`` (its place in ``entries``), so that the answer is taken (digested,
+    parsed) and its bytes freed before the next ones are read: a poll holds a few answers at a time, not
+    all of them (47 KB each at 40 processes: 14 MB at 300 instances)."""
+
+    def finish(position: int, entry: Pending) -> None:
+        entry.transport.prefetched = (entry.body, entry.outcome)
+        entry.chunks = []  # the answer is in the outcome now: one copy, not two
+        if done is not None:
+            done(position)
+
     # in the order sent: the first is the one whose deadline comes first
-    pending = {entry.sock.fileno(): entry for entry in entries if entry is not None and entry.outcome is None}
-    waiter = _Waiter(pending)
-    while pending:
-        wait = next(iter(pending.values())).deadline - time.monotonic()
-        for fd in waiter.wait(wait) if wait > 0 else ():
-            entry = pending.get(fd)
-            if entry is not None:
-                entry.read()
-                if entry.outcome is not None:
-                    del pending[fd]
-                    waiter.unregister(fd)
-        now = time.monotonic()
-        while pending:
-            fd, entry = next(iter(pending.items()))
-            if entry.deadline > now:
-                break
-            entry.read(last=True)  # what arrived in time is an answer, read late or not
-            del pending[fd]
-            waiter.unregister(fd)
-    waiter.close()
-    for entry in entries:
+    pending: dict[int, tuple[int, Pending]] = {}
+    for position, entry in enumerate(entries):
         if entry is not None:
-            entry.transport.prefetched = (entry.body, entry.outcome)
+            if entry.outcome is None:
+                pending[entry.sock.fileno()] = (position, entry)
+            else:  # ended as it was sent
+                finish(position, entry)
+    waiter = _Waiter(pending)
+    try:
+        while pending:
+            wait = next(iter(pending.values()))[1].deadline - time.monotonic()
+            for fd in waiter.wait(wait) if wait > 0 else ():
+                found = pending.get(fd)
+                if found is not None:
+                    found[1].read()
+                    if found[1].outcome is not None:
+                        del pending[fd]
+                        waiter.unregister(fd)
+                        finish(*found)
+            now = time.monotonic()
+            while pending:
+                fd, (position, entry) = next(iter(pending.items()))
+                if entry.deadline > now:
+                    break
+                entry.read(last=True)  # what arrived in time is an answer, read late or not
+                del pending[fd]
+                waiter.unregister(fd)
+                finish(position, entry)
+    finally:
+        waiter.close()
