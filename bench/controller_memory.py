@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -114,9 +113,10 @@ def scale(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------------------------------ Scenario 3
 
 def scenario_one(checkout: Path, scratch: Path, tag: str) -> list[dict[str, float]]:
-    import tests.support.scenario3 as harness
     from failover import wait_settled
     from idle_cost import controller_pids
+
+    import tests.support.scenario3 as harness
 
     harness.ROOT = checkout  # the controllers (and supervisord's PYTHONPATH) run this checkout's code
     cluster = harness.Scenario3(harness.prepare(scratch / tag), controllers=True)
