@@ -26,24 +26,24 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from supv_cli.cluster import CONTROLLER_PROGRAM
 from supv_cli.cluster.instances import Instance, InstanceList
 from supv_cli.cluster.snapshot import Snapshot
 from supv_cli.controller.conciliation import RETRY as _CONCILIATION_RETRY
-from supv_cli.controller.conciliation import Conciliation, victims
+from supv_cli.controller.conciliation import victims
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started
 from supv_cli.controller.membership import Health, Membership
+from supv_cli.controller.options import ControllerOptions
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Recovery
 from supv_cli.plan.executor import Run
 from supv_cli.plan.placement import resolve_identifiers
-from supv_cli.plan.run_types import Event, Request, RunOptions
+from supv_cli.plan.run_types import Event, Request
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
@@ -60,22 +60,6 @@ AUTOSTART_RETRY = 30.0
 def majority(instances: int) -> int:
     """The default quorum: a strict majority of the instance list."""
     return instances // 2 + 1
-
-
-@dataclass(frozen=True)
-class ControllerOptions:
-    interval: float = 0.5
-    lost_after: int = 2
-    conciliate: Conciliation = Conciliation.INFANTICIDE
-    restart_budget: int = 3
-    budget_window: float = 300.0
-    startup_grace: float = 10.0
-    autostart: bool = True
-    #: the group or program name of the controller itself on the instances (leader election)
-    controller_program: str = CONTROLLER_PROGRAM
-    #: instances to see before acting (None: a strict majority of the list; 1: act alone)
-    quorum: int | None = None
-    run: RunOptions = field(default_factory=RunOptions)
 
 
 class Controller(Recovery):
