@@ -382,6 +382,17 @@ def instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapsho
     return InstanceSnapshot(instance=instance, state=statename, processes=processes)
 
 
+#: the exit codes tuples seen, one object each (almost every process has (0,) or (0, 2): 0.5 MB at 12,000)
+_EXITCODES: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
+def _exitcodes(codes: Any) -> tuple[int, ...]:
+    found = tuple(int(code) for code in codes) if isinstance(codes, list) else (0,)
+    if len(_EXITCODES) > 1024:  # a hostile peer's endless variety: start over rather than grow
+        _EXITCODES.clear()
+    return _EXITCODES.setdefault(found, found)
+
+
 def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bool = True) -> ProcessInfo:
     """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
     exitcodes = config.get("exitcodes", [0])
@@ -398,7 +409,7 @@ def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bo
         description=str(info.get("description", "")),
         startsecs=int(config.get("startsecs", 1)),
         stopwaitsecs=int(config.get("stopwaitsecs", 10)),
-        exitcodes=tuple(int(code) for code in exitcodes) if isinstance(exitcodes, list) else (0,),
+        exitcodes=_exitcodes(exitcodes),
         autostart=bool(config.get("autostart", True)),
         config_known=config_known,
     )
