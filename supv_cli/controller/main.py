@@ -1,14 +1,14 @@
 """The controller's process: ``supv run-plan --watch`` once its options are read, lean.
 
 ``supv run-plan --watch`` parses its options with click and loads the rules with lxml, then re-executes
-itself (``os.execv``: the same pid, the same stdout and stderr, so supervisord and the state-line
-channel see the same process) into ``python -m supv_cli.controller FD``: what the command computed
-(the settings, the rules, the controller's options) is handed over pickled through an inherited file
-descriptor (a memfd, else a pipe), never through the command line or the environment (the settings
-hold the password). The lean process imports only what the loop needs: no click, lxml, rich, tabulate,
-nor ``xmlrpc.client``/``http.client``/``ssl`` (``cluster/rpc.py``), 15 MB less than the command
-(docs/decisions.md, issue 18). When the re-execution fails the controller runs in place, said in its
-log (:func:`serve` is the same code either way).
+itself (``os.execve``: the same pid, the same stdout and stderr, so supervisord and the state-line
+channel see the same process) into ``python -m supv_cli.controller FD`` (``controller/__main__.py``).
+What the command computed (the settings, the rules, the controller's options) is handed over pickled
+through an inherited file descriptor (a memfd, else an unlinked temporary file), never through the
+command line or the environment (the settings hold the password). The lean process imports only what
+the loop needs: no click, lxml, rich, tabulate, nor ``xmlrpc.client``/``http.client``/``ssl``
+(``cluster/rpc.py``): 10 MB less (docs/decisions.md, issue 18). When the re-execution fails the
+controller runs in place, said in its log (:func:`serve` is the same code either way).
 
 The loop's logs go to stderr (one line per event, JSON lines with ``--json``) and its state lines to
 stdout (one JSON line each time what it knows changes, and every :data:`HEARTBEAT` seconds).
@@ -230,10 +230,12 @@ def serve(handover: Handover, session: ClusterSession | None = None, note: str |
 
 def can_reexecute() -> bool:
     """Whether this process may become the lean controller: it is a process of its own (its stdout and
-    stderr are the real file descriptors 1 and 2, not a test's capture) and ``SUPV_CONTROLLER_LEAN`` is
-    not 0."""
+    stderr are the real file descriptors 1 and 2, not a test's capture), ``python -m`` with PYTHONPATH
+    can start it, and ``SUPV_CONTROLLER_LEAN`` is not 0."""
     if os.environ.get(ENV_LEAN, "1").strip() in ("0", "no", "false"):
         return False
+    if getattr(sys, "frozen", False) or sys.flags.isolated or sys.flags.ignore_environment:
+        return False  # no ``python -m`` (a frozen program), or PYTHONPATH would not be read
     try:
         return sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2 and bool(sys.executable)
     except (AttributeError, OSError, ValueError):
@@ -241,26 +243,27 @@ def can_reexecute() -> bool:
 
 
 def handover_fd(handover: Handover) -> int:
-    """A readable, inheritable file descriptor holding ``handover`` pickled (a memfd, else a pipe)."""
+    """A readable, inheritable file descriptor holding ``handover`` pickled: a memfd, else an unlinked
+    temporary file (only this process and its new program can read either)."""
     data = pickle.dumps(handover, protocol=pickle.HIGHEST_PROTOCOL)
     if hasattr(os, "memfd_create"):
-        try:
-            fd = os.memfd_create("supv-controller")  # not inheritable by default
-            os.write(fd, data)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.set_inheritable(fd, True)
-            return fd
-        except OSError:
-            pass
-    if len(data) > 60000:  # a pipe's buffer: more would block this writer (nobody reads yet)
-        raise OSError(f"the handover is {len(data)} bytes, too much for a pipe without memfd_create")
-    read_end, write_end = os.pipe()
+        fd = os.memfd_create("supv-controller")  # not inheritable until said so
+    else:
+        import tempfile
+
+        handle, path = tempfile.mkstemp(prefix="supv-controller-")  # mode 0600
+        os.unlink(path)
+        fd = handle
     try:
-        os.write(write_end, data)
-    finally:
-        os.close(write_end)
-    os.set_inheritable(read_end, True)
-    return read_end
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.set_inheritable(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def reexecute(handover: Handover) -> str:
@@ -294,7 +297,7 @@ def read_handover(fd: int) -> Handover:
     chunks = []
     try:
         os.lseek(fd, 0, os.SEEK_SET)
-    except OSError:  # a pipe
+    except OSError:  # not seekable (a pipe given by hand)
         pass
     while True:
         chunk = os.read(fd, 1 << 20)

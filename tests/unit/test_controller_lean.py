@@ -209,3 +209,14 @@ def test_fallback_when_exec_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     handover = Handover(ClusterSettings(), None, None, None, (), json_lines=False)  # type: ignore[arg-type]
     note = main.reexecute(handover)
     assert note == "not re-executed into the lean controller (Permission denied): running in place"
+
+
+def test_handover_without_memfd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no memfd_create (macOS): an unlinked temporary file, read the same way."""
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    instances = InstanceList.parse(["<a>127.0.0.1:1"])
+    fd = handover_fd(Handover(ClusterSettings(instances=instances, password=SECRET), None, None,  # type: ignore[arg-type]
+                              None, ("x" * 100_000,), json_lines=True))
+    assert os.get_inheritable(fd) and not Path(os.readlink(f"/proc/self/fd/{fd}")).exists()
+    back = read_handover(fd)
+    assert back.applications == ("x" * 100_000,) and back.settings.password == SECRET
