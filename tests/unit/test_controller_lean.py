@@ -220,3 +220,12 @@ def test_handover_without_memfd(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.get_inheritable(fd) and not Path(os.readlink(f"/proc/self/fd/{fd}")).exists()
     back = read_handover(fd)
     assert back.applications == ("x" * 100_000,) and back.settings.password == SECRET
+
+
+def test_release_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc's malloc_trim once a minute; nothing (False) where the C library has none."""
+    from supv_cli.controller import main
+
+    assert main.release_freed_memory() is True  # this test machine's glibc
+    monkeypatch.setattr(main, "_TRIM", [None])
+    assert main.release_freed_memory() is False
