@@ -81,17 +81,14 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
       supv run-plan -i '<s1>127.0.0.1:61001 <s2>127.0.0.1:61002' -r rules.xml
       supv run-plan -c etc/supv.conf scen3_srv --json > report.json
     """
-    from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
-    from supv_cli.plan.executor import Run
-    from supv_cli.plan.planner import build_start_plan
     from supv_cli.plan.run_types import RunOptions
 
     if watch:
         if dry_run or strategy:
             raise click.UsageError(f"--watch and {'--dry-run' if dry_run else '--strategy'} cannot be used together")
         from supv_cli.cli.watch import run_controller
-        from supv_cli.controller.conciliation import Conciliation
-        from supv_cli.controller.core import ControllerOptions
+        from supv_cli.controller.options import ControllerOptions  # not the core: the lean process has it
+        from supv_cli.plan.conciliation import Conciliation
 
         options = ControllerOptions(interval=interval, lost_after=lost_after, conciliate=Conciliation(conciliate),
                                     restart_budget=restart_budget, budget_window=budget_window,
@@ -100,6 +97,9 @@ def run_plan(app: App, applications: tuple[str, ...], dry_run: bool,
                                     run=RunOptions(start_timeout, exit_timeout, lost_after=lost_after))
         run_controller(app, options, local, applications)
         return
+    from supv_cli.cli.actions import emit_plan, execute, local_instance, plan_start
+    from supv_cli.plan.executor import Run
+    from supv_cli.plan.planner import build_start_plan
     from supv_cli.rules.model import StartingStrategy
 
     rules, snapshot, status = plan_start(app, applications)

@@ -18,16 +18,15 @@ or a repr.
 
 from __future__ import annotations
 
-import http.client
 import socket
 import sys
 import threading
 import time
-import xmlrpc.client
 from typing import Any, Callable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
 from supv_cli.cluster import workers
+from supv_cli.cluster.rpc import Fault, HTTPException, ProtocolError, Proxy, RemoteDisconnected
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER, AnswerRefused, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
 from supv_cli.model.instances import Instance
@@ -93,13 +92,13 @@ class CallError(ClusterError):
 
 
 def make_proxy(instance: Instance, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
-               password: str | None = None, max_answer: int = MAX_ANSWER) -> xmlrpc.client.ServerProxy:
-    """A ``ServerProxy`` on ``instance`` with a real timeout (``instance``'s own credentials win) and
-    answers capped at ``max_answer`` bytes."""
+               password: str | None = None, max_answer: int = MAX_ANSWER) -> Proxy:
+    """A proxy (``rpc.Proxy``: ``xmlrpc.client.ServerProxy``'s calls) on ``instance`` with a real timeout
+    (``instance``'s own credentials win) and answers capped at ``max_answer`` bytes."""
     username, password = credentials(instance, username, password)
     transport = TimeoutTransport(instance.url, timeout, username, password, max_answer=max_answer)
     uri = "http://localhost" + RPC_PATH if instance.is_unix else instance.url.rstrip("/") + RPC_PATH
-    return xmlrpc.client.ServerProxy(uri, transport=transport)
+    return Proxy(uri, transport)
 
 
 def credentials(instance: Instance, username: str | None,
@@ -112,33 +111,43 @@ def credentials(instance: Instance, username: str | None,
 
 # --------------------------------------------------------------------------------------------- calls
 
+def _stdlib(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes ``names`` of ``module`` when it is loaded (none of them can have been raised
+    otherwise): supv's calls raise ``rpc``'s, a ``xmlrpc.client.ServerProxy`` over supv's transport the
+    stdlib's; both are classified alike without importing the stdlib's."""
+    loaded = sys.modules.get(module)
+    return tuple(getattr(loaded, name) for name in names) if loaded is not None else ()
+
+
 def classify(instance: Instance, error: BaseException, timeout: float) -> CallError:
     """Turn what a call raised into a CallError whose reason a user understands."""
     if isinstance(error, CallError):
         return error
-    if isinstance(error, xmlrpc.client.Fault):
-        return CallError(instance, Unreachable.FAULT, f"fault: {error.faultString}", error.faultCode)
-    if isinstance(error, xmlrpc.client.ProtocolError):
-        if error.errcode == 401:
+    if isinstance(error, (Fault, *_stdlib("xmlrpc.client", "Fault"))):
+        fault: Any = error
+        return CallError(instance, Unreachable.FAULT, f"fault: {fault.faultString}", fault.faultCode)
+    if isinstance(error, (ProtocolError, *_stdlib("xmlrpc.client", "ProtocolError"))):
+        status: Any = error
+        if status.errcode == 401:
             return CallError(instance, Unreachable.AUTH, auth_failure(instance))
         return CallError(instance, Unreachable.PROTOCOL,
-                         f"not a supervisord (HTTP {error.errcode} {error.errmsg} on {RPC_PATH})")
+                         f"not a supervisord (HTTP {status.errcode} {status.errmsg} on {RPC_PATH})")
     if isinstance(error, socket.timeout):
         return CallError(instance, Unreachable.TIMEOUT, f"timeout (no answer within {timeout:g}s)")
     if isinstance(error, ConnectionRefusedError):
         return CallError(instance, Unreachable.REFUSED, "connection refused")
     if isinstance(error, FileNotFoundError):
         return CallError(instance, Unreachable.REFUSED, "connection refused (no such socket file)")
-    if isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+    if isinstance(error, (RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
         return CallError(instance, Unreachable.ERROR, "connection closed without an answer")
-    if isinstance(error, http.client.HTTPException):
+    if isinstance(error, (HTTPException, *_stdlib("http.client", "HTTPException"))):
         return CallError(instance, Unreachable.PROTOCOL,
                          f"not a supervisord (bad HTTP answer: {type(error).__name__})")
     if isinstance(error, AnswerRefused):  # too large, a DOCTYPE, nested too deep: said as it is
         return CallError(instance, Unreachable.PROTOCOL, f"not a supervisord ({error})")
     if isinstance(error, RecursionError):
         return CallError(instance, Unreachable.PROTOCOL, "not a supervisord (the answer nests too deep)")
-    if isinstance(error, (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, KeyError)):
+    if isinstance(error, (ExpatError, *_stdlib("xmlrpc.client", "ResponseError"), ValueError, TypeError, KeyError)):
         return CallError(instance, Unreachable.PROTOCOL, "not a supervisord (the answer is not XML-RPC)")
     if isinstance(error, socket.gaierror):
         return CallError(instance, Unreachable.ERROR, f"unknown host ({error.strerror or error})")
@@ -157,7 +166,7 @@ def auth_failure(instance: Instance) -> str:
             "SUPV_USERNAME/SUPV_PASSWORD or username and password in the inventory")
 
 
-def call_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, method: str, *args: Any,
+def call_on(proxy: Any, instance: Instance, method: str, *args: Any,
             timeout: float = DEFAULT_TIMEOUT) -> Any:
     """Call one XML-RPC ``method`` on ``instance`` through ``proxy`` (a session keeps one per instance);
     raise :class:`CallError` on any failure."""
@@ -167,7 +176,7 @@ def call_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, method: str, *
         raise classify(instance, error, timeout) from None
 
 
-def multicall_on(proxy: xmlrpc.client.ServerProxy, instance: Instance, calls: Calls,
+def multicall_on(proxy: Any, instance: Instance, calls: Calls,
                  timeout: float = DEFAULT_TIMEOUT) -> list[Any]:
     """Run ``calls`` (``(method, params)`` pairs) in one ``system.multicall`` round trip through ``proxy``.
 
@@ -321,6 +330,17 @@ def instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapsho
     return InstanceSnapshot(instance=instance, state=statename, processes=processes)
 
 
+#: the exit codes tuples seen, one object each (almost every process has (0,) or (0, 2): 0.5 MB at 12,000)
+_EXITCODES: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
+def _exitcodes(codes: Any) -> tuple[int, ...]:
+    found = tuple(int(code) for code in codes) if isinstance(codes, list) else (0,)
+    if len(_EXITCODES) > 1024:  # a hostile peer's endless variety: start over rather than grow
+        _EXITCODES.clear()
+    return _EXITCODES.setdefault(found, found)
+
+
 def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bool = True) -> ProcessInfo:
     """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
     exitcodes = config.get("exitcodes", [0])
@@ -337,7 +357,7 @@ def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bo
         description=str(info.get("description", "")),
         startsecs=int(config.get("startsecs", 1)),
         stopwaitsecs=int(config.get("stopwaitsecs", 10)),
-        exitcodes=tuple(int(code) for code in exitcodes) if isinstance(exitcodes, list) else (0,),
+        exitcodes=_exitcodes(exitcodes),
         autostart=bool(config.get("autostart", True)),
         config_known=config_known,
     )

@@ -190,16 +190,25 @@ class Fanout:
                           NOT_ASKED if keep_unasked else None)
         if sent:
             answers = list(answers)
-            try:
-                pipeline.collect([*sent])
-            finally:
-                for index in batched:
-                    self.client(instances[index]).release()
-            for index, pending in zip(batched, sent):
+            taken: dict[int, tuple[float, Any]] = {}
+
+            def take(position: int) -> None:
+                """``work`` on a pipelined answer as soon as it is read (its bytes freed at once)."""
+                index = batched[position]
+                self.client(instances[index]).release()
                 elapsed, result = timed(index)
                 # taken by ``work``'s first call; never left for a later call (it would be stale)
                 self.client(instances[index]).transport.prefetched = None
-                answers.append((pending.elapsed + elapsed, result))
+                taken[position] = (sent[position].elapsed + elapsed, result)
+
+            try:
+                pipeline.collect([*sent], take)
+            finally:
+                for position, index in enumerate(batched):
+                    if position not in taken:  # collect failed before its answer: not held any longer
+                        self.client(instances[index]).transport.prefetched = None
+                        self.client(instances[index]).release()
+            answers.extend(taken[position] for position in range(len(batched)))
             rest += batched
         for index, answer in zip(rest, answers):
             instance = instances[index]

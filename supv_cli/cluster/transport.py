@@ -23,16 +23,22 @@ connection closed, so a broken or hostile peer costs at most that much memory pe
 from __future__ import annotations
 
 import base64
-import http.client
 import select
 import socket
-import ssl
+import sys
 import time
-import xmlrpc.client
 from typing import Any
 from urllib.parse import urlsplit
 
 from supv_cli.cluster.answers import UNCHANGED, answer_digest
+from supv_cli.cluster.rpc import (
+    USER_AGENT,
+    BadStatusLine,
+    IncompleteRead,
+    LineTooLong,
+    ProtocolError,
+    RemoteDisconnected,
+)
 from supv_cli.cluster.rpcparse import AnswerRefused, parse_response
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_ANSWER", "AnswerRefused", "TimeoutTransport", "parse_response"]
@@ -52,8 +58,9 @@ class _NoAnswer(ConnectionError):
     """The server closed the connection before the first byte of an answer."""
 
 
-class TimeoutTransport(xmlrpc.client.Transport):
-    """An ``xmlrpc.client`` transport for ``http://host:port`` and ``unix:///path.sock`` URLs (and
+class TimeoutTransport:
+    """An XML-RPC transport (``rpc.Proxy``'s, or ``xmlrpc.client.ServerProxy``'s) for ``http://host:port``
+    and ``unix:///path.sock`` URLs (and
     ``https://`` for a supervisord behind a TLS reverse proxy).
 
     The whole call (connect, send, receive) must end within ``timeout`` seconds, else
@@ -63,7 +70,6 @@ class TimeoutTransport(xmlrpc.client.Transport):
 
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
                  password: str | None = None, keep_alive: bool = True, max_answer: int = MAX_ANSWER) -> None:
-        super().__init__()
         self.url = url
         self.timeout = timeout
         self.max_answer = max_answer
@@ -97,6 +103,9 @@ class TimeoutTransport(xmlrpc.client.Transport):
         #: with that very body takes it instead of a round trip
         self.prefetched: tuple[bytes, Any] | None = None
 
+    #: sent as is in the User-Agent header (as ``xmlrpc.client.Transport``'s)
+    user_agent = USER_AGENT
+
     def __repr__(self) -> str:
         return f"TimeoutTransport({self.url!r}, timeout={self.timeout!r}, username={self.username!r})"
 
@@ -124,7 +133,9 @@ class TimeoutTransport(xmlrpc.client.Transport):
         else:
             sock = socket.create_connection((self._host, self._port), timeout=remaining)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self._https:  # supervisord behind a TLS reverse proxy
+            if self._https:  # supervisord behind a TLS reverse proxy: ssl is imported only then
+                import ssl
+
                 try:
                     sock.settimeout(_remaining(deadline))
                     sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._host)
@@ -181,7 +192,7 @@ class TimeoutTransport(xmlrpc.client.Transport):
             except (_NoAnswer, ConnectionResetError, BrokenPipeError) as error:
                 self.close()
                 if not reused:
-                    raise http.client.RemoteDisconnected("closed without an answer") from error
+                    raise RemoteDisconnected("closed without an answer") from error
                 # the server closed the kept connection as we sent: nothing was done, ask again once
             except BaseException:
                 self.close()
@@ -190,7 +201,7 @@ class TimeoutTransport(xmlrpc.client.Transport):
             self.close()
         if status != 200:
             # the URL of the error never holds credentials: they travel in a header only
-            raise xmlrpc.client.ProtocolError(self.url + handler, status, reason, {})
+            raise ProtocolError(self.url + handler, status, reason, {})
         if self.digesting:
             self.digest = answer_digest(answer)
             if self.digest == self.expect:
@@ -224,8 +235,13 @@ def _recv(sock: socket.socket, deadline: float) -> bytes:
         try:
             sock.settimeout(0.0)
             return sock.recv(_READ_CHUNK)
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+        except (BlockingIOError, InterruptedError):
             raise socket.timeout("timed out") from None
+        except OSError as error:
+            ssl = sys.modules.get("ssl")  # loaded when a TLS connection was made (then it may be one)
+            if ssl is not None and isinstance(error, ssl.SSLWantReadError):
+                raise socket.timeout("timed out") from None
+            raise
     sock.settimeout(remaining)
     return sock.recv(_READ_CHUNK)
 
@@ -247,7 +263,7 @@ def head_end(buffer: bytes) -> int:
     """Where the head of an answer ends in ``buffer`` (-1: not yet); LineTooLong past :data:`_MAX_HEAD`."""
     end = buffer.find(b"\r\n\r\n")
     if end < 0 and len(buffer) > _MAX_HEAD:
-        raise http.client.LineTooLong("header")
+        raise LineTooLong("header")
     return end
 
 
@@ -262,7 +278,7 @@ def read_answer(sock: socket.socket, buffer: bytes, deadline: float,
         if not chunk:
             if not buffer:
                 raise _NoAnswer("closed without an answer")
-            raise http.client.IncompleteRead(buffer)
+            raise IncompleteRead(buffer)
         buffer += chunk
     status_line, *header_lines = buffer[:end].decode("latin-1").split("\r\n")
     version, status, reason = _status(status_line)
@@ -278,13 +294,13 @@ def read_answer(sock: socket.socket, buffer: bytes, deadline: float,
         try:
             length = int(headers["content-length"])
         except ValueError:
-            raise http.client.BadStatusLine(status_line) from None
+            raise BadStatusLine(status_line) from None
         if length > cap:
             raise _too_large(cap)
         while received < length:
             chunk = _recv(sock, deadline)
             if not chunk:
-                raise http.client.IncompleteRead(b"".join(parts), length - received)
+                raise IncompleteRead(b"".join(parts), length - received)
             parts.append(chunk)
             received += len(chunk)
         body = b"".join(parts)
@@ -305,7 +321,7 @@ def _status(line: str) -> tuple[str, int, str]:
     version, _, rest = line.partition(" ")
     code, _, reason = rest.partition(" ")
     if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
-        raise http.client.BadStatusLine(line)
+        raise BadStatusLine(line)
     return version, int(code), reason.strip()
 
 
@@ -316,13 +332,13 @@ def _dechunk(sock: socket.socket, buffer: bytes, deadline: float, cap: int = MAX
     while True:
         while b"\r\n" not in buffer:
             if len(buffer) > _MAX_HEAD:
-                raise http.client.LineTooLong("chunk size")
+                raise LineTooLong("chunk size")
             buffer += _more(sock, deadline)
         size_line, buffer = buffer.split(b"\r\n", 1)
         try:
             size = int(size_line.split(b";")[0], 16)
         except ValueError:
-            raise http.client.BadStatusLine(size_line.decode("latin-1")) from None
+            raise BadStatusLine(size_line.decode("latin-1")) from None
         total += size
         if total > cap:
             raise _too_large(cap)
@@ -337,5 +353,5 @@ def _dechunk(sock: socket.socket, buffer: bytes, deadline: float, cap: int = MAX
 def _more(sock: socket.socket, deadline: float) -> bytes:
     chunk = _recv(sock, deadline)
     if not chunk:
-        raise http.client.IncompleteRead(b"")
+        raise IncompleteRead(b"")
     return chunk

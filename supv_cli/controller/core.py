@@ -29,24 +29,24 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Mapping, Sequence, TypedDict
 
-from supv_cli.cluster import CONTROLLER_PROGRAM
-from supv_cli.controller.conciliation import Conciliation, Conciliator
+from supv_cli.controller.conciliation import Conciliator
 from supv_cli.controller.events import RECENT
 from supv_cli.controller.events import EventKind as K
 from supv_cli.controller.evidence import Evidence
 from supv_cli.controller.inflight import InFlight
 from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started, step_plan
 from supv_cli.controller.membership import Health, Membership
+from supv_cli.controller.options import ControllerOptions
 from supv_cli.controller.pacing import Evaluations
 from supv_cli.controller.recovery import Budget, Recovery
 from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import Snapshot
 from supv_cli.plan.executor import Run
-from supv_cli.plan.run_types import Event, Request, RunOptions
+from supv_cli.plan.run_types import Event, Request
 
 if TYPE_CHECKING:
     from supv_cli.rules import Rules
@@ -84,22 +84,6 @@ class ControllerState(StateLine, total=False):
     """The state line with what the CLI adds: the last known state of the instances that stopped answering."""
 
     last_known: Mapping[str, object]
-
-
-@dataclass(frozen=True)
-class ControllerOptions:
-    interval: float = 0.5
-    lost_after: int = 2
-    conciliate: Conciliation = Conciliation.INFANTICIDE
-    restart_budget: int = 3
-    budget_window: float = 300.0
-    startup_grace: float = 10.0
-    autostart: bool = True
-    #: the group or program name of the controller itself on the instances (leader election)
-    controller_program: str = CONTROLLER_PROGRAM
-    #: instances to see before acting (None: a strict majority of the list; 1: act alone)
-    quorum: int | None = None
-    run: RunOptions = field(default_factory=RunOptions)
 
 
 class Controller:

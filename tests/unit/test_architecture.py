@@ -125,7 +125,7 @@ def test_shared_options_are_defined_once_in_options_py() -> None:
 #: or a top-level module. ``selection.py`` (names -> what they select) and ``unanswered.py`` (what silent
 #: instances may run) are pure and read snapshots and rules: the layer of status, which they serve
 LAYERS = {
-    "supv_cli": 0, "supv_cli.errors": 0, "supv_cli.compat": 0, "supv_cli.model": 0,
+    "supv_cli": 0, "supv_cli.early": 0, "supv_cli.errors": 0, "supv_cli.compat": 0, "supv_cli.model": 0,
     "supv_cli.rules": 1, "supv_cli.breed": 1,
     "supv_cli.cluster": 2,
     "supv_cli.status": 3, "supv_cli.selection": 3, "supv_cli.unanswered": 3,
@@ -185,9 +185,15 @@ GRAPH = import_graph(MODULES)
 
 def upward_imports(graph: Mapping[str, Mapping[str, int]], layers: Mapping[str, int], module: str) -> list[str]:
     """The imports of ``module`` that point to a higher layer, as ``module:line -> target (layer a < b)``."""
-    mine = layers[part_of(module)]
-    return [f"{module}:{line} imports {target} (layer {mine} -> {layers[part_of(target)]})"
-            for target, line in sorted(graph[module].items()) if layers[part_of(target)] > mine]
+    mine = layer_of(layers, module)
+    return [f"{module}:{line} imports {target} (layer {mine} -> {layer_of(layers, target)})"
+            for target, line in sorted(graph[module].items()) if layer_of(layers, target) > mine]
+
+
+def layer_of(layers: Mapping[str, int], module: str) -> int:
+    """The layer of ``module``: its part's, but a ``__main__`` (an entry point: ``python -m supv_cli`` or the
+    controller's lean process, ``python -m supv_cli.controller``) is on the top layer, as the CLI."""
+    return max(layers.values()) if module.endswith(".__main__") else layers[part_of(module)]
 
 
 def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:

@@ -13,6 +13,7 @@ from xml.parsers.expat import ExpatError
 import pytest
 
 from supv_cli.cluster.client import CallError, classify, fan_out, instance_snapshot, make_proxy
+from supv_cli.cluster.rpc import BadStatusLine, Fault, IncompleteRead, LineTooLong, ProtocolError, RemoteDisconnected
 from supv_cli.cluster.transport import TimeoutTransport, parse_response
 from supv_cli.errors import ExitCode
 from supv_cli.model.instances import parse_instance
@@ -43,8 +44,9 @@ def test_parse_response_untyped_value_is_a_string() -> None:
 
 
 def test_parse_response_fault() -> None:
+    """A fault is raised as supv's own ``rpc.Fault`` (the controller does not import xmlrpc.client)."""
     data = xmlrpc.client.dumps(xmlrpc.client.Fault(10, "BAD_NAME: foo"), methodresponse=True).encode()
-    with pytest.raises(xmlrpc.client.Fault) as caught:
+    with pytest.raises(Fault) as caught:
         parse_response(data)
     assert (caught.value.faultCode, caught.value.faultString) == (10, "BAD_NAME: foo")
 
@@ -71,6 +73,14 @@ CLASSIFY: list[tuple[BaseException, Unreachable, str]] = [
     (socket.gaierror(-2, "Name or service not known"), Unreachable.ERROR, "unknown host"),
     (PermissionError(13, "Permission denied"), Unreachable.ERROR, "permission denied"),
     (OSError(113, "No route to host"), Unreachable.ERROR, "No route to host"),
+    # supv's own classes (cluster/rpc.py), what its transport and parser raise
+    (Fault(10, "BAD_NAME: x"), Unreachable.FAULT, "fault: BAD_NAME: x"),
+    (ProtocolError("h/RPC2", 401, "Unauthorized", {}), Unreachable.AUTH, "authentication failed"),
+    (ProtocolError("h/RPC2", 502, "Bad Gateway", {}), Unreachable.PROTOCOL, "not a supervisord (HTTP 502 Bad Gateway"),
+    (RemoteDisconnected("closed"), Unreachable.ERROR, "connection closed without an answer"),
+    (BadStatusLine("SSH-2.0"), Unreachable.PROTOCOL, "not a supervisord (bad HTTP answer: BadStatusLine)"),
+    (IncompleteRead(b"abc", 10), Unreachable.PROTOCOL, "not a supervisord (bad HTTP answer: IncompleteRead)"),
+    (LineTooLong("header"), Unreachable.PROTOCOL, "not a supervisord (bad HTTP answer: LineTooLong)"),
 ]
 
 
