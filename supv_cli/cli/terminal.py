@@ -14,22 +14,14 @@ Every renderer asks the App's Terminal (``app.terminal``); tests give the App a 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
+from supv_cli.model.text import visible
+
 if TYPE_CHECKING:  # rich is imported when a table is shown
     from rich.console import Console
-
-#: C0 controls but TAB and LF, DEL, and the C1 controls (U+0080-U+009F: CSI, OSC... in one character)
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def visible(text: str) -> str:
-    """``text`` with its control characters written as ``\\xNN`` (TAB and LF kept: they do no harm)."""
-    return _CONTROL_RE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
-
 
 def _isatty(stream: TextIO | None) -> bool:
     if stream is None:  # Python started without that stream

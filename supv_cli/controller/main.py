@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.errors import CommandFailed, ExitCode
+from supv_cli.model.text import visible
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession
@@ -61,15 +62,6 @@ class Handover:
 
 
 # ------------------------------------------------------------------------------------------ text
-
-#: C0 controls but TAB and LF, DEL, and the C1 controls (as ``cli/terminal.visible``)
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0))}
-
-
-def visible(text: str) -> str:
-    """``text`` with its control characters written as ``\\xNN`` (TAB and LF kept)."""
-    return text.translate(_CONTROLS)
-
 
 def stamp() -> str:
     """Local time with milliseconds, for log lines."""
