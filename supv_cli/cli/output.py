@@ -6,15 +6,15 @@ stdout carries data only; ``echo_err`` / ``warn`` carry talk to stderr.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import click
 
 from supv_cli.cli.terminal import Terminal, current_terminal
+from supv_cli.streams import silence, stream_gone
 
 if TYPE_CHECKING:  # rich is imported when a table is shown
     from rich.console import Console
@@ -37,28 +37,9 @@ def stdout_gone() -> bool:
     return stream_gone(sys.stdout)
 
 
-def stream_gone(stream: TextIO) -> bool:
-    """True when ``stream`` is a pipe (or socket) whose reader has gone (see :func:`stdout_gone`)."""
-    import select
-
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file (tests capture it)
-        return False
-    poller = select.poll()
-    poller.register(fd, 0)  # nothing asked: only what is always reported, an error or a hang-up
-    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
-
-
 def silence_stdout() -> None:
     """Send what is still to be written on stdout to /dev/null (its reader has gone)."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
+    silence(sys.stdout)
 
 
 def echo_err(message: str) -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.errors import CommandFailed, ExitCode
 from supv_cli.model.text import visible
+from supv_cli.streams import silence, stream_gone
 
 if TYPE_CHECKING:
     from supv_cli.cluster.session import ClusterSession
@@ -70,33 +71,6 @@ def stamp() -> str:
 
 
 # ------------------------------------------------------------------------------------------ streams
-
-def stream_gone(stream: Any) -> bool:
-    """True when ``stream`` is a pipe (or socket) whose reader has gone: a hang-up or an error polled."""
-    import select
-
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file (tests capture it)
-        return False
-    poller = select.poll()
-    poller.register(fd, 0)  # nothing asked: only what is always reported, an error or a hang-up
-    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
-
-
-def silence(stream: Any) -> None:
-    """Send what is still to be written on ``stream`` to /dev/null (its reader has gone)."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, fd)
-        os.close(null)
-    except OSError:
-        pass
-
 
 def outputs_gone() -> None:
     """stderr is gone too: nothing can be logged any more, and the supervisord whose pipes these were is

@@ -125,7 +125,8 @@ def test_shared_options_are_defined_once_in_options_py() -> None:
 #: or a top-level module. ``selection.py`` (names -> what they select) and ``unanswered.py`` (what silent
 #: instances may run) are pure and read snapshots and rules: the layer of status, which they serve
 LAYERS = {
-    "supv_cli": 0, "supv_cli.early": 0, "supv_cli.errors": 0, "supv_cli.compat": 0, "supv_cli.model": 0,
+    "supv_cli": 0, "supv_cli.errors": 0, "supv_cli.compat": 0, "supv_cli.model": 0,
+    "supv_cli.early": 0, "supv_cli.streams": 0,
     "supv_cli.rules": 1, "supv_cli.breed": 1,
     "supv_cli.cluster": 2,
     "supv_cli.status": 3, "supv_cli.selection": 3, "supv_cli.unanswered": 3,
