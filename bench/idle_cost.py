@@ -20,7 +20,13 @@ Every supervisord (started on 127.0.4.x or Scenario 3's addresses, free ports), 
 controllers started here are stopped at the end, by pid.
 
 Run: python bench/idle_cost.py [--window 10] [--sizes 10,30,100] [--programs 40] [--running 10]
-     [--skip-scenario] [--skip-scale]
+     [--skip-scenario] [--skip-scale] [--supvisors PYTHON]
+
+``--supvisors PYTHON`` (the python of a venv with supvisors 0.19.1 and supervisor, e.g.
+/tmp/sv-venv/bin/python) adds, after supv's windows, Scenario 3 under Supvisors (bench/supvisors_side.py:
+the same scenario folder, programs and rules file, six supervisord of that venv with the plugin, which
+starts the applications itself), measured once it runs as many processes as supv's run-plan started,
+over the same window length: supv / Supvisors. When it cannot run, the reason is printed instead.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from failover import wait_settled  # noqa: E402
+from supvisors_side import SupvisorsUnavailable, check_python, start_supvisors  # noqa: E402
+from supvisors_side import stop as stop_supvisors  # noqa: E402
 
 from supv_cli.model.instances import InstanceList  # noqa: E402
 from supv_cli.model.snapshot import ProcessState  # noqa: E402
@@ -95,7 +103,26 @@ def controller_pids(cluster: Scenario3) -> list[int]:
 
 # ------------------------------------------------------------------------------------------ Scenario 3
 
-def scenario(window: float, scratch: Path) -> None:
+def running_processes(cluster: Scenario3) -> int:
+    snapshot = take_snapshot(InstanceList.parse(cluster.instance_list.split()), timeout=2)
+    return sum(1 for snap in snapshot for info in snap.processes if info.state is ProcessState.RUNNING)
+
+
+def supvisors_cost(python: str, window: float, scratch: Path, expected: int) -> tuple[float | None, str]:
+    """Scenario 3 under Supvisors (bench/supvisors_side.py): the six supervisord's CPU, or why not."""
+    try:
+        version = check_python(python)
+        servers = start_supvisors(prepare(scratch / "supvisors"), python, expected)
+    except SupvisorsUnavailable as error:
+        return None, f"Supvisors not measured: {error}"
+    try:
+        used = sum(measure([server.pid for server in servers], window).values())
+    finally:
+        stop_supvisors(servers)
+    return used, f"Supvisors {version}"
+
+
+def scenario(window: float, scratch: Path, supvisors: str | None) -> None:
     base = Scenario3(prepare(scratch / "baseline"), controllers=False)
     base.start()
     try:
@@ -103,6 +130,7 @@ def scenario(window: float, scratch: Path) -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
         time.sleep(2)
         baseline = sum(measure([s.pid for s in base.servers.values()], window).values())
+        expected = running_processes(base)
     finally:
         base.stop()
     watched = Scenario3(prepare(scratch / "watched"), controllers=True)
@@ -125,9 +153,20 @@ def scenario(window: float, scratch: Path) -> None:
     print(f"  overhead of watching over the baseline: {total - baseline:.2f} % "
           f"(together / baseline = {total / baseline if baseline else float('inf'):.1f}x)")
     print(f"  together / aim {AIM_SCENARIO:g} % = {total / AIM_SCENARIO:.2f}x "
-          f"({'met' if total <= AIM_SCENARIO else 'NOT met'}); / Supvisors {SUPVISORS_SCENARIO:g} % = "
+          f"({'met' if total <= AIM_SCENARIO else 'NOT met'}); / Supvisors as issue 18 measured it "
+          f"({SUPVISORS_SCENARIO:g} %) = "
           f"{total / SUPVISORS_SCENARIO:.2f}x; before this work {BEFORE_SCENARIO:g} % / now = "
           f"{BEFORE_SCENARIO / total if total else float('inf'):.1f}x")
+    print(f"  supv / unwatched floor (the baseline) = {total / baseline if baseline else float('inf'):.2f}x")
+    if supvisors is None:
+        return
+    theirs, what = supvisors_cost(supvisors, window, scratch, expected)
+    if theirs is None:
+        print(f"  {what}")
+        return
+    print(f"  {what} (plugin in each of the 6 supervisord, {expected} processes running, the same window "
+          f"length): {theirs:.2f} %; supv / Supvisors = {total / theirs if theirs else float('inf'):.2f}x "
+          f"({'met' if total <= theirs else 'NOT met'})")
 
 
 # ------------------------------------------------------------------------------------------ N x P
@@ -258,12 +297,15 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=10)
     parser.add_argument("--skip-scenario", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--supvisors", metavar="PYTHON",
+                        help="the python of a venv with supvisors (and supervisor): Scenario 3 under Supvisors "
+                             "too, after supv's, the same window length; prints supv / Supvisors")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (other work on this machine does not change each "
           f"process's CPU time, but slows everything down)")
     with tempfile.TemporaryDirectory(prefix="supv-bench-idle-") as scratch:
         if not args.skip_scenario:
-            scenario(args.window, Path(scratch))
+            scenario(args.window, Path(scratch), args.supvisors)
         if not args.skip_scale:
             results = [scale(int(size), args.programs, args.running, args.window, Path(scratch))
                        for size in args.sizes.split(",")]
