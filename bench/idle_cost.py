@@ -20,7 +20,10 @@ Every supervisord (started on 127.0.4.x or Scenario 3's addresses, free ports), 
 controllers started here are stopped at the end, by pid.
 
 Run: python bench/idle_cost.py [--window 10] [--sizes 10,30,100] [--programs 40] [--running 10]
-     [--skip-scenario] [--skip-scale] [--supvisors PYTHON]
+     [--skip-scenario] [--skip-scale] [--supvisors PYTHON] [--before DIR]
+
+``--before DIR`` (a checkout of an earlier supv, e.g. ``git worktree add /tmp/before <commit>``) adds
+Scenario 3 watched by that checkout's controllers, measured in the same run: now / then.
 
 ``--supvisors PYTHON`` (the python of a venv with supvisors 0.19.1 and supervisor, e.g.
 /tmp/sv-venv/bin/python) adds, after supv's windows, Scenario 3 under Supvisors (bench/supvisors_side.py:
@@ -122,7 +125,26 @@ def supvisors_cost(python: str, window: float, scratch: Path, expected: int) -> 
     return used, f"Supvisors {version}"
 
 
-def scenario(window: float, scratch: Path, supvisors: str | None) -> None:
+def watched_cost(window: float, folder: Path, code: str | None = None) -> tuple[float, list[float]]:
+    """Scenario 3 with its 3 controllers, settled: the six supervisord's CPU and each controller's.
+    ``code``: the checkout whose supv the controllers run (PYTHONPATH; default this one)."""
+    watched = Scenario3(prepare(folder), controllers=True)
+    if code is not None:
+        for server in watched.servers.values():
+            server.extra_env["PYTHONPATH"] = code
+    watched.start()
+    try:
+        wait_settled(watched, deadline=90)
+        time.sleep(3)  # the last jobs end, standbys take their first full answers
+        servers = [s.pid for s in watched.servers.values()]
+        controllers = controller_pids(watched)
+        used = measure(servers + controllers, window)
+    finally:
+        watched.stop()
+    return sum(used[pid] for pid in servers), [used[pid] for pid in controllers]
+
+
+def scenario(window: float, scratch: Path, supvisors: str | None, before: str | None = None) -> None:
     base = Scenario3(prepare(scratch / "baseline"), controllers=False)
     base.start()
     try:
@@ -133,18 +155,7 @@ def scenario(window: float, scratch: Path, supvisors: str | None) -> None:
         expected = running_processes(base)
     finally:
         base.stop()
-    watched = Scenario3(prepare(scratch / "watched"), controllers=True)
-    watched.start()
-    try:
-        wait_settled(watched, deadline=90)
-        time.sleep(3)  # the last jobs end, standbys take their first full answers
-        servers = [s.pid for s in watched.servers.values()]
-        controllers = controller_pids(watched)
-        used = measure(servers + controllers, window)
-    finally:
-        watched.stop()
-    supervisord = sum(used[pid] for pid in servers)
-    mine = [used[pid] for pid in controllers]
+    supervisord, mine = watched_cost(window, scratch / "watched")
     total = supervisord + sum(mine)
     print(f"Scenario 3 idle, {window:g} s windows (percent of one core):")
     print(f"  baseline (6 supervisord, no controller): {baseline:.2f} %")
@@ -158,6 +169,13 @@ def scenario(window: float, scratch: Path, supvisors: str | None) -> None:
           f"{total / SUPVISORS_SCENARIO:.2f}x; before this work {BEFORE_SCENARIO:g} % / now = "
           f"{BEFORE_SCENARIO / total if total else float('inf'):.1f}x")
     print(f"  supv / unwatched floor (the baseline) = {total / baseline if baseline else float('inf'):.2f}x")
+    if before is not None:
+        old_supervisord, old_mine = watched_cost(window, scratch / "before", before)
+        old_total = old_supervisord + sum(old_mine)
+        print(f"  the controllers of {before} (same window length): supervisord {old_supervisord:.2f} %, "
+              f"controllers {' + '.join(f'{c:.2f}' for c in old_mine)} = {sum(old_mine):.2f} %; together "
+              f"{old_total:.2f} %; now / then = {total / old_total if old_total else float('inf'):.2f}x "
+              f"(controllers {sum(mine) / sum(old_mine) if sum(old_mine) else float('inf'):.2f}x)")
     if supvisors is None:
         return
     theirs, what = supvisors_cost(supvisors, window, scratch, expected)
@@ -297,6 +315,9 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=10)
     parser.add_argument("--skip-scenario", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--before", metavar="DIR",
+                        help="a checkout of supv (e.g. a git worktree of an earlier commit): Scenario 3 watched by "
+                             "its controllers too, the same window length; prints now / then")
     parser.add_argument("--supvisors", metavar="PYTHON",
                         help="the python of a venv with supvisors (and supervisor): Scenario 3 under Supvisors "
                              "too, after supv's, the same window length; prints supv / Supvisors")
@@ -305,7 +326,7 @@ def main() -> None:
           f"process's CPU time, but slows everything down)")
     with tempfile.TemporaryDirectory(prefix="supv-bench-idle-") as scratch:
         if not args.skip_scenario:
-            scenario(args.window, Path(scratch), args.supvisors)
+            scenario(args.window, Path(scratch), args.supvisors, args.before)
         if not args.skip_scale:
             results = [scale(int(size), args.programs, args.running, args.window, Path(scratch))
                        for size in args.sizes.split(",")]

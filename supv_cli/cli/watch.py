@@ -80,8 +80,8 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     from supv_cli.cluster import state_line
     from supv_cli.controller.core import Controller
     from supv_cli.controller.events import EventKind
-    from supv_cli.controller.loop import GracefulStop, Stopped, watch
-    from supv_cli.controller.pacing import paced_snapshots
+    from supv_cli.controller.loop import GracefulStop, Stopped, resting, watch
+    from supv_cli.controller.pacing import at_rest, paced_snapshots
     from supv_cli.plan.run_types import Event
     from supv_cli.unanswered import last_known_records
 
@@ -148,7 +148,9 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
                 stdout_closed(getattr(error, "strerror", None) or str(error) or type(error).__name__)
 
     # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
-    stop = GracefulStop()
+    snapshots = with_leader_state(controller, session, paced_snapshots(controller, session.poller))
+    # at rest, cycles that would ask nothing are skipped, a closed connection ends the wait (loop.py)
+    stop = GracefulStop(sleep=resting(session.poller.rest, at_rest(controller, session.poller), options.interval))
     signal.signal(signal.SIGTERM, stop.request)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
     log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "
@@ -157,8 +159,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
         # an instance the session would skip after a timeout is asked anyway: a missed poll is a poll
         # made and not answered (--lost-after), never one skipped
         session.poller.ask_all = True
-        watch(controller, with_leader_state(controller, session, paced_snapshots(controller, session.poller)),
-              session.send, on_events, sleep=stop.sleep)
+        watch(controller, snapshots, session.send, on_events, sleep=stop.sleep)
     except Stopped:
         log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {cycles[0]} cycles"))
     except KeyboardInterrupt:

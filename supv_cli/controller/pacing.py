@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from supv_cli.status import ClusterStatus
 
 __all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "SAFETY_EVERY", "STANDBY_FULL_EVERY", "STANDBY_SAFETY_EVERY",
-           "Evaluations", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
+           "Evaluations", "at_rest", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
@@ -116,20 +116,13 @@ def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_
     the controller's role needs now (see the module doc)."""
     poller.max_workers = POLL_WORKERS
     # a poller that cannot read main logs (the simulated ones of the tests) is polled as log-blind
-    unsure_of: Callable[[], set[str]] | None = getattr(poller, "unsure", None)
-    if unsure_of is not None:
+    if getattr(poller, "unsure", None) is not None:
         poller.use_log = True
 
     def snapshot() -> Snapshot:
         leader = None if controller.acting else controller.leader
-        unsure = None if unsure_of is None else unsure_of()
-        full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
-                               standby_full_every, unsure)
-        if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
-            full = full | controller.evidence.wanted
-        taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
-                                                                lambda period: poller.due(period, full=False),
-                                                                leader=leader, unsure=unsure))
+        full, probe = _asks(controller, poller, full_every, standby_full_every)
+        taken = poller.poll(full=full, probe=probe)
         if full is not None and leader is not None and any(
                 snap.instance.nick == leader and not snap.usable for snap in taken):
             # the leader may be going: fresh answers of everyone before deciding, but the leader's own,
@@ -138,6 +131,36 @@ def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_
         return taken
 
     return snapshot
+
+
+def _asks(controller: Paced, poller: Poller, full_every: float,
+          standby_full_every: float) -> tuple[set[str] | None, set[str]]:
+    """The instances to ask in full (None: all) and to probe, now (see the module doc)."""
+    leader = None if controller.acting else controller.leader
+    unsure = poller.unsure() if getattr(poller, "use_log", False) else None
+    full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
+                           standby_full_every, unsure)
+    if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
+        full = full | controller.evidence.wanted
+    probe = probes_this_cycle(controller.acting, lambda period: poller.due(period, full=False), leader=leader,
+                              unsure=unsure)
+    return full, probe
+
+
+def at_rest(controller: Paced, poller: Poller, full_every: float = FULL_EVERY,
+            standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], bool]:
+    """Whether a cycle now would ask nothing and do nothing (:func:`~supv_cli.controller.loop.resting`
+    then skips it): no job in flight, every instance's last answer usable, no full answer nor probe due,
+    no decision waiting for evidence. A kept connection that closes is not known here: the rest that
+    waits on the connections ends at once then (``cluster/idle.py``)."""
+
+    def quiet() -> bool:
+        if controller.jobs or not poller.settled():
+            return False
+        full, probe = _asks(controller, poller, full_every, standby_full_every)
+        return full is not None and not full and not probe
+
+    return quiet
 
 
 class Evaluations:
