@@ -43,6 +43,12 @@ Every periodic request is spread over its period, each instance at its own momen
 threads (a request over a kept connection waits for the network, not for a thread; fewer threads cost
 less memory and fewer switches: measured at 300 x 40, 8 threads against 32: RSS 64 against 73 MB).
 
+At rest (:func:`at_rest`: no job, every answer usable, nothing due, no decision waiting), a cycle would
+ask nothing: the controller's loop skips it (``controller/loop.resting``), a cycle at least every
+``LONGEST_REST`` seconds, and waits on the kept connections meanwhile (``cluster/idle.py``), so that a
+supervisord that dies ends the rest at once: its first missed poll comes sooner than at the next tick.
+``--interval`` stays the period of the cycles whenever anything is due.
+
 And a cycle whose answers did not change (the poller gives the very same answer objects, see
 ``cluster/polling.py``) does not evaluate the cluster again (:class:`Evaluations`).
 """
