@@ -150,7 +150,7 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
     snapshots = with_leader_state(controller, session, paced_snapshots(controller, session.poller))
     # at rest, cycles that would ask nothing are skipped, a closed connection ends the wait (loop.py)
-    stop = GracefulStop(sleep=resting(session.poller.rest, at_rest(controller, session.poller), options.interval))
+    stop = GracefulStop(sleep=resting(session.poller.rest, at_rest(controller, session.poller, options.interval)))
     signal.signal(signal.SIGTERM, stop.request)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
     log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from supv_cli.cluster.client import CallError, unreachable_snapshot
+from supv_cli.cluster.client import CallError, _fault_item, unreachable_snapshot
 from supv_cli.cluster.mainlog import fault_verdict, must_be_logged, tail_verdict
-from supv_cli.model.snapshot import InstanceSnapshot, Snapshot
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
-__all__ = ["CHANGE_KEY", "Known", "compact", "names", "note_tail", "same_answers", "settle", "slot_passed"]
+__all__ = ["CHANGE_KEY", "Known", "compact", "names", "note_tail", "same_answers", "settle", "slot_passed",
+           "unpack_with_tail"]
 
 #: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
 CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
@@ -130,3 +132,14 @@ def settle(known: Known, entry: Any) -> InstanceSnapshot:
             and (snap.error_kind, snap.reason) == (last.error_kind, last.reason):
         return last
     return snap
+
+
+def unpack_with_tail(instance: Instance, answer: Any) -> tuple[Any, Any]:
+    """The processes and the tail of a multicall of getAllProcessInfo and readLog (``polling.py``); a
+    fault of the processes raised."""
+    if not isinstance(answer, list) or len(answer) != 2:
+        raise CallError(instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
+    infos, tail = (_fault_item(instance, item) for item in answer)
+    if isinstance(infos, CallError):
+        raise infos
+    return infos, tail

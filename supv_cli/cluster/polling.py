@@ -58,12 +58,21 @@ from supv_cli.cluster.client import (
     NOT_ASKED,
     SNAPSHOT_CALLS,
     CallError,
-    _fault_item,
     instance_snapshot,
     unreachable_snapshot,
 )
 from supv_cli.cluster.idle import wait_closed
-from supv_cli.cluster.known import CHANGE_KEY, Known, compact, names, note_tail, same_answers, settle, slot_passed
+from supv_cli.cluster.known import (
+    CHANGE_KEY,
+    Known,
+    compact,
+    names,
+    note_tail,
+    same_answers,
+    settle,
+    slot_passed,
+    unpack_with_tail,
+)
 from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
@@ -146,6 +155,14 @@ class Poller:
         """True when every instance's last answer is a usable one (else it is asked in full each poll)."""
         with self._lock:
             return all(known.last is not None and known.last.usable for known in self._known.values())
+
+    def until_due(self, period: float, nicks: Collection[str] | None = None) -> float:
+        """Seconds until one of ``nicks`` (None: all) is due for an answer of any kind (``due(period,
+        full=False)``); infinity when none is named."""
+        now = self.clock()
+        with self._lock:
+            return min((known.asked_at + period - now for nick, known in self._known.items()
+                        if nicks is None or nick in nicks), default=float("inf"))
 
     def rest(self, seconds: float) -> bool:
         """Wait ``seconds``, or less: True as soon as supervisord closes a kept connection (``idle.py``)."""
@@ -307,7 +324,7 @@ class Poller:
                             return known.answer  # the very answer it gave last, but for the clock
                     infos, digest = client.call_unless(None, request[0], *request[1])
                 if multi:
-                    infos, tail = _unpack(client, infos)
+                    infos, tail = unpack_with_tail(client.instance, infos)
             except CallError as error:
                 if error.fault_code != Faults.SHUTDOWN_STATE:
                     raise
@@ -379,13 +396,3 @@ class Poller:
             known.digest = known.multi_digest = known.config_digest = None
             known.answered_at = float("-inf")
             known.tail = known.tail_digest = None
-
-
-def _unpack(client: InstanceClient, answer: Any) -> tuple[Any, Any]:
-    """The processes and the tail of a ``_WITH_TAIL`` multicall; a fault of the processes raised."""
-    if not isinstance(answer, list) or len(answer) != 2:
-        raise CallError(client.instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
-    infos, tail = (_fault_item(client.instance, item) for item in answer)
-    if isinstance(infos, CallError):
-        raise infos
-    return infos, tail

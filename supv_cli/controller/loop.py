@@ -44,20 +44,22 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
 LONGEST_REST = 2.0
 
 
-def resting(wait: Callable[[float], bool], quiet: Callable[[], bool], interval: float,
-            clock: Callable[[], float] = time.monotonic, longest: float = LONGEST_REST) -> Callable[[float], None]:
+def resting(wait: Callable[[float], bool], quiet: Callable[[], float], clock: Callable[[], float] = time.monotonic,
+            longest: float = LONGEST_REST) -> Callable[[float], None]:
     """The ``sleep`` of :func:`watch` for a controller (``--interval`` stays the period of its cycles
     whenever it has anything to do): the time to the next cycle is waited by ``wait`` (``Poller.rest``:
     True as soon as a kept connection closes, and the next cycle runs at once); then, while a cycle
-    would ask and do nothing (``quiet``: ``pacing.at_rest``), that cycle is skipped and ``interval``
-    more is waited the same way, ``longest`` seconds at most in all."""
+    would ask and do nothing (``quiet``, ``pacing.at_rest``: the seconds until something is due, 0 when
+    something is), that cycle is skipped and that long waited the same way, ``longest`` seconds at most
+    in all."""
 
     def rest(seconds: float) -> None:
         limit = clock() + longest
         if wait(seconds):
             return
-        while clock() + interval <= limit and quiet():
-            if wait(interval):
+        while True:
+            pause = min(quiet(), limit - clock())
+            if pause <= 0 or wait(pause):
                 return
 
     return rest

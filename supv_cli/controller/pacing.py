@@ -44,9 +44,10 @@ threads (a request over a kept connection waits for the network, not for a threa
 less memory and fewer switches: measured at 300 x 40, 8 threads against 32: RSS 64 against 73 MB).
 
 At rest (:func:`at_rest`: no job, every answer usable, nothing due, no decision waiting), a cycle would
-ask nothing: the controller's loop skips it (``controller/loop.resting``), a cycle at least every
-``LONGEST_REST`` seconds, and waits on the kept connections meanwhile (``cluster/idle.py``), so that a
-supervisord that dies ends the rest at once: its first missed poll comes sooner than at the next tick.
+ask nothing: the controller's loop skips it (``controller/loop.resting``) and waits until the next
+probe or tail is due (a cycle at least every ``LONGEST_REST`` seconds) on the kept connections
+(``cluster/idle.py``), so that a supervisord that dies ends the rest at once: its first missed poll
+comes sooner than at the next tick.
 ``--interval`` stays the period of the cycles whenever anything is due.
 
 And a cycle whose answers did not change (the poller gives the very same answer objects, see
@@ -153,18 +154,29 @@ def _asks(controller: Paced, poller: Poller, full_every: float,
     return full, probe
 
 
-def at_rest(controller: Paced, poller: Poller, full_every: float = FULL_EVERY,
-            standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], bool]:
-    """Whether a cycle now would ask nothing and do nothing (:func:`~supv_cli.controller.loop.resting`
-    then skips it): no job in flight, every instance's last answer usable, no full answer nor probe due,
-    no decision waiting for evidence. A kept connection that closes is not known here: the rest that
-    waits on the connections ends at once then (``cluster/idle.py``)."""
+def at_rest(controller: Paced, poller: Poller, interval: float, full_every: float = FULL_EVERY,
+            standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], float]:
+    """The seconds until a cycle has something to do, 0 when it has now (then
+    :func:`~supv_cli.controller.loop.resting` runs it): a job in flight, an instance whose last answer
+    is not usable, a full answer or a probe due, a decision waiting for evidence. Else, when the main
+    log certifies every instance: until the next probe (acting: every ``PROBE_EVERY``) or tail
+    (standby: the leader's every ``full_every``, the others' every ``standby_full_every``) is due, the
+    full answers of those (every ``SAFETY_EVERY`` or more) being asked with the cycle of a probe; with an
+    unsure instance (full answers every ``full_every``, at their own phases): ``interval``. A kept
+    connection that closes is not known here: the rest that waits on them ends at once (``cluster/idle.py``)."""
 
-    def quiet() -> bool:
+    def quiet() -> float:
         if controller.jobs or not poller.settled():
-            return False
+            return 0.0
         full, probe = _asks(controller, poller, full_every, standby_full_every)
-        return full is not None and not full and not probe
+        if full is None or full or probe:
+            return 0.0
+        if not getattr(poller, "use_log", False) or poller.unsure():
+            return interval
+        if controller.acting:
+            return max(0.01, poller.until_due(PROBE_EVERY))
+        leader = {controller.leader} if controller.leader else set()
+        return max(0.01, min(poller.until_due(standby_full_every), poller.until_due(full_every, leader)))
 
     return quiet
 
