@@ -150,7 +150,16 @@ def run_controller(app: App, options: Any, local_nick: str | None, applications:
     # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
     snapshots = with_leader_state(controller, session, paced_snapshots(controller, session.poller))
     # at rest, cycles that would ask nothing are skipped, a closed connection ends the wait (loop.py)
-    stop = GracefulStop(sleep=resting(session.poller.rest, at_rest(controller, session.poller, options.interval)))
+    rested = [0.0]
+
+    def skipped(seconds: float) -> None:  # a cycle skipped at rest is a cycle with nothing due: counted
+        rested[0] += seconds
+        whole = int(rested[0] / options.interval + 1e-6)
+        cycles[0] += whole
+        rested[0] -= whole * options.interval
+
+    stop = GracefulStop(sleep=resting(session.poller.rest, at_rest(controller, session.poller, options.interval),
+                                      skipped=skipped))
     signal.signal(signal.SIGTERM, stop.request)
     where = f"on {local.nick}" if local else "alone (not started by a supervisord of the list)"
     log(Event(EventKind.START, "controller", f"{where}: watching {len(app.instances)} instances every "

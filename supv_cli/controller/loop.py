@@ -45,22 +45,28 @@ LONGEST_REST = 2.0
 
 
 def resting(wait: Callable[[float], bool], quiet: Callable[[], float], clock: Callable[[], float] = time.monotonic,
-            longest: float = LONGEST_REST) -> Callable[[float], None]:
+            longest: float = LONGEST_REST, skipped: Callable[[float], None] = lambda seconds: None,
+            ) -> Callable[[float], None]:
     """The ``sleep`` of :func:`watch` for a controller (``--interval`` stays the period of its cycles
     whenever it has anything to do): the time to the next cycle is waited by ``wait`` (``Poller.rest``:
     True as soon as a kept connection closes, and the next cycle runs at once); then, while a cycle
     would ask and do nothing (``quiet``, ``pacing.at_rest``: the seconds until something is due, 0 when
     something is), that cycle is skipped and that long waited the same way, ``longest`` seconds at most
-    in all."""
+    in all. ``skipped`` is told the seconds rested so beyond the first wait: the cycles skipped still
+    count as cycles (``--interval`` each) in what the controller logs, nothing being due in them."""
 
     def rest(seconds: float) -> None:
         limit = clock() + longest
         if wait(seconds):
             return
-        while True:
-            pause = min(quiet(), limit - clock())
-            if pause <= 0 or wait(pause):
-                return
+        began = clock()
+        try:
+            while True:
+                pause = min(quiet(), limit - clock())
+                if pause <= 0 or wait(pause):
+                    return
+        finally:
+            skipped(clock() - began)
 
     return rest
 

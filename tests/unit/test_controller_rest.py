@@ -157,3 +157,27 @@ def test_wait_closed_without_kept_connections_sleeps():
     assert wait_closed([Client(None)], 0.1) is False
     assert time.monotonic() - started >= 0.09
     assert wait_closed([], 0.0) is False
+
+
+@pytest.mark.parametrize("due_at, closes_at, rested", [
+    ([], None, LONGEST_REST - 0.5),    # nothing due: every skipped interval is told, to be counted as cycles
+    ([1.0], None, 0.5),                 # the probe due at 1 s
+    ([0.5], None, 0.0),                 # due at the end of the first wait: nothing skipped
+    ([], 1.3, 0.8),                     # a connection closed during the rest: up to then
+])
+def test_resting_tells_the_time_skipped(due_at, closes_at, rested):
+    now = [0.0]
+    told: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        if closes_at is not None and now[0] <= closes_at < now[0] + seconds:
+            now[0] = closes_at
+            return True
+        now[0] += seconds
+        return False
+
+    def quiet() -> float:
+        return max(0.0, min((at - now[0] for at in due_at if at >= now[0]), default=float("inf")))
+
+    resting(wait, quiet, clock=lambda: now[0], skipped=told.append)(0.5)
+    assert sum(told) == pytest.approx(rested)
