@@ -20,7 +20,16 @@ Every supervisord (started on 127.0.4.x or Scenario 3's addresses, free ports), 
 controllers started here are stopped at the end, by pid.
 
 Run: python bench/idle_cost.py [--window 10] [--sizes 10,30,100] [--programs 40] [--running 10]
-     [--skip-scenario] [--skip-scale]
+     [--skip-scenario] [--skip-scale] [--supvisors PYTHON] [--before DIR]
+
+``--before DIR`` (a checkout of an earlier supv, e.g. ``git worktree add /tmp/before <commit>``) adds
+Scenario 3 watched by that checkout's controllers, measured in the same run: now / then.
+
+``--supvisors PYTHON`` (the python of a venv with supvisors 0.19.1 and supervisor, e.g.
+/tmp/sv-venv/bin/python) adds, after supv's windows, Scenario 3 under Supvisors (bench/supvisors_side.py:
+the same scenario folder, programs and rules file, six supervisord of that venv with the plugin, which
+starts the applications itself), measured once it runs as many processes as supv's run-plan started,
+over the same window length: supv / Supvisors. When it cannot run, the reason is printed instead.
 """
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from failover import wait_settled  # noqa: E402
+from supvisors_side import SupvisorsUnavailable, check_python, start_supvisors  # noqa: E402
+from supvisors_side import stop as stop_supvisors  # noqa: E402
 
 from supv_cli.model.instances import InstanceList  # noqa: E402
 from supv_cli.model.snapshot import ProcessState  # noqa: E402
@@ -95,17 +106,32 @@ def controller_pids(cluster: Scenario3) -> list[int]:
 
 # ------------------------------------------------------------------------------------------ Scenario 3
 
-def scenario(window: float, scratch: Path) -> None:
-    base = Scenario3(prepare(scratch / "baseline"), controllers=False)
-    base.start()
+def running_processes(cluster: Scenario3) -> int:
+    snapshot = take_snapshot(InstanceList.parse(cluster.instance_list.split()), timeout=2)
+    return sum(1 for snap in snapshot for info in snap.processes if info.state is ProcessState.RUNNING)
+
+
+def supvisors_cost(python: str, window: float, scratch: Path, expected: int) -> tuple[float | None, str]:
+    """Scenario 3 under Supvisors (bench/supvisors_side.py): the six supervisord's CPU, or why not."""
     try:
-        subprocess.run([*SUPV, "run-plan", "-q", "-i", base.instance_list, "-r", base.rules], env=supv_env(),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
-        time.sleep(2)
-        baseline = sum(measure([s.pid for s in base.servers.values()], window).values())
+        version = check_python(python)
+        servers = start_supvisors(prepare(scratch / "supvisors"), python, expected)
+    except SupvisorsUnavailable as error:
+        return None, f"Supvisors not measured: {error}"
+    try:
+        used = sum(measure([server.pid for server in servers], window).values())
     finally:
-        base.stop()
-    watched = Scenario3(prepare(scratch / "watched"), controllers=True)
+        stop_supvisors(servers)
+    return used, f"Supvisors {version}"
+
+
+def watched_cost(window: float, folder: Path, code: str | None = None) -> tuple[float, list[float]]:
+    """Scenario 3 with its 3 controllers, settled: the six supervisord's CPU and each controller's.
+    ``code``: the checkout whose supv the controllers run (PYTHONPATH; default this one)."""
+    watched = Scenario3(prepare(folder), controllers=True)
+    if code is not None:
+        for server in watched.servers.values():
+            server.extra_env["PYTHONPATH"] = code
     watched.start()
     try:
         wait_settled(watched, deadline=90)
@@ -115,8 +141,21 @@ def scenario(window: float, scratch: Path) -> None:
         used = measure(servers + controllers, window)
     finally:
         watched.stop()
-    supervisord = sum(used[pid] for pid in servers)
-    mine = [used[pid] for pid in controllers]
+    return sum(used[pid] for pid in servers), [used[pid] for pid in controllers]
+
+
+def scenario(window: float, scratch: Path, supvisors: str | None, before: str | None = None) -> None:
+    base = Scenario3(prepare(scratch / "baseline"), controllers=False)
+    base.start()
+    try:
+        subprocess.run([*SUPV, "run-plan", "-q", "-i", base.instance_list, "-r", base.rules], env=supv_env(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
+        time.sleep(2)
+        baseline = sum(measure([s.pid for s in base.servers.values()], window).values())
+        expected = running_processes(base)
+    finally:
+        base.stop()
+    supervisord, mine = watched_cost(window, scratch / "watched")
     total = supervisord + sum(mine)
     print(f"Scenario 3 idle, {window:g} s windows (percent of one core):")
     print(f"  baseline (6 supervisord, no controller): {baseline:.2f} %")
@@ -125,9 +164,27 @@ def scenario(window: float, scratch: Path) -> None:
     print(f"  overhead of watching over the baseline: {total - baseline:.2f} % "
           f"(together / baseline = {total / baseline if baseline else float('inf'):.1f}x)")
     print(f"  together / aim {AIM_SCENARIO:g} % = {total / AIM_SCENARIO:.2f}x "
-          f"({'met' if total <= AIM_SCENARIO else 'NOT met'}); / Supvisors {SUPVISORS_SCENARIO:g} % = "
+          f"({'met' if total <= AIM_SCENARIO else 'NOT met'}); / Supvisors as issue 18 measured it "
+          f"({SUPVISORS_SCENARIO:g} %) = "
           f"{total / SUPVISORS_SCENARIO:.2f}x; before this work {BEFORE_SCENARIO:g} % / now = "
           f"{BEFORE_SCENARIO / total if total else float('inf'):.1f}x")
+    print(f"  supv / unwatched floor (the baseline) = {total / baseline if baseline else float('inf'):.2f}x")
+    if before is not None:
+        old_supervisord, old_mine = watched_cost(window, scratch / "before", before)
+        old_total = old_supervisord + sum(old_mine)
+        print(f"  the controllers of {before} (same window length): supervisord {old_supervisord:.2f} %, "
+              f"controllers {' + '.join(f'{c:.2f}' for c in old_mine)} = {sum(old_mine):.2f} %; together "
+              f"{old_total:.2f} %; now / then = {total / old_total if old_total else float('inf'):.2f}x "
+              f"(controllers {sum(mine) / sum(old_mine) if sum(old_mine) else float('inf'):.2f}x)")
+    if supvisors is None:
+        return
+    theirs, what = supvisors_cost(supvisors, window, scratch, expected)
+    if theirs is None:
+        print(f"  {what}")
+        return
+    print(f"  {what} (plugin in each of the 6 supervisord, {expected} processes running, the same window "
+          f"length): {theirs:.2f} %; supv / Supvisors = {total / theirs if theirs else float('inf'):.2f}x "
+          f"({'met' if total <= theirs else 'NOT met'})")
 
 
 # ------------------------------------------------------------------------------------------ N x P
@@ -258,12 +315,18 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=10)
     parser.add_argument("--skip-scenario", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--before", metavar="DIR",
+                        help="a checkout of supv (e.g. a git worktree of an earlier commit): Scenario 3 watched by "
+                             "its controllers too, the same window length; prints now / then")
+    parser.add_argument("--supvisors", metavar="PYTHON",
+                        help="the python of a venv with supvisors (and supervisor): Scenario 3 under Supvisors "
+                             "too, after supv's, the same window length; prints supv / Supvisors")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (other work on this machine does not change each "
           f"process's CPU time, but slows everything down)")
     with tempfile.TemporaryDirectory(prefix="supv-bench-idle-") as scratch:
         if not args.skip_scenario:
-            scenario(args.window, Path(scratch))
+            scenario(args.window, Path(scratch), args.supvisors, args.before)
         if not args.skip_scale:
             results = [scale(int(size), args.programs, args.running, args.window, Path(scratch))
                        for size in args.sizes.split(",")]

@@ -1,5 +1,5 @@
 """What :class:`~supv_cli.cluster.polling.Poller` keeps of each instance, and the pure helpers over it
-(the spreading of periodic work, the compact configuration)."""
+(the spreading of periodic work, the compact configuration, the test of unchanged answers)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from supv_cli.cluster.client import CallError
+from supv_cli.cluster.client import CallError, _fault_item, unreachable_snapshot
 from supv_cli.cluster.mainlog import fault_verdict, must_be_logged, tail_verdict
-from supv_cli.model.snapshot import InstanceSnapshot
+from supv_cli.model.instances import Instance
+from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
-__all__ = ["CHANGE_KEY", "Known", "compact", "names", "note_tail", "slot_passed"]
+__all__ = ["CHANGE_KEY", "Known", "compact", "names", "note_tail", "same_answers", "settle", "slot_passed",
+           "unpack_with_tail"]
 
 #: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
 CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
@@ -111,3 +113,33 @@ def compact(configs: Any) -> Any:
 def names(infos: Any) -> frozenset[tuple[str, str]]:
     return frozenset((str(info.get("group")), str(info.get("name"))) for info in infos) \
         if isinstance(infos, list) else frozenset()
+
+
+def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
+    """True when both snapshots hold the very same instance answers (nothing changed between them but
+    the clock): what :class:`~supv_cli.cluster.polling.Poller` gives when nothing changed."""
+    if one is None or other is None or len(one.instances) != len(other.instances):
+        return False
+    return all(a is b for a, b in zip(one.instances, other.instances))
+
+
+def settle(known: Known, entry: Any) -> InstanceSnapshot:
+    """The snapshot to give for one instance from its poll's ``entry`` (an answer or a CallError): the
+    previous object when it failed again the same way."""
+    snap = unreachable_snapshot(entry) if isinstance(entry, CallError) else entry
+    last = known.last
+    if last is not None and snap is not last and not snap.reachable and not last.reachable \
+            and (snap.error_kind, snap.reason) == (last.error_kind, last.reason):
+        return last
+    return snap
+
+
+def unpack_with_tail(instance: Instance, answer: Any) -> tuple[Any, Any]:
+    """The processes and the tail of a multicall of getAllProcessInfo and readLog (``polling.py``); a
+    fault of the processes raised."""
+    if not isinstance(answer, list) or len(answer) != 2:
+        raise CallError(instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
+    infos, tail = (_fault_item(instance, item) for item in answer)
+    if isinstance(infos, CallError):
+        raise infos
+    return infos, tail

@@ -58,11 +58,21 @@ from supv_cli.cluster.client import (
     NOT_ASKED,
     SNAPSHOT_CALLS,
     CallError,
-    _fault_item,
     instance_snapshot,
     unreachable_snapshot,
 )
-from supv_cli.cluster.known import CHANGE_KEY, Known, compact, names, note_tail, slot_passed
+from supv_cli.cluster.idle import wait_closed
+from supv_cli.cluster.known import (
+    CHANGE_KEY,
+    Known,
+    compact,
+    names,
+    note_tail,
+    same_answers,
+    settle,
+    slot_passed,
+    unpack_with_tail,
+)
 from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
@@ -85,14 +95,6 @@ _SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
 _NO_TAIL: Any = object()
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": SupervisorState.RUNNING.value}
-
-
-def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:
-    """True when both snapshots hold the very same instance answers (nothing changed between them but
-    the clock): what :class:`Poller` gives when nothing changed."""
-    if one is None or other is None or len(one.instances) != len(other.instances):
-        return False
-    return all(a is b for a, b in zip(one.instances, other.instances))
 
 
 class Poller:
@@ -149,6 +151,23 @@ class Poller:
         with self._lock:
             return {nick: known.blind for nick, known in self._known.items() if known.blind is not None}
 
+    def settled(self) -> bool:
+        """True when every instance's last answer is a usable one (else it is asked in full each poll)."""
+        with self._lock:
+            return all(known.last is not None and known.last.usable for known in self._known.values())
+
+    def until_due(self, period: float, nicks: Collection[str] | None = None) -> float:
+        """Seconds until one of ``nicks`` (None: all) is due for an answer of any kind (``due(period,
+        full=False)``); infinity when none is named."""
+        now = self.clock()
+        with self._lock:
+            return min((known.asked_at + period - now for nick, known in self._known.items()
+                        if nicks is None or nick in nicks), default=float("inf"))
+
+    def rest(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less: True as soon as supervisord closes a kept connection (``idle.py``)."""
+        return wait_closed([self.session.client(instance) for instance in self.session.instances], seconds)
+
     def poll(self, full: Collection[str] | None = None, probe: Collection[str] = (),
              skip: Collection[str] = ()) -> Snapshot:
         """One snapshot: instances named in ``full`` (None: all) get a full poll, those in ``probe`` a
@@ -195,26 +214,13 @@ class Poller:
                     continue
                 if instance.nick in results:
                     known.tried_at = self.clock()
-                    known.last = self._settle(known, results[instance.nick])
+                    known.last = settle(known, results[instance.nick])
                     if known.last.reachable:
                         known.asked_at = self.clock()
                 assert known.last is not None  # asked above: it was not known to answer RUNNING
                 snaps.append(known.last)
             fresh = frozenset(nick for nick, kind in kinds.items() if kind == "full") | self._fulls
         return Snapshot(instances=tuple(snaps), taken_at=taken_at, fresh=fresh)
-
-    @staticmethod
-    def _settle(known: Known, entry: Any) -> InstanceSnapshot:
-        """The snapshot to give for one instance: the previous object when nothing changed."""
-        if isinstance(entry, CallError):
-            snap = unreachable_snapshot(entry)
-        else:
-            snap = entry
-        last = known.last
-        if last is not None and snap is not last and not snap.reachable and not last.reachable \
-                and (snap.error_kind, snap.reason) == (last.error_kind, last.reason):
-            return last
-        return snap
 
     # ------------------------------------------------------------------------------ one instance
     def _first(self, client: InstanceClient, full: bool) -> str | tuple[str, tuple[Any, ...]] | None:
@@ -318,7 +324,7 @@ class Poller:
                             return known.answer  # the very answer it gave last, but for the clock
                     infos, digest = client.call_unless(None, request[0], *request[1])
                 if multi:
-                    infos, tail = _unpack(client, infos)
+                    infos, tail = unpack_with_tail(client.instance, infos)
             except CallError as error:
                 if error.fault_code != Faults.SHUTDOWN_STATE:
                     raise
@@ -390,13 +396,3 @@ class Poller:
             known.digest = known.multi_digest = known.config_digest = None
             known.answered_at = float("-inf")
             known.tail = known.tail_digest = None
-
-
-def _unpack(client: InstanceClient, answer: Any) -> tuple[Any, Any]:
-    """The processes and the tail of a ``_WITH_TAIL`` multicall; a fault of the processes raised."""
-    if not isinstance(answer, list) or len(answer) != 2:
-        raise CallError(client.instance, Unreachable.PROTOCOL, "not a supervisord (bad system.multicall answer)")
-    infos, tail = (_fault_item(client.instance, item) for item in answer)
-    if isinstance(infos, CallError):
-        raise infos
-    return infos, tail

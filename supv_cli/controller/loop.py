@@ -1,4 +1,8 @@
-"""The driver of the controller: snapshot, cycle, send, log, sleep, until interrupted."""
+"""The driver of the controller: snapshot, cycle, send, log, sleep, until interrupted.
+
+At rest (:func:`resting`), the sleep between two cycles waits on the kept connections, so that a
+supervisord that dies is asked at once, and the cycles that would ask and do nothing are skipped:
+measured on Scenario 3 idle (docs/decisions.md, "Issue 18: idle, side by side with Supvisors")."""
 
 from __future__ import annotations
 
@@ -34,6 +38,37 @@ def watch(controller: Controller, snapshot_fn: Callable[[], Snapshot],
         on_events(controller.drain_events())
         done += 1
         sleep(max(0.0, started + controller.options.interval - clock()))
+
+
+#: the longest a controller at rest goes without a cycle (its timers, its heartbeat, its outputs checked)
+LONGEST_REST = 2.0
+
+
+def resting(wait: Callable[[float], bool], quiet: Callable[[], float], clock: Callable[[], float] = time.monotonic,
+            longest: float = LONGEST_REST, skipped: Callable[[float], None] = lambda seconds: None,
+            ) -> Callable[[float], None]:
+    """The ``sleep`` of :func:`watch` for a controller (``--interval`` stays the period of its cycles
+    whenever it has anything to do): the time to the next cycle is waited by ``wait`` (``Poller.rest``:
+    True as soon as a kept connection closes, and the next cycle runs at once); then, while a cycle
+    would ask and do nothing (``quiet``, ``pacing.at_rest``: the seconds until something is due, 0 when
+    something is), that cycle is skipped and that long waited the same way, ``longest`` seconds at most
+    in all. ``skipped`` is told the seconds rested so beyond the first wait: the cycles skipped still
+    count as cycles (``--interval`` each) in what the controller logs, nothing being due in them."""
+
+    def rest(seconds: float) -> None:
+        limit = clock() + longest
+        if wait(seconds):
+            return
+        began = clock()
+        try:
+            while True:
+                pause = min(quiet(), limit - clock())
+                if pause <= 0 or wait(pause):
+                    return
+        finally:
+            skipped(clock() - began)
+
+    return rest
 
 
 class Stopped(Exception):

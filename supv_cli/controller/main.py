@@ -141,8 +141,17 @@ class ControllerOutput:
         self.err_tty = err_tty
         self.stdout_open = True
         self.cycles = 0
+        self._interval = controller.options.interval
+        self._rested = 0.0
         self._last_state = ""
         self._last_beat = time.monotonic()
+
+    def skipped(self, seconds: float) -> None:
+        """A cycle skipped at rest is a cycle with nothing due: counted (the log's and state line's cycles)."""
+        self._rested += seconds
+        whole = int(self._rested / self._interval + 1e-6)
+        self.cycles += whole
+        self._rested -= whole * self._interval
 
     def log(self, event: Event) -> None:
         try:
@@ -216,8 +225,8 @@ def serve(handover: Handover, session: ClusterSession | None = None, note: str |
     from supv_cli.cluster.session import ClusterSession
     from supv_cli.controller.core import Controller
     from supv_cli.controller.events import EventKind
-    from supv_cli.controller.loop import GracefulStop, Stopped, watch
-    from supv_cli.controller.pacing import paced_snapshots
+    from supv_cli.controller.loop import GracefulStop, Stopped, resting, watch
+    from supv_cli.controller.pacing import at_rest, paced_snapshots
     from supv_cli.plan.run_types import Event
 
     options, local = handover.options, handover.local
@@ -227,8 +236,11 @@ def serve(handover: Handover, session: ClusterSession | None = None, note: str |
     output = ControllerOutput(controller, session, local, handover.json_lines, handover.err_tty)
     log = output.log
 
-    # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0
-    stop = GracefulStop()
+    snapshots = with_leader_state(controller, session, paced_snapshots(controller, session.poller))
+    # SIGTERM (supervisord stopping the controller): the cycle in progress ends, then exit 0; at rest,
+    # cycles that would ask nothing are skipped, a closed connection ends the wait (loop.py)
+    stop = GracefulStop(sleep=resting(session.poller.rest, at_rest(controller, session.poller, options.interval),
+                                      skipped=output.skipped))
     signal.signal(signal.SIGTERM, stop.request)
     if note:
         log(Event(EventKind.ERROR, "controller", note))
@@ -239,8 +251,7 @@ def serve(handover: Handover, session: ClusterSession | None = None, note: str |
         # an instance the session would skip after a timeout is asked anyway: a missed poll is a poll
         # made and not answered (--lost-after), never one skipped
         session.poller.ask_all = True
-        watch(controller, with_leader_state(controller, session, paced_snapshots(controller, session.poller)),
-              session.send, output.on_events, sleep=stop.sleep)
+        watch(controller, snapshots, session.send, output.on_events, sleep=stop.sleep)
     except Stopped:
         log(Event(EventKind.STOP, "controller", f"SIGTERM: stopped after {output.cycles} cycles"))
     except KeyboardInterrupt:

@@ -43,6 +43,13 @@ Every periodic request is spread over its period, each instance at its own momen
 threads (a request over a kept connection waits for the network, not for a thread; fewer threads cost
 less memory and fewer switches: measured at 300 x 40, 8 threads against 32: RSS 64 against 73 MB).
 
+At rest (:func:`at_rest`: no job, every answer usable, nothing due, no decision waiting), a cycle would
+ask nothing: the controller's loop skips it (``controller/loop.resting``) and waits until the next
+probe or tail is due (a cycle at least every ``LONGEST_REST`` seconds) on the kept connections
+(``cluster/idle.py``), so that a supervisord that dies ends the rest at once: its first missed poll
+comes sooner than at the next tick.
+``--interval`` stays the period of the cycles whenever anything is due.
+
 And a cycle whose answers did not change (the poller gives the very same answer objects, see
 ``cluster/polling.py``) does not evaluate the cluster again (:class:`Evaluations`).
 """
@@ -62,7 +69,7 @@ if TYPE_CHECKING:
     from supv_cli.status import ClusterStatus
 
 __all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "SAFETY_EVERY", "STANDBY_FULL_EVERY", "STANDBY_SAFETY_EVERY",
-           "Evaluations", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
+           "Evaluations", "at_rest", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
 FULL_EVERY = 2.0
@@ -116,20 +123,13 @@ def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_
     the controller's role needs now (see the module doc)."""
     poller.max_workers = POLL_WORKERS
     # a poller that cannot read main logs (the simulated ones of the tests) is polled as log-blind
-    unsure_of: Callable[[], set[str]] | None = getattr(poller, "unsure", None)
-    if unsure_of is not None:
+    if getattr(poller, "unsure", None) is not None:
         poller.use_log = True
 
     def snapshot() -> Snapshot:
         leader = None if controller.acting else controller.leader
-        unsure = None if unsure_of is None else unsure_of()
-        full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
-                               standby_full_every, unsure)
-        if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
-            full = full | controller.evidence.wanted
-        taken = poller.poll(full=full, probe=probes_this_cycle(controller.acting,
-                                                                lambda period: poller.due(period, full=False),
-                                                                leader=leader, unsure=unsure))
+        full, probe = _asks(controller, poller, full_every, standby_full_every)
+        taken = poller.poll(full=full, probe=probe)
         if full is not None and leader is not None and any(
                 snap.instance.nick == leader and not snap.usable for snap in taken):
             # the leader may be going: fresh answers of everyone before deciding, but the leader's own,
@@ -138,6 +138,47 @@ def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_
         return taken
 
     return snapshot
+
+
+def _asks(controller: Paced, poller: Poller, full_every: float,
+          standby_full_every: float) -> tuple[set[str] | None, set[str]]:
+    """The instances to ask in full (None: all) and to probe, now (see the module doc)."""
+    leader = None if controller.acting else controller.leader
+    unsure = poller.unsure() if getattr(poller, "use_log", False) else None
+    full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
+                           standby_full_every, unsure)
+    if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
+        full = full | controller.evidence.wanted
+    probe = probes_this_cycle(controller.acting, lambda period: poller.due(period, full=False), leader=leader,
+                              unsure=unsure)
+    return full, probe
+
+
+def at_rest(controller: Paced, poller: Poller, interval: float, full_every: float = FULL_EVERY,
+            standby_full_every: float = STANDBY_FULL_EVERY) -> Callable[[], float]:
+    """The seconds until a cycle has something to do, 0 when it has now (then
+    :func:`~supv_cli.controller.loop.resting` runs it): a job in flight, an instance whose last answer
+    is not usable, a full answer or a probe due, a decision waiting for evidence. Else, when the main
+    log certifies every instance: until the next probe (acting: every ``PROBE_EVERY``) or tail
+    (standby: the leader's every ``full_every``, the others' every ``standby_full_every``) is due, the
+    full answers of those (every ``SAFETY_EVERY`` or more) being asked with the cycle of a probe; with an
+    unsure instance (full answers every ``full_every``, at their own phases): ``interval``. A kept
+    connection that closes is not known here: the rest that waits on them ends at once (``cluster/idle.py``)."""
+
+    def quiet() -> float:
+        if controller.jobs or not poller.settled():
+            return 0.0
+        full, probe = _asks(controller, poller, full_every, standby_full_every)
+        if full is None or full or probe:
+            return 0.0
+        if not getattr(poller, "use_log", False) or poller.unsure():
+            return interval
+        if controller.acting:
+            return max(0.01, poller.until_due(PROBE_EVERY))
+        leader = {controller.leader} if controller.leader else set()
+        return max(0.01, min(poller.until_due(standby_full_every), poller.until_due(full_every, leader)))
+
+    return quiet
 
 
 class Evaluations:
