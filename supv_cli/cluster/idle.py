@@ -21,7 +21,7 @@ def kept_sockets(clients: Iterable[Any]) -> list[Any]:
     sockets = []
     for client in clients:
         try:
-            sock = getattr(client.transport, "_sock", None)
+            sock = getattr(client.transport, "kept_socket", None)
         except (AttributeError, TypeError):
             continue
         if sock is not None:

@@ -178,7 +178,7 @@ def send(requests: list[tuple[TimeoutTransport, str, Any]]) -> list[Pending | No
     idle: list[int] = []
     checker = select.poll()
     for index, (transport, _handler, _method) in enumerate(requests):
-        sock = transport._sock
+        sock = transport.kept_socket
         if sock is None or transport._https or not transport.keep_alive:
             continue
         idle.append(index)
@@ -188,7 +188,7 @@ def send(requests: list[tuple[TimeoutTransport, str, Any]]) -> list[Pending | No
     readable = {fd for fd, _event in checker.poll(0)}
     for index in idle:
         transport, handler, method = requests[index]
-        sock = transport._sock
+        sock = transport.kept_socket
         if sock is None or sock.fileno() in readable:
             continue
         body = request_body(method)

@@ -145,6 +145,12 @@ class TimeoutTransport:
         self.connections += 1
         return sock
 
+    @property
+    def kept_socket(self) -> socket.socket | None:
+        """The connection kept for the next call, if any (the pipeline sends over it, a controller at rest
+        waits on it); whether the server closed it meanwhile is :meth:`peer_closed`'s to say."""
+        return self._sock
+
     def peer_closed(self) -> bool | None:
         """Whether the server closed the kept connection (then it is closed here too), without a byte
         sent: a supervisord that dies (killed, crashed, restarted) closes its connections at once, so a

@@ -133,7 +133,7 @@ class Client:
     """A client whose transport keeps one end of a socket pair (the other end plays supervisord)."""
 
     def __init__(self, sock: socket.socket | None) -> None:
-        self.transport = SimpleNamespace(_sock=sock)
+        self.transport = SimpleNamespace(kept_socket=sock)
 
 
 def test_wait_closed_ends_at_once_when_a_kept_connection_closes():
