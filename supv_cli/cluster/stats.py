@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from supv_cli.cluster import SAMPLER_PROGRAM
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, ProcessState, Snapshot
+from supv_cli.model.text import iso_time
 
 if TYPE_CHECKING:
     from supv_cli.cluster.fanout import Fanout, InstanceClient
@@ -270,4 +271,4 @@ class StatsReader:
 
 def sample_time_text(sample: Sample) -> str:
     """The sample's time as local ``YYYY-MM-DDTHH:MM:SS.mmm`` (as ``supv events`` prints times)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(sample.time)) + f".{int(sample.time % 1 * 1000):03d}"
+    return iso_time(sample.time)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from supv_cli.errors import CommandFailed, ExitCode
-from supv_cli.model.text import visible
+from supv_cli.model.text import iso_time, visible
 from supv_cli.streams import silence, stream_gone
 
 if TYPE_CHECKING:
@@ -66,8 +66,7 @@ class Handover:
 
 def stamp() -> str:
     """Local time with milliseconds, for log lines."""
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+    return iso_time(time.time())
 
 
 # ------------------------------------------------------------------------------------------ streams

@@ -23,11 +23,11 @@ changed, ``cluster/polling.py``) is not compared again.
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from supv_cli.model.snapshot import InstanceSnapshot, ProcessInfo, Snapshot, SupervisorState
+from supv_cli.model.text import iso_time
 
 if TYPE_CHECKING:
     from supv_cli.status import ClusterStatus
@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 #: the state of a process that an instance does not know (added or removed since the last poll)
 NONE = "NONE"
 CONFLICT = "CONFLICT"
-
-
-def iso_time(when: float) -> str:
-    """Local time with milliseconds, as the controller's log lines: ``2026-11-30T23:40:01.123``."""
-    return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.localtime(when)) + f".{int(when % 1 * 1000):03d}"
 
 
 @dataclass(frozen=True)
