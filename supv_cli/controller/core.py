@@ -41,7 +41,7 @@ from supv_cli.controller.jobs import Job, JobKind, missed_starts, never_started,
 from supv_cli.controller.membership import Health, Membership
 from supv_cli.controller.options import ControllerOptions
 from supv_cli.controller.pacing import Evaluations
-from supv_cli.controller.recovery import Budget, Recovery
+from supv_cli.controller.recovery import Budget, Recovery, guarded
 from supv_cli.model.instances import Instance, InstanceList
 from supv_cli.model.runs import JobStep
 from supv_cli.model.snapshot import Snapshot
@@ -128,6 +128,8 @@ class Controller:
         self.recent: deque[str] = deque(maxlen=10)
         #: the time of the last cycle
         self.now = self.started
+        #: the status the guarded instances were last found in, and those (see :attr:`guarded`)
+        self._guarded: tuple[ClusterStatus, frozenset[str]] | None = None
         #: the starts sent and not confirmed yet (inflight.py)
         self.starts = InFlight()
         #: programs of lost instances, crashes (recovery.py)
@@ -140,6 +142,18 @@ class Controller:
     def sent(self) -> dict[tuple[str, str], float]:
         """The starts sent and not confirmed yet: (namespec, nick) -> when."""
         return self.starts.sent
+
+    @property
+    def guarded(self) -> frozenset[str] | None:
+        """The instances the recovery may act on when lost (``recovery.guarded``: probed every second by
+        the acting controller, the others every ``pacing.IDLE_PROBE_EVERY``), with the instances a start
+        is in flight to; None (every instance) before the first evaluation."""
+        if self.status is None:
+            return None
+        if self._guarded is None or self._guarded[0] is not self.status:
+            self._guarded = (self.status, guarded(self.status))
+        targets = {nick for _, nick in self.starts.sent}
+        return self._guarded[1] | targets if targets else self._guarded[1]
 
     def in_flight(self) -> list[list[str]]:
         """The starts sent and not confirmed yet, ``[namespec, nick]``: in the state line, for a standby."""

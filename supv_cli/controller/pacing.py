@@ -9,7 +9,9 @@ when they changed, which supervisord's own main log tells (``cluster/mainlog.py`
 
 * the kept connection of every instance is *watched* at every cycle, for free: a supervisord that
   dies (kill -9, crash, restart) closes it, and is then asked at once (refused: a missed poll);
-* the acting controller *probes* each instance every ``PROBE_EVERY`` seconds: it reads the last bytes
+* the acting controller *probes* each *guarded* instance (``Controller.guarded``, ``recovery.guarded``:
+  where its loss or a crash would make the recovery act) every ``PROBE_EVERY`` seconds, the others
+  every ``IDLE_PROBE_EVERY`` (whatever happens there, the controller does nothing): it reads the last bytes
   of its main log (``readLog``), which also tells a frozen supervisord or a vanished host (its
   connection stays open) from a quiet one; a tail other than the one read with the last full answer
   brings the full answer at once, in the same poll (a crash is seen within ``PROBE_EVERY``, 2 s
@@ -21,7 +23,8 @@ when they changed, which supervisord's own main log tells (``cluster/mainlog.py`
   ``FULL_EVERY``, ``getState`` in between;
 * at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
   while the instance does not answer RUNNING: in full;
-* a standby reads the tail of every instance every ``STANDBY_FULL_EVERY`` seconds, the leader's every
+* a standby reads the tail of every guarded instance every ``STANDBY_FULL_EVERY`` seconds (the others
+  every ``STANDBY_IDLE_EVERY``), the leader's every
   ``FULL_EVERY`` (an unsure one: in full at those periods, as before), in full when it changed and
   every ``STANDBY_SAFETY_EVERY``: what takeover needs, the last answer of every instance certified at
   most 10 s old, at a fraction of the requests. When the leader's instance misses a poll, it asks
@@ -68,7 +71,8 @@ if TYPE_CHECKING:
     from supv_cli.rules import Rules
     from supv_cli.status import ClusterStatus
 
-__all__ = ["FULL_EVERY", "POLL_WORKERS", "PROBE_EVERY", "SAFETY_EVERY", "STANDBY_FULL_EVERY", "STANDBY_SAFETY_EVERY",
+__all__ = ["FULL_EVERY", "IDLE_PROBE_EVERY", "POLL_WORKERS", "PROBE_EVERY", "SAFETY_EVERY", "STANDBY_FULL_EVERY",
+           "STANDBY_IDLE_EVERY", "STANDBY_SAFETY_EVERY",
            "Evaluations", "at_rest", "full_this_cycle", "paced_snapshots", "probes_this_cycle"]
 
 #: seconds between two full answers of an instance to the acting controller when no job is in flight
@@ -79,6 +83,11 @@ STANDBY_FULL_EVERY = 10.0
 PROBE_EVERY = 1.0
 #: threads of one poll of the controller
 POLL_WORKERS = 8
+#: seconds between two probes by the acting controller of an instance that is not *guarded* (nothing the
+#: controller would act on runs there: its loss or a crash there would start nothing), a standby's reads of
+#: its tail (the leader's excepted) every ``STANDBY_IDLE_EVERY``: Supvisors' tick period
+IDLE_PROBE_EVERY = 5.0
+STANDBY_IDLE_EVERY = 30.0
 #: seconds between two full answers of an instance whose main log tells its changes, to the acting
 #: controller (a group added or removed is not logged) and to a standby
 SAFETY_EVERY = 30.0
@@ -105,16 +114,24 @@ def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[
 
 
 def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]], probe_every: float = PROBE_EVERY,
-                      leader: str | None = None, unsure: set[str] | None = None) -> set[str]:
+                      leader: str | None = None, unsure: set[str] | None = None,
+                      guarded: Collection[str] | None = None) -> set[str]:
     """The instances to probe this cycle (the tail of their main log, or ``getState``), besides the full
     ones (``due_any``, as ``due`` over any answer): the acting controller's that answered nothing for
-    ``probe_every`` seconds; a standby's whose main log certifies their last full answer, every
-    ``STANDBY_FULL_EVERY`` (the leader's every ``FULL_EVERY``), in place of their full answers."""
+    ``probe_every`` seconds when they are ``guarded`` (None: every one), ``IDLE_PROBE_EVERY`` when not;
+    a standby's whose main log certifies their last full answer, every ``STANDBY_FULL_EVERY`` when
+    guarded, ``STANDBY_IDLE_EVERY`` when not, the leader's every ``FULL_EVERY``, in place of their full
+    answers."""
     if acting:
-        return due_any(probe_every)
+        if guarded is None:
+            return due_any(probe_every)
+        return (due_any(probe_every) & set(guarded)) | due_any(IDLE_PROBE_EVERY)
     if unsure is None or leader is None:
         return set()
-    return (due_any(STANDBY_FULL_EVERY) | (due_any(FULL_EVERY) & {leader})) - unsure
+    others = due_any(STANDBY_FULL_EVERY)
+    if guarded is not None:
+        others = (others & set(guarded)) | due_any(STANDBY_IDLE_EVERY)
+    return (others | (due_any(FULL_EVERY) & {leader})) - unsure
 
 
 def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_EVERY,
@@ -150,7 +167,7 @@ def _asks(controller: Paced, poller: Poller, full_every: float,
     if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
         full = full | controller.evidence.wanted
     probe = probes_this_cycle(controller.acting, lambda period: poller.due(period, full=False), leader=leader,
-                              unsure=unsure)
+                              unsure=unsure, guarded=controller.guarded)
     return full, probe
 
 
@@ -173,10 +190,15 @@ def at_rest(controller: Paced, poller: Poller, interval: float, full_every: floa
             return 0.0
         if not getattr(poller, "use_log", False) or poller.unsure():
             return interval
+        guarded = controller.guarded
         if controller.acting:
-            return max(0.01, poller.until_due(PROBE_EVERY))
+            if guarded is None:
+                return max(0.01, poller.until_due(PROBE_EVERY))
+            return max(0.01, min(poller.until_due(PROBE_EVERY, guarded), poller.until_due(IDLE_PROBE_EVERY)))
         leader = {controller.leader} if controller.leader else set()
-        return max(0.01, min(poller.until_due(standby_full_every), poller.until_due(full_every, leader)))
+        others = poller.until_due(standby_full_every) if guarded is None else min(
+            poller.until_due(standby_full_every, guarded), poller.until_due(STANDBY_IDLE_EVERY))
+        return max(0.01, min(others, poller.until_due(full_every, leader)))
 
     return quiet
 
@@ -201,7 +223,8 @@ class Evaluations:
 
 class Paced(Protocol):
     """What the pacing reads of the controller (:class:`~supv_cli.controller.core.Controller`, which
-    imports this module: no import back): its role, whether a job is in flight, what a decision waits for."""
+    imports this module: no import back): its role, whether a job is in flight, what a decision waits for,
+    the instances it would act on when lost (``guarded``: None, every one)."""
 
     @property
     def acting(self) -> bool: ...
@@ -214,3 +237,6 @@ class Paced(Protocol):
 
     @property
     def evidence(self) -> Evidence: ...
+
+    @property
+    def guarded(self) -> Collection[str] | None: ...

@@ -47,6 +47,21 @@ PRIORITY = {RFS.STOP_APPLICATION: 3, RFS.RESTART_APPLICATION: 2, RFS.RESTART_PRO
 #: seconds between two tries of the same orphan (its restart failed)
 RETRY_PAUSE = 1.0
 
+
+def guarded(status: ClusterStatus) -> frozenset[str]:
+    """The instances whose loss, or a crash on which, the recovery may act on: where a program of a managed
+    application with a running_failure_strategy other than CONTINUE is active (running, or stopping). The
+    others (consoles running CONTINUE programs only, instances running nothing managed) may be watched
+    more lazily (``pacing.IDLE_PROBE_EVERY``): whatever happens there, the recovery starts and stops nothing."""
+    nicks: set[str] = set()
+    for application in status.applications.values():
+        if application.managed:
+            for process in application.processes:
+                if process.rules.running_failure_strategy is not RFS.CONTINUE:
+                    nicks.update(instance.nick for instance in process.running_on + process.stopping_on)
+    return frozenset(nicks)
+
+
 #: identifies one loss of one program: (namespec, lost instance, start time there; 0 when derived)
 LossKey = tuple[str, str, float]
 

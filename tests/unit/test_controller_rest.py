@@ -97,8 +97,9 @@ class StubPoller:
                    default=float("inf"))
 
 
-def controller(acting: bool = True, leader: str | None = "s1", jobs: Any = (), wanted: Any = ()) -> Any:
-    return SimpleNamespace(acting=acting, leader=leader, jobs=list(jobs),
+def controller(acting: bool = True, leader: str | None = "s1", jobs: Any = (), wanted: Any = (),
+               guarded: Any = None) -> Any:
+    return SimpleNamespace(acting=acting, leader=leader, jobs=list(jobs), guarded=guarded,
                            evidence=SimpleNamespace(wanted=set(wanted)))
 
 
