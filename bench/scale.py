@@ -18,7 +18,7 @@ loaded by others: each process's CPU time is still its own, but compare ratios, 
   fetch again, all together) and adds a program to another; prints every ``lost`` event (there must be
   none: no instance was ever down).
 
-Run: python bench/scale.py [--sizes 30,100,300] [--programs 40] [--window 30] [--baseline /work/main]
+Run: python bench/scale.py [--sizes 30,100,300] [--programs 40] [--window 30] [--baseline /work/main] [--guarded]
      python bench/scale.py --check
      python bench/scale.py --soak 600 --sizes 300
 """
@@ -62,8 +62,17 @@ RULES = """<?xml version="1.0" encoding="UTF-8"?>
     </application>
 </root>
 """
+#: ``--guarded``: every program has a running_failure_strategy that acts on a loss, so the acting controller
+#: probes every instance every second (the worst case; by default only mover:worker's instance is guarded,
+#: the others, running CONTINUE programs, being probed every 5 s: docs/decisions.md, issue 18)
+RULES_GUARDED = RULES.replace("""<application pattern="app">
+        <starting_strategy>CONFIG</starting_strategy>""", """<application pattern="app">
+        <starting_strategy>CONFIG</starting_strategy>
+        <running_failure_strategy>RESTART_PROCESS</running_failure_strategy>""")
 AIM_CPU = {100: 2.0, 300: 5.0}
 AIM_RSS = 40.0
+#: the rules the controllers of this run load (``--guarded``: RULES_GUARDED)
+RULES_TEXT = [RULES]
 
 
 class Fake:
@@ -100,9 +109,10 @@ class Fake:
             self.process.wait()
 
 
-def start_controller(checkout: Path, specs: list[str], folder: Path, tag: str) -> tuple[subprocess.Popen[bytes], Path]:
+def start_controller(checkout: Path, specs: list[str], folder: Path, tag: str,
+                     text: str | None = None) -> tuple[subprocess.Popen[bytes], Path]:
     rules = folder / "rules.xml"
-    rules.write_text(RULES)
+    rules.write_text(text or RULES_TEXT[0])
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
     env["PYTHONPATH"] = str(checkout)
     out = folder / f"{tag}.out"
@@ -393,7 +403,11 @@ def main() -> None:
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--request-cost", action="store_true")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of a soak run (no measurement)")
+    parser.add_argument("--guarded", action="store_true",
+                        help="every program with RESTART_PROCESS: every instance probed every second (worst case)")
     args = parser.parse_args()
+    if args.guarded:
+        RULES_TEXT[0] = RULES_GUARDED
     if args.check:
         check(args)
     elif args.request_cost:

@@ -286,6 +286,33 @@ def test_lost_console_moves_nothing(cluster: Scenario3) -> None:
         start_again(cluster.servers["console_2"])
 
 
+def test_frozen_console_is_probed_lazily_still_lost_and_moves_nothing(cluster: Scenario3) -> None:
+    # a console runs nothing the controller would act on (its HCI has CONTINUE): the acting controller
+    # probes it every 5 s, not every second (issue 18); frozen, it is still noticed and declared lost
+    settle(cluster)
+    before = pids(cluster)
+    console = cluster.servers["console_3"]
+    started = datetime.now()
+    console.sigstop()
+    try:
+        _, took = wait_for("console_3 lost for the acting controller", lambda: controller_states(cluster),
+                           lambda s: "console_3" in s.get("server_1", {}).get("lost", []), deadline=30.0)
+        after = hold("nothing restarted", lambda: pids(cluster, down=("console_3",)),
+                     lambda now: not any(ns.startswith("scen3_hci_03") for _, ns in now))
+        elsewhere = {key: pid for key, pid in before.items() if key[0] != "console_3"}
+        assert {key: pid for key, pid in after.items() if key in elsewhere} == elsewhere, f"lost in {took:.1f}s"
+        texts = [text for _, text in since(controller_log(cluster, "server_1"), started)]
+        assert any(text.startswith("lost       console_3") and "timeout" in text for text in texts), texts
+        assert any(text.startswith("decision   scen3_hci_03: CONTINUE (lost console_3)") for text in texts), texts
+    finally:
+        console.sigcont()
+    # woken, it runs its HCI as before: nothing to conciliate, nothing moved
+    wait_for("console_3 answering the acting controller again", lambda: controller_states(cluster),
+             lambda s: "console_3" not in s.get("server_1", {}).get("lost", []), deadline=30.0)
+    own = {key: pid for key, pid in before.items() if key[0] == "console_3"}
+    assert {key: pid for key, pid in pids(cluster).items() if key[0] == "console_3"} == own, own
+
+
 # ============================================================================================= strategies
 STRATEGY_RULES = """<?xml version="1.0" encoding="UTF-8"?>
 <root>
