@@ -155,6 +155,14 @@ class Controller:
         targets = {nick for _, nick in self.starts.sent}
         return self._guarded[1] | targets if targets else self._guarded[1]
 
+    @property
+    def successor(self) -> bool:
+        """A standby that would take over first should the leader be lost (the next instance of the list
+        running a controller): it watches the leader's instance closely (``pacing``), the others do not."""
+        if self.acting or self.local is None or self.leader is None:
+            return False
+        return self.members.leader(self.options.controller_program, besides=self.leader) == self.local.nick
+
     def in_flight(self) -> list[list[str]]:
         """The starts sent and not confirmed yet, ``[namespec, nick]``: in the state line, for a standby."""
         return self.starts.listed()

@@ -118,15 +118,18 @@ class Membership:
         self._runs[nick] = (last, program, runs)
         return runs
 
-    def leader(self, program: str) -> str | None:
+    def leader(self, program: str, besides: str | None = None) -> str | None:
         """The first instance of the list, not lost, whose last answer shows the controller program
         active, and that has not just come back (it leads again after ``lost_after`` answers in a row):
         leadership moves only on a declared loss, never on one missed poll. An instance never seen and
         not lost yet may run the leader: it is presumed to until it answers or is lost. A leader just
         declared lost leads one poll more: the controller cut off there stops acting as soon as it misses
-        a majority's answers, which then comes first."""
+        a majority's answers, which then comes first. ``besides``: the one that would lead without that
+        instance (the successor of the leader)."""
         for instance in self.instances:
             nick = instance.nick
+            if nick == besides:
+                continue
             if nick in self.lost and self.lost_for.get(nick, 0) < 1 and self.runs_controller(nick, program):
                 return nick
             if nick in self.lost or nick in self.recovering:

@@ -24,8 +24,9 @@ when they changed, which supervisord's own main log tells (``cluster/mainlog.py`
 * at every cycle while a job is in flight (a staged start or stop follows its programs closely) or
   while the instance does not answer RUNNING: in full;
 * a standby reads the tail of every guarded instance every ``STANDBY_FULL_EVERY`` seconds (the others
-  every ``STANDBY_IDLE_EVERY``), the leader's every
-  ``FULL_EVERY`` (an unsure one: in full at those periods, as before), in full when it changed and
+  every ``STANDBY_IDLE_EVERY``), the leader's every ``FULL_EVERY`` when it is the leader's *successor*
+  (``Controller.successor``: it takes over first should the leader be lost; another standby watches
+  the leader's instance as any other) (an unsure one: in full at those periods, as before), in full when it changed and
   every ``STANDBY_SAFETY_EVERY``: what takeover needs, the last answer of every instance certified at
   most 10 s old, at a fraction of the requests. When the leader's instance misses a poll, it asks
   every other instance at once, in full, so that its missed polls, quorum and last answers are fresh
@@ -37,9 +38,10 @@ when they changed, which supervisord's own main log tells (``cluster/mainlog.py`
 
 So a killed instance is lost after ``--lost-after`` cycles as before (its connection closes at once);
 the acting controller notices a frozen supervisord or a host gone without closing its connections
-within ``PROBE_EVERY`` (+ the call timeout), a standby within ``FULL_EVERY`` for the leader's instance
-(``STANDBY_FULL_EVERY`` for the others); a process that crashes on a live instance within
-``PROBE_EVERY`` (``FULL_EVERY`` on an unsure instance).
+within ``PROBE_EVERY`` (+ the call timeout) on a guarded instance (``IDLE_PROBE_EVERY`` on another),
+the leader's successor within ``FULL_EVERY`` for the leader's instance (``STANDBY_FULL_EVERY`` for the
+others); a process that crashes on a live instance within ``PROBE_EVERY`` (``FULL_EVERY`` on an unsure
+instance).
 
 Every periodic request is spread over its period, each instance at its own moment (``Poller.due``):
 300 instances asked every 2 s are 75 a half-second, never 300 at once; a poll uses ``POLL_WORKERS``
@@ -96,32 +98,34 @@ STANDBY_SAFETY_EVERY = 60.0
 
 def full_this_cycle(acting: bool, busy: bool, leader: str | None, due: Callable[[float], set[str]],
                     full_every: float = FULL_EVERY, standby_full_every: float = STANDBY_FULL_EVERY,
-                    unsure: set[str] | None = None) -> set[str] | None:
+                    unsure: set[str] | None = None, successor: bool = True) -> set[str] | None:
     """The instances to ask for their full answer this cycle (None: every one); the others are watched.
     ``due(period)`` gives the instances whose last full answer is older than ``period`` seconds;
     ``unsure`` those whose main log cannot certify their last full answer (``Poller.unsure``; None:
     every one): the others need a full answer only every ``SAFETY_EVERY`` (the acting controller) or
-    ``STANDBY_SAFETY_EVERY`` (a standby), a changed tail bringing one at once (``cluster/polling.py``)."""
+    ``STANDBY_SAFETY_EVERY`` (a standby), a changed tail bringing one at once (``cluster/polling.py``).
+    A standby that is not the ``successor`` of the leader watches the leader's instance as any other."""
     if acting:
         if busy:
             return None
         return due(full_every) if unsure is None else (due(full_every) & unsure) | due(SAFETY_EVERY)
     if leader is None:
         return None
+    close = due(full_every) & {leader} if successor else set()
     if unsure is None:
-        return due(standby_full_every) | (due(full_every) & {leader})
-    return ((due(standby_full_every) | (due(full_every) & {leader})) & unsure) | due(STANDBY_SAFETY_EVERY)
+        return due(standby_full_every) | close
+    return ((due(standby_full_every) | close) & unsure) | due(STANDBY_SAFETY_EVERY)
 
 
 def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]], probe_every: float = PROBE_EVERY,
                       leader: str | None = None, unsure: set[str] | None = None,
-                      guarded: Collection[str] | None = None) -> set[str]:
+                      guarded: Collection[str] | None = None, successor: bool = True) -> set[str]:
     """The instances to probe this cycle (the tail of their main log, or ``getState``), besides the full
     ones (``due_any``, as ``due`` over any answer): the acting controller's that answered nothing for
     ``probe_every`` seconds when they are ``guarded`` (None: every one), ``IDLE_PROBE_EVERY`` when not;
     a standby's whose main log certifies their last full answer, every ``STANDBY_FULL_EVERY`` when
-    guarded, ``STANDBY_IDLE_EVERY`` when not, the leader's every ``FULL_EVERY``, in place of their full
-    answers."""
+    guarded, ``STANDBY_IDLE_EVERY`` when not, the leader's every ``FULL_EVERY`` (by its ``successor``
+    only), in place of their full answers."""
     if acting:
         if guarded is None:
             return due_any(probe_every)
@@ -131,7 +135,8 @@ def probes_this_cycle(acting: bool, due_any: Callable[[float], set[str]], probe_
     others = due_any(STANDBY_FULL_EVERY)
     if guarded is not None:
         others = (others & set(guarded)) | due_any(STANDBY_IDLE_EVERY)
-    return (others | (due_any(FULL_EVERY) & {leader})) - unsure
+    close = due_any(FULL_EVERY) & {leader} if successor else set()
+    return (others | close) - unsure
 
 
 def paced_snapshots(controller: Paced, poller: Poller, full_every: float = FULL_EVERY,
@@ -163,11 +168,11 @@ def _asks(controller: Paced, poller: Poller, full_every: float,
     leader = None if controller.acting else controller.leader
     unsure = poller.unsure() if getattr(poller, "use_log", False) else None
     full = full_this_cycle(controller.acting, bool(controller.jobs), leader, poller.due, full_every,
-                           standby_full_every, unsure)
+                           standby_full_every, unsure, controller.successor)
     if full is not None and controller.evidence.wanted:  # a decision waits for their fresh answers
         full = full | controller.evidence.wanted
     probe = probes_this_cycle(controller.acting, lambda period: poller.due(period, full=False), leader=leader,
-                              unsure=unsure, guarded=controller.guarded)
+                              unsure=unsure, guarded=controller.guarded, successor=controller.successor)
     return full, probe
 
 
@@ -195,7 +200,7 @@ def at_rest(controller: Paced, poller: Poller, interval: float, full_every: floa
             if guarded is None:
                 return max(0.01, poller.until_due(PROBE_EVERY))
             return max(0.01, min(poller.until_due(PROBE_EVERY, guarded), poller.until_due(IDLE_PROBE_EVERY)))
-        leader = {controller.leader} if controller.leader else set()
+        leader = {controller.leader} if controller.leader and controller.successor else set()
         others = poller.until_due(standby_full_every) if guarded is None else min(
             poller.until_due(standby_full_every, guarded), poller.until_due(STANDBY_IDLE_EVERY))
         return max(0.01, min(others, poller.until_due(full_every, leader)))
@@ -224,7 +229,8 @@ class Evaluations:
 class Paced(Protocol):
     """What the pacing reads of the controller (:class:`~supv_cli.controller.core.Controller`, which
     imports this module: no import back): its role, whether a job is in flight, what a decision waits for,
-    the instances it would act on when lost (``guarded``: None, every one)."""
+    the instances it would act on when lost (``guarded``: None, every one), whether it takes over first
+    should the leader be lost (``successor``)."""
 
     @property
     def acting(self) -> bool: ...
@@ -240,3 +246,6 @@ class Paced(Protocol):
 
     @property
     def guarded(self) -> Collection[str] | None: ...
+
+    @property
+    def successor(self) -> bool: ...

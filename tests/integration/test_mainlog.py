@@ -68,7 +68,7 @@ def servers(tmp_path: Path) -> Iterator[list[Supervisord]]:
 
 def watcher(servers: list[Supervisord]) -> tuple[ClusterSession, Callable[[], Snapshot]]:
     session = ClusterSession(ClusterSettings(instances=InstanceList.parse([s.spec for s in servers]), timeout=2.0))
-    acting = SimpleNamespace(acting=True, leader=None, jobs=[], evidence=Evidence(), guarded=None)
+    acting = SimpleNamespace(acting=True, leader=None, jobs=[], evidence=Evidence(), guarded=None, successor=True)
     return session, paced_snapshots(acting, session.poller)  # type: ignore[arg-type]
 
 

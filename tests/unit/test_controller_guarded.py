@@ -1,5 +1,6 @@
 """The acting controller probes every second only the instances whose loss it would act on (issue 18, idle
-cost): ``recovery.guarded``, ``Controller.guarded`` and the pacing's lazy probes (``IDLE_PROBE_EVERY``)."""
+cost): ``recovery.guarded``, ``Controller.guarded`` and the pacing's lazy probes (``IDLE_PROBE_EVERY``);
+only the leader's successor watches the leader's instance closely (``Controller.successor``)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from supv_cli.controller.pacing import (
     FULL_EVERY,
     IDLE_PROBE_EVERY,
     PROBE_EVERY,
+    SAFETY_EVERY,
     STANDBY_FULL_EVERY,
     STANDBY_IDLE_EVERY,
+    STANDBY_SAFETY_EVERY,
     at_rest,
+    full_this_cycle,
     probes_this_cycle,
 )
 from supv_cli.controller.recovery import guarded
@@ -26,7 +30,7 @@ from tests.support.controlled import RULES
 from .paced_cluster import PacedCluster
 from .plan_helpers import S, info, snapshot
 from .test_controller_rest import INTERVAL, StubPoller, controller
-from .test_controller_safety import CLUSTER, OPTIONS, cluster
+from .test_controller_safety import CLUSTER, OPTIONS, Cluster, cluster
 
 BASE = [info(ns) for ns in ("srv:svc_a", "srv:svc_b", "cfg:p", "bus:bus")]
 
@@ -137,3 +141,38 @@ def test_the_acting_controller_probes_the_servers_every_second_and_the_idle_cons
     c.kill("c2")
     c.run(1.5)
     assert "c2" in c.controllers["s1"].members.lost, c.said("s1", "lost")
+
+
+@pytest.mark.parametrize(("successor", "unsure", "probed", "full"), [
+    # the leader s1 (3 s since its last answer): its successor reads its tail every FULL_EVERY
+    (True, set(), {"s1", "s3", "c1"}, set()),
+    (False, set(), {"s3", "c1"}, set()),                   # another standby: as any instance (10 s)
+    # the leader's log cannot certify its answer: its successor asks it in full every FULL_EVERY
+    (True, {"s1"}, {"s3", "c1"}, {"s1"}),
+    (False, {"s1"}, {"s3", "c1"}, set()),
+])
+def test_only_the_successor_watches_the_leader_closely(successor, unsure, probed, full):
+    ages = {"s1": 3.0, "s2": 1.0, "s3": 12.0, "c1": 40.0}
+    assert probes_this_cycle(False, due_of(ages), leader="s1", unsure=unsure, successor=successor) == probed
+    fulls = full_this_cycle(False, False, "s1", due_of(ages), unsure=unsure, successor=successor)
+    assert fulls == full | {nick for nick, age in ages.items() if age >= STANDBY_SAFETY_EVERY}
+    assert SAFETY_EVERY <= STANDBY_SAFETY_EVERY
+
+
+def test_at_rest_a_standby_that_is_not_the_successor_waits_for_its_own_reads():
+    poller = StubPoller(asked_at={"s1": 0.0, "s2": -5.0})
+    assert at_rest(controller(acting=False), poller, INTERVAL)() == pytest.approx(FULL_EVERY - 0.5)
+    assert at_rest(controller(acting=False, successor=False), poller, INTERVAL)() == pytest.approx(
+        STANDBY_FULL_EVERY - 5.5)
+
+
+def test_the_successor_is_the_next_controller_of_the_list_and_follows_a_takeover(tmp_path):
+    running = {"s1": ["srv:svc_a"], "s2": ["srv:svc_b"], "s3": ["srv:svc_c"]}
+    c = Cluster(tmp_path, cluster(running, controllers=("s1", "s2", "s3")), locals_=("s1", "s2", "s3"))
+    c.run(3.0)
+    roles = {nick: (ctl.acting, ctl.successor) for nick, ctl in c.controllers.items()}
+    assert roles == {"s1": (True, False), "s2": (False, True), "s3": (False, False)}, roles
+    c.kill("s1")
+    c.run(4.0)
+    roles = {nick: (ctl.acting, ctl.successor) for nick, ctl in c.controllers.items() if nick != "s1"}
+    assert roles == {"s2": (True, False), "s3": (False, True)}, roles

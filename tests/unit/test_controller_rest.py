@@ -98,8 +98,8 @@ class StubPoller:
 
 
 def controller(acting: bool = True, leader: str | None = "s1", jobs: Any = (), wanted: Any = (),
-               guarded: Any = None) -> Any:
-    return SimpleNamespace(acting=acting, leader=leader, jobs=list(jobs), guarded=guarded,
+               guarded: Any = None, successor: bool = True) -> Any:
+    return SimpleNamespace(acting=acting, leader=leader, jobs=list(jobs), guarded=guarded, successor=successor,
                            evidence=SimpleNamespace(wanted=set(wanted)))
 
 

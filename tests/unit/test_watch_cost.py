@@ -168,7 +168,7 @@ def test_a_standby_does_not_wait_twice_in_one_cycle_for_a_silent_leader() -> Non
     # it may take over), but not the leader's instance, whose timeout it has just waited: one timeout
     # per cycle, so a frozen leader is taken over one timeout sooner per cycle
     poller = ScriptedPoller(("s1", "s2", "s3"), silent={"s1"})
-    standby = SimpleNamespace(acting=False, leader="s1", jobs=[], evidence=Evidence(), guarded=None)
+    standby = SimpleNamespace(acting=False, leader="s1", jobs=[], evidence=Evidence(), guarded=None, successor=True)
     taken = paced_snapshots(standby, poller)()  # type: ignore[arg-type]
     assert [sorted(asked) for asked in poller.asked] == [["s1", "s2", "s3"], ["s2", "s3"]]
     assert not next(s for s in taken.instances if s.instance.nick == "s1").reachable
