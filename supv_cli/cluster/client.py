@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence, Tuple, TypeVar
 from xml.parsers.expat import ExpatError
 
 from supv_cli.cluster import workers
+from supv_cli.cluster.infos import index_configs, process_info
 from supv_cli.cluster.rpc import Fault, HTTPException, ProtocolError, Proxy, RemoteDisconnected
 from supv_cli.cluster.transport import DEFAULT_TIMEOUT, MAX_ANSWER, AnswerRefused, TimeoutTransport
 from supv_cli.errors import ClusterError, ExitCode
@@ -33,8 +34,6 @@ from supv_cli.model.instances import Instance
 from supv_cli.model.snapshot import (
     Faults,
     InstanceSnapshot,
-    ProcessInfo,
-    ProcessState,
     SupervisorState,
     Unreachable,
 )
@@ -308,7 +307,8 @@ def unreachable_snapshot(error: CallError) -> InstanceSnapshot:
 
 
 def instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapshot:
-    """Build one instance's snapshot from its [getState, getAllProcessInfo(, getAllConfigInfo)] answers."""
+    """Build one instance's snapshot from its [getState, getAllProcessInfo(, getAllConfigInfo)] answers;
+    the configuration may be the poller's compact one (``infos.compact_configs``)."""
     state, infos = answers[0], answers[1]
     configs = answers[2] if len(answers) > 2 else None
     if isinstance(state, CallError):
@@ -321,43 +321,11 @@ def instance_snapshot(instance: Instance, answers: list[Any]) -> InstanceSnapsho
             raise infos
         # SHUTDOWN / RESTARTING: supervisord answers getState only
         return InstanceSnapshot(instance=instance, state=statename, reason=f"supervisord is {statename}")
-    config_map: dict[tuple[str, str], dict[str, Any]] = {}
-    if isinstance(configs, list):  # an old supervisord without getAllConfigInfo keeps Supervisor defaults
-        config_map = {(str(c.get("group")), str(c.get("name"))): c for c in configs if isinstance(c, dict)}
-    processes = tuple(_process_info(info, config_map.get((str(info["group"]), str(info["name"])), {}),
-                                    config_known=len(answers) > 2)
+    # an old supervisord without getAllConfigInfo keeps Supervisor defaults
+    config_map: Any = index_configs(configs) if isinstance(configs, list) else \
+        configs if isinstance(configs, dict) else {}
+    floats: dict[Any, float] = {}
+    processes = tuple(process_info(info, config_map.get(str(info["group"]), {}).get(str(info["name"])),
+                                   len(answers) > 2, floats)
                       for info in infos)
     return InstanceSnapshot(instance=instance, state=statename, processes=processes)
-
-
-#: the exit codes tuples seen, one object each (almost every process has (0,) or (0, 2): 0.5 MB at 12,000)
-_EXITCODES: dict[tuple[int, ...], tuple[int, ...]] = {}
-
-
-def _exitcodes(codes: Any) -> tuple[int, ...]:
-    found = tuple(int(code) for code in codes) if isinstance(codes, list) else (0,)
-    if len(_EXITCODES) > 1024:  # a hostile peer's endless variety: start over rather than grow
-        _EXITCODES.clear()
-    return _EXITCODES.setdefault(found, found)
-
-
-def _process_info(info: dict[str, Any], config: dict[str, Any], config_known: bool = True) -> ProcessInfo:
-    """Merge one getAllProcessInfo struct with its getAllConfigInfo struct."""
-    exitcodes = config.get("exitcodes", [0])
-    return ProcessInfo(
-        group=sys.intern(str(info["group"])),
-        name=sys.intern(str(info["name"])),
-        state=ProcessState.from_code(int(info["state"])),
-        start=float(info.get("start", 0)),
-        stop=float(info.get("stop", 0)),
-        now=float(info.get("now", 0)),
-        pid=int(info.get("pid", 0)),
-        exitstatus=int(info.get("exitstatus", 0)),
-        spawnerr=str(info.get("spawnerr", "")),
-        description=str(info.get("description", "")),
-        startsecs=int(config.get("startsecs", 1)),
-        stopwaitsecs=int(config.get("stopwaitsecs", 10)),
-        exitcodes=_exitcodes(exitcodes),
-        autostart=bool(config.get("autostart", True)),
-        config_known=config_known,
-    )

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from supv_cli.cluster.client import CallError, _fault_item, unreachable_snapshot
+from supv_cli.cluster.infos import ChangeKey, change_key, compact_configs, process_key
 from supv_cli.cluster.mainlog import fault_verdict, must_be_logged, tail_verdict
 from supv_cli.model.instances import Instance
 from supv_cli.model.snapshot import InstanceSnapshot, Snapshot, Unreachable
 
-__all__ = ["CHANGE_KEY", "Known", "compact", "names", "note_tail", "same_answers", "settle", "slot_passed",
-           "unpack_with_tail"]
+__all__ = ["DERIVED", "Known", "answer_key", "compact", "config_names", "key_of", "names", "note_tail",
+           "same_answers", "same_names", "settle", "slot_passed", "unpack_with_tail"]
 
-#: the fields of a getAllProcessInfo struct that tell a change (not ``now`` nor the uptime)
-CHANGE_KEY = itemgetter("group", "name", "state", "start", "stop", "pid", "exitstatus", "spawnerr")
+
+def answer_key(infos: Any) -> tuple[ChangeKey, ...] | None:
+    """The change keys of a getAllProcessInfo answer (``infos.change_key``): what tells a change, not the
+    clock; None when it is not the usual list of structs (never taken for unchanged)."""
+    try:
+        return tuple(map(change_key, infos))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass
@@ -32,12 +38,15 @@ class Known:
     asked_at: float = float("-inf")
     #: when it was last asked (answered or not; monotonic): the least recently asked go first
     tried_at: float = float("-inf")
-    #: its getAllProcessInfo fields that tell a change
-    key: tuple[tuple[Any, ...], ...] | None = ()
-    #: the cached getAllConfigInfo (a CallError when supervisord has none), its process list, when
-    #: fetched, and over which connection
+    #: the change keys of ``answer`` (``answer_key``): :data:`DERIVED` when they are made again from its
+    #: ProcessInfo when needed (the poller: they are not kept twice, see :func:`key_of`); () without an
+    #: answer, None when it had none
+    key: Any = ()
+    #: the cached getAllConfigInfo (compact: ``infos.compact_configs``; a CallError when supervisord has
+    #: none), the process list of the answer it came with (None: the configuration's own list, the usual
+    #: case), when fetched, and over which connection
     configs: Any = None
-    config_names: frozenset[tuple[str, str]] = frozenset()
+    config_names: frozenset[tuple[str, str]] | None = frozenset()
     config_at: float = float("-inf")
     connection: int = -1
     #: the configuration ``answer`` was built with
@@ -64,7 +73,19 @@ class Known:
     moving: bool = True
 
 
-def note_tail(known: Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, connection: int,
+#: :attr:`Known.key` of an answer whose change keys are those of its ProcessInfo (``infos.process_key``)
+DERIVED: Any = type("Derived", (), {"__repr__": lambda self: "DERIVED"})()
+
+
+def key_of(known: Known) -> tuple[ChangeKey, ...] | None:
+    """The change keys of ``known.answer`` (what ``answer_key`` gave for its getAllProcessInfo answer),
+    made again from its ProcessInfo when :data:`DERIVED`: asked only when an answer is read in full."""
+    if known.key is not DERIVED:
+        return known.key
+    return tuple(map(process_key, known.answer.processes)) if known.answer is not None else ()
+
+
+def note_tail(known: Known, tail: Any, key: tuple[ChangeKey, ...] | None, connection: int,
               alone: bool = False, digest: bytes | None = None) -> None:
     """The tail read with a new full answer (``key``), before ``known`` takes that answer: kept when it
     can tell a change; and the instance found log-blind when the answer shows a change that must have
@@ -80,7 +101,7 @@ def note_tail(known: Known, tail: Any, key: tuple[tuple[Any, ...], ...] | None, 
         known.tail, known.tail_digest = (tail, digest) if verdict is None else (None, None)
         return
     if verdict is None and tail == known.tail and connection == known.connection \
-            and must_be_logged(known.key, key):
+            and must_be_logged(key_of(known), key):
         known.blind, known.tail = "a change was not logged (loglevel warn or above?)", None
         return
     if verdict is not None or tail != known.tail:
@@ -97,22 +118,37 @@ def slot_passed(since: float, now: float, period: float, phase: float) -> bool:
     return math.floor((now - offset) / period) > math.floor((since - offset) / period)
 
 
-#: what a ProcessInfo takes of getAllConfigInfo (``client._process_info``): all the poller keeps of it
-_CONFIG_KEYS = ("group", "name", "startsecs", "stopwaitsecs", "exitcodes", "autostart")
-
-
 def compact(configs: Any) -> Any:
-    """The cached configuration without what no ProcessInfo uses: of 29 members per process, 6 (the
-    cache of a 300 x 40 cluster held 40 MB in full)."""
+    """The configuration to cache: a getAllConfigInfo answer as a compact map (``infos.compact_configs``:
+    of 29 members per process the four a ProcessInfo uses, as one tuple shared by the processes
+    configured alike; the cache of a 300 x 40 cluster held 40 MB in full, 5.6 MB as dicts of six
+    members); anything else (a CallError, an unusual answer) as it is."""
     if not isinstance(configs, list):
         return configs
-    return [{key: config[key] for key in _CONFIG_KEYS if key in config} for config in configs
-            if isinstance(config, dict)]
+    found = compact_configs(configs)
+    return configs if found is None else found
 
 
 def names(infos: Any) -> frozenset[tuple[str, str]]:
     return frozenset((str(info.get("group")), str(info.get("name"))) for info in infos) \
         if isinstance(infos, list) else frozenset()
+
+
+def config_names(configs: Any, listed: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]] | None:
+    """What :attr:`Known.config_names` keeps of ``listed`` (the process list of the answer the
+    configuration came with): None when it is the compact configuration's own list (nothing kept)."""
+    if isinstance(configs, dict) and sum(map(len, configs.values())) == len(listed) \
+            and all(name in configs.get(group, ()) for group, name in listed):
+        return None
+    return listed
+
+
+def same_names(known: Known, infos: Any) -> bool:
+    """Whether the processes of ``infos`` are those of the answer the cached configuration came with."""
+    listed = names(infos)
+    if known.config_names is not None:
+        return listed == known.config_names
+    return config_names(known.configs, listed) is None
 
 
 def same_answers(one: Snapshot | None, other: Snapshot | None) -> bool:

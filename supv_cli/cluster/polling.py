@@ -63,12 +63,16 @@ from supv_cli.cluster.client import (
 )
 from supv_cli.cluster.idle import wait_closed
 from supv_cli.cluster.known import (
-    CHANGE_KEY,
+    DERIVED,
     Known,
+    answer_key,
     compact,
+    config_names,
+    key_of,
     names,
     note_tail,
     same_answers,
+    same_names,
     settle,
     slot_passed,
     unpack_with_tail,
@@ -320,7 +324,7 @@ class Poller:
                             known.answered_at = self.clock()
                             self._fulls.add(instance.nick)
                             if before is not _NO_TAIL:  # the log moved, not the processes
-                                note_tail(known, before[0], known.key, known.connection, True, before[1])
+                                note_tail(known, before[0], DERIVED, known.connection, True, before[1])
                             return known.answer  # the very answer it gave last, but for the clock
                     infos, digest = client.call_unless(None, request[0], *request[1])
                 if multi:
@@ -332,26 +336,24 @@ class Poller:
                 state = client.call("supervisor.getState")
                 return instance_snapshot(instance, [state, error])
             # answered over a new connection (supervisord restarted meanwhile), or a process list changed
-            if client.connections != known.connection or names(infos) != known.config_names:
+            if client.connections != known.connection or not same_names(known, infos):
                 configs, config_digest = self._configs(client, known, now, force=True)
                 now = self.clock()
             snap = None
-        try:
-            key = tuple(map(CHANGE_KEY, infos))
-        except (KeyError, TypeError):  # not the usual struct: never taken for "unchanged"
-            key = None
+        key = answer_key(infos)  # None: not the usual structs, never taken for "unchanged"
         with self._lock:
             if configs is not known.configs:
                 configs = compact(configs)
-                known.configs, known.config_names, known.config_at = configs, names(infos), now
+                known.configs, known.config_at = configs, now
+                known.config_names = config_names(configs, names(infos))
                 known.config_digest = config_digest
             answer_configs = known.answer_configs
-            same = known.answer is not None and key is not None and key == known.key and (
+            same = known.answer is not None and key is not None and key == key_of(known) and (
                 configs is answer_configs or configs == answer_configs)
             if tail is not _NO_TAIL:
                 note_tail(known, tail, key, client.connections)
             elif before is not _NO_TAIL:
-                note_tail(known, before[0], known.key, client.connections, True, before[1])
+                note_tail(known, before[0], DERIVED, client.connections, True, before[1])
             elif not same:
                 known.tail = None  # a new answer no tail certifies (a poll of everyone in full)
             self._fulls.add(instance.nick)
@@ -366,7 +368,7 @@ class Poller:
                 return known.answer  # only the clock moved
             if snap is None:
                 snap = instance_snapshot(instance, [_RUNNING_STATE, infos, configs])
-            known.answer, known.key, known.moving = snap, key, transitional(key)
+            known.answer, known.key, known.moving = snap, DERIVED if key is not None else None, transitional(key)
             return snap
 
     def _configs(self, client: InstanceClient, known: Known, now: float,

@@ -89,8 +89,10 @@ class Unreachable(str, Enum):
     ERROR = "error"
 
 
-#: a controller keeps one ProcessInfo per process of every instance (12000 at 300 x 40): no __dict__
-_SLOTS: dict[str, bool] = {"slots": True} if sys.version_info >= (3, 10) else {}
+#: a controller keeps one ProcessInfo per process of every instance (12000 at 300 x 40), and one
+#: ProcessStatus and ProcessRules per process: no __dict__ (``@dataclass(frozen=True, **SLOTS)``)
+SLOTS: dict[str, bool] = {"slots": True} if sys.version_info >= (3, 10) else {}
+_SLOTS = SLOTS
 
 
 @dataclass(frozen=True, **_SLOTS)

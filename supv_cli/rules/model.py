@@ -7,6 +7,7 @@ from enum import Enum
 
 from supv_cli.model.identifiers import WILDCARD
 from supv_cli.model.instances import Instance, InstanceList
+from supv_cli.model.snapshot import SLOTS
 
 
 class Distribution(str, Enum):
@@ -91,7 +92,7 @@ class ApplicationRules:
         return payload
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class ProcessRules:
     """Rules of one process (``group:process``), as Supvisors resolves them.
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from supv_cli.model.instances import Instance
-from supv_cli.model.snapshot import ACTIVE_STATES, RUNNING_STATES, STOPPED_STATES, ProcessInfo, ProcessState
+from supv_cli.model.snapshot import ACTIVE_STATES, RUNNING_STATES, SLOTS, STOPPED_STATES, ProcessInfo, ProcessState
 from supv_cli.rules.model import ProcessRules
 
 __all__ = ["ProcessStatus", "is_crashed", "lost_info", "synthesize"]
@@ -28,7 +28,7 @@ __all__ = ["ProcessStatus", "is_crashed", "lost_info", "synthesize"]
 _CONFLICT_ORDER = (ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STARTING, ProcessState.STOPPING)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class ProcessStatus:
     """One process (``group:name``) across every instance that knows it.
 
