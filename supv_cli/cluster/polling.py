@@ -74,6 +74,7 @@ from supv_cli.cluster.known import (
     unpack_with_tail,
 )
 from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
+from supv_cli.cluster.pipeline import request_body
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ _FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
 _SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
 #: no tail was read with an answer
 _NO_TAIL: Any = object()
+#: the bodies of the two probes (``pipeline.request_body``)
+_READ_LOG_BODY = request_body(READ_LOG)
+_GET_STATE_BODY = request_body("supervisor.getState")
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": SupervisorState.RUNNING.value}
 
@@ -199,7 +203,8 @@ class Poller:
             self._lone = full is None
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
                                     self.ask_all, keep_unasked=True, max_workers=self.max_workers,
-                                    first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
+                                    first=lambda client: self._first(client, kinds[client.instance.nick] == "full"),
+                                    echo=self._echo)
         results = dict(zip((instance.nick for instance in asked), entries))
         snaps = []
         with self._lock:
@@ -238,6 +243,22 @@ class Poller:
             if slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
                 return None
             return _FULL_WITH_TAIL if self._with_tail(known) and not self._lone else "supervisor.getAllProcessInfo"
+
+    def _echo(self, client: InstanceClient, request: bytes, digest: bytes) -> InstanceSnapshot | None:
+        """What :meth:`_one` gives for a probe (``request``: its body) answered with the very bytes of the
+        last answer to it (``Fanout.each``'s ``echo``; ``digest``: that answer's): its last full answer,
+        when that digest is the one that certifies it and the connection is the same; else None (``_one``
+        runs, and decides as ever)."""
+        with self._lock:
+            known = self._known.get(client.instance.nick)
+            if known is None or known.answer is None or known.last is not known.answer \
+                    or client.connections != known.connection:
+                return None
+            if self._tails(known):
+                expect, probe = known.tail_digest, _READ_LOG_BODY
+            else:
+                expect, probe = known.state_digest, _GET_STATE_BODY
+            return known.answer if expect is not None and digest == expect and request == probe else None
 
     def _tails(self, known: Known) -> bool:
         """Whether a probe of it reads its log's tail (else getState)."""
