@@ -34,7 +34,8 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
 A probe, and a full poll whose configuration is cached, are one request each (with the tail: a
 multicall): over a kept connection they are sent from the polling thread itself, all at once, and
 their answers read as they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's
-answer, the same bytes while nothing changed, is recognised from its digest.
+answer, the same bytes while nothing changed, is recognised from its digest, or, when it is byte for byte
+the last one but for its Date, before any reading (:meth:`Poller._echo`).
 
 Periodic work is spread (:meth:`Poller.due`): each instance has its own phase in a period (its place
 in the list), so that a cluster of 300 asked every 2 s gives 75 full answers a half-second, never 300
