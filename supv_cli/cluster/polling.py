@@ -184,14 +184,19 @@ class Poller:
         with self._lock:
             settled = {nick: known.last is not None and known.last.usable for nick, known in self._known.items()}
             skipped = {nick for nick in skip if nick in self._known and self._known[nick].last is not None}
+        watched = []
         for instance in instances:
             nick = instance.nick
             if nick in skipped:
                 continue
             if full is None or nick in full or not settled.get(nick, False):
                 kinds[nick] = "full"  # an instance not answering RUNNING is always asked, in full
-            elif nick in probe or self.session.client(instance).peer_closed() is not False:
+            elif nick in probe:
                 kinds[nick] = "probe"
+            else:
+                watched.append(instance)
+        for nick in self.session.closed(watched):  # no connection, or supervisord closed it: asked
+            kinds[nick] = "probe"
         with self._lock:  # the least recently asked first: none is left unasked twice in a row
             asked = sorted((instance for instance in instances if instance.nick in kinds),
                            key=lambda instance: self._known[instance.nick].tried_at

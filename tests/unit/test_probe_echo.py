@@ -6,6 +6,8 @@ server whose answers are scripted (``test_pipeline.Scripted``)."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from typing import Any
 
@@ -14,9 +16,9 @@ import pytest
 from supv_cli.cluster import pipeline
 from supv_cli.cluster.answers import UNCHANGED, answer_digest
 from supv_cli.cluster.client import RPC_PATH, CallError
-from supv_cli.cluster.fanout import InstanceClient
+from supv_cli.cluster.fanout import Fanout, InstanceClient
 from supv_cli.cluster.transport import Echo
-from supv_cli.model.instances import parse_instance
+from supv_cli.model.instances import InstanceList, parse_instance
 from supv_cli.model.snapshot import Unreachable
 from tests.unit.test_pipeline import _STATE, Scripted
 
@@ -151,3 +153,43 @@ def test_echo_same(before: bytes, after: bytes, same: bool) -> None:
     assert echo.same(after) is same
     if same:
         assert echo.answer(after) == (200, "OK", before[start:], False)
+
+
+def test_the_watched_instances_closed_by_their_supervisord_are_found_with_one_call() -> None:
+    # Fanout.closed: as InstanceClient.peer_closed for each (None or True: asked), one poll for all
+    nicks = ("closed", "kept", "held", "never")
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in nicks]
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        for listener in listeners[:3]:
+            conn, _ = listener.accept()
+            data = b""
+            while b"</methodCall>" not in data:
+                data += conn.recv(65536)
+            conn.sendall(_ONE)
+            accepted.append(conn)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    fanout = Fanout(InstanceList([parse_instance(f"<{nick}>127.0.0.1:{listener.getsockname()[1]}")
+                                  for nick, listener in zip(nicks, listeners)]), 1.0)
+    clients = {instance.nick: fanout.client(instance) for instance in fanout.instances}
+    try:
+        for nick in ("closed", "kept", "held"):  # one kept connection each, accepted in this order
+            clients[nick].call(_PROBE)
+        server.join(5)
+        accepted[0].close()  # the supervisord of "closed" closes its end
+        time.sleep(0.1)
+        assert clients["held"].hold()  # a call holds it: not looked at, asked
+        try:
+            assert fanout.closed(fanout.instances) == {"closed", "held", "never"}
+        finally:
+            clients["held"].release()
+        assert clients["closed"].transport.kept_socket is None  # closed here too: the next call opens one
+        assert clients["kept"].transport.kept_socket is not None and clients["kept"].hold()  # released
+        clients["kept"].release()
+        assert fanout.closed([]) == set()
+    finally:
+        for item in [*accepted, *listeners]:
+            item.close()
