@@ -34,7 +34,8 @@ client side follows the same bytes (XML parsing). Hence, per instance and per po
 A probe, and a full poll whose configuration is cached, are one request each (with the tail: a
 multicall): over a kept connection they are sent from the polling thread itself, all at once, and
 their answers read as they come (``cluster/pipeline.py``, through :meth:`Poller._first`); a probe's
-answer, the same bytes while nothing changed, is recognised from its digest.
+answer, the same bytes while nothing changed, is recognised from its digest, or, when it is byte for byte
+the last one but for its Date, before any reading (:meth:`Poller._echo`).
 
 Periodic work is spread (:meth:`Poller.due`): each instance has its own phase in a period (its place
 in the list), so that a cluster of 300 asked every 2 s gives 75 full answers a half-second, never 300
@@ -78,6 +79,7 @@ from supv_cli.cluster.known import (
     unpack_with_tail,
 )
 from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
+from supv_cli.cluster.pipeline import request_body
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
 if TYPE_CHECKING:
@@ -97,6 +99,9 @@ _FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
 _SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
 #: no tail was read with an answer
 _NO_TAIL: Any = object()
+#: the bodies of the two probes (``pipeline.request_body``)
+_READ_LOG_BODY = request_body(READ_LOG)
+_GET_STATE_BODY = request_body("supervisor.getState")
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": SupervisorState.RUNNING.value}
 
@@ -183,14 +188,19 @@ class Poller:
         with self._lock:
             settled = {nick: known.last is not None and known.last.usable for nick, known in self._known.items()}
             skipped = {nick for nick in skip if nick in self._known and self._known[nick].last is not None}
+        watched = []
         for instance in instances:
             nick = instance.nick
             if nick in skipped:
                 continue
             if full is None or nick in full or not settled.get(nick, False):
                 kinds[nick] = "full"  # an instance not answering RUNNING is always asked, in full
-            elif nick in probe or self.session.client(instance).peer_closed() is not False:
+            elif nick in probe:
                 kinds[nick] = "probe"
+            else:
+                watched.append(instance)
+        for nick in self.session.closed(watched):  # no connection, or supervisord closed it: asked
+            kinds[nick] = "probe"
         with self._lock:  # the least recently asked first: none is left unasked twice in a row
             asked = sorted((instance for instance in instances if instance.nick in kinds),
                            key=lambda instance: self._known[instance.nick].tried_at
@@ -203,7 +213,8 @@ class Poller:
             self._lone = full is None
         entries = self.session.each(asked, lambda client: self._one(client, kinds[client.instance.nick] == "full"),
                                     self.ask_all, keep_unasked=True, max_workers=self.max_workers,
-                                    first=lambda client: self._first(client, kinds[client.instance.nick] == "full"))
+                                    first=lambda client: self._first(client, kinds[client.instance.nick] == "full"),
+                                    echo=self._echo)
         results = dict(zip((instance.nick for instance in asked), entries))
         snaps = []
         with self._lock:
@@ -242,6 +253,22 @@ class Poller:
             if slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
                 return None
             return _FULL_WITH_TAIL if self._with_tail(known) and not self._lone else "supervisor.getAllProcessInfo"
+
+    def _echo(self, client: InstanceClient, request: bytes, digest: bytes) -> InstanceSnapshot | None:
+        """What :meth:`_one` gives for a probe (``request``: its body) answered with the very bytes of the
+        last answer to it (``Fanout.each``'s ``echo``; ``digest``: that answer's): its last full answer,
+        when that digest is the one that certifies it and the connection is the same; else None (``_one``
+        runs, and decides as ever)."""
+        with self._lock:
+            known = self._known.get(client.instance.nick)
+            if known is None or known.answer is None or known.last is not known.answer \
+                    or client.connections != known.connection:
+                return None
+            if self._tails(known):
+                expect, probe = known.tail_digest, _READ_LOG_BODY
+            else:
+                expect, probe = known.state_digest, _GET_STATE_BODY
+            return known.answer if expect is not None and digest == expect and request == probe else None
 
     def _tails(self, known: Known) -> bool:
         """Whether a probe of it reads its log's tail (else getState)."""

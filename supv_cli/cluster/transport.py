@@ -41,7 +41,7 @@ from supv_cli.cluster.rpc import (
 )
 from supv_cli.cluster.rpcparse import AnswerRefused, parse_response
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_ANSWER", "AnswerRefused", "TimeoutTransport", "parse_response"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_ANSWER", "AnswerRefused", "Echo", "TimeoutTransport", "parse_response"]
 
 #: default timeout of one XML-RPC call, in seconds (``--timeout``)
 DEFAULT_TIMEOUT = 5.0
@@ -52,6 +52,53 @@ _MAX_HEAD = 65536
 #: 300 programs answers getAllProcessInfo in 0.37 MB and getAllConfigInfo in 0.75 MB (1.1 MB together),
 #: so 16 MiB holds the answers of ~4000 programs on one supervisord, or a 1 MiB log read 4x escaped
 MAX_ANSWER = 16 << 20
+
+
+#: request messages kept per transport (a poller's few kinds of request; an operator's calls are not kept
+#: past this)
+_MESSAGES = 16
+#: the largest answer kept for the pipeline to recognise by its bytes (a probe's is about 1 KB; a full
+#: answer, whose clock changes every second, is never the same bytes twice)
+ECHO_MAX = 4096
+#: the length of a Date header's value (RFC 7231's IMF-fixdate, as supervisord's medusa writes it)
+_DATE = len("Sun, 06 Nov 1994 08:49:37 GMT")
+
+
+class Echo:
+    """An answer that came whole through the pipeline and was digested: the next answer to the same
+    request with the very same bytes, but for the value of a Date header, is the same answer (the same
+    status, head and body, hence the same digest) and is recognised by comparing bytes alone (issue 18).
+
+    ``body`` is the request's; ``raw`` the answer's bytes as they came (head and body: a 200 that keeps
+    the connection, of exactly its Content-Length, at most :data:`ECHO_MAX` bytes), ``digest`` its body's
+    (``answers.answer_digest``), ``reason`` its status line's, ``start`` where its body starts;
+    ``date`` where the Date value is in ``raw`` (-1: no Date line of the usual form, all is compared)."""
+
+    __slots__ = ("body", "raw", "digest", "reason", "start", "date")
+
+    def __init__(self, body: bytes, raw: bytes, digest: bytes, reason: str, start: int) -> None:
+        self.body, self.raw, self.digest, self.reason, self.start = body, raw, digest, reason, start
+        at = raw.find(b"\r\nDate: ", 0, start) + 8
+        value = raw[at:at + _DATE + 2]
+        usual = at >= 8 and value.endswith(b"\r\n") and b"\r" not in value[:-2] and b"\n" not in value[:-2]
+        self.date = at if usual else -1
+
+    def same(self, raw: bytes) -> bool:
+        """Whether ``raw`` is this answer again: the same bytes, the Date value aside (one of the same
+        length without a line break: the head's lines stay the same)."""
+        mine = self.raw
+        if len(raw) != len(mine):
+            return False
+        date = self.date
+        if date < 0:
+            return raw == mine
+        end = date + _DATE
+        return (raw[end:] == mine[end:] and raw[:date] == mine[:date]
+                and b"\r" not in raw[date:end] and b"\n" not in raw[date:end])
+
+    def answer(self, raw: bytes) -> tuple[int, str, bytes, bool]:
+        """What :func:`read_answer` makes of ``raw``, one that is :meth:`same`."""
+        return 200, self.reason, raw[self.start:], False
 
 
 class _NoAnswer(ConnectionError):
@@ -98,10 +145,16 @@ class TimeoutTransport:
         self.digesting = False
         self.expect: bytes | None = None
         self.digest: bytes | None = None
-        #: set by ``cluster/pipeline.py``: ``(body, outcome)`` of a request already sent over the kept
-        #: connection and read (an answer tuple of :func:`read_answer`, or what it raised); the next call
-        #: with that very body takes it instead of a round trip
-        self.prefetched: tuple[bytes, Any] | None = None
+        #: set by ``cluster/pipeline.py``: ``(body, outcome, raw)`` of a request already sent over the kept
+        #: connection and read (an answer tuple of :func:`read_answer`, or what it raised; ``raw``: the
+        #: answer's bytes as they came, head and body, when it is a plain 200 that keeps the connection);
+        #: the next call with that very body takes it instead of a round trip
+        self.prefetched: tuple[bytes, Any, bytes | None] | None = None
+        #: the last digested answer that came whole through the pipeline: :class:`Echo` (the pipeline
+        #: recognises the same bytes again, but for the Date header, without reading them; issue 18)
+        self.echo: Echo | None = None
+        #: request heads + bodies already built, by body (the handler with it): a probe's never change
+        self._messages: dict[bytes, tuple[str, bytes]] = {}
 
     #: sent as is in the User-Agent header (as ``xmlrpc.client.Transport``'s)
     user_agent = USER_AGENT
@@ -113,6 +166,7 @@ class TimeoutTransport:
     def close(self) -> None:
         """Close the kept connection (the next call opens a new one)."""
         sock, self._sock = self._sock, None
+        self.echo = None
         if sock is not None:
             try:
                 sock.close()
@@ -177,6 +231,7 @@ class TimeoutTransport:
         body = request_body if isinstance(request_body, bytes) else str(request_body).encode("utf-8")
         message = b""
         prefetched, self.prefetched = self.prefetched, None
+        raw: bytes | None = None
         if prefetched is not None and (prefetched[0] != body or self._sock is None):
             prefetched = None
             self.close()  # what was sent is not what is asked: that connection is not used again
@@ -185,14 +240,14 @@ class TimeoutTransport:
             reused = sock is not None
             try:
                 if prefetched is not None:
-                    outcome, prefetched = prefetched[1], None
+                    outcome, raw, prefetched = prefetched[1], prefetched[2], None
                     if isinstance(outcome, BaseException):
                         raise outcome
                     status, reason, answer, close = outcome
                     break
                 if sock is None:
                     sock = self._sock = self._connect(deadline)
-                message = message or self._head(handler, len(body)) + body
+                message = message or self.message(handler, body)
                 status, reason, answer, close = _exchange(sock, message, deadline, self.max_answer)
                 break
             except (_NoAnswer, ConnectionResetError, BrokenPipeError) as error:
@@ -210,9 +265,21 @@ class TimeoutTransport:
             raise ProtocolError(self.url + handler, status, reason, {})
         if self.digesting:
             self.digest = answer_digest(answer)
+            if raw is not None and self._sock is not None:
+                self.echo = Echo(body, raw, self.digest, reason, len(raw) - len(answer))
             if self.digest == self.expect:
                 return (UNCHANGED,)
         return parse_response(answer)
+
+    def message(self, handler: str, body: bytes) -> bytes:
+        """The request's bytes, head and body, built once for each body (a probe's are always the same)."""
+        kept = self._messages.get(body)
+        if kept is not None and kept[0] == handler:
+            return kept[1]
+        message = self._head(handler, len(body)) + body
+        if len(self._messages) < _MESSAGES:
+            self._messages[body] = (handler, message)
+        return message
 
     def _head(self, handler: str, length: int) -> bytes:
         host = "localhost" if self._socket_path is not None else f"{self._host}:{self._port}"

@@ -209,3 +209,37 @@ def test_a_log_that_misses_a_change_makes_its_instance_log_blind(tmp_path: Path,
     assert state_of(poller.poll(full={server.nick}), server.nick, "p1") == "EXITED"
     assert "not logged" in poller.blind()[server.nick]
     assert server.nick in poller.unsure()  # polled as before from now on
+
+
+def test_an_unchanged_tail_is_recognised_by_its_bytes_and_a_crash_still_seen(tmp_path: Path,
+                                                                              servers: list[Supervisord]) -> None:
+    # issue 18: a probe answered with the bytes of the last one (but for the Date) gives the last full answer
+    # without a call of the poller's own (``Poller._one``), the very object; a crash changes the tail, read then
+    server = LoggedSupervisord(tmp_path / "echo")
+    servers.append(server)
+    server.start()
+    server.wait_process("p1", ["RUNNING"])
+    session = ClusterSession(ClusterSettings(instances=InstanceList.parse([server.spec]), timeout=2.0))
+    poller = session.poller
+    poller.use_log = True
+    nicks = {server.nick}
+    for _ in range(4):  # the first answers, then full answers with the tail: certified
+        poller.poll(full=nicks)
+    assert poller.unsure() == set()
+    ones: list[str] = []
+    one = poller._one
+    poller._one = lambda client, full: ones.append(client.instance.nick) or one(client, full)  # type: ignore[method-assign]
+    last = poller.poll(full=set(), probe=nicks)  # the first tail read through the pipeline: digested
+    for _ in range(3):
+        again = poller.poll(full=set(), probe=nicks)
+        assert again.instances[0] is last.instances[0] and not again.fresh
+    assert len(ones) <= 1, ones  # only the first probe went through the call
+    assert session.client(session.instances[0]).transport.echo is not None
+    os.kill(server.proxy().supervisor.getProcessInfo("p1")["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        moved = poller.poll(full=set(), probe=nicks)
+        if state_of(moved, server.nick, "p1") == "EXITED":
+            break
+        time.sleep(0.2)
+    assert state_of(moved, server.nick, "p1") == "EXITED" and moved.instances[0] is not last.instances[0]

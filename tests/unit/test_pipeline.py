@@ -33,7 +33,8 @@ def _http(body: bytes, length: int | None = None) -> bytes:
 
 class Scripted:
     """Answers the n-th request of a connection with ``script[n]``: bytes, ``"hang"`` (no answer),
-    ``"close"`` (closes the connection without a byte), or ``("late", seconds, bytes)``."""
+    ``"close"`` (closes the connection without a byte), ``("late", seconds, bytes)``, ``("split", seconds,
+    bytes)`` (half, then the rest ``seconds`` later) or ``("cut", seconds, bytes)`` (half, then closed)."""
 
     def __init__(self, script: list[Any]) -> None:
         self.script = script
@@ -80,7 +81,13 @@ class Scripted:
                         return
                     if step == "close":
                         return
-                    if isinstance(step, tuple):
+                    if isinstance(step, tuple) and step[0] in ("split", "cut"):
+                        conn.sendall(step[2][:len(step[2]) // 2])
+                        time.sleep(step[1])
+                        if step[0] == "cut":
+                            return
+                        step = step[2][len(step[2]) // 2:]
+                    elif isinstance(step, tuple):
                         time.sleep(step[1])
                         step = step[2]
                     conn.sendall(step)
