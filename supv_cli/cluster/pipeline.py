@@ -11,7 +11,7 @@ kernel's share of a 47 KB loopback answer and its digest (``answers.py``).
 What the transport guarantees still holds: each request has its own deadline from when it was sent; an
 answer that arrived by then is read even if this thread comes to it late (a last read without waiting);
 the head and body caps of ``transport.py`` apply (an answer is finished by the transport's own
-:func:`~supv_cli.cluster.transport.read_answer`, which refuses what is over them); and the answer, or
+:func:`~supv_cli.cluster.http_read.read_answer`, which refuses what is over them); and the answer, or
 what its reading raised, is handed to the instance's transport (``TimeoutTransport.prefetched``), whose
 next call with that very request takes it: parsing (``rpcparse``, DOCTYPE refused), digests, errors and
 their classification, the retry on a new connection of a kept one that the server had closed, and the
@@ -32,8 +32,9 @@ import socket
 import time
 from typing import Any, Callable
 
+from supv_cli.cluster.http_read import _NoAnswer, head_end, read_answer
 from supv_cli.cluster.rpc import IncompleteRead, dumps_call
-from supv_cli.cluster.transport import ECHO_MAX, Echo, TimeoutTransport, _NoAnswer, head_end, read_answer
+from supv_cli.cluster.transport import ECHO_MAX, Echo, TimeoutTransport
 
 __all__ = ["Pending", "collect", "request_body", "send"]
 

@@ -79,7 +79,7 @@ from supv_cli.cluster.known import (
     unpack_with_tail,
 )
 from supv_cli.cluster.mainlog import READ_LOG, fault_verdict, transitional
-from supv_cli.cluster.pipeline import request_body
+from supv_cli.cluster.probes import FULL_WITH_TAIL, echoed, first_request, tails, with_tail
 from supv_cli.model.snapshot import Faults, InstanceSnapshot, Snapshot, SupervisorState, Unreachable
 
 if TYPE_CHECKING:
@@ -91,17 +91,10 @@ __all__ = ["CONFIG_MAX_AGE", "NOT_ASKED_YET", "Poller", "same_answers"]
 CONFIG_MAX_AGE = 300.0
 #: the reason of an instance never asked yet, no worker having been free to ask it: no missed poll
 NOT_ASKED_YET = "not asked yet (every worker was busy)"
-#: a full answer with the tail of the main log read in the same turn of supervisord's loop (``mainlog.py``)
-_WITH_TAIL = [{"methodName": "supervisor.getAllProcessInfo", "params": []},
-              {"methodName": READ_LOG[0], "params": list(READ_LOG[1])}]
-_FULL_WITH_TAIL = ("system.multicall", (_WITH_TAIL,))
 #: the first answers over a connection, and the tail
 _SNAPSHOT_WITH_TAIL = [*SNAPSHOT_CALLS, READ_LOG]
 #: no tail was read with an answer
 _NO_TAIL: Any = object()
-#: the bodies of the two probes (``pipeline.request_body``)
-_READ_LOG_BODY = request_body(READ_LOG)
-_GET_STATE_BODY = request_body("supervisor.getState")
 #: what a getAllProcessInfo answer implies: supervisord refuses it (SHUTDOWN_STATE) unless RUNNING
 _RUNNING_STATE = {"statename": SupervisorState.RUNNING.value}
 
@@ -239,51 +232,28 @@ class Poller:
 
     # ------------------------------------------------------------------------------ one instance
     def _first(self, client: InstanceClient, full: bool) -> str | tuple[str, tuple[Any, ...]] | None:
-        """The request :meth:`_one` makes first on ``client`` when it is a lone one (a probe, or the
-        processes with the configuration cached), a method or a method and its arguments: sent
-        pipelined (``session.each``)."""
+        """The request :meth:`_one` makes first on ``client`` when it is a lone one, sent pipelined
+        (``session.each``): see :func:`~supv_cli.cluster.probes.first_request`."""
         with self._lock:
             known = self._known.get(client.instance.nick)
             if known is None:
                 return None
-            if not full and known.answer is not None and known.last is known.answer:
-                return READ_LOG if self._tails(known) else "supervisor.getState"
-            if known.configs is None or known.connection != client.connections:
-                return None
-            if slot_passed(known.config_at, self.clock(), self.config_max_age, known.phase):
-                return None
-            return _FULL_WITH_TAIL if self._with_tail(known) and not self._lone else "supervisor.getAllProcessInfo"
+            return first_request(known, full, client.connections, self.clock(), self.config_max_age,
+                                 self.use_log, self._lone)
 
     def _echo(self, client: InstanceClient, request: bytes, digest: bytes) -> InstanceSnapshot | None:
-        """What :meth:`_one` gives for a probe (``request``: its body) answered with the very bytes of the
-        last answer to it (``Fanout.each``'s ``echo``; ``digest``: that answer's): its last full answer,
-        when that digest is the one that certifies it and the connection is the same; else None (``_one``
-        runs, and decides as ever)."""
+        """What :meth:`_one` gives for a probe answered with the very bytes of the last answer to it
+        (``Fanout.each``'s ``echo``): see :func:`~supv_cli.cluster.probes.echoed` (None: ``_one`` runs)."""
         with self._lock:
             known = self._known.get(client.instance.nick)
-            if known is None or known.answer is None or known.last is not known.answer \
-                    or client.connections != known.connection:
-                return None
-            if self._tails(known):
-                expect, probe = known.tail_digest, _READ_LOG_BODY
-            else:
-                expect, probe = known.state_digest, _GET_STATE_BODY
-            return known.answer if expect is not None and digest == expect and request == probe else None
-
-    def _tails(self, known: Known) -> bool:
-        """Whether a probe of it reads its log's tail (else getState)."""
-        return self.use_log and known.blind is None and known.tail is not None
-
-    def _with_tail(self, known: Known) -> bool:
-        """Whether its full answers come with its log's tail."""
-        return self.use_log and known.blind is None
+            return None if known is None else echoed(known, client.connections, request, digest, self.use_log)
 
     def _one(self, client: InstanceClient, full: bool) -> InstanceSnapshot:
         """Runs in a worker thread; a CallError it raises is the instance's failure."""
         with self._lock:
             known = self._known.setdefault(client.instance.nick, Known())
             answer, connection = known.answer, known.connection
-        if not full and answer is not None and known.last is answer and self._tails(known):
+        if not full and answer is not None and known.last is answer and tails(known, self.use_log):
             # the tail of its main log: the one read with its last full answer says nothing happened
             try:
                 tail, digest = client.call_unless(known.tail_digest, READ_LOG[0], *READ_LOG[1])
@@ -326,7 +296,7 @@ class Poller:
             if known.connection != client.connections:
                 with self._lock:
                     known.blind = None  # a new connection, maybe a new supervisord: its log is looked at again
-            if self._with_tail(known):  # one round trip: state, processes, configuration (and the tail)
+            if with_tail(known, self.use_log):  # one round trip: state, processes, configuration (and the tail)
                 answers = client.multicall(_SNAPSHOT_WITH_TAIL)
                 tail, answers = answers[3], answers[:3]
             else:
@@ -340,10 +310,10 @@ class Poller:
             try:
                 configs, config_digest = self._configs(client, known, now)
                 with self._lock:
-                    multi = self._with_tail(known) and before is _NO_TAIL and not self._lone
+                    multi = with_tail(known, self.use_log) and before is _NO_TAIL and not self._lone
                     expect = (known.multi_digest if multi else known.digest) \
                         if known.answer is not None and configs is known.configs else None
-                request = _FULL_WITH_TAIL if multi else ("supervisor.getAllProcessInfo", ())
+                request = FULL_WITH_TAIL if multi else ("supervisor.getAllProcessInfo", ())
                 infos, digest = client.call_unless(expect, request[0], *request[1])
                 if infos is UNCHANGED:
                     with self._lock:

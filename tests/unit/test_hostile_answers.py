@@ -13,9 +13,10 @@ import pytest
 
 from supv_cli.cluster.client import classify
 from supv_cli.cluster.health import BACKOFF_FIRST, BACKOFF_MAX, InstanceHealth
+from supv_cli.cluster.http_read import MAX_ANSWER, _exchange
 from supv_cli.cluster.rpcparse import MAX_DEPTH, AnswerRefused
 from supv_cli.cluster.settings import max_answer
-from supv_cli.cluster.transport import MAX_ANSWER, _exchange, parse_response
+from supv_cli.cluster.transport import parse_response
 from supv_cli.cluster.xmlchars import restore
 from supv_cli.errors import ConfigError
 from supv_cli.model.instances import parse_instance

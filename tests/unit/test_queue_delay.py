@@ -15,8 +15,8 @@ import pytest
 
 from supv_cli.cluster.answers import answer_digest
 from supv_cli.cluster.client import NOT_ASKED, fan_out
+from supv_cli.cluster.http_read import _recv
 from supv_cli.cluster.known import slot_passed as _slot_passed
-from supv_cli.cluster.transport import _recv
 
 
 def test_items_queued_behind_busy_workers_are_not_timed_out() -> None:
