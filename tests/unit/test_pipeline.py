@@ -95,13 +95,6 @@ class Scripted:
                 return
 
 
-@pytest.fixture
-def server(request: pytest.FixtureRequest) -> Any:
-    scripted = Scripted(request.param)
-    yield scripted
-    scripted.close()
-
-
 def _client(server: Scripted, timeout: float = 0.5, max_answer: int = 1 << 20) -> InstanceClient:
     client = InstanceClient(parse_instance(f"<s>127.0.0.1:{server.port}"), timeout, None, None, max_answer)
     assert client.call("supervisor.getState")["statename"] == "RUNNING"  # the connection is now kept

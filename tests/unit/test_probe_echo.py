@@ -41,13 +41,6 @@ _ONE, _TWO = _http(_body(_TAIL)), _http(_body(_TAIL), date=b"Mon, 07 Dec 2026 20
 _MOVED = _http(_body(_TAIL.replace(b"p0", b"p1")), date=b"Mon, 07 Dec 2026 20:06:15 GMT")
 
 
-@pytest.fixture
-def server(request: pytest.FixtureRequest) -> Any:
-    scripted = Scripted(request.param)
-    yield scripted
-    scripted.close()
-
-
 def _client(server: Scripted, timeout: float = 0.5, max_answer: int = 1 << 20) -> InstanceClient:
     client = InstanceClient(parse_instance(f"<s>127.0.0.1:{server.port}"), timeout, None, None, max_answer)
     client.call(_PROBE)  # the connection is now kept (an ordinary call: no echo yet)
