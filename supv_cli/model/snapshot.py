@@ -95,8 +95,26 @@ SLOTS: dict[str, bool] = {"slots": True} if sys.version_info >= (3, 10) else {}
 _SLOTS = SLOTS
 
 
+class ProcessStateful:
+    """``running`` and ``stopped`` of what has a process ``state`` (:class:`ProcessInfo`, one instance's
+    report; ``status.ProcessStatus``, the process across the cluster)."""
+
+    __slots__ = ()
+    state: ProcessState
+
+    @property
+    def running(self) -> bool:
+        """STARTING, RUNNING or BACKOFF (Supvisors' RUNNING_STATES)."""
+        return self.state in RUNNING_STATES
+
+    @property
+    def stopped(self) -> bool:
+        """STOPPED, EXITED, FATAL or UNKNOWN (STOPPING is neither running nor stopped)."""
+        return self.state in STOPPED_STATES
+
+
 @dataclass(frozen=True, **_SLOTS)
-class ProcessInfo:
+class ProcessInfo(ProcessStateful):
     """One process as one instance reports it (getAllProcessInfo merged with getAllConfigInfo)."""
 
     group: str
@@ -121,14 +139,6 @@ class ProcessInfo:
     @property
     def namespec(self) -> str:
         return f"{self.group}:{self.name}"
-
-    @property
-    def running(self) -> bool:
-        return self.state in RUNNING_STATES
-
-    @property
-    def stopped(self) -> bool:
-        return self.state in STOPPED_STATES
 
     @property
     def expected_exit(self) -> bool:

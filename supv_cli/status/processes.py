@@ -19,7 +19,14 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from supv_cli.model.instances import Instance
-from supv_cli.model.snapshot import ACTIVE_STATES, RUNNING_STATES, SLOTS, STOPPED_STATES, ProcessInfo, ProcessState
+from supv_cli.model.snapshot import (
+    ACTIVE_STATES,
+    RUNNING_STATES,
+    SLOTS,
+    ProcessInfo,
+    ProcessState,
+    ProcessStateful,
+)
 from supv_cli.rules.model import ProcessRules
 
 __all__ = ["ProcessStatus", "is_crashed", "lost_info", "synthesize"]
@@ -29,7 +36,7 @@ _CONFLICT_ORDER = (ProcessState.RUNNING, ProcessState.BACKOFF, ProcessState.STAR
 
 
 @dataclass(frozen=True, **SLOTS)
-class ProcessStatus:
+class ProcessStatus(ProcessStateful):
     """One process (``group:name``) across every instance that knows it.
 
     ``state`` is the synthetic state shown to users; ``running_on`` the instances where the process is
@@ -58,16 +65,6 @@ class ProcessStatus:
     @property
     def statename(self) -> str:
         return self.state.name
-
-    @property
-    def running(self) -> bool:
-        """STARTING, RUNNING or BACKOFF (Supvisors' RUNNING_STATES)."""
-        return self.state in RUNNING_STATES
-
-    @property
-    def stopped(self) -> bool:
-        """STOPPED, EXITED, FATAL or UNKNOWN (STOPPING is neither running nor stopped)."""
-        return self.state in STOPPED_STATES
 
     @property
     def crashed(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,15 +40,20 @@ def stand_in(tmp_path: Path, lines: list[str]) -> str:
     return f"{sys.executable} -u {script}"
 
 
+def printed(server: Any) -> None:
+    """Wait until the stand-in controller of ``server`` runs and has printed its lines (the last hostile)."""
+    server.wait_process("supv_controller", ["RUNNING"])
+    wait_for("the stand-in has printed its lines",
+             lambda: server.proxy().supervisor.tailProcessStdoutLog("supv_controller", 0, 65536)[0],
+             lambda text: "pwned" in text)
+
+
 def test_views_read_the_last_good_state_line_past_hostile_ones(supervisord: SupervisordFactory,
                                                                tmp_path: Path) -> None:
     good = encode("2026-12-07T12:00:00.000", "s1", 7, KNOWN)
     server = supervisord(nick="s1", programs={"supv_controller": {"command": stand_in(tmp_path, [good, *HOSTILE]),
                                                                   "startsecs": 0}})
-    server.wait_process("supv_controller", ["RUNNING"])
-    wait_for("the stand-in has printed its lines",
-             lambda: server.proxy().supervisor.tailProcessStdoutLog("supv_controller", 0, 65536)[0],
-             lambda text: "pwned" in text)
+    printed(server)
     result = run_supv("instances", "-i", server.spec, "--json")
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
@@ -62,10 +68,7 @@ def test_views_read_the_last_good_state_line_past_hostile_ones(supervisord: Supe
 def test_only_hostile_lines_is_no_controller_state(supervisord: SupervisordFactory, tmp_path: Path) -> None:
     server = supervisord(nick="s1", programs={"supv_controller": {"command": stand_in(tmp_path, HOSTILE),
                                                                   "startsecs": 0}})
-    server.wait_process("supv_controller", ["RUNNING"])
-    wait_for("the stand-in has printed its lines",
-             lambda: server.proxy().supervisor.tailProcessStdoutLog("supv_controller", 0, 65536)[0],
-             lambda text: "pwned" in text)
+    printed(server)
     result = run_supv("instances", "-i", server.spec, "--json")
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)

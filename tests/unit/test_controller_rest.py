@@ -27,10 +27,11 @@ from supv_cli.controller.pacing import (
 INTERVAL = 0.5
 
 
-def run_rest(first: float, closes_at: float | None, due_at: list[float]) -> tuple[list[float], float]:
+def run_rest(first: float, closes_at: float | None, due_at: list[float],
+             skipped: Any = lambda seconds: None) -> tuple[list[float], float]:
     """resting() over a simulated clock: ``wait(seconds)`` advances it (to ``closes_at`` when a
     connection closes meanwhile), ``quiet`` says the seconds to the next of ``due_at``; returns the
-    waits asked and the clock when the next cycle runs."""
+    waits asked and the clock when the next cycle runs (``skipped``: resting's)."""
     now = [0.0]
     waits: list[float] = []
 
@@ -45,7 +46,7 @@ def run_rest(first: float, closes_at: float | None, due_at: list[float]) -> tupl
     def quiet() -> float:
         return max(0.0, min((at - now[0] for at in due_at if at >= now[0]), default=float("inf")))
 
-    resting(wait, quiet, clock=lambda: now[0])(first)
+    resting(wait, quiet, clock=lambda: now[0], skipped=skipped)(first)
     return waits, now[0]
 
 
@@ -167,18 +168,6 @@ def test_wait_closed_without_kept_connections_sleeps():
     ([], 1.3, 0.8),                     # a connection closed during the rest: up to then
 ])
 def test_resting_tells_the_time_skipped(due_at, closes_at, rested):
-    now = [0.0]
     told: list[float] = []
-
-    def wait(seconds: float) -> bool:
-        if closes_at is not None and now[0] <= closes_at < now[0] + seconds:
-            now[0] = closes_at
-            return True
-        now[0] += seconds
-        return False
-
-    def quiet() -> float:
-        return max(0.0, min((at - now[0] for at in due_at if at >= now[0]), default=float("inf")))
-
-    resting(wait, quiet, clock=lambda: now[0], skipped=told.append)(0.5)
+    run_rest(0.5, closes_at, due_at, skipped=told.append)
     assert sum(told) == pytest.approx(rested)
